@@ -1,0 +1,20 @@
+/* Allocation that aborts on out-of-memory (the control plane's policy: a switch that cannot
+ * allocate a few bytes of configuration cannot do anything useful) and small helpers. */
+#ifndef VSWITCH_LIB_UTIL_H
+#define VSWITCH_LIB_UTIL_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
+
+/* Copies at most size-1 bytes and always terminates; returns strlen(src) like strlcpy. */
+size_t str_copy(char *dst, const char *src, size_t size);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+uint64_t time_msec(void);
+
+#endif
