@@ -9,6 +9,7 @@
 #ifndef VSWITCH_DP_DP_H
 #define VSWITCH_DP_DP_H 1
 
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,7 +25,8 @@ struct dp_config {
     be32 gateway;                   /* First address of pod_cidr; answered by the switch. */
     struct eth_addr router_mac;     /* The MAC the switch answers for the gateway. */
     const char *host_port;          /* Name of the host TAP, "vsw0". */
-    size_t flow_cache_size;         /* Max cached flows (power of two rounding applies). */
+    size_t flow_cache_size;         /* Max cached flows; 0 for the default (65536). */
+    bool dummy_host;                /* Tests: a dummy host port, so no root is needed. */
 };
 
 enum dp_port_type {
@@ -86,8 +88,13 @@ void dp_drop_stats(struct dp *, uint64_t counters[DROP_N_REASONS]);
 int dp_flow_dump(struct dp *, struct dp_flow_info **flows, size_t *n);
 void dp_flow_flush(struct dp *);
 
-/* For tests and the dummy port: runs one frame through the pipeline as if received on 'port'
- * and returns the verdict; the frames sent are captured on the dummy output ports. */
-int dp_inject(struct dp *, const char *port, const void *frame, size_t len);
+/* For tests: runs one frame (with 'vnet', or none if NULL) through the pipeline as if
+ * received on 'port'.  Returns 0 if it was forwarded, the enum drop_reason if dropped, or a
+ * negative errno (-ENOENT: no such port).  What dummy ports send is kept for dp_dummy_take(). */
+int dp_inject(struct dp *, const char *port, const void *frame, size_t len,
+              const struct virtio_net_hdr *vnet);
+/* Takes the oldest frame sent on dummy port 'port'.  Returns its length, -EAGAIN if none. */
+int dp_dummy_take(struct dp *, const char *port, void *buf, size_t size,
+                  struct virtio_net_hdr *vnet);
 
 #endif

@@ -1,0 +1,65 @@
+/* The datapath's own state, shared by dp.c (thread, commands, rx/tx) and pipeline.c (the slow
+ * path).  Nothing outside vswitch/dp/ includes this. */
+#ifndef VSWITCH_DP_DP_PRIVATE_H
+#define VSWITCH_DP_DP_PRIVATE_H 1
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "dp/dp.h"
+#include "dp/flow-cache.h"
+#include "dp/packet.h"
+#include "dp/port.h"
+
+#define DP_MAX_PORTS 1024
+/* Open-addressing indexes by IP and by MAC; at least twice DP_MAX_PORTS keeps probes short. */
+#define DP_INDEX_SLOTS 4096
+/* Idle time after which a cached flow is forgotten (as Open vSwitch's max-idle). */
+#define DP_FLOW_IDLE_MS 10000
+#define DP_HOUSEKEEPING_MS 1000
+
+struct dp_cmd {
+    void (*fn)(struct dp *, void *arg);
+    void *arg;
+    bool done;
+    struct dp_cmd *next;
+};
+
+/* Owned by the datapath thread once dp_start() returned; before that, and for the fields
+ * marked, by the control thread. */
+struct dp {
+    struct dp_config cfg;                   /* Immutable. */
+    char host_name[IF_NAMESIZE];            /* Immutable. */
+
+    struct port *ports[DP_MAX_PORTS];       /* By port number; [0] is never used. */
+    struct port *host;
+    uint16_t by_ip[DP_INDEX_SLOTS];         /* Port numbers, 0 = empty; see dp_rebuild_index. */
+    uint16_t by_mac[DP_INDEX_SLOTS];
+
+    struct flow_cache cache;
+    uint64_t drops[DROP_N_REASONS];
+    struct packet *pkt_array;               /* PACKET_BATCH_SIZE + 1 buffers... */
+    struct packet *pkts[PACKET_BATCH_SIZE];
+    struct packet *probe;                   /* ...the last one builds ARP probes. */
+    uint64_t now_ms;
+    uint64_t next_housekeeping_ms;
+
+    /* Thread and command queue (lock and queue shared with the control thread). */
+    pthread_t thread;
+    bool started;                           /* Control thread. */
+    atomic_bool stop;
+    int epfd;
+    int evfd;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct dp_cmd *cmd_head;
+    struct dp_cmd **cmd_tail;
+};
+
+struct port *dp_port_by_ip(const struct dp *, be32 ip);
+struct port *dp_port_by_mac(const struct dp *, struct eth_addr mac);
+void dp_rebuild_index(struct dp *);
+/* Counts a drop of 'pkt' received on 'in'. */
+void dp_count_drop(struct dp *, struct port *in, struct packet *pkt, enum drop_reason);
+
+#endif

@@ -1,0 +1,811 @@
+/* The datapath thread: rx a batch from a ready port, parse each frame once into a flow key,
+ * look it up in the exact-match flow cache (the slow path decides and installs on a miss),
+ * run the cached actions, and tx the batch grouped by output port.  Between batches it runs
+ * the commands the control thread queued, so the tables need no lock on the packet path.
+ *
+ * One thread serves every port through one epoll set; the control thread never touches the
+ * tables directly (see dp.h). */
+#define LOG_MODULE "dp"
+
+#include "dp/dp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "dp/dp-private.h"
+#include "dp/net-headers.h"
+#include "dp/pipeline.h"
+#include "dp/port-dummy.h"
+#include "lib/hash.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+
+static const char *const port_type_names[] = {
+    [DP_PORT_VETH] = "veth",
+    [DP_PORT_TAP] = "tap",
+    [DP_PORT_HOST] = "host",
+    [DP_PORT_DUMMY] = "dummy",
+};
+
+const char *dp_port_type_name(enum dp_port_type type)
+{
+    return (unsigned) type < ARRAY_SIZE(port_type_names) ? port_type_names[type] : "unknown";
+}
+
+int dp_port_type_from_name(const char *name, enum dp_port_type *type)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(port_type_names); i++) {
+        if (!strcmp(name, port_type_names[i])) {
+            *type = i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* ---- Indexes ---- */
+
+static uint32_t mac_hash(struct eth_addr mac)
+{
+    uint64_t word = 0;
+
+    memcpy(&word, mac.a, ETH_ADDR_LEN);
+    return (uint32_t) hash_mix64(word);
+}
+
+struct port *dp_port_by_ip(const struct dp *dp, be32 ip)
+{
+    for (uint32_t i = hash_u32(ip, 0), n = 0; n < DP_INDEX_SLOTS; i++, n++) {
+        uint16_t port_no = dp->by_ip[i % DP_INDEX_SLOTS];
+
+        if (!port_no) {
+            return NULL;
+        }
+        if (dp->ports[port_no]->ip == ip) {
+            return dp->ports[port_no];
+        }
+    }
+    return NULL;
+}
+
+struct port *dp_port_by_mac(const struct dp *dp, struct eth_addr mac)
+{
+    for (uint32_t i = mac_hash(mac), n = 0; n < DP_INDEX_SLOTS; i++, n++) {
+        uint16_t port_no = dp->by_mac[i % DP_INDEX_SLOTS];
+
+        if (!port_no) {
+            return NULL;
+        }
+        if (eth_addr_equals(dp->ports[port_no]->mac, mac)) {
+            return dp->ports[port_no];
+        }
+    }
+    return NULL;
+}
+
+/* Rebuilt whole on every port change: at most DP_MAX_PORTS entries, and port changes are
+ * rare next to packets. */
+void dp_rebuild_index(struct dp *dp)
+{
+    memset(dp->by_ip, 0, sizeof dp->by_ip);
+    memset(dp->by_mac, 0, sizeof dp->by_mac);
+    for (uint32_t p = 1; p < DP_MAX_PORTS; p++) {
+        struct port *port = dp->ports[p];
+        uint32_t i;
+
+        if (!port) {
+            continue;
+        }
+        if (port->type != DP_PORT_HOST) {
+            for (i = hash_u32(port->ip, 0); dp->by_ip[i % DP_INDEX_SLOTS]; i++) {
+                continue;
+            }
+            dp->by_ip[i % DP_INDEX_SLOTS] = p;
+        }
+        if (port->mac_known) {
+            for (i = mac_hash(port->mac); dp->by_mac[i % DP_INDEX_SLOTS]; i++) {
+                continue;
+            }
+            dp->by_mac[i % DP_INDEX_SLOTS] = p;
+        }
+    }
+}
+
+static struct port *port_by_name(const struct dp *dp, const char *name)
+{
+    for (uint32_t p = 1; p < DP_MAX_PORTS; p++) {
+        if (dp->ports[p] && !strcmp(dp->ports[p]->name, name)) {
+            return dp->ports[p];
+        }
+    }
+    return NULL;
+}
+
+/* ---- The packet path ---- */
+
+void dp_count_drop(struct dp *dp, struct port *in, struct packet *pkt,
+                   enum drop_reason reason)
+{
+    dp->drops[reason]++;
+    if (in) {
+        in->stats.rx_dropped++;
+    }
+    pkt->out_port = 0;
+    pkt->drop_reason = reason;
+}
+
+static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
+{
+    struct flow_entry *flow;
+    enum drop_reason reason;
+    struct flow_key key;
+    uint32_t hash;
+
+    pkt->in_port = in->port_no;
+    pkt->out_port = 0;
+    in->stats.rx_packets++;
+    in->stats.rx_bytes += pkt->len;
+
+    reason = flow_key_extract(pkt, in->port_no, &key);
+    if (reason) {
+        dp_count_drop(dp, in, pkt, reason);
+        return;
+    }
+    if (!in->mac_known && pipeline_learn(dp, in, &key)) {
+        dp_rebuild_index(dp);
+        flow_cache_flush(&dp->cache);
+    }
+    if (key.dl_type == htons(ETH_TYPE_ARP)) {
+        pipeline_arp(dp, in, pkt, &key);
+        return;
+    }
+
+    hash = flow_key_hash(&key);
+    flow = flow_cache_lookup(&dp->cache, &key, hash);
+    if (!flow) {
+        struct action_list acts;
+
+        pipeline_decide(dp, in, &key, &acts);
+        flow = flow_cache_insert(&dp->cache, &key, hash, &acts, dp->now_ms);
+    }
+    flow->packets++;
+    flow->bytes += pkt->len;
+    flow->used_ms = dp->now_ms;
+    actions_execute(&flow->actions, pkt);
+    if (!pkt->out_port) {
+        dp_count_drop(dp, in, pkt, pkt->drop_reason);
+    }
+}
+
+/* Sends every packet that has an output port, one port_send() per output port. */
+static void transmit(struct dp *dp, struct packet *pkts[], int n)
+{
+    struct packet *group[PACKET_BATCH_SIZE];
+    bool taken[PACKET_BATCH_SIZE] = { false };
+
+    for (int i = 0; i < n; i++) {
+        uint32_t port_no = pkts[i]->out_port;
+        struct port *out;
+        int n_group = 0;
+
+        if (taken[i] || !port_no) {
+            continue;
+        }
+        for (int j = i; j < n; j++) {
+            if (!taken[j] && pkts[j]->out_port == port_no) {
+                taken[j] = true;
+                group[n_group++] = pkts[j];
+            }
+        }
+        out = port_no < DP_MAX_PORTS ? dp->ports[port_no] : NULL;
+        if (!out || !out->up) {
+            dp->drops[DROP_PORT_DOWN] += n_group;
+            if (out) {
+                out->stats.tx_dropped += n_group;
+            }
+            continue;
+        }
+        port_send(out, group, n_group);
+        for (int j = 0; j < n_group; j++) {
+            if (group[j]->out_port) {
+                out->stats.tx_packets++;
+                out->stats.tx_bytes += group[j]->len;
+            } else {
+                out->stats.tx_dropped++;
+                dp->drops[group[j]->drop_reason]++;
+            }
+        }
+    }
+}
+
+static void port_set_down(struct dp *dp, struct port *port, int error)
+{
+    LOG_WARN("port %s: %s; marking it down", port->name, strerror(-error));
+    port->up = false;
+    if (port->fd >= 0) {
+        epoll_ctl(dp->epfd, EPOLL_CTL_DEL, port->fd, NULL);
+    }
+}
+
+static void receive(struct dp *dp, struct port *port)
+{
+    int n = port_recv(port, dp->pkts, PACKET_BATCH_SIZE);
+
+    if (n < 0) {
+        port_set_down(dp, port, n);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        process_packet(dp, port, dp->pkts[i]);
+    }
+    transmit(dp, dp->pkts, n);
+}
+
+static void send_probes(struct dp *dp)
+{
+    for (uint32_t p = 1; p < DP_MAX_PORTS; p++) {
+        struct port *port = dp->ports[p];
+
+        if (port && port->up && !port->mac_known && port->type != DP_PORT_HOST) {
+            pipeline_build_probe(dp, port, dp->probe);
+            transmit(dp, &dp->probe, 1);
+        }
+    }
+}
+
+static void housekeeping(struct dp *dp)
+{
+    flow_cache_expire(&dp->cache, dp->now_ms, DP_FLOW_IDLE_MS);
+    send_probes(dp);
+    dp->next_housekeeping_ms = dp->now_ms + DP_HOUSEKEEPING_MS;
+}
+
+/* ---- Commands from the control thread ---- */
+
+static void run_commands(struct dp *dp)
+{
+    struct dp_cmd *cmd, *next;
+    uint64_t value;
+
+    if (read(dp->evfd, &value, sizeof value) < 0) {
+        /* EAGAIN: a spurious wakeup, the queue says what there is to do. */
+    }
+    pthread_mutex_lock(&dp->lock);
+    cmd = dp->cmd_head;
+    dp->cmd_head = NULL;
+    dp->cmd_tail = &dp->cmd_head;
+    pthread_mutex_unlock(&dp->lock);
+
+    for (; cmd; cmd = next) {
+        next = cmd->next;
+        cmd->fn(dp, cmd->arg);
+        pthread_mutex_lock(&dp->lock);
+        cmd->done = true;
+        pthread_cond_broadcast(&dp->cond);
+        pthread_mutex_unlock(&dp->lock);
+    }
+}
+
+/* Runs 'fn' on the datapath thread between two batches and waits for it; before dp_start()
+ * there is no other thread and it runs right here. */
+static void dp_call(struct dp *dp, void (*fn)(struct dp *, void *), void *arg)
+{
+    struct dp_cmd cmd = { .fn = fn, .arg = arg };
+    uint64_t one = 1;
+
+    if (!dp->started) {
+        dp->now_ms = time_msec();
+        fn(dp, arg);
+        return;
+    }
+    pthread_mutex_lock(&dp->lock);
+    *dp->cmd_tail = &cmd;
+    dp->cmd_tail = &cmd.next;
+    pthread_mutex_unlock(&dp->lock);
+    if (write(dp->evfd, &one, sizeof one) < 0) {
+        /* The counter is already non-zero: the thread will wake up anyway. */
+    }
+    pthread_mutex_lock(&dp->lock);
+    while (!cmd.done) {
+        pthread_cond_wait(&dp->cond, &dp->lock);
+    }
+    pthread_mutex_unlock(&dp->lock);
+}
+
+static void *dp_thread_main(void *dp_)
+{
+    struct dp *dp = dp_;
+    struct epoll_event events[64];
+
+    while (!atomic_load(&dp->stop)) {
+        uint64_t now;
+        int n = epoll_wait(dp->epfd, events, ARRAY_SIZE(events), DP_HOUSEKEEPING_MS);
+
+        if (n < 0 && errno != EINTR) {
+            LOG_ERR("epoll_wait: %s", strerror(errno));
+            break;
+        }
+        now = time_msec();
+        dp->now_ms = now;
+        for (int i = 0; i < n; i++) {
+            uint32_t port_no = events[i].data.u32;
+
+            if (!port_no) {
+                run_commands(dp);
+            } else if (port_no < DP_MAX_PORTS && dp->ports[port_no]
+                       && dp->ports[port_no]->up) {
+                receive(dp, dp->ports[port_no]);
+            }
+        }
+        if (now >= dp->next_housekeeping_ms) {
+            housekeeping(dp);
+        }
+    }
+    return NULL;
+}
+
+/* ---- Lifecycle ---- */
+
+static int attach_port(struct dp *dp, struct port *port)
+{
+    uint32_t p;
+
+    for (p = 1; p < DP_MAX_PORTS && dp->ports[p]; p++) {
+        continue;
+    }
+    if (p == DP_MAX_PORTS) {
+        return -ENOSPC;
+    }
+    if (port->fd >= 0 && port->up) {
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = p };
+
+        if (epoll_ctl(dp->epfd, EPOLL_CTL_ADD, port->fd, &ev) < 0) {
+            return -errno;
+        }
+    }
+    port->port_no = p;
+    dp->ports[p] = port;
+    dp_rebuild_index(dp);
+    flow_cache_flush(&dp->cache);
+    /* Ask a port without a MAC at the next housekeeping round. */
+    dp->next_housekeeping_ms = 0;
+    return 0;
+}
+
+int dp_create(const struct dp_config *cfg, struct dp **dpp, char *err, size_t errlen)
+{
+    struct dp *dp = xcalloc(1, sizeof *dp);
+    struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 0 };
+    enum dp_port_type host_type = cfg->dummy_host ? DP_PORT_DUMMY : DP_PORT_HOST;
+    struct port *host;
+    int error;
+
+    dp->cfg = *cfg;
+    str_copy(dp->host_name, cfg->host_port ? cfg->host_port : "vsw0", sizeof dp->host_name);
+    dp->cfg.host_port = dp->host_name;
+    dp->epfd = epoll_create1(EPOLL_CLOEXEC);
+    dp->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (dp->epfd < 0 || dp->evfd < 0
+        || epoll_ctl(dp->epfd, EPOLL_CTL_ADD, dp->evfd, &ev) < 0) {
+        error = -errno;
+        snprintf(err, errlen, "datapath event setup: %s", strerror(errno));
+        goto err;
+    }
+    pthread_mutex_init(&dp->lock, NULL);
+    pthread_cond_init(&dp->cond, NULL);
+    dp->cmd_tail = &dp->cmd_head;
+    flow_cache_init(&dp->cache, cfg->flow_cache_size ? cfg->flow_cache_size : 65536);
+    dp->pkt_array = packet_array_alloc(PACKET_BATCH_SIZE + 1);
+    for (int i = 0; i < PACKET_BATCH_SIZE; i++) {
+        dp->pkts[i] = &dp->pkt_array[i];
+    }
+    dp->probe = &dp->pkt_array[PACKET_BATCH_SIZE];
+
+    error = port_open(host_type, dp->host_name, true, &host, err, errlen);
+    if (error) {
+        goto err;
+    }
+    host->type = DP_PORT_HOST;
+    host->ip = cfg->gateway;
+    if (!host->mac_known) {
+        /* A dummy host port has no device MAC: give it a fixed one for tests. */
+        host->mac = (struct eth_addr) { { 0x0a, 0x58, 0xff, 0xff, 0xff, 0xfe } };
+        host->mac_known = true;
+    }
+    error = attach_port(dp, host);
+    if (error) {
+        port_close(host, false);
+        snprintf(err, errlen, "attach host port: %s", strerror(-error));
+        goto err;
+    }
+    dp->host = host;
+    *dpp = dp;
+    return 0;
+
+err:
+    dp_destroy(dp);
+    return error;
+}
+
+int dp_start(struct dp *dp)
+{
+    int error;
+
+    dp->now_ms = time_msec();
+    atomic_store(&dp->stop, false);
+    error = -pthread_create(&dp->thread, NULL, dp_thread_main, dp);
+    if (!error) {
+        dp->started = true;
+        pthread_setname_np(dp->thread, "vswitch-dp");
+    }
+    return error;
+}
+
+void dp_destroy(struct dp *dp)
+{
+    uint64_t one = 1;
+
+    if (!dp) {
+        return;
+    }
+    if (dp->started) {
+        atomic_store(&dp->stop, true);
+        if (write(dp->evfd, &one, sizeof one) < 0) {
+            /* Already signalled. */
+        }
+        pthread_join(dp->thread, NULL);
+        dp->started = false;
+    }
+    for (uint32_t p = 1; p < DP_MAX_PORTS; p++) {
+        /* Ports stay in the node across a restart: persistent TAPs are not removed. */
+        port_close(dp->ports[p], false);
+    }
+    if (dp->cmd_tail) {
+        pthread_mutex_destroy(&dp->lock);
+        pthread_cond_destroy(&dp->cond);
+    }
+    flow_cache_destroy(&dp->cache);
+    packet_array_free(dp->pkt_array, PACKET_BATCH_SIZE + 1);
+    if (dp->epfd >= 0) {
+        close(dp->epfd);
+    }
+    if (dp->evfd >= 0) {
+        close(dp->evfd);
+    }
+    free(dp);
+}
+
+/* ---- Control API (control thread; see dp.h) ---- */
+
+struct find_args {
+    const char *name;
+    be32 ip;
+    const struct eth_addr *mac;
+    const char *conflict;
+};
+
+static void find_conflict(struct dp *dp, void *args_)
+{
+    struct find_args *args = args_;
+    struct port *by_ip;
+
+    args->conflict = NULL;
+    if (port_by_name(dp, args->name)) {
+        args->conflict = "name";
+    } else if ((by_ip = dp_port_by_ip(dp, args->ip)) != NULL) {
+        args->conflict = "ip";
+    } else if (args->mac && dp_port_by_mac(dp, *args->mac)) {
+        args->conflict = "mac";
+    }
+}
+
+struct attach_args {
+    struct port *port;
+    int error;
+};
+
+static void attach_cmd(struct dp *dp, void *args_)
+{
+    struct attach_args *args = args_;
+
+    args->error = attach_port(dp, args->port);
+}
+
+static int set_device_mac(const char *name, struct eth_addr mac)
+{
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int error = 0;
+
+    if (fd < 0) {
+        return -errno;
+    }
+    memset(&ifr, 0, sizeof ifr);
+    str_copy(ifr.ifr_name, name, sizeof ifr.ifr_name);
+    ifr.ifr_hwaddr.sa_family = 1;   /* ARPHRD_ETHER */
+    memcpy(ifr.ifr_hwaddr.sa_data, mac.a, ETH_ADDR_LEN);
+    if (ioctl(fd, SIOCSIFHWADDR, &ifr) < 0) {
+        error = -errno;
+    }
+    close(fd);
+    return error;
+}
+
+int dp_port_add(struct dp *dp, const char *name, enum dp_port_type type, be32 ip,
+                const struct eth_addr *mac, bool allow_down, char *err, size_t errlen)
+{
+    struct find_args find = { .name = name, .ip = ip, .mac = mac };
+    struct attach_args attach;
+    char ipstr[IP_STR_LEN];
+    struct port *port;
+    int error;
+
+    if (type == DP_PORT_HOST) {
+        snprintf(err, errlen, "the host port is created by vswitchd itself");
+        return -EINVAL;
+    }
+    if (mac && (eth_addr_is_multicast(*mac) || eth_addr_is_zero(*mac))) {
+        snprintf(err, errlen, "MAC must be a unicast address");
+        return -EINVAL;
+    }
+    dp_call(dp, find_conflict, &find);
+    if (find.conflict) {
+        snprintf(err, errlen, "%s already in use by another port (%s)",
+                 !strcmp(find.conflict, "name") ? name :
+                 !strcmp(find.conflict, "ip") ? addr_ip_str(ip, ipstr) : "MAC",
+                 find.conflict);
+        return -EEXIST;
+    }
+
+    error = port_open(type, name, !allow_down, &port, err, errlen);
+    if (error) {
+        if (!allow_down) {
+            return error;
+        }
+        LOG_WARN("port %s is down: %s", name, err);
+        port = xcalloc(1, sizeof *port);
+        port->class = NULL;
+        port->type = type;
+        port->fd = -1;
+        str_copy(port->name, name, sizeof port->name);
+    }
+    port->ip = ip;
+    if (mac) {
+        if (type == DP_PORT_TAP && port->up && !eth_addr_equals(port->mac, *mac)) {
+            /* The TAP's kernel side is the pod's interface: give it the MAC asked for. */
+            error = set_device_mac(name, *mac);
+            if (error) {
+                snprintf(err, errlen, "set MAC of %s: %s", name, strerror(-error));
+                port_close(port, !allow_down);
+                return error;
+            }
+        }
+        port->mac = *mac;
+        port->mac_known = true;
+    } else if (type != DP_PORT_TAP) {
+        port->mac_known = false;
+    }
+
+    attach.port = port;
+    dp_call(dp, attach_cmd, &attach);
+    if (attach.error) {
+        snprintf(err, errlen, "attach %s: %s", name, strerror(-attach.error));
+        port_close(port, !allow_down);
+        return attach.error;
+    }
+    LOG_INFO("port %s (%s) attached as %u with IP %s%s", name, dp_port_type_name(type),
+             port->port_no, addr_ip_str(ip, ipstr), port->up ? "" : ", down");
+    return 0;
+}
+
+struct detach_args {
+    const char *name;
+    struct port *port;
+};
+
+static void detach_cmd(struct dp *dp, void *args_)
+{
+    struct detach_args *args = args_;
+    struct port *port = port_by_name(dp, args->name);
+
+    if (!port || port == dp->host) {
+        args->port = NULL;
+        return;
+    }
+    if (port->fd >= 0 && port->up) {
+        epoll_ctl(dp->epfd, EPOLL_CTL_DEL, port->fd, NULL);
+    }
+    dp->ports[port->port_no] = NULL;
+    dp_rebuild_index(dp);
+    flow_cache_flush(&dp->cache);
+    args->port = port;
+}
+
+int dp_port_del(struct dp *dp, const char *name)
+{
+    struct detach_args args = { .name = name };
+
+    dp_call(dp, detach_cmd, &args);
+    if (!args.port) {
+        return -ENOENT;
+    }
+    port_close(args.port, true);
+    LOG_INFO("port %s detached", name);
+    return 0;
+}
+
+struct list_args {
+    struct dp_port_info *ports;
+    size_t n;
+};
+
+static void fill_info(const struct port *port, struct dp_port_info *info)
+{
+    memset(info, 0, sizeof *info);
+    str_copy(info->name, port->name, sizeof info->name);
+    info->port_no = port->port_no;
+    info->type = port->type;
+    info->ip = port->ip;
+    info->mac = port->mac_known ? port->mac : (struct eth_addr) { { 0 } };
+    info->mac_learned = port->mac_learned;
+    info->up = port->up;
+    info->stats = port->stats;
+}
+
+static void list_cmd(struct dp *dp, void *args_)
+{
+    struct list_args *args = args_;
+
+    args->ports = xcalloc(DP_MAX_PORTS, sizeof *args->ports);
+    args->n = 0;
+    for (uint32_t p = 1; p < DP_MAX_PORTS; p++) {
+        if (dp->ports[p]) {
+            fill_info(dp->ports[p], &args->ports[args->n++]);
+        }
+    }
+}
+
+int dp_port_list(struct dp *dp, struct dp_port_info **ports, size_t *n)
+{
+    struct list_args args;
+
+    dp_call(dp, list_cmd, &args);
+    *ports = args.ports;
+    *n = args.n;
+    return 0;
+}
+
+static void drops_cmd(struct dp *dp, void *counters)
+{
+    memcpy(counters, dp->drops, sizeof dp->drops);
+}
+
+void dp_drop_stats(struct dp *dp, uint64_t counters[DROP_N_REASONS])
+{
+    dp_call(dp, drops_cmd, counters);
+}
+
+struct dump_args {
+    struct dp_flow_info *flows;
+    size_t n;
+};
+
+static const char *port_name_cb(uint32_t port_no, void *dp_)
+{
+    struct dp *dp = dp_;
+
+    return port_no < DP_MAX_PORTS && dp->ports[port_no] ? dp->ports[port_no]->name : "?";
+}
+
+static void dump_cmd(struct dp *dp, void *args_)
+{
+    struct dump_args *args = args_;
+    size_t i = 0;
+
+    args->flows = xcalloc(dp->cache.n_flows ? dp->cache.n_flows : 1, sizeof *args->flows);
+    FLOW_CACHE_FOR_EACH (e, &dp->cache) {
+        struct dp_flow_info *info = &args->flows[i++];
+        int n = snprintf(info->match, sizeof info->match, "in_port=%s,",
+                         port_name_cb(e->key.in_port, dp));
+
+        if (n < (int) sizeof info->match) {
+            flow_key_format(&e->key, info->match + n, sizeof info->match - n);
+        }
+        actions_format(&e->actions, port_name_cb, dp, info->actions, sizeof info->actions);
+        info->packets = e->packets;
+        info->bytes = e->bytes;
+        info->idle_ms = dp->now_ms - e->used_ms;
+    }
+    args->n = i;
+}
+
+int dp_flow_dump(struct dp *dp, struct dp_flow_info **flows, size_t *n)
+{
+    struct dump_args args;
+
+    dp_call(dp, dump_cmd, &args);
+    *flows = args.flows;
+    *n = args.n;
+    return 0;
+}
+
+static void flush_cmd(struct dp *dp, void *arg)
+{
+    flow_cache_flush(&dp->cache);
+}
+
+void dp_flow_flush(struct dp *dp)
+{
+    dp_call(dp, flush_cmd, NULL);
+}
+
+struct inject_args {
+    const char *port;
+    const void *frame;
+    size_t len;
+    const struct virtio_net_hdr *vnet;
+    int result;
+};
+
+static void inject_cmd(struct dp *dp, void *args_)
+{
+    struct inject_args *args = args_;
+    struct port *port = port_by_name(dp, args->port);
+    struct packet *pkt = dp->pkts[0];
+
+    if (!port) {
+        args->result = -ENOENT;
+        return;
+    }
+    if (packet_set_frame(pkt, args->frame, args->len)) {
+        args->result = -EMSGSIZE;
+        return;
+    }
+    if (args->vnet) {
+        pkt->vnet = *args->vnet;
+    }
+    process_packet(dp, port, pkt);
+    args->result = pkt->out_port ? 0 : pkt->drop_reason;
+    transmit(dp, &pkt, 1);
+}
+
+int dp_inject(struct dp *dp, const char *port, const void *frame, size_t len,
+              const struct virtio_net_hdr *vnet)
+{
+    struct inject_args args = { .port = port, .frame = frame, .len = len, .vnet = vnet };
+
+    dp_call(dp, inject_cmd, &args);
+    return args.result;
+}
+
+struct take_args {
+    const char *port;
+    void *buf;
+    size_t size;
+    struct virtio_net_hdr *vnet;
+    int result;
+};
+
+static void take_cmd(struct dp *dp, void *args_)
+{
+    struct take_args *args = args_;
+    struct port *port = port_by_name(dp, args->port);
+
+    args->result = port ? port_dummy_take(port, args->buf, args->size, args->vnet) : -ENOENT;
+}
+
+int dp_dummy_take(struct dp *dp, const char *port, void *buf, size_t size,
+                  struct virtio_net_hdr *vnet)
+{
+    struct take_args args = { .port = port, .buf = buf, .size = size, .vnet = vnet };
+
+    dp_call(dp, take_cmd, &args);
+    return args.result;
+}

@@ -1,0 +1,61 @@
+/* Ports: the devices packets enter and leave the switch through.
+ *
+ * For users (the datapath): open a port by type and name, receive and send batches, close it.
+ * Implementers (veth, TAP, dummy) fill in a struct port_class, see port-provider.h.
+ *
+ * Threads: port_open() and port_close() run on the control thread, before the port is handed
+ * to the datapath and after it was taken back; port_recv() and port_send() run only on the
+ * datapath thread that owns the port. */
+#ifndef VSWITCH_DP_PORT_H
+#define VSWITCH_DP_PORT_H 1
+
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "dp/dp.h"
+#include "dp/packet.h"
+#include "lib/types.h"
+
+struct port_class;
+
+struct port {
+    const struct port_class *class;
+    char name[IF_NAMESIZE];
+    enum dp_port_type type;
+    uint32_t port_no;               /* Index in the datapath's port table; 0 is never used. */
+    int fd;                         /* Polled by the datapath thread; -1 while down. */
+    int ifindex;
+    be32 ip;
+    struct eth_addr mac;            /* The pod's MAC (host port: the TAP's kernel MAC). */
+    bool mac_known;
+    bool mac_learned;
+    bool up;
+    bool created;                   /* A TAP the switch created: deleted with the port. */
+    struct dp_port_stats stats;
+    void *priv;                     /* The class's own state. */
+};
+
+/* Opens the device for a port of 'type' called 'name'; for DP_PORT_TAP and DP_PORT_HOST the
+ * TAP is created when missing if 'create' is set, -ENODEV otherwise.  On success '*portp' is a new port (not yet attached).
+ * Returns 0 or a negative errno with a message in 'err'. */
+int port_open(enum dp_port_type type, const char *name, bool create, struct port **portp,
+              char *err, size_t errlen);
+/* Closes the device; deletes a TAP the switch created if 'remove' is set.  Accepts NULL. */
+void port_close(struct port *, bool remove);
+
+/* Receives up to 'max' frames into 'pkts' (buffers owned by the caller).  Returns the number
+ * received, 0 when nothing is pending, or a negative errno when the device is gone. */
+int port_recv(struct port *, struct packet *pkts[], int max);
+/* Sends 'n' frames.  Returns how many left; each one that did not has its drop_reason set.
+ * The buffers stay the caller's either way. */
+int port_send(struct port *, struct packet *pkts[], int n);
+
+/* Brings 'name' up (and sets IFF_NOARP when 'noarp'), so the node's own stack never answers
+ * ARP on a pod's link: the switch does. */
+int port_netdev_up(const char *name, bool noarp, char *err, size_t errlen);
+int port_netdev_get_mac(const char *name, struct eth_addr *mac);
+
+#endif
