@@ -416,6 +416,25 @@ iperf_server() {
 
 _vsw_listening() { ns_exec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN; }
 
+# tcp_xfer FROM TO TO_IP BYTES [PORT]: a TCP transfer of BYTES from namespace FROM to a server
+# in TO, listening on TO_IP:PORT (default 7001); both ends count and hash (SHA-256) the bytes,
+# and they must agree.
+tcp_xfer() {
+    local from=$1 to=$2 ip=$3 bytes=$4 port=${5:-7001} logf cli srv
+    logf=$VSW_TMPDIR/xfer-$to-$port.log
+    bg_start "$to" "$logf" "$VSW_PY" "$VSW_LIB_DIR/pkt.py" xfer-server "$port"
+    local spid=$BG_PID
+    wait_until 5 _vsw_listening "$to" "$port" || fail "TCP transfer server in $to did not start"
+    cli=$(ns_exec "$from" timeout 60 "$VSW_PY" "$VSW_LIB_DIR/pkt.py" xfer-client "$ip" "$port" \
+          "$bytes" 2>&1) || fail "TCP transfer $from -> $to:$ip failed: $cli"
+    wait_until 10 grep -Eq '^[0-9]+ ' "$logf" || fail "TCP transfer server in $to did not finish"
+    srv=$(grep -E '^[0-9]+ ' "$logf")
+    wait "$spid" 2>/dev/null
+    [ "$cli" == "$srv" ] ||
+        fail "TCP transfer $from -> $to: sent '$cli', received '$srv' (bytes SHA-256)"
+    log "ok: TCP $from -> $to ($ip): $bytes bytes arrived intact"
+}
+
 # --- drop counters and show -----------------------------------------------------------------
 
 # drop_count NODE REASON: the switch-wide counter for drop REASON, from `vsctl --json show`

@@ -35,15 +35,5 @@ for dir in "pod1 10.244.1.3" "pod1 10.244.1.3 -R" "pod2 10.244.1.2" "node 10.244
 done
 
 # Exact byte count and content: 256 MiB each way, SHA-256 at both ends.
-xfer() { # FROM TO TO_IP
-    local from=$1 to=$2 ip=$3 srv cli port=7001
-    bg_start "$to" "$VSW_TMPDIR/xfer-$to.log" "$VSW_PY" "$VSW_LIB_DIR/pkt.py" xfer-server $port
-    wait_until 5 _vsw_listening "$to" $port || fail "xfer server in $to did not start"
-    cli=$(ns_exec "$from" timeout 60 "$VSW_PY" "$VSW_LIB_DIR/pkt.py" xfer-client "$ip" $port \
-          $((256 * 1024 * 1024))) || fail "xfer $from -> $to failed: $cli"
-    wait_until 10 grep -Eq '^[0-9]+ ' "$VSW_TMPDIR/xfer-$to.log" || fail "xfer server in $to did not finish"
-    srv=$(grep -E '^[0-9]+ ' "$VSW_TMPDIR/xfer-$to.log")
-    assert_eq "256 MiB $from -> $to: bytes and SHA-256 at the receiver" "$cli" "$srv"
-}
-xfer pod1 pod2 10.244.1.3
-xfer pod2 pod1 10.244.1.2
+tcp_xfer pod1 pod2 10.244.1.3 $((256 * 1024 * 1024))
+tcp_xfer pod2 pod1 10.244.1.2 $((256 * 1024 * 1024))

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# vswitchd refuses bad flags and impossible start-ups: non-zero exit, a message on stderr,
+# within seconds.  Each attempt runs in a scratch namespace, so nothing it might create leaks.
+. "$(dirname "$0")/../lib/netns.sh"
+preflight
+
+add_ns scratch
+d=$VSW_TMPDIR
+i=0
+# expect_refusal DESCRIPTION ARGS...
+expect_refusal() {
+    local desc=$1 rc logf; shift
+    i=$((i + 1))
+    logf=$d/vswitchd-flags.$i.log
+    ns_exec scratch timeout 10 "$VSW_BUILD/vswitchd" "$@" >"$logf" 2>&1 </dev/null; rc=$?
+    [ $rc -ne 124 ] || fail "$desc: vswitchd $* still running after 10 s"
+    [ $rc -ne 0 ] || fail "$desc: vswitchd $* exited 0"
+    [ -s "$logf" ] || fail "$desc: vswitchd $* exited $rc with no message"
+    log "ok: $desc: exit $rc: $(head -1 "$logf")"
+}
+base=(--ctl "$d/s.sock" --db "$d/s.db")
+expect_refusal "unknown flag" "${base[@]}" --pod-cidr 10.244.1.0/24 --no-such-flag
+expect_refusal "pod CIDR prefix > 32" "${base[@]}" --pod-cidr 10.244.1.0/33
+expect_refusal "pod CIDR not an address" "${base[@]}" --pod-cidr banana/24
+expect_refusal "missing flag argument" "${base[@]}" --pod-cidr
+expect_refusal "bad log level" "${base[@]}" --pod-cidr 10.244.1.0/24 --log-level loud
+expect_refusal "bad metrics address" "${base[@]}" --pod-cidr 10.244.1.0/24 --metrics nowhere
+expect_refusal "VNI out of range" "${base[@]}" --pod-cidr 10.244.1.0/24 --vni 16777216
+expect_refusal "VXLAN port out of range" "${base[@]}" --pod-cidr 10.244.1.0/24 --vxlan-port 70000
+expect_refusal "database in a missing directory" --ctl "$d/s.sock" --db /proc/nonexistent/conf.db \
+    --pod-cidr 10.244.1.0/24
+expect_refusal "control socket in a missing directory" --ctl /proc/nonexistent/s.sock \
+    --db "$d/s2.db" --pod-cidr 10.244.1.0/24
+
+# A second vswitchd on a socket that one is serving must refuse, and leave the first working.
+add_node node 10.244.1.0/24
+i=$((i + 1))
+ns_exec scratch timeout 10 "$VSW_BUILD/vswitchd" --ctl "${VSW_CTL[node]}" --db "$d/other.db" \
+    --pod-cidr 10.244.2.0/24 --metrics 127.0.0.1:9479 >"$d/vswitchd-flags.$i.log" 2>&1 </dev/null
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "a second vswitchd on a live socket: exit $rc"
+log "ok: second vswitchd on a live socket refused: $(head -1 "$d/vswitchd-flags.$i.log")"
+assert_ok "the first one still answers" vsctl_on node show
