@@ -2,6 +2,8 @@
 #include "lib/ctl-msg.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +70,33 @@ void ctl_msg_response_free(Vswitch__Response *resp)
     if (resp) {
         vswitch__response__free_unpacked(resp, &ctl_msg_allocator);
     }
+}
+
+Vswitch__Response *ctl_msg_response_new(void)
+{
+    Vswitch__Response *resp = xmalloc(sizeof *resp);
+
+    vswitch__response__init(resp);
+    return resp;
+}
+
+Vswitch__Response *ctl_msg_response_error(int error, const char *fmt, ...)
+{
+    Vswitch__Response *resp = ctl_msg_response_new();
+    va_list args;
+
+    va_start(args, fmt);
+    if (vasprintf(&resp->error, fmt, args) < 0) {
+        abort();
+    }
+    va_end(args);
+    resp->status = error < 0 ? -error : error;
+    return resp;
+}
+
+char *ctl_msg_strdup(const char *s)
+{
+    return *s ? xstrdup(s) : (char *) protobuf_c_empty_string;
 }
 
 void ctl_msg_decoder_init(struct ctl_msg_decoder *dec, size_t max_body)

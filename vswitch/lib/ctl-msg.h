@@ -12,6 +12,9 @@
 
 #include "proto/vswitch.pb-c.h"
 
+/* The release, reported by every binary's --version and in DaemonInfo. */
+#define VSWITCH_VERSION "0.1.0"
+
 #define CTL_MSG_HDR_LEN 4
 /* Requests are small; the biggest is a proxy's batch of policies. */
 #define CTL_MSG_MAX_REQUEST (1u << 20)
@@ -34,6 +37,16 @@ int ctl_msg_unpack_response(const uint8_t *body, size_t len, Vswitch__Response *
  * repeated array in it came from ctl_msg_allocator (or xmalloc) or is protobuf_c_empty_string. */
 void ctl_msg_request_free(Vswitch__Request *);
 void ctl_msg_response_free(Vswitch__Response *);
+
+/* Building responses (daemon side).  A new Response is heap-allocated with status 0; fill it
+ * with strings from ctl_msg_strdup() and submessages from xmalloc so ctl_msg_response_free()
+ * frees it whole. */
+Vswitch__Response *ctl_msg_response_new(void);
+/* A Response with status -'error' (a negative errno) and the formatted message. */
+Vswitch__Response *ctl_msg_response_error(int error, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A copy of 's' that ctl_msg_response_free() can free; the shared empty string for "". */
+char *ctl_msg_strdup(const char *s);
 
 /* Reads the body length from a frame header. */
 uint32_t ctl_msg_hdr_len(const uint8_t hdr[CTL_MSG_HDR_LEN]);

@@ -1,0 +1,474 @@
+/* Control command handlers; see control.h.
+ *
+ * Order of changes: add-port attaches to the datapath first (it is what can fail for reasons
+ * only the datapath knows: a missing device, a name clash) and commits the database row
+ * second, undoing the attach if the commit fails, so the reply is sent only once the port is
+ * both working and durable.  del-port removes the row first, so a reply of success means the
+ * port will not come back on restart. */
+#include "daemon/control.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MODULE "control"
+#include "daemon/db.h"
+#include "dp/dp.h"
+#include "lib/addr.h"
+#include "lib/ctl-msg.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+/* The kernel's rule for interface names (dev_valid_name()).  Returns NULL or what is wrong. */
+static const char *ifname_problem(const char *name)
+{
+    if (!*name) {
+        return "empty";
+    }
+    if (strlen(name) >= IF_NAMESIZE) {
+        return "longer than 15 characters";
+    }
+    if (!strcmp(name, ".") || !strcmp(name, "..")) {
+        return "not a valid interface name";
+    }
+    for (const char *p = name; *p; p++) {
+        if (*p == '/' || *p == ':' || isspace((unsigned char) *p)) {
+            return "contains '/', ':' or white space";
+        }
+    }
+    return NULL;
+}
+
+/* Metadata is printed one port per line by `vsctl show`: no control characters. */
+static const char *text_problem(const char *s, size_t max)
+{
+    if (strlen(s) > max) {
+        return "too long";
+    }
+    for (const char *p = s; *p; p++) {
+        if ((unsigned char) *p < 0x20 || *p == 0x7f) {
+            return "contains control characters";
+        }
+    }
+    return NULL;
+}
+
+static Vswitch__Port *port_to_msg(const struct dp_port_info *info, const struct db_port *row)
+{
+    Vswitch__Port *port = xmalloc(sizeof *port);
+    Vswitch__PortStats *stats = xmalloc(sizeof *stats);
+    char ip[IP_STR_LEN], mac[ETH_STR_LEN];
+
+    vswitch__port__init(port);
+    vswitch__port_stats__init(stats);
+    port->name = ctl_msg_strdup(info->name);
+    port->type = ctl_msg_strdup(dp_port_type_name(info->type));
+    port->port_no = info->port_no;
+    port->ip = ctl_msg_strdup(info->ip ? addr_ip_str(info->ip, ip) : "");
+    port->mac = ctl_msg_strdup(eth_addr_is_zero(info->mac) ? "" : addr_mac_str(info->mac, mac));
+    port->mac_learned = info->mac_learned;
+    port->up = info->up;
+    if (row) {
+        port->pod_namespace = ctl_msg_strdup(row->pod_namespace);
+        port->pod_name = ctl_msg_strdup(row->pod_name);
+        port->container_id = ctl_msg_strdup(row->container_id);
+        port->ifname = ctl_msg_strdup(row->ifname);
+    }
+    stats->rx_packets = info->stats.rx_packets;
+    stats->rx_bytes = info->stats.rx_bytes;
+    stats->rx_dropped = info->stats.rx_dropped;
+    stats->tx_packets = info->stats.tx_packets;
+    stats->tx_bytes = info->stats.tx_bytes;
+    stats->tx_dropped = info->stats.tx_dropped;
+    port->stats = stats;
+    return port;
+}
+
+static int compare_row_name(const void *key, const void *row)
+{
+    return strcmp(key, ((const struct db_port *) row)->name);
+}
+
+/* 'rows' is sorted by name, as db_port_list() returns them. */
+static const struct db_port *find_row(const struct db_port *rows, size_t n, const char *name)
+{
+    return n ? bsearch(name, rows, n, sizeof *rows, compare_row_name) : NULL;
+}
+
+static Vswitch__Response *handle_show(struct vswitchd *vd)
+{
+    const struct vswitchd_config *cfg = &vd->cfg;
+    uint64_t drops[DROP_N_REASONS];
+    struct dp_port_info *ports;
+    struct db_port *rows;
+    size_t n_ports, n_rows;
+    Vswitch__Response *resp;
+    Vswitch__ShowReply *show;
+    Vswitch__DaemonInfo *info;
+    char buf[IP_STR_LEN + 4], err[256], ip[IP_STR_LEN], mac[ETH_STR_LEN];
+    int error;
+
+    error = dp_port_list(vd->dp, &ports, &n_ports);
+    if (error) {
+        return ctl_msg_response_error(error, "cannot list the datapath's ports: %s",
+                                      strerror(-error));
+    }
+    error = db_port_list(vd->db, &rows, &n_rows, err, sizeof err);
+    if (error) {
+        free(ports);
+        return ctl_msg_response_error(error, "%s", err);
+    }
+    dp_drop_stats(vd->dp, drops);
+
+    resp = ctl_msg_response_new();
+    show = xmalloc(sizeof *show);
+    vswitch__show_reply__init(show);
+    resp->reply_case = VSWITCH__RESPONSE__REPLY_SHOW;
+    resp->show = show;
+
+    info = xmalloc(sizeof *info);
+    vswitch__daemon_info__init(info);
+    show->daemon = info;
+    info->version = ctl_msg_strdup(VSWITCH_VERSION);
+    snprintf(buf, sizeof buf, "%s/%d", addr_ip_str(cfg->pod_cidr.net, ip), cfg->pod_cidr.prefix);
+    info->pod_cidr = ctl_msg_strdup(buf);
+    info->gateway = ctl_msg_strdup(addr_ip_str(cfg->gateway, ip));
+    info->router_mac = ctl_msg_strdup(addr_mac_str(cfg->router_mac, mac));
+    info->node_ip = ctl_msg_strdup(cfg->node_ip ? addr_ip_str(cfg->node_ip, ip) : "");
+    info->vni = cfg->vni;
+    info->vxlan_port = cfg->vxlan_port;
+    info->host_port = ctl_msg_strdup(VSWITCHD_HOST_PORT);
+    info->uptime_ms = time_msec() - vd->start_msec;
+    info->flow_cache_size = cfg->flow_cache_size;
+
+    show->n_ports = n_ports;
+    show->ports = n_ports ? xmalloc(n_ports * sizeof *show->ports) : NULL;
+    for (size_t i = 0; i < n_ports; i++) {
+        show->ports[i] = port_to_msg(&ports[i], find_row(rows, n_rows, ports[i].name));
+    }
+
+    show->n_drops = DROP_N_REASONS - 1;
+    show->drops = xmalloc(show->n_drops * sizeof *show->drops);
+    for (int r = 1; r < DROP_N_REASONS; r++) {
+        Vswitch__DropCounter *d = xmalloc(sizeof *d);
+
+        vswitch__drop_counter__init(d);
+        d->reason = ctl_msg_strdup(drop_reason_name(r));
+        d->description = ctl_msg_strdup(drop_reason_description(r));
+        d->packets = drops[r];
+        show->drops[r - 1] = d;
+    }
+    free(rows);
+    free(ports);
+    return resp;
+}
+
+/* Checks an add-port request and fills 'row' from it.  Returns NULL or an error Response. */
+static Vswitch__Response *validate_add_port(const struct vswitchd *vd, const Vswitch__AddPort *req,
+                                            enum dp_port_type *type, struct db_port *row)
+{
+    const struct vswitchd_config *cfg = &vd->cfg;
+    be32 host_mask = ~cidr_mask(cfg->pod_cidr.prefix);
+    const char *problem;
+
+    memset(row, 0, sizeof *row);
+    problem = ifname_problem(req->name);
+    if (problem) {
+        return ctl_msg_response_error(-EINVAL, "invalid port name '%s': %s", req->name,
+                                      problem);
+    }
+    str_copy(row->name, req->name, sizeof row->name);
+
+    if (!*req->type) {
+        *type = DP_PORT_VETH;
+    } else if (dp_port_type_from_name(req->type, type)
+               || (*type != DP_PORT_VETH && *type != DP_PORT_TAP)) {
+        return ctl_msg_response_error(-EINVAL, "invalid port type '%s': expected veth or tap",
+                                      req->type);
+    }
+    str_copy(row->type, dp_port_type_name(*type), sizeof row->type);
+
+    if (!*req->ip) {
+        return ctl_msg_response_error(-EINVAL, "port %s needs an IP address", req->name);
+    }
+    if (addr_parse_ip(req->ip, &row->ip)) {
+        return ctl_msg_response_error(-EINVAL, "invalid IP address '%s': expected A.B.C.D",
+                                      req->ip);
+    }
+    if (!cidr_contains(&cfg->pod_cidr, row->ip)) {
+        char net[IP_STR_LEN];
+
+        return ctl_msg_response_error(-EINVAL, "IP address %s is outside the pod CIDR %s/%d",
+                                      req->ip, addr_ip_str(cfg->pod_cidr.net, net),
+                                      cfg->pod_cidr.prefix);
+    }
+    if (row->ip == cfg->gateway) {
+        return ctl_msg_response_error(-EINVAL, "IP address %s is the gateway's", req->ip);
+    }
+    /* /31 and /32 have no network or broadcast address (RFC 3021). */
+    if (cfg->pod_cidr.prefix < 31
+        && ((row->ip & host_mask) == 0 || (row->ip & host_mask) == host_mask)) {
+        return ctl_msg_response_error(-EINVAL, "IP address %s is the pod CIDR's %s address",
+                                      req->ip, row->ip & host_mask ? "broadcast" : "network");
+    }
+
+    if (*req->mac) {
+        if (addr_parse_mac(req->mac, &row->mac)) {
+            return ctl_msg_response_error(-EINVAL, "invalid MAC address '%s': expected "
+                                          "xx:xx:xx:xx:xx:xx", req->mac);
+        }
+        if (eth_addr_is_multicast(row->mac) || eth_addr_is_zero(row->mac)) {
+            return ctl_msg_response_error(-EINVAL, "MAC address %s is not a unicast address",
+                                          req->mac);
+        }
+        if (eth_addr_equals(row->mac, cfg->router_mac)) {
+            return ctl_msg_response_error(-EINVAL, "MAC address %s is the switch's own "
+                                          "router MAC", req->mac);
+        }
+        row->has_mac = true;
+    }
+
+    if ((problem = text_problem(req->pod_namespace, DB_POD_NAMESPACE_MAX))
+        || (problem = text_problem(req->pod_name, DB_POD_NAME_MAX))
+        || (problem = text_problem(req->container_id, DB_CONTAINER_ID_MAX))) {
+        return ctl_msg_response_error(-EINVAL, "invalid pod metadata: %s", problem);
+    }
+    if (*req->ifname && (problem = ifname_problem(req->ifname))) {
+        return ctl_msg_response_error(-EINVAL, "invalid pod interface name '%s': %s",
+                                      req->ifname, problem);
+    }
+    str_copy(row->pod_namespace, req->pod_namespace, sizeof row->pod_namespace);
+    str_copy(row->pod_name, req->pod_name, sizeof row->pod_name);
+    str_copy(row->container_id, req->container_id, sizeof row->container_id);
+    str_copy(row->ifname, req->ifname, sizeof row->ifname);
+    return NULL;
+}
+
+/* Fails with EEXIST, naming the holder, if the name or IP is taken by an attached port. */
+static Vswitch__Response *check_unused(struct vswitchd *vd, const struct db_port *row)
+{
+    Vswitch__Response *resp = NULL;
+    struct dp_port_info *ports;
+    size_t n;
+    int error;
+
+    error = dp_port_list(vd->dp, &ports, &n);
+    if (error) {
+        return ctl_msg_response_error(error, "cannot list the datapath's ports: %s",
+                                      strerror(-error));
+    }
+    for (size_t i = 0; i < n && !resp; i++) {
+        char ip[IP_STR_LEN];
+
+        if (!strcmp(ports[i].name, row->name)) {
+            resp = ctl_msg_response_error(-EEXIST, "port %s already exists", row->name);
+        } else if (ports[i].ip == row->ip) {
+            resp = ctl_msg_response_error(-EEXIST, "IP address %s is already used by port %s",
+                                          addr_ip_str(row->ip, ip), ports[i].name);
+        }
+    }
+    free(ports);
+    return resp;
+}
+
+/* The datapath's view of port 'name' as a message, with 'row''s metadata. */
+static Vswitch__Port *port_msg_by_name(struct vswitchd *vd, const char *name,
+                                       const struct db_port *row)
+{
+    Vswitch__Port *port = NULL;
+    struct dp_port_info *ports;
+    size_t n;
+
+    if (dp_port_list(vd->dp, &ports, &n)) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n && !port; i++) {
+        if (!strcmp(ports[i].name, name)) {
+            port = port_to_msg(&ports[i], row);
+        }
+    }
+    free(ports);
+    return port;
+}
+
+static Vswitch__Response *handle_add_port(struct vswitchd *vd, const Vswitch__AddPort *req)
+{
+    Vswitch__Response *resp;
+    Vswitch__AddPortReply *reply;
+    enum dp_port_type type;
+    struct db_port row;
+    char err[256], ip[IP_STR_LEN];
+    int error, replaced;
+
+    resp = validate_add_port(vd, req, &type, &row);
+    if (!resp) {
+        resp = check_unused(vd, &row);
+    }
+    if (resp) {
+        return resp;
+    }
+
+    err[0] = '\0';
+    error = dp_port_add(vd->dp, row.name, type, row.ip, row.has_mac ? &row.mac : NULL, false,
+                        err, sizeof err);
+    if (error) {
+        return ctl_msg_response_error(error, "cannot add port %s: %s", row.name,
+                                      *err ? err : strerror(-error));
+    }
+    error = db_port_insert(vd->db, &row, &replaced, err, sizeof err);
+    if (error) {
+        LOG_ERR("port %s: %s; detaching it again", row.name, err);
+        dp_port_del(vd->dp, row.name);
+        return ctl_msg_response_error(error, "cannot store port %s: %s", row.name, err);
+    }
+    if (replaced) {
+        LOG_WARN("port %s replaced %d stale database row(s) with its name or IP", row.name,
+                 replaced);
+    }
+    LOG_INFO("added port %s (%s, %s%s%s%s%s)", row.name, row.type, addr_ip_str(row.ip, ip),
+             *row.pod_name ? ", pod " : "", row.pod_namespace,
+             *row.pod_name ? "/" : "", row.pod_name);
+
+    resp = ctl_msg_response_new();
+    reply = xmalloc(sizeof *reply);
+    vswitch__add_port_reply__init(reply);
+    reply->port = port_msg_by_name(vd, row.name, &row);
+    resp->reply_case = VSWITCH__RESPONSE__REPLY_ADD_PORT;
+    resp->add_port = reply;
+    return resp;
+}
+
+static Vswitch__Response *handle_del_port(struct vswitchd *vd, const Vswitch__DelPort *req)
+{
+    const char *name = req->name;
+    char err[256];
+    int db_error, dp_error;
+
+    if (!*name) {
+        return ctl_msg_response_error(-EINVAL, "del-port needs a port name");
+    }
+    if (!strcmp(name, VSWITCHD_HOST_PORT)) {
+        return ctl_msg_response_error(-EPERM, "%s is the host port; it cannot be deleted",
+                                      name);
+    }
+    db_error = db_port_delete(vd->db, name, err, sizeof err);
+    if (db_error && db_error != -ENOENT) {
+        return ctl_msg_response_error(db_error, "cannot delete port %s: %s", name, err);
+    }
+    dp_error = dp_port_del(vd->dp, name);
+    if (dp_error == -ENOENT) {
+        if (db_error) {
+            return ctl_msg_response_error(-ENOENT, "no port named %s", name);
+        }
+        LOG_INFO("deleted port %s (it was stored but not attached)", name);
+        return ctl_msg_response_new();
+    }
+    if (dp_error) {
+        LOG_ERR("port %s: removed from the database but the datapath failed to detach it: %s",
+                name, strerror(-dp_error));
+        return ctl_msg_response_error(dp_error, "cannot detach port %s: %s", name,
+                                      strerror(-dp_error));
+    }
+    LOG_INFO("deleted port %s", name);
+    return ctl_msg_response_new();
+}
+
+static Vswitch__Response *handle_dump_flows(struct vswitchd *vd)
+{
+    Vswitch__Response *resp;
+    Vswitch__DumpFlowsReply *reply;
+    struct dp_flow_info *flows;
+    size_t n;
+    int error;
+
+    error = dp_flow_dump(vd->dp, &flows, &n);
+    if (error) {
+        return ctl_msg_response_error(error, "cannot dump flows: %s", strerror(-error));
+    }
+    resp = ctl_msg_response_new();
+    reply = xmalloc(sizeof *reply);
+    vswitch__dump_flows_reply__init(reply);
+    resp->reply_case = VSWITCH__RESPONSE__REPLY_DUMP_FLOWS;
+    resp->dump_flows = reply;
+    reply->n_flows = n;
+    reply->flows = n ? xmalloc(n * sizeof *reply->flows) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        Vswitch__Flow *f = xmalloc(sizeof *f);
+
+        vswitch__flow__init(f);
+        f->match = ctl_msg_strdup(flows[i].match);
+        f->actions = ctl_msg_strdup(flows[i].actions);
+        f->packets = flows[i].packets;
+        f->bytes = flows[i].bytes;
+        f->idle_ms = flows[i].idle_ms;
+        reply->flows[i] = f;
+    }
+    free(flows);
+    return resp;
+}
+
+Vswitch__Response *control_handle(const Vswitch__Request *req, void *vd_)
+{
+    struct vswitchd *vd = vd_;
+
+    switch (req->command_case) {
+    case VSWITCH__REQUEST__COMMAND_SHOW:
+        return handle_show(vd);
+    case VSWITCH__REQUEST__COMMAND_ADD_PORT:
+        return handle_add_port(vd, req->add_port);
+    case VSWITCH__REQUEST__COMMAND_DEL_PORT:
+        return handle_del_port(vd, req->del_port);
+    case VSWITCH__REQUEST__COMMAND_DUMP_FLOWS:
+        return handle_dump_flows(vd);
+    case VSWITCH__REQUEST__COMMAND_FLUSH_FLOWS:
+        dp_flow_flush(vd->dp);
+        LOG_INFO("flow cache flushed");
+        return ctl_msg_response_new();
+    case VSWITCH__REQUEST__COMMAND__NOT_SET:
+    default:
+        /* An unknown command unpacks as an unknown field, leaving the case unset. */
+        return ctl_msg_response_error(-EOPNOTSUPP, "unknown or empty command (is the client "
+                                      "newer than vswitchd %s?)", VSWITCH_VERSION);
+    }
+}
+
+int control_restore_ports(struct vswitchd *vd, char *err, size_t errlen)
+{
+    struct db_port *rows;
+    size_t n;
+    int error, restored = 0;
+
+    error = db_port_list(vd->db, &rows, &n, err, errlen);
+    if (error) {
+        return error;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct db_port *row = &rows[i];
+        enum dp_port_type type;
+        char dp_err[256] = "";
+
+        if (dp_port_type_from_name(row->type, &type)) {
+            LOG_ERR("stored port %s has unknown type '%s'; not restored", row->name, row->type);
+            continue;
+        }
+        if (!cidr_contains(&vd->cfg.pod_cidr, row->ip) || row->ip == vd->cfg.gateway) {
+            char ip[IP_STR_LEN];
+
+            LOG_ERR("stored port %s has IP address %s, which does not fit --pod-cidr any more; "
+                    "not restored (del-port removes it)", row->name, addr_ip_str(row->ip, ip));
+            continue;
+        }
+        error = dp_port_add(vd->dp, row->name, type, row->ip, row->has_mac ? &row->mac : NULL,
+                            true, dp_err, sizeof dp_err);
+        if (error) {
+            LOG_ERR("cannot restore port %s: %s", row->name,
+                    *dp_err ? dp_err : strerror(-error));
+            continue;
+        }
+        restored++;
+    }
+    free(rows);
+    return restored;
+}

@@ -1,0 +1,23 @@
+/* What vswitchd does for each control command: validates it against the configuration, applies
+ * it to the datapath and the database in the order that keeps them consistent, and builds the
+ * Response.  The control server (ctl-server.h) calls control_handle(); start-up calls
+ * control_restore_ports().
+ *
+ * Thread: the control thread. */
+#ifndef VSWITCH_DAEMON_CONTROL_H
+#define VSWITCH_DAEMON_CONTROL_H 1
+
+#include "daemon/vswitchd.h"
+#include "proto/vswitch.pb-c.h"
+
+/* Handles 'req' for 'vd' (a struct vswitchd *, as a ctl_server_handler).  Returns a Response
+ * the caller frees with ctl_msg_response_free(); never NULL. */
+Vswitch__Response *control_handle(const Vswitch__Request *req, void *vd);
+
+/* Attaches every port stored in the database to the datapath, marked down if its device is
+ * missing.  A port that cannot be attached is logged and left in the database.  Returns the
+ * number attached, or a negative errno with a message in 'err' if the database is
+ * unreadable. */
+int control_restore_ports(struct vswitchd *, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,54 @@
+/* vswitchd's configuration database: an SQLite file (--db) holding what must survive a
+ * restart (ports now; policies and peers later), read back at start-up.
+ *
+ * The file is in WAL mode with synchronous=FULL, so a change is on disk when its call returns:
+ * the control server replies only after that, and a kill -9 never loses an acknowledged
+ * change.  The file is marked with PRAGMA application_id and a schema version (user_version),
+ * so a foreign, newer or corrupt file is refused at open rather than misread.
+ *
+ * Thread: the control thread only. */
+#ifndef VSWITCH_DAEMON_DB_H
+#define VSWITCH_DAEMON_DB_H 1
+
+#include <net/if.h>
+#include <stddef.h>
+
+#include "lib/types.h"
+
+struct db;
+
+/* Limits on the Kubernetes metadata stored with a port (namespace: DNS label; pod name: DNS
+ * subdomain; container id: runtime-defined, 64 hex digits for containerd and CRI-O). */
+#define DB_POD_NAMESPACE_MAX 63
+#define DB_POD_NAME_MAX 253
+#define DB_CONTAINER_ID_MAX 255
+
+struct db_port {
+    char name[IF_NAMESIZE];
+    char type[8];                   /* "veth" or "tap", as dp_port_type_name() gives. */
+    be32 ip;
+    bool has_mac;                   /* false: the MAC is learned, not configured. */
+    struct eth_addr mac;
+    char pod_namespace[DB_POD_NAMESPACE_MAX + 1];
+    char pod_name[DB_POD_NAME_MAX + 1];
+    char container_id[DB_CONTAINER_ID_MAX + 1];
+    char ifname[IF_NAMESIZE];
+};
+
+/* Opens (creating if missing, with its parent directory) the database at 'path' and brings its
+ * schema up to date.  Returns 0, or a negative errno with a message in 'err' saying what is
+ * wrong with the file. */
+int db_open(const char *path, struct db **, char *err, size_t errlen);
+/* Accepts NULL. */
+void db_close(struct db *);
+
+/* Stores 'port' durably.  Rows with the same name or IP, left over from ports the datapath no
+ * longer has, are replaced; '*replaced' says how many.  Returns 0 or -EIO with 'err' set. */
+int db_port_insert(struct db *, const struct db_port *, int *replaced, char *err,
+                   size_t errlen);
+/* Removes the port named 'name' durably.  Returns 0, -ENOENT if there was none, or -EIO. */
+int db_port_delete(struct db *, const char *name, char *err, size_t errlen);
+/* Every stored port, ordered by name.  Caller frees '*ports'. */
+int db_port_list(struct db *, struct db_port **ports, size_t *n, char *err, size_t errlen);
+
+#endif

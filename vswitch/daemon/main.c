@@ -1,0 +1,403 @@
+/* vswitchd: the switch daemon's entry point.  Parses the command line, starts the parts in
+ * dependency order (database, datapath and its host port, restored ports, datapath thread,
+ * control socket, metrics), runs the control thread's libuv loop until SIGTERM or SIGINT, and
+ * tears everything down in reverse.
+ *
+ * The control socket is created first, before anything touches the node, so that a second
+ * vswitchd started by mistake stops at "already running" instead of reconfiguring vsw0 under
+ * the first one; it accepts clients only once the restored ports are in place. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+/* uv.h brings <sys/param.h>'s MIN/MAX, which lib/types.h defines again. */
+#undef MIN
+#undef MAX
+
+#define LOG_MODULE "vswitchd"
+#include "daemon/control.h"
+#include "daemon/ctl-server.h"
+#include "daemon/db.h"
+#include "daemon/metrics.h"
+#include "daemon/vswitchd.h"
+#include "dp/dp.h"
+#include "lib/ctl-client.h"
+#include "lib/ctl-msg.h"
+#include "lib/log.h"
+#include "lib/netlink.h"
+#include "lib/util.h"
+
+#define DEFAULT_DB "/var/lib/vswitch/conf.db"
+#define DEFAULT_METRICS "127.0.0.1:9479"
+#define DEFAULT_VNI 1
+#define DEFAULT_VXLAN_PORT 4789         /* IANA-assigned VXLAN port, RFC 7348. */
+#define DEFAULT_FLOW_CACHE 65536
+#define VNI_MAX 0xffffff                /* 24-bit VXLAN Network Identifier, RFC 7348. */
+#define FLOW_CACHE_MAX (1u << 24)
+
+static const char usage_text[] =
+"NAME\n"
+"    vswitchd - userspace virtual switch for Kubernetes pod networks\n"
+"\n"
+"SYNOPSIS\n"
+"    vswitchd --pod-cidr CIDR [--ctl PATH] [--db PATH] [--node-ip IP] [--vni N]\n"
+"             [--vxlan-port N] [--metrics ADDR:PORT] [--log-level LEVEL]\n"
+"             [--ctl-group GROUP] [--flow-cache-size N]\n"
+"    vswitchd --help | --version\n"
+"\n"
+"DESCRIPTION\n"
+"    vswitchd switches and routes the traffic of the pods attached to it, and is their\n"
+"    gateway: it answers ARP for the first address of the pod CIDR itself.  It creates the\n"
+"    host port vsw0, a TAP in its network namespace holding the gateway address, through\n"
+"    which the node reaches its pods.  Ports are attached with vsctl(8) and kept in the\n"
+"    database, so they come back when vswitchd restarts.  It runs in the foreground, logs to\n"
+"    stderr, and stops cleanly on SIGTERM or SIGINT.\n"
+"\n"
+"OPTIONS\n"
+"    --pod-cidr CIDR\n"
+"        This node's pod subnet, e.g. 10.244.1.0/24 (required).  Its first address is the\n"
+"        gateway; the router MAC is derived from it (0a:58 followed by the address).\n"
+"    --ctl PATH\n"
+"        Control socket for vsctl and the other clients (default " CTL_DEFAULT_PATH ").\n"
+"    --ctl-group GROUP\n"
+"        Let members of GROUP use the control socket (mode 0660); by default only root\n"
+"        may (mode 0600).\n"
+"    --db PATH\n"
+"        Configuration database, SQLite (default " DEFAULT_DB ").\n"
+"    --node-ip IP\n"
+"        This node's underlay address, the source of VXLAN traffic.\n"
+"    --vni N\n"
+"        VXLAN network identifier, 1 to 16777215 (default 1).\n"
+"    --vxlan-port N\n"
+"        VXLAN UDP port (default 4789).\n"
+"    --metrics ADDR:PORT\n"
+"        Serve Prometheus metrics at http://ADDR:PORT/metrics and a health check at\n"
+"        /healthz (default " DEFAULT_METRICS ").\n"
+"    --flow-cache-size N\n"
+"        Maximum number of cached flows (default 65536).\n"
+"    --log-level LEVEL\n"
+"        error, warn, info (default) or debug.\n"
+"    -h, --help\n"
+"        Print this help and exit.\n"
+"    -V, --version\n"
+"        Print the version and exit.\n"
+"\n"
+"EXIT STATUS\n"
+"    0 after a clean shutdown, 1 if vswitchd cannot start or fails, 2 for bad usage.\n"
+"\n"
+"EXAMPLE\n"
+"    vswitchd --pod-cidr 10.244.1.0/24 --node-ip 192.168.0.11\n";
+
+enum {
+    OPT_CTL = 256, OPT_DB, OPT_POD_CIDR, OPT_NODE_IP, OPT_VNI, OPT_VXLAN_PORT, OPT_METRICS,
+    OPT_LOG_LEVEL, OPT_CTL_GROUP, OPT_FLOW_CACHE_SIZE,
+};
+
+static const struct option long_options[] = {
+    { "ctl", required_argument, NULL, OPT_CTL },
+    { "db", required_argument, NULL, OPT_DB },
+    { "pod-cidr", required_argument, NULL, OPT_POD_CIDR },
+    { "node-ip", required_argument, NULL, OPT_NODE_IP },
+    { "vni", required_argument, NULL, OPT_VNI },
+    { "vxlan-port", required_argument, NULL, OPT_VXLAN_PORT },
+    { "metrics", required_argument, NULL, OPT_METRICS },
+    { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+    { "ctl-group", required_argument, NULL, OPT_CTL_GROUP },
+    { "flow-cache-size", required_argument, NULL, OPT_FLOW_CACHE_SIZE },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+};
+
+static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
+{
+    va_list args;
+
+    fputs("vswitchd: ", stderr);
+    va_start(args, fmt);
+    vfprintf(stderr, fmt, args);
+    va_end(args);
+    fputs("\nTry 'vswitchd --help' for more information.\n", stderr);
+    exit(2);
+}
+
+/* Parses a decimal in [min, max] or exits with a usage error naming 'flag'. */
+static unsigned long parse_number(const char *flag, const char *s, unsigned long min,
+                                  unsigned long max)
+{
+    unsigned long value;
+    char *end;
+
+    errno = 0;
+    value = strtoul(s, &end, 10);
+    if (!*s || *end || errno || *s == '-' || value < min || value > max) {
+        usage_error("invalid %s '%s': expected a number from %lu to %lu", flag, s, min, max);
+    }
+    return value;
+}
+
+static gid_t parse_group(const char *name)
+{
+    struct group *gr = getgrnam(name);
+    char *end;
+    unsigned long gid;
+
+    if (gr) {
+        return gr->gr_gid;
+    }
+    errno = 0;
+    gid = strtoul(name, &end, 10);
+    if (*name && !*end && !errno && gid < UINT_MAX) {
+        return gid;
+    }
+    usage_error("invalid --ctl-group '%s': no such group", name);
+}
+
+static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
+{
+    const char *pod_cidr = NULL;
+    enum log_level level;
+    int c;
+
+    *cfg = (struct vswitchd_config) {
+        .ctl_path = CTL_DEFAULT_PATH,
+        .db_path = DEFAULT_DB,
+        .vni = DEFAULT_VNI,
+        .vxlan_port = DEFAULT_VXLAN_PORT,
+        .metrics_addr = DEFAULT_METRICS,
+        .ctl_gid = (gid_t) -1,
+        .flow_cache_size = DEFAULT_FLOW_CACHE,
+    };
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hV", long_options, NULL)) != -1) {
+        switch (c) {
+        case OPT_CTL:
+            if (!*optarg) {
+                usage_error("--ctl needs a path");
+            }
+            cfg->ctl_path = optarg;
+            break;
+        case OPT_DB:
+            if (!*optarg) {
+                usage_error("--db needs a path");
+            }
+            cfg->db_path = optarg;
+            break;
+        case OPT_POD_CIDR:
+            pod_cidr = optarg;
+            if (addr_parse_cidr(optarg, &cfg->pod_cidr)) {
+                usage_error("invalid --pod-cidr '%s': expected A.B.C.D/N with the host bits "
+                            "zero, e.g. 10.244.1.0/24", optarg);
+            }
+            if (cfg->pod_cidr.prefix > 30) {
+                usage_error("invalid --pod-cidr '%s': a /%d has no room for a gateway and "
+                            "pods (use /30 or shorter)", optarg, cfg->pod_cidr.prefix);
+            }
+            break;
+        case OPT_NODE_IP:
+            if (addr_parse_ip(optarg, &cfg->node_ip) || !cfg->node_ip) {
+                usage_error("invalid --node-ip '%s': expected an IPv4 address", optarg);
+            }
+            break;
+        case OPT_VNI:
+            cfg->vni = parse_number("--vni", optarg, 1, VNI_MAX);
+            break;
+        case OPT_VXLAN_PORT:
+            cfg->vxlan_port = parse_number("--vxlan-port", optarg, 1, 65535);
+            break;
+        case OPT_METRICS:
+            cfg->metrics_addr = optarg;
+            break;
+        case OPT_LOG_LEVEL:
+            if (log_level_from_name(optarg, &level)) {
+                usage_error("invalid --log-level '%s': expected error, warn, info or debug",
+                            optarg);
+            }
+            log_set_level(level);
+            break;
+        case OPT_CTL_GROUP:
+            cfg->ctl_gid = parse_group(optarg);
+            break;
+        case OPT_FLOW_CACHE_SIZE:
+            cfg->flow_cache_size = parse_number("--flow-cache-size", optarg, 1, FLOW_CACHE_MAX);
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            exit(0);
+        case 'V':
+            printf("vswitchd (vswitch) %s\n", VSWITCH_VERSION);
+            exit(0);
+        case ':':
+            usage_error("option '%s' needs an argument", argv[optind - 1]);
+        default:
+            if (optopt) {
+                usage_error("unknown option '-%c'", optopt);
+            }
+            usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) {
+        usage_error("unexpected argument '%s'", argv[optind]);
+    }
+    if (!pod_cidr) {
+        usage_error("--pod-cidr is required (this node's pod subnet, e.g. 10.244.1.0/24)");
+    }
+    if (addr_parse_ip_port(cfg->metrics_addr, &cfg->metrics_ip, &cfg->metrics_port)) {
+        usage_error("invalid --metrics '%s': expected ADDR:PORT, e.g. %s", cfg->metrics_addr,
+                    DEFAULT_METRICS);
+    }
+    cfg->gateway = htonl(ntohl(cfg->pod_cidr.net) + 1);
+    cfg->router_mac = addr_mac_from_ip(cfg->gateway);
+}
+
+/* Puts the gateway address (and only it) on the host port and brings it up. */
+static int configure_host_port(const struct vswitchd_config *cfg, char *err, size_t errlen)
+{
+    unsigned int ifindex = if_nametoindex(VSWITCHD_HOST_PORT);
+    struct nl_sock *nl;
+    char nl_err[256];
+    int error;
+
+    if (!ifindex) {
+        error = errno;
+        snprintf(err, errlen, "host port %s: %s", VSWITCHD_HOST_PORT, strerror(error));
+        return -error;
+    }
+    error = nl_open(&nl, nl_err, sizeof nl_err);
+    if (!error) {
+        error = nl_addr_replace(nl, ifindex, cfg->gateway, cfg->pod_cidr.prefix, nl_err,
+                                sizeof nl_err);
+    }
+    if (!error) {
+        error = nl_addr_flush_except(nl, ifindex, cfg->gateway, cfg->pod_cidr.prefix, nl_err,
+                                     sizeof nl_err);
+    }
+    if (!error) {
+        error = nl_link_set_up(nl, ifindex, nl_err, sizeof nl_err);
+    }
+    nl_close(nl);
+    if (error) {
+        snprintf(err, errlen, "cannot configure host port %s: %s", VSWITCHD_HOST_PORT, nl_err);
+    }
+    return error;
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    LOG_INFO("%s received; shutting down", strsignal(signum));
+    uv_stop(sig->loop);
+}
+
+static void close_walk(uv_handle_t *handle, void *arg)
+{
+    if (!uv_is_closing(handle)) {
+        uv_close(handle, NULL);
+    }
+}
+
+int main(int argc, char *argv[])
+{
+    struct vswitchd vd = { .start_msec = time_msec() };
+    struct vswitchd_config *cfg = &vd.cfg;
+    uv_signal_t sigterm, sigint;
+    struct dp_config dp_cfg;
+    char err[512], ip[IP_STR_LEN], mac[ETH_STR_LEN];
+    uv_loop_t loop;
+    int error, restored;
+
+    log_set_program("vswitchd");
+    parse_options(argc, argv, cfg);
+    /* A client that hangs up before its reply is written must not kill the daemon. */
+    signal(SIGPIPE, SIG_IGN);
+
+    error = uv_loop_init(&loop);
+    if (error) {
+        LOG_ERR("cannot create the event loop: %s", uv_strerror(error));
+        return 1;
+    }
+    error = ctl_server_open(&loop, cfg->ctl_path, cfg->ctl_gid, control_handle, &vd, &vd.ctl,
+                            err, sizeof err);
+    if (error) {
+        LOG_ERR("%s", err);
+        goto out;
+    }
+    error = db_open(cfg->db_path, &vd.db, err, sizeof err);
+    if (error) {
+        LOG_ERR("%s", err);
+        goto out;
+    }
+
+    dp_cfg = (struct dp_config) {
+        .pod_cidr = cfg->pod_cidr,
+        .gateway = cfg->gateway,
+        .router_mac = cfg->router_mac,
+        .host_port = VSWITCHD_HOST_PORT,
+        .flow_cache_size = cfg->flow_cache_size,
+    };
+    err[0] = '\0';
+    error = dp_create(&dp_cfg, &vd.dp, err, sizeof err);
+    if (error) {
+        LOG_ERR("cannot create the datapath: %s", *err ? err : strerror(-error));
+        goto out;
+    }
+    error = configure_host_port(cfg, err, sizeof err);
+    if (error) {
+        LOG_ERR("%s", err);
+        goto out;
+    }
+    restored = control_restore_ports(&vd, err, sizeof err);
+    if (restored < 0) {
+        error = restored;
+        LOG_ERR("cannot restore ports: %s", err);
+        goto out;
+    }
+    error = dp_start(vd.dp);
+    if (error) {
+        LOG_ERR("cannot start the datapath thread: %s", strerror(-error));
+        goto out;
+    }
+    error = ctl_server_start(vd.ctl, err, sizeof err);
+    if (error) {
+        LOG_ERR("%s", err);
+        goto out;
+    }
+    error = metrics_start(&vd, &vd.metrics, err, sizeof err);
+    if (error) {
+        LOG_ERR("%s", err);
+        goto out;
+    }
+
+    uv_signal_init(&loop, &sigterm);
+    uv_signal_start(&sigterm, on_signal, SIGTERM);
+    uv_signal_init(&loop, &sigint);
+    uv_signal_start(&sigint, on_signal, SIGINT);
+    LOG_INFO("vswitchd %s started: pod CIDR %s/%d, gateway %s, router MAC %s, %d port(s) "
+             "restored", VSWITCH_VERSION, addr_ip_str(cfg->pod_cidr.net, ip),
+             cfg->pod_cidr.prefix, addr_ip_str(cfg->gateway, ip),
+             addr_mac_str(cfg->router_mac, mac), restored);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    error = 0;
+
+out:
+    metrics_stop(vd.metrics);
+    ctl_server_close(vd.ctl);
+    /* Let every handle's close callback run so that nothing is left allocated. */
+    uv_walk(&loop, close_walk, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&loop)) {
+        LOG_WARN("event loop closed with handles still open");
+    }
+    dp_destroy(vd.dp);
+    db_close(vd.db);
+    if (!error) {
+        LOG_INFO("stopped");
+    }
+    return error ? 1 : 0;
+}

@@ -1,0 +1,255 @@
+/* The metrics endpoint; see metrics.h.
+ *
+ * Every scrape takes fresh snapshots from the datapath (ports, drop counters, flows); nothing
+ * is cached here, so the numbers are as consistent as the datapath's own snapshots. */
+#include "daemon/metrics.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MODULE "metrics"
+#include "daemon/vswitchd.h"
+#include "dp/dp.h"
+#include "lib/ctl-msg.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+struct metrics {
+    struct MHD_Daemon *mhd;
+    const struct vswitchd *vd;
+    atomic_bool started;        /* Set once the server thread runs. */
+    char start_error[256];      /* libmicrohttpd's message if starting fails. */
+};
+
+/* Prometheus label values escape backslash, double quote and newline. */
+static void put_label(FILE *out, const char *value)
+{
+    for (const char *p = value; *p; p++) {
+        if (*p == '\\' || *p == '"') {
+            fputc('\\', out);
+            fputc(*p, out);
+        } else if (*p == '\n') {
+            fputs("\\n", out);
+        } else {
+            fputc(*p, out);
+        }
+    }
+}
+
+static void put_header(FILE *out, const char *name, const char *type, const char *help)
+{
+    fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+struct port_metric {
+    const char *name;
+    const char *help;
+    size_t offset;              /* In struct dp_port_stats. */
+};
+
+static const struct port_metric port_metrics[] = {
+    { "vswitch_port_rx_packets_total", "Packets received from the port.",
+      offsetof(struct dp_port_stats, rx_packets) },
+    { "vswitch_port_rx_bytes_total", "Bytes received from the port.",
+      offsetof(struct dp_port_stats, rx_bytes) },
+    { "vswitch_port_rx_dropped_total", "Packets received from the port and dropped.",
+      offsetof(struct dp_port_stats, rx_dropped) },
+    { "vswitch_port_tx_packets_total", "Packets sent to the port.",
+      offsetof(struct dp_port_stats, tx_packets) },
+    { "vswitch_port_tx_bytes_total", "Bytes sent to the port.",
+      offsetof(struct dp_port_stats, tx_bytes) },
+    { "vswitch_port_tx_dropped_total", "Packets for the port that could not be sent.",
+      offsetof(struct dp_port_stats, tx_dropped) },
+};
+
+/* Writes the exposition into a new buffer; returns 0 or a negative errno. */
+static int render(const struct vswitchd *vd, char **text, size_t *len)
+{
+    uint64_t drops[DROP_N_REASONS];
+    struct dp_port_info *ports;
+    struct dp_flow_info *flows;
+    size_t n_ports, n_flows;
+    FILE *out;
+    int error;
+
+    error = dp_port_list(vd->dp, &ports, &n_ports);
+    if (error) {
+        return error;
+    }
+    error = dp_flow_dump(vd->dp, &flows, &n_flows);
+    if (error) {
+        free(ports);
+        return error;
+    }
+    free(flows);
+    dp_drop_stats(vd->dp, drops);
+
+    out = open_memstream(text, len);
+    if (!out) {
+        abort();
+    }
+    put_header(out, "vswitch_info", "gauge", "vswitchd version.");
+    fprintf(out, "vswitch_info{version=\"%s\"} 1\n", VSWITCH_VERSION);
+    put_header(out, "vswitch_uptime_seconds", "gauge", "Seconds since vswitchd started.");
+    fprintf(out, "vswitch_uptime_seconds %.3f\n", (time_msec() - vd->start_msec) / 1000.0);
+    put_header(out, "vswitch_flows_cached", "gauge", "Entries in the flow cache.");
+    fprintf(out, "vswitch_flows_cached %zu\n", n_flows);
+    put_header(out, "vswitch_ports", "gauge", "Ports attached, host port included.");
+    fprintf(out, "vswitch_ports %zu\n", n_ports);
+
+    put_header(out, "vswitch_port_up", "gauge", "1 if the port's device is present and open.");
+    for (size_t i = 0; i < n_ports; i++) {
+        fputs("vswitch_port_up{port=\"", out);
+        put_label(out, ports[i].name);
+        fprintf(out, "\",type=\"%s\"} %d\n", dp_port_type_name(ports[i].type), ports[i].up);
+    }
+    for (size_t m = 0; m < ARRAY_SIZE(port_metrics); m++) {
+        put_header(out, port_metrics[m].name, "counter", port_metrics[m].help);
+        for (size_t i = 0; i < n_ports; i++) {
+            uint64_t value;
+
+            memcpy(&value, (const char *) &ports[i].stats + port_metrics[m].offset,
+                   sizeof value);
+            fprintf(out, "%s{port=\"", port_metrics[m].name);
+            put_label(out, ports[i].name);
+            fprintf(out, "\"} %llu\n", (unsigned long long) value);
+        }
+    }
+    put_header(out, "vswitch_drops_total", "counter", "Packets dropped, by reason.");
+    for (int r = 1; r < DROP_N_REASONS; r++) {
+        fprintf(out, "vswitch_drops_total{reason=\"%s\"} %llu\n", drop_reason_name(r),
+                (unsigned long long) drops[r]);
+    }
+    if (fclose(out)) {
+        abort();
+    }
+    free(ports);
+    return 0;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
+                             const char *content_type, char *body, size_t len,
+                             enum MHD_ResponseMemoryMode mode)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
+    enum MHD_Result ret;
+
+    if (!resp) {
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result reply_static(struct MHD_Connection *conn, unsigned int status,
+                                    const char *text)
+{
+    return reply(conn, status, "text/plain; charset=utf-8", (char *) text, strlen(text),
+                 MHD_RESPMEM_PERSISTENT);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **req_cls)
+{
+    const struct metrics *m = cls;
+    char *text;
+    size_t len;
+    int error;
+
+    if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+        return reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+    }
+    if (!strcmp(url, "/metrics")) {
+        error = render(m->vd, &text, &len);
+        if (error) {
+            LOG_WARN("cannot read the datapath's counters: %s", strerror(-error));
+            return reply_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                "cannot read the datapath's counters\n");
+        }
+        return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len,
+                     MHD_RESPMEM_MUST_FREE);
+    }
+    if (!strcmp(url, "/healthz")) {
+        struct dp_port_info *ports;
+        size_t n;
+
+        /* Healthy means the datapath thread answers: a listing goes through its queue. */
+        error = dp_port_list(m->vd->dp, &ports, &n);
+        if (error) {
+            return reply_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "datapath not answering\n");
+        }
+        free(ports);
+        return reply_static(conn, MHD_HTTP_OK, "ok\n");
+    }
+    return reply_static(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz\n");
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list args)
+{
+    struct metrics *m = cls;
+    char msg[256];
+    size_t len;
+
+    vsnprintf(msg, sizeof msg, fmt, args);
+    len = strlen(msg);
+    while (len && msg[len - 1] == '\n') {
+        msg[--len] = '\0';
+    }
+    if (m->started) {
+        LOG_WARN("%s", msg);
+    } else {
+        /* Only the starting thread runs before 'started': nothing else reads this. */
+        str_copy(m->start_error, msg, sizeof m->start_error);
+    }
+}
+
+int metrics_start(const struct vswitchd *vd, struct metrics **mp, char *err, size_t errlen)
+{
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = vd->cfg.metrics_ip,
+        .sin_port = htons(vd->cfg.metrics_port),
+    };
+    struct metrics *m = xcalloc(1, sizeof *m);
+
+    m->vd = vd;
+    errno = 0;
+    m->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                              handle, m,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sin,
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, m,
+                              MHD_OPTION_CONNECTION_LIMIT, 64u,
+                              MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                              MHD_OPTION_END);
+    if (!m->mhd) {
+        int error = errno ? errno : EADDRNOTAVAIL;
+
+        snprintf(err, errlen, "cannot serve metrics on %s: %s", vd->cfg.metrics_addr,
+                 *m->start_error ? m->start_error : strerror(error));
+        free(m);
+        *mp = NULL;
+        return -error;
+    }
+    m->started = true;
+    LOG_INFO("serving metrics on http://%s/metrics", vd->cfg.metrics_addr);
+    *mp = m;
+    return 0;
+}
+
+void metrics_stop(struct metrics *m)
+{
+    if (m) {
+        MHD_stop_daemon(m->mhd);
+        free(m);
+    }
+}

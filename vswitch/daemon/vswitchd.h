@@ -1,0 +1,41 @@
+/* The state of one vswitchd process: its configuration from the command line and the handles
+ * of its parts, shared by main.c (which builds and tears it down) and control.c (which acts
+ * on requests).  Owned by the control thread. */
+#ifndef VSWITCH_DAEMON_VSWITCHD_H
+#define VSWITCH_DAEMON_VSWITCHD_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/addr.h"
+#include "lib/types.h"
+
+#define VSWITCHD_HOST_PORT "vsw0"
+
+struct vswitchd_config {
+    const char *ctl_path;
+    const char *db_path;
+    struct cidr pod_cidr;
+    be32 gateway;                   /* First address of pod_cidr. */
+    struct eth_addr router_mac;     /* addr_mac_from_ip(gateway). */
+    be32 node_ip;                   /* 0 if not given. */
+    uint32_t vni;
+    uint16_t vxlan_port;
+    const char *metrics_addr;       /* "ADDR:PORT" as given, for messages. */
+    be32 metrics_ip;
+    uint16_t metrics_port;
+    gid_t ctl_gid;                  /* (gid_t) -1: no --ctl-group. */
+    size_t flow_cache_size;
+};
+
+struct vswitchd {
+    struct vswitchd_config cfg;
+    struct dp *dp;
+    struct db *db;
+    struct ctl_server *ctl;
+    struct metrics *metrics;
+    uint64_t start_msec;            /* time_msec() at start, for uptime. */
+};
+
+#endif
