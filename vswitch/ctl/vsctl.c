@@ -1,7 +1,7 @@
 /* vsctl: the command-line client of vswitchd.  Each invocation turns one command into one
  * Request, sends it over the control socket with the shared client library (lib/ctl-client.h)
  * and prints the Response, as text for people or as JSON (--json) for scripts.  Errors go to
- * stderr: exit 1 when the command fails, 2 when it is used wrong. */
+ * stderr with exit status 1, whether the command failed or was used wrong (as ovs-vsctl). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -39,7 +39,7 @@ static const char usage_text[] =
 "  -h, --help         print this help\n"
 "  -V, --version      print the version\n"
 "\n"
-"Exit status: 0 on success, 1 if the command failed, 2 for bad usage.\n";
+"Exit status: 0 on success, 1 on any error (message on stderr).\n";
 
 enum {
     OPT_CTL = 256, OPT_JSON, OPT_TIMEOUT, OPT_IP, OPT_MAC, OPT_TYPE, OPT_POD_NAMESPACE,
@@ -82,24 +82,25 @@ static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const ch
     vfprintf(stderr, fmt, args);
     va_end(args);
     fputs("\nTry 'vsctl --help' for more information.\n", stderr);
-    exit(2);
+    exit(1);
 }
 
 static void parse_options(int argc, char *argv[], struct options *opts)
 {
-    int c;
+    int c, opt_index;
 
+    memset(opts, 0, sizeof *opts);
     opts->ctl = ctl_client_default_path();
     opts->timeout_ms = CTL_DEFAULT_TIMEOUT_MS;
     vswitch__add_port__init(&opts->add_port);
     opterr = 0;
     /* Options may come anywhere (getopt permutes): "vsctl show --json" works too. */
-    while ((c = getopt_long(argc, argv, ":hV", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hV", long_options, &opt_index)) != -1) {
         char *end;
         double seconds;
 
         if (c >= OPT_IP && !opts->port_option) {
-            opts->port_option = argv[optind - 1];
+            opts->port_option = long_options[opt_index].name;
         }
         switch (c) {
         case OPT_CTL:
@@ -318,7 +319,7 @@ int main(int argc, char *argv[])
     }
     cmd = opts.args[0];
     if (opts.port_option && strcmp(cmd, "add-port")) {
-        usage_error("option '%s' is only for add-port", opts.port_option);
+        usage_error("option '--%s' is only for add-port", opts.port_option);
     }
 
     if (!strcmp(cmd, "show")) {

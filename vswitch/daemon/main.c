@@ -308,7 +308,7 @@ int main(int argc, char *argv[])
     struct vswitchd_config *cfg = &vd.cfg;
     uv_signal_t sigterm, sigint;
     struct dp_config dp_cfg;
-    char err[512], ip[IP_STR_LEN], mac[ETH_STR_LEN];
+    char err[512], net[IP_STR_LEN], gw[IP_STR_LEN], mac[ETH_STR_LEN];
     uv_loop_t loop;
     int error, restored;
 
@@ -379,8 +379,8 @@ int main(int argc, char *argv[])
     uv_signal_init(&loop, &sigint);
     uv_signal_start(&sigint, on_signal, SIGINT);
     LOG_INFO("vswitchd %s started: pod CIDR %s/%d, gateway %s, router MAC %s, %d port(s) "
-             "restored", VSWITCH_VERSION, addr_ip_str(cfg->pod_cidr.net, ip),
-             cfg->pod_cidr.prefix, addr_ip_str(cfg->gateway, ip),
+             "restored", VSWITCH_VERSION, addr_ip_str(cfg->pod_cidr.net, net),
+             cfg->pod_cidr.prefix, addr_ip_str(cfg->gateway, gw),
              addr_mac_str(cfg->router_mac, mac), restored);
     uv_run(&loop, UV_RUN_DEFAULT);
     error = 0;

@@ -234,8 +234,12 @@ int metrics_start(const struct vswitchd *vd, struct metrics **mp, char *err, siz
     if (!m->mhd) {
         int error = errno ? errno : EADDRNOTAVAIL;
 
-        snprintf(err, errlen, "cannot serve metrics on %s: %s", vd->cfg.metrics_addr,
-                 *m->start_error ? m->start_error : strerror(error));
+        /* libmicrohttpd's own message names port 0 (the address is passed whole), so the
+         * errno says it better when there is one. */
+        snprintf(err, errlen, "cannot serve metrics on %s: %s%s", vd->cfg.metrics_addr,
+                 errno || !*m->start_error ? strerror(error) : m->start_error,
+                 error == EADDRNOTAVAIL && (ntohl(vd->cfg.metrics_ip) >> 24) == 127
+                 ? " (is the loopback interface up in this network namespace?)" : "");
         free(m);
         *mp = NULL;
         return -error;
