@@ -124,6 +124,9 @@ static int check_identity(struct db *db, int *version, char *err, size_t errlen)
     }
     rc = query_text(db, "PRAGMA quick_check", check, sizeof check);
     if (rc != SQLITE_OK || strcmp(check, "ok")) {
+        for (char *p = check; *p; p++) {
+            *p = *p == '\n' ? ' ' : *p;    /* One log line. */
+        }
         snprintf(err, errlen, "%s is corrupt (%s); restore it from a backup or move it away",
                  db->path, rc == SQLITE_OK ? check : sqlite3_errmsg(db->conn));
         return -EINVAL;
