@@ -116,7 +116,7 @@ void ctl_msg_decoder_destroy(struct ctl_msg_decoder *dec)
 
 int ctl_msg_decoder_feed(struct ctl_msg_decoder *dec, const void *data, size_t n)
 {
-    if (dec->error) {
+    if (dec->error || !n) {
         return dec->error;
     }
     if (dec->cap - dec->end < n) {
