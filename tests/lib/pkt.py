@@ -197,13 +197,17 @@ def garp(iface, mac, ip, count):
 
 # --- pcap analysis --------------------------------------------------------------------------
 
-def ipv4_malformed(p):
-    if len(p) < 20 or p[0] >> 4 != 4:
+def ipv4_malformed(p, wire_len):
+    """p: the captured bytes of an IPv4 packet (maybe cut by the snap length); wire_len: its
+    length on the wire."""
+    if wire_len < 20 or len(p) < 20 or p[0] >> 4 != 4:
         return True
     ihl = (p[0] & 0xF) * 4
     total = struct.unpack("!H", p[2:4])[0]
-    if ihl < 20 or len(p) < ihl or total < ihl or total > len(p):
+    if ihl < 20 or wire_len < ihl or total < ihl or total > wire_len:
         return True
+    if len(p) < wire_len:
+        return False            # cut by the snap length: only the IP header could be checked
     frag = struct.unpack("!H", p[6:8])[0] & 0x1FFF
     if frag:
         return False
@@ -225,7 +229,7 @@ def pcap_bad(path):
     endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
     off, bad, marked, total = 24, 0, 0, 0
     while off + 16 <= len(data):
-        _, _, caplen, _ = struct.unpack(endian + "IIII", data[off:off + 16])
+        _, _, caplen, wire_len = struct.unpack(endian + "IIII", data[off:off + 16])
         frame = data[off + 16:off + 16 + caplen]
         off += 16 + caplen
         total += 1
@@ -235,7 +239,7 @@ def pcap_bad(path):
         etype = struct.unpack("!H", frame[12:14])[0]
         if etype == 0x0800:
             p = frame[14:]
-            if ipv4_malformed(p):
+            if ipv4_malformed(p, wire_len - 14):
                 bad += 1
             elif p[9] == 1:
                 ihl = (p[0] & 0xF) * 4
