@@ -80,6 +80,12 @@ static int veth_open(struct port *port, bool create, char *err, size_t errlen)
     if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0) {
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     }
+    /* Up before bind: binding to a down interface leaves an ENETDOWN pending. */
+    error = port_netdev_up(port->name, true, err, errlen);
+    if (error) {
+        goto err_close;
+    }
+    disable_ipv6(port->name);
     memset(&sll, 0, sizeof sll);
     sll.sll_family = AF_PACKET;
     sll.sll_protocol = htons(ETH_P_ALL);
@@ -89,11 +95,6 @@ static int veth_open(struct port *port, bool create, char *err, size_t errlen)
         snprintf(err, errlen, "bind AF_PACKET to %s: %s", port->name, strerror(errno));
         goto err_close;
     }
-    error = port_netdev_up(port->name, true, err, errlen);
-    if (error) {
-        goto err_close;
-    }
-    disable_ipv6(port->name);
 
     priv = xcalloc(1, sizeof *priv);
     for (int i = 0; i < PACKET_BATCH_SIZE; i++) {
@@ -131,7 +132,17 @@ static int veth_recv(struct port *port, struct packet *pkts[], int max)
     }
     n = recvmmsg(port->fd, priv->msgs, max, MSG_DONTWAIT, NULL);
     if (n < 0) {
-        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        char name[IF_NAMESIZE];
+
+        if (errno == EAGAIN || errno == EINTR) {
+            return 0;
+        }
+        /* The kernel reports a link going down (or having been down at bind) once, as a
+         * socket error; only an interface that is gone makes the port go down. */
+        if (errno == ENETDOWN && if_indextoname(port->ifindex, name)) {
+            return 0;
+        }
+        return errno == ENETDOWN ? -ENODEV : -errno;
     }
     for (int i = 0; i < n; i++) {
         struct mmsghdr *m = &priv->msgs[i];
