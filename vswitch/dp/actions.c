@@ -1,13 +1,22 @@
 /* Action lists; see actions.h.  Executed once per packet on the fast path, so each action is
- * a few stores and no action looks anything up. */
+ * a few stores and no action looks anything up except ACTION_CT, which touches one flow pair
+ * by index. */
 #include "dp/actions.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 
+#include "dp/conntrack.h"
 #include "dp/csum.h"
+#include "dp/lb.h"
 #include "dp/net-headers.h"
 #include "lib/addr.h"
+
+/* RFC 1812 section 4.3.2.3: an ICMP error carries as much of the offending datagram as fits
+ * in 576 bytes. */
+#define ICMP_ERROR_MAX_QUOTE (576 - IP_HDR_LEN - ICMP_HDR_LEN)
 
 static struct action *append(struct action_list *list, enum action_type type)
 {
@@ -29,13 +38,36 @@ static struct action *append(struct action_list *list, enum action_type type)
     return a;
 }
 
+void actions_ct(struct action_list *list, uint32_t conn, uint32_t gen, int dir)
+{
+    struct action *a = append(list, ACTION_CT);
+
+    if (a) {
+        a->u.ct.conn = conn;
+        a->u.ct.gen = gen;
+        a->dir = dir;
+    }
+}
+
+void actions_nat(struct action_list *list, be32 src, be16 sport, be32 dst, be16 dport)
+{
+    struct action *a = append(list, ACTION_NAT);
+
+    if (a) {
+        a->u.nat.src = src;
+        a->u.nat.sport = sport;
+        a->u.nat.dst = dst;
+        a->u.nat.dport = dport;
+    }
+}
+
 void actions_set_eth(struct action_list *list, struct eth_addr src, struct eth_addr dst)
 {
     struct action *a = append(list, ACTION_SET_ETH);
 
     if (a) {
-        a->eth_src = src;
-        a->eth_dst = dst;
+        a->u.eth.src = src;
+        a->u.eth.dst = dst;
     }
 }
 
@@ -50,6 +82,18 @@ void actions_output(struct action_list *list, uint32_t port)
 
     if (a) {
         a->port = port;
+    }
+}
+
+void actions_reject(struct action_list *list, uint32_t port, struct eth_addr src,
+                    struct eth_addr dst)
+{
+    struct action *a = append(list, ACTION_REJECT);
+
+    if (a) {
+        a->port = port;
+        a->u.eth.src = src;
+        a->u.eth.dst = dst;
     }
 }
 
@@ -78,45 +122,253 @@ static bool dec_ttl(struct packet *pkt)
     return true;
 }
 
-void actions_execute(const struct action_list *list, struct packet *pkt)
+static be16 get16(const uint8_t *p)
+{
+    be16 v;
+
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void put16(uint8_t *p, be16 v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+static void update_l4_addr(uint8_t *csum, bool partial, be32 old, be32 new)
+{
+    if (csum) {
+        put16(csum, partial ? csum_update32_partial(get16(csum), old, new)
+                            : csum_update32(get16(csum), old, new));
+    }
+}
+
+static void update_l4_port(uint8_t *csum, bool partial, uint8_t *field, be16 new)
+{
+    be16 old = get16(field);
+
+    if (old != new) {
+        if (csum && !partial) {
+            put16(csum, csum_update16(get16(csum), old, new));
+        }
+        put16(field, new);
+    }
+}
+
+void actions_nat_headers(struct packet *pkt, uint8_t *l3, uint8_t *l4, be32 src, be16 sport,
+                         be32 dst, be16 dport)
+{
+    struct ip_header *ip = (struct ip_header *) l3;
+    uint8_t *csum = NULL;
+    bool partial = false;
+
+    if (l4 && ip->proto == IP_PROTO_TCP) {
+        csum = l4 + offsetof(struct tcp_header, csum);
+    } else if (l4 && ip->proto == IP_PROTO_UDP) {
+        csum = l4 + offsetof(struct udp_header, csum);
+    } else {
+        l4 = NULL;
+    }
+    if (csum) {
+        /* A partial checksum (the kernel or NIC completes it) holds only the pseudo-header
+         * sum: addresses are updated with the opposite sign and ports not at all, since the
+         * final sum over the L4 bytes is taken after us. */
+        partial = (pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+                  && pkt->data + pkt->vnet.csum_start == l4;
+        if (!partial && ip->proto == IP_PROTO_UDP && !get16(csum)) {
+            csum = NULL;            /* UDP without a checksum (RFC 768) stays without. */
+        }
+    }
+
+    if (ip->src != src) {
+        update_l4_addr(csum, partial, ip->src, src);
+        ip->csum = csum_update32(ip->csum, ip->src, src);
+        ip->src = src;
+    }
+    if (ip->dst != dst) {
+        update_l4_addr(csum, partial, ip->dst, dst);
+        ip->csum = csum_update32(ip->csum, ip->dst, dst);
+        ip->dst = dst;
+    }
+    if (l4) {
+        /* Source and destination ports open both the TCP and the UDP header. */
+        update_l4_port(csum, partial, l4, sport);
+        update_l4_port(csum, partial, l4 + 2, dport);
+    }
+    if (csum && !partial && ip->proto == IP_PROTO_UDP && !get16(csum)) {
+        put16(csum, 0xffff);        /* RFC 768: a computed zero is sent as all ones. */
+    }
+}
+
+static void write_ip_header(struct ip_header *ip, be32 src, be32 dst, uint8_t proto,
+                            size_t payload)
+{
+    memset(ip, 0, sizeof *ip);
+    ip->ihl_ver = 0x45;
+    ip->tot_len = htons(IP_HDR_LEN + payload);
+    ip->ttl = 64;
+    ip->proto = proto;
+    ip->src = src;
+    ip->dst = dst;
+    ip->csum = csum_finish(csum_partial(ip, IP_HDR_LEN, 0));
+}
+
+static uint32_t pseudo_header_sum(const struct ip_header *ip, size_t l4_len)
+{
+    uint8_t pseudo[12];
+
+    memcpy(pseudo, &ip->src, 4);
+    memcpy(pseudo + 4, &ip->dst, 4);
+    pseudo[8] = 0;
+    pseudo[9] = ip->proto;
+    pseudo[10] = l4_len >> 8;
+    pseudo[11] = l4_len & 0xff;
+    return csum_partial(pseudo, sizeof pseudo, 0);
+}
+
+/* RFC 9293 section 3.10.7.1: the reset for a segment that reached no connection. */
+static bool build_tcp_reset(struct packet *pkt)
+{
+    struct ip_header *ip = (struct ip_header *) packet_l3(pkt);
+    struct tcp_header *in = (struct tcp_header *) packet_l4(pkt);
+    struct tcp_header *tcp;
+    be32 client = ip->src, vip = ip->dst;
+    be16 sport = in->src, dport = in->dst;
+    uint32_t seq = ntohl(in->seq), ack = ntohl(in->ack);
+    uint8_t flags = in->flags;
+    size_t payload = ntohs(ip->tot_len) - (ip->ihl_ver & 0xf) * 4 - (in->doff_res >> 4) * 4;
+
+    if (flags & TCP_RST) {
+        return false;
+    }
+    write_ip_header(ip, vip, client, IP_PROTO_TCP, TCP_HDR_LEN);
+    tcp = (struct tcp_header *) (packet_l3(pkt) + IP_HDR_LEN);
+    memset(tcp, 0, sizeof *tcp);
+    tcp->src = dport;
+    tcp->dst = sport;
+    tcp->doff_res = 5 << 4;
+    if (flags & TCP_ACK) {
+        tcp->seq = htonl(ack);
+        tcp->flags = TCP_RST;
+    } else {
+        tcp->ack = htonl(seq + payload + !!(flags & TCP_SYN) + !!(flags & TCP_FIN));
+        tcp->flags = TCP_RST | TCP_ACK;
+    }
+    tcp->csum = csum_finish(csum_partial(tcp, TCP_HDR_LEN, pseudo_header_sum(ip, TCP_HDR_LEN)));
+    pkt->len = pkt->l3_ofs + IP_HDR_LEN + TCP_HDR_LEN;
+    return true;
+}
+
+/* RFC 792 destination unreachable, code 3 (port unreachable), quoting the datagram. */
+static void build_port_unreachable(struct packet *pkt)
+{
+    uint8_t *l3 = packet_l3(pkt);
+    struct ip_header *ip = (struct ip_header *) l3;
+    struct icmp_header *icmp;
+    be32 client = ip->src, vip = ip->dst;
+    size_t quote = MIN((size_t) ntohs(ip->tot_len), (size_t) ICMP_ERROR_MAX_QUOTE);
+
+    memmove(l3 + IP_HDR_LEN + ICMP_HDR_LEN, l3, quote);
+    write_ip_header(ip, vip, client, IP_PROTO_ICMP, ICMP_HDR_LEN + quote);
+    icmp = (struct icmp_header *) (l3 + IP_HDR_LEN);
+    memset(icmp, 0, sizeof *icmp);
+    icmp->type = ICMP_DEST_UNREACH;
+    icmp->code = 3;
+    icmp->csum = csum_finish(csum_partial(icmp, ICMP_HDR_LEN + quote, 0));
+    pkt->len = pkt->l3_ofs + IP_HDR_LEN + ICMP_HDR_LEN + quote;
+}
+
+static bool reject(struct packet *pkt, const struct action *a)
+{
+    struct eth_header *eth = (struct eth_header *) pkt->data;
+    struct ip_header *ip = (struct ip_header *) packet_l3(pkt);
+
+    if (!pkt->l4_valid) {
+        return false;
+    }
+    if (ip->proto == IP_PROTO_TCP) {
+        if (!build_tcp_reset(pkt)) {
+            return false;
+        }
+    } else {
+        build_port_unreachable(pkt);
+    }
+    eth->src = a->u.eth.src;
+    eth->dst = a->u.eth.dst;
+    memset(&pkt->vnet, 0, sizeof pkt->vnet);
+    return true;
+}
+
+static void drop(struct packet *pkt, enum drop_reason reason)
+{
+    pkt->out_port = 0;
+    pkt->drop_reason = reason;
+}
+
+int actions_execute(const struct action_list *list, struct packet *pkt,
+                    struct actions_ctx *ctx)
 {
     for (size_t i = 0; i < list->n; i++) {
         const struct action *a = &list->a[i];
 
         switch (a->type) {
+        case ACTION_CT: {
+            struct ct_conn *conn = &ctx->ct->conns[a->u.ct.conn];
+            struct lb_policy *policy;
+
+            if (!conn->in_use || conn->gen != a->u.ct.gen) {
+                return -ESTALE;
+            }
+            ct_update(ctx->ct, conn, a->dir, pkt->tcp_flags, pkt->len, ctx->now_ms);
+            policy = conn->policy < ctx->lb->n_slots ? ctx->lb->slots[conn->policy] : NULL;
+            if (policy) {
+                policy->packets++;
+                policy->bytes += pkt->len;
+            }
+            break;
+        }
+        case ACTION_NAT:
+            actions_nat_headers(pkt, packet_l3(pkt), pkt->l4_valid ? packet_l4(pkt) : NULL,
+                                a->u.nat.src, a->u.nat.sport, a->u.nat.dst, a->u.nat.dport);
+            break;
         case ACTION_SET_ETH: {
             struct eth_header *eth = (struct eth_header *) pkt->data;
 
-            eth->src = a->eth_src;
-            eth->dst = a->eth_dst;
+            eth->src = a->u.eth.src;
+            eth->dst = a->u.eth.dst;
             break;
         }
         case ACTION_DEC_TTL:
             if (!dec_ttl(pkt)) {
-                pkt->out_port = 0;
-                pkt->drop_reason = DROP_TTL_EXCEEDED;
-                return;
+                drop(pkt, DROP_TTL_EXCEEDED);
+                return 0;
             }
             break;
         case ACTION_OUTPUT:
             pkt->out_port = a->port;
-            return;
+            return 0;
+        case ACTION_REJECT:
+            if (reject(pkt, a)) {
+                pkt->out_port = a->port;
+            } else {
+                drop(pkt, DROP_NO_BACKEND);
+            }
+            return 0;
         case ACTION_DROP:
         default:
-            pkt->out_port = 0;
-            pkt->drop_reason = a->reason;
-            return;
+            drop(pkt, a->reason);
+            return 0;
         }
     }
-    pkt->out_port = 0;
-    pkt->drop_reason = DROP_TX_ERROR;
+    drop(pkt, DROP_TX_ERROR);
+    return 0;
 }
 
 void actions_format(const struct action_list *list,
                     const char *(*port_name)(uint32_t, void *), void *aux,
                     char *buf, size_t size)
 {
-    char src[ETH_STR_LEN], dst[ETH_STR_LEN];
+    char s1[IP_STR_LEN], s2[IP_STR_LEN];
     size_t n = 0;
 
     buf[0] = '\0';
@@ -125,15 +377,30 @@ void actions_format(const struct action_list *list,
         const char *sep = i ? "," : "";
 
         switch (a->type) {
-        case ACTION_SET_ETH:
-            n += snprintf(buf + n, size - n, "%sset_eth(src=%s,dst=%s)", sep,
-                          addr_mac_str(a->eth_src, src), addr_mac_str(a->eth_dst, dst));
+        case ACTION_CT:
+            n += snprintf(buf + n, size - n, "%sct(pair=%u,dir=%s)", sep, a->u.ct.conn,
+                          a->dir ? "reply" : "orig");
             break;
+        case ACTION_NAT:
+            n += snprintf(buf + n, size - n, "%snat(src=%s:%u,dst=%s:%u)", sep,
+                          addr_ip_str(a->u.nat.src, s1), ntohs(a->u.nat.sport),
+                          addr_ip_str(a->u.nat.dst, s2), ntohs(a->u.nat.dport));
+            break;
+        case ACTION_SET_ETH: {
+            char src[ETH_STR_LEN], dst[ETH_STR_LEN];
+
+            n += snprintf(buf + n, size - n, "%sset_eth(src=%s,dst=%s)", sep,
+                          addr_mac_str(a->u.eth.src, src), addr_mac_str(a->u.eth.dst, dst));
+            break;
+        }
         case ACTION_DEC_TTL:
             n += snprintf(buf + n, size - n, "%sdec_ttl", sep);
             break;
         case ACTION_OUTPUT:
             n += snprintf(buf + n, size - n, "%soutput:%s", sep, port_name(a->port, aux));
+            break;
+        case ACTION_REJECT:
+            n += snprintf(buf + n, size - n, "%sreject:%s", sep, port_name(a->port, aux));
             break;
         case ACTION_DROP:
         default:

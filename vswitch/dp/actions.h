@@ -11,20 +11,36 @@
 #include "dp/packet.h"
 #include "lib/types.h"
 
+struct ct_table;
+struct lb_table;
+
 enum action_type {
+    ACTION_CT,          /* Account to flow pair 'conn' in direction 'dir'; stale if it is gone. */
+    ACTION_NAT,         /* Rewrite addresses and ports, checksums updated (RFC 1624). */
     ACTION_SET_ETH,     /* Rewrite source and destination MAC. */
     ACTION_DEC_TTL,     /* TTL - 1 with the IPv4 checksum updated; drop if it would reach 0. */
     ACTION_OUTPUT,      /* Send on 'port'.  Terminal. */
+    ACTION_REJECT,      /* Answer with a TCP RST or ICMP port unreachable on 'port'.  Terminal. */
     ACTION_DROP,        /* Drop for 'reason'.  Terminal. */
 };
 
 struct action {
     uint8_t type;
-    uint8_t pad_;
+    uint8_t dir;                    /* ACTION_CT: enum ct_dir. */
     uint16_t reason;                /* ACTION_DROP: enum drop_reason. */
-    uint32_t port;                  /* ACTION_OUTPUT: port number. */
-    struct eth_addr eth_src;        /* ACTION_SET_ETH. */
-    struct eth_addr eth_dst;
+    uint32_t port;                  /* ACTION_OUTPUT, ACTION_REJECT: port number. */
+    union {
+        struct {                    /* ACTION_SET_ETH, ACTION_REJECT. */
+            struct eth_addr src, dst;
+        } eth;
+        struct {                    /* ACTION_NAT: the values to write. */
+            be32 src, dst;
+            be16 sport, dport;
+        } nat;
+        struct {                    /* ACTION_CT. */
+            uint32_t conn, gen;
+        } ct;
+    } u;
 };
 
 #define ACTIONS_MAX 6
@@ -33,19 +49,37 @@ struct action_list {
     struct action a[ACTIONS_MAX];
 };
 
+/* What actions_execute() may need besides the packet. */
+struct actions_ctx {
+    struct ct_table *ct;
+    struct lb_table *lb;
+    uint64_t now_ms;
+};
+
 static inline void action_list_init(struct action_list *list)
 {
     list->n = 0;
 }
 
+void actions_ct(struct action_list *, uint32_t conn, uint32_t gen, int dir);
+void actions_nat(struct action_list *, be32 src, be16 sport, be32 dst, be16 dport);
 void actions_set_eth(struct action_list *, struct eth_addr src, struct eth_addr dst);
 void actions_dec_ttl(struct action_list *);
 void actions_output(struct action_list *, uint32_t port);
+void actions_reject(struct action_list *, uint32_t port, struct eth_addr src,
+                    struct eth_addr dst);
 void actions_drop(struct action_list *, enum drop_reason);
 
 /* Runs 'list' on 'pkt': on return pkt->out_port is the port to send on, or 0 with
- * pkt->drop_reason set. */
-void actions_execute(const struct action_list *list, struct packet *pkt);
+ * pkt->drop_reason set.  Returns 0, or -ESTALE when the list was compiled for a flow pair
+ * that no longer exists (the caller forgets the cached flow and decides again). */
+int actions_execute(const struct action_list *, struct packet *, struct actions_ctx *);
+
+/* Rewrites the IPv4 source/destination (and, if 'l4' is set, the TCP/UDP ports) of the
+ * packet whose IPv4 header is at 'l3' and L4 header at 'l4' (NULL for a non-first fragment),
+ * keeping every checksum right, partial ones included. */
+void actions_nat_headers(struct packet *, uint8_t *l3, uint8_t *l4, be32 src, be16 sport,
+                         be32 dst, be16 dport);
 
 /* "set_eth(src=..,dst=..),dec_ttl,output:NAME"; 'port_name' maps a port number to a name. */
 void actions_format(const struct action_list *, const char *(*port_name)(uint32_t, void *),

@@ -6,8 +6,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "dp/conntrack.h"
 #include "dp/dp.h"
 #include "dp/flow-cache.h"
+#include "dp/frag.h"
+#include "dp/lb.h"
 #include "dp/packet.h"
 #include "dp/port.h"
 
@@ -17,6 +20,10 @@
 /* Idle time after which a cached flow is forgotten (as Open vSwitch's max-idle). */
 #define DP_FLOW_IDLE_MS 10000
 #define DP_HOUSEKEEPING_MS 1000
+/* Share of the flow-pair table aged per housekeeping round: a full sweep every 4 s. */
+#define DP_CT_SWEEP_DIVISOR 4
+#define DP_DEFAULT_FLOW_PAIRS 262144
+#define DP_DEFAULT_FLOW_TTL 240
 
 struct dp_cmd {
     void (*fn)(struct dp *, void *arg);
@@ -37,6 +44,9 @@ struct dp {
     uint16_t by_mac[DP_INDEX_SLOTS];
 
     struct flow_cache cache;
+    struct ct_table ct;                     /* Flow pairs. */
+    struct lb_table lb;                     /* Policies. */
+    struct frag_table frags;
     uint64_t drops[DROP_N_REASONS];
     struct packet *pkt_array;               /* PACKET_BATCH_SIZE + 1 buffers... */
     struct packet *pkts[PACKET_BATCH_SIZE];

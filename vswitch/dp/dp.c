@@ -141,11 +141,29 @@ void dp_count_drop(struct dp *dp, struct port *in, struct packet *pkt,
     pkt->drop_reason = reason;
 }
 
+static bool is_icmp_error(const struct flow_key *key)
+{
+    uint16_t type = ntohs(key->tp_src);
+
+    return key->dl_type == htons(ETH_TYPE_IPV4) && key->nw_proto == IP_PROTO_ICMP
+           && (type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED || type == 12);
+}
+
+static void execute(struct dp *dp, const struct action_list *acts, struct packet *pkt)
+{
+    struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .now_ms = dp->now_ms };
+
+    actions_execute(acts, pkt, &ctx);
+}
+
 static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
 {
+    struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .now_ms = dp->now_ms };
+    struct action_list acts;
     struct flow_entry *flow;
     enum drop_reason reason;
     struct flow_key key;
+    bool cacheable;
     uint32_t hash;
 
     pkt->in_port = in->port_no;
@@ -166,19 +184,31 @@ static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
         pipeline_arp(dp, in, pkt, &key);
         return;
     }
+    if (is_icmp_error(&key) && dp->ct.n_conns && pipeline_icmp_error(dp, in, pkt, &key)) {
+        return;
+    }
 
     hash = flow_key_hash(&key);
-    flow = flow_cache_lookup(&dp->cache, &key, hash);
-    if (!flow) {
-        struct action_list acts;
-
-        pipeline_decide(dp, in, &key, &acts);
-        flow = flow_cache_insert(&dp->cache, &key, hash, &acts, dp->now_ms);
+    flow = key.nw_frag ? NULL : flow_cache_lookup(&dp->cache, &key, hash);
+    if (flow) {
+        if (actions_execute(&flow->actions, pkt, &ctx) == 0) {
+            flow->packets++;
+            flow->bytes += pkt->len;
+            flow->used_ms = dp->now_ms;
+            goto done;
+        }
+        /* Compiled for a flow pair that is gone: decide again. */
+        flow_cache_remove(&dp->cache, flow);
     }
-    flow->packets++;
-    flow->bytes += pkt->len;
-    flow->used_ms = dp->now_ms;
-    actions_execute(&flow->actions, pkt);
+    pipeline_decide(dp, in, &key, pkt, &acts, &cacheable);
+    if (cacheable) {
+        flow = flow_cache_insert(&dp->cache, &key, hash, &acts, dp->now_ms);
+        flow->packets++;
+        flow->bytes += pkt->len;
+    }
+    execute(dp, &acts, pkt);
+
+done:
     if (!pkt->out_port) {
         dp_count_drop(dp, in, pkt, pkt->drop_reason);
     }
@@ -263,6 +293,7 @@ static void send_probes(struct dp *dp)
 static void housekeeping(struct dp *dp)
 {
     flow_cache_expire(&dp->cache, dp->now_ms, DP_FLOW_IDLE_MS);
+    ct_expire(&dp->ct, dp->now_ms, dp->ct.capacity / DP_CT_SWEEP_DIVISOR + 1, NULL, NULL);
     send_probes(dp);
     dp->next_housekeeping_ms = dp->now_ms + DP_HOUSEKEEPING_MS;
 }
@@ -402,6 +433,21 @@ int dp_create(const struct dp_config *cfg, struct dp **dpp, char *err, size_t er
     pthread_cond_init(&dp->cond, NULL);
     dp->cmd_tail = &dp->cmd_head;
     flow_cache_init(&dp->cache, cfg->flow_cache_size ? cfg->flow_cache_size : 65536);
+    {
+        uint32_t ttl = cfg->flow_ttl ? cfg->flow_ttl : DP_DEFAULT_FLOW_TTL;
+        struct ct_timeouts timeouts = {
+            .tcp_syn_sent_ms = 30000,
+            .tcp_established_ms = ttl * 1000,
+            .tcp_closing_ms = MIN(ttl, 30u) * 1000,
+            .tcp_closed_ms = MIN(ttl, 10u) * 1000,
+            .udp_unreplied_ms = 30000,
+            .udp_replied_ms = MIN(ttl, 120u) * 1000,
+        };
+
+        ct_init(&dp->ct, cfg->max_flow_pairs ? cfg->max_flow_pairs : DP_DEFAULT_FLOW_PAIRS,
+                &timeouts);
+    }
+    lb_table_init(&dp->lb);
     dp->pkt_array = packet_array_alloc(PACKET_BATCH_SIZE + 1);
     for (int i = 0; i < PACKET_BATCH_SIZE; i++) {
         dp->pkts[i] = &dp->pkt_array[i];
@@ -472,6 +518,8 @@ void dp_destroy(struct dp *dp)
         pthread_cond_destroy(&dp->cond);
     }
     flow_cache_destroy(&dp->cache);
+    ct_destroy(&dp->ct);
+    lb_table_destroy(&dp->lb);
     packet_array_free(dp->pkt_array, PACKET_BATCH_SIZE + 1);
     if (dp->epfd >= 0) {
         close(dp->epfd);
@@ -808,4 +856,245 @@ int dp_dummy_take(struct dp *dp, const char *port, void *buf, size_t size,
 
     dp_call(dp, take_cmd, &args);
     return args.result;
+}
+
+static void count_cmd(struct dp *dp, void *counts_)
+{
+    size_t *counts = counts_;
+
+    counts[0] = dp->cache.n_flows;
+    counts[1] = dp->ct.n_conns;
+}
+
+void dp_flow_count(struct dp *dp, size_t *flows, size_t *pairs)
+{
+    size_t counts[2];
+
+    dp_call(dp, count_cmd, counts);
+    *flows = counts[0];
+    *pairs = counts[1];
+}
+
+/* ---- Load balancing ---- */
+
+static int validate_lb_spec(const struct dp_lb_spec *spec, char *err, size_t errlen)
+{
+    if (spec->proto != IP_PROTO_TCP && spec->proto != IP_PROTO_UDP) {
+        snprintf(err, errlen, "protocol %u is neither tcp (6) nor udp (17)", spec->proto);
+        return -EINVAL;
+    }
+    if (!spec->port) {
+        snprintf(err, errlen, "VIP port must be 1-65535");
+        return -EINVAL;
+    }
+    if (spec->n_backends > DP_LB_MAX_BACKENDS) {
+        snprintf(err, errlen, "%zu backends, at most %d", spec->n_backends,
+                 DP_LB_MAX_BACKENDS);
+        return -EINVAL;
+    }
+    if (spec->affinity_timeout > DP_LB_MAX_AFFINITY) {
+        snprintf(err, errlen, "affinity timeout %u s, at most %d", spec->affinity_timeout,
+                 DP_LB_MAX_AFFINITY);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < spec->n_backends; i++) {
+        if (!spec->backends[i].port) {
+            snprintf(err, errlen, "backend %zu: port must be 1-65535", i + 1);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+struct lb_set_args {
+    struct lb_policy *policy;
+    struct lb_policy *old;
+};
+
+/* Flow pairs of 'policy_slot' whose backend is not in 'keep' (NULL: all) are deleted. */
+static void delete_pairs(struct dp *dp, uint32_t policy_slot, const struct lb_policy *keep)
+{
+    CT_FOR_EACH (conn, &dp->ct) {
+        const struct ct_tuple *reply = &conn->tuple[CT_DIR_REPLY];
+
+        if (conn->policy == policy_slot
+            && (!keep || !lb_has_backend(keep, reply->src, ntohs(reply->sport)))) {
+            ct_delete(&dp->ct, conn);
+        }
+    }
+}
+
+static void lb_set_cmd(struct dp *dp, void *args_)
+{
+    struct lb_set_args *args = args_;
+
+    args->old = lb_insert(&dp->lb, args->policy);
+    if (args->old) {
+        delete_pairs(dp, args->policy->slot, args->policy);
+    }
+    /* Cached decisions may have been taken without the policy (a VIP routed to the host). */
+    flow_cache_flush(&dp->cache);
+}
+
+int dp_lb_set(struct dp *dp, const struct dp_lb_spec *spec, char *err, size_t errlen)
+{
+    struct lb_set_args args;
+    int error = validate_lb_spec(spec, err, errlen);
+
+    if (error) {
+        return error;
+    }
+    args.policy = lb_policy_new(spec);
+    dp_call(dp, lb_set_cmd, &args);
+    lb_policy_free(args.old);
+    return 0;
+}
+
+struct lb_del_args {
+    be32 vip;
+    uint16_t port;
+    uint8_t proto;
+    struct lb_policy *removed;
+};
+
+static void lb_del_cmd(struct dp *dp, void *args_)
+{
+    struct lb_del_args *args = args_;
+
+    args->removed = lb_remove(&dp->lb, args->vip, args->port, args->proto);
+    if (args->removed) {
+        delete_pairs(dp, args->removed->slot, NULL);
+        flow_cache_flush(&dp->cache);
+    }
+}
+
+int dp_lb_del(struct dp *dp, be32 vip, uint16_t port, uint8_t proto)
+{
+    struct lb_del_args args = { .vip = vip, .port = port, .proto = proto };
+
+    dp_call(dp, lb_del_cmd, &args);
+    if (!args.removed) {
+        return -ENOENT;
+    }
+    lb_policy_free(args.removed);
+    return 0;
+}
+
+struct lb_list_args {
+    struct dp_lb_info *infos;
+    size_t n;
+};
+
+static void lb_list_cmd(struct dp *dp, void *args_)
+{
+    struct lb_list_args *args = args_;
+    uint32_t *pairs = xcalloc(dp->lb.n_slots + 1, sizeof *pairs);
+
+    CT_FOR_EACH (conn, &dp->ct) {
+        if (conn->policy < dp->lb.n_slots) {
+            pairs[conn->policy]++;
+        }
+    }
+    args->infos = xcalloc(dp->lb.n_policies + 1, sizeof *args->infos);
+    args->n = 0;
+    for (uint32_t s = 0; s < dp->lb.n_slots; s++) {
+        const struct lb_policy *p = dp->lb.slots[s];
+        struct dp_lb_info *info;
+
+        if (!p) {
+            continue;
+        }
+        info = &args->infos[args->n++];
+        info->spec = p->spec;
+        info->backends = xmalloc((p->spec.n_backends + 1) * sizeof *info->backends);
+        memcpy(info->backends, p->backends, p->spec.n_backends * sizeof *info->backends);
+        info->spec.backends = info->backends;
+        info->packets = p->packets;
+        info->bytes = p->bytes;
+        info->connections = p->connections;
+        info->rejected = p->rejected;
+        info->active_pairs = pairs[s];
+    }
+    free(pairs);
+}
+
+int dp_lb_list(struct dp *dp, struct dp_lb_info **infos, size_t *n)
+{
+    struct lb_list_args args;
+
+    dp_call(dp, lb_list_cmd, &args);
+    *infos = args.infos;
+    *n = args.n;
+    return 0;
+}
+
+void dp_lb_info_free(struct dp_lb_info *infos, size_t n)
+{
+    if (infos) {
+        for (size_t i = 0; i < n; i++) {
+            free(infos[i].backends);
+        }
+        free(infos);
+    }
+}
+
+static struct dp_tuple dp_tuple_from(const struct ct_tuple *t)
+{
+    struct dp_tuple out = {
+        .src = t->src, .dst = t->dst, .sport = ntohs(t->sport), .dport = ntohs(t->dport),
+    };
+    return out;
+}
+
+struct conn_dump_args {
+    struct dp_conn_info *conns;
+    size_t n;
+};
+
+static void conn_dump_cmd(struct dp *dp, void *args_)
+{
+    struct conn_dump_args *args = args_;
+
+    args->conns = xcalloc(dp->ct.n_conns + 1, sizeof *args->conns);
+    args->n = 0;
+    CT_FOR_EACH (conn, &dp->ct) {
+        struct dp_conn_info *info = &args->conns[args->n++];
+        const struct lb_policy *p = conn->policy < dp->lb.n_slots
+                                    ? dp->lb.slots[conn->policy] : NULL;
+        uint64_t idle = dp->now_ms - conn->used_ms;
+
+        info->proto = conn->tuple[0].proto;
+        info->orig = dp_tuple_from(&conn->tuple[CT_DIR_ORIG]);
+        info->reply = dp_tuple_from(&conn->tuple[CT_DIR_REPLY]);
+        str_copy(info->policy, p ? p->spec.name : "", sizeof info->policy);
+        info->dsr = conn->dsr;
+        info->state = ct_state_name(conn->state);
+        for (int d = 0; d < 2; d++) {
+            info->packets[d] = conn->packets[d];
+            info->bytes[d] = conn->bytes[d];
+        }
+        info->idle_ms = idle;
+        info->ttl_ms = idle < conn->timeout_ms ? conn->timeout_ms - idle : 0;
+    }
+}
+
+int dp_conn_dump(struct dp *dp, struct dp_conn_info **conns, size_t *n)
+{
+    struct conn_dump_args args;
+
+    dp_call(dp, conn_dump_cmd, &args);
+    *conns = args.conns;
+    *n = args.n;
+    return 0;
+}
+
+static void conn_flush_cmd(struct dp *dp, void *arg)
+{
+    ct_flush(&dp->ct);
+    flow_cache_flush(&dp->cache);
+}
+
+void dp_conn_flush(struct dp *dp)
+{
+    dp_call(dp, conn_flush_cmd, NULL);
 }

@@ -1,11 +1,13 @@
 /* The datapath as the daemon sees it: create it, start its thread, add and remove ports, read
  * counters and flows.
  *
- * Threads: the datapath thread owns every table (ports, flow cache, counters).  All functions
- * here are called from the control thread; those that touch the tables hand a command to the
+ * Threads: the datapath thread owns every table (ports, flow cache, flow pairs, policies,
+ * counters).  The functions here may be called from any other thread, concurrently (the
+ * control thread, the metrics thread); those that touch the tables hand a command to the
  * datapath thread through its queue and wait until the thread has run it between two batches,
- * so the control thread always sees a consistent snapshot and the datapath takes no lock per
- * packet.  None of them may be called from the datapath thread itself. */
+ * so callers always see a consistent snapshot and the datapath takes no lock per packet.
+ * None of them may be called from the datapath thread itself.  Flows and flow pairs age on
+ * the datapath thread by themselves. */
 #ifndef VSWITCH_DP_DP_H
 #define VSWITCH_DP_DP_H 1
 
@@ -26,6 +28,8 @@ struct dp_config {
     struct eth_addr router_mac;     /* The MAC the switch answers for the gateway. */
     const char *host_port;          /* Name of the host TAP, "vsw0". */
     size_t flow_cache_size;         /* Max cached flows; 0 for the default (65536). */
+    size_t max_flow_pairs;          /* Bound of the flow-pair table; 0 for the default. */
+    uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair; 0: 240. */
     bool dummy_host;                /* Tests: a dummy host port, so no root is needed. */
 };
 
@@ -87,6 +91,8 @@ void dp_drop_stats(struct dp *, uint64_t counters[DROP_N_REASONS]);
 /* Snapshot of the flow cache.  Caller frees '*flows'. */
 int dp_flow_dump(struct dp *, struct dp_flow_info **flows, size_t *n);
 void dp_flow_flush(struct dp *);
+/* Number of cached flows and of flow pairs, cheaply, for metrics. */
+void dp_flow_count(struct dp *, size_t *flows, size_t *pairs);
 
 /* For tests: runs one frame (with 'vnet', or none if NULL) through the pipeline as if
  * received on 'port'.  Returns 0 if it was forwarded, the enum drop_reason if dropped, or a
@@ -96,5 +102,70 @@ int dp_inject(struct dp *, const char *port, const void *frame, size_t len,
 /* Takes the oldest frame sent on dummy port 'port'.  Returns its length, -EAGAIN if none. */
 int dp_dummy_take(struct dp *, const char *port, void *buf, size_t size,
                   struct virtio_net_hdr *vnet);
+
+/* ---- Load balancing (LBNAT policies and flow pairs) ---- */
+
+#define DP_LB_NAME_MAX 96
+#define DP_LB_MAX_BACKENDS 4096
+#define DP_LB_MAX_AFFINITY 86400
+
+struct dp_lb_backend {
+    be32 ip;
+    uint16_t port;                  /* Host order. */
+};
+
+/* A policy: VIP:port/proto balanced over backends.  'proto' is IPPROTO_TCP or IPPROTO_UDP. */
+struct dp_lb_spec {
+    be32 vip;
+    uint16_t port;                  /* Host order. */
+    uint8_t proto;
+    bool dsr;                       /* false: also SNAT the client to the gateway address. */
+    uint32_t affinity_timeout;      /* ClientIP affinity in seconds; 0 = none. */
+    char name[DP_LB_NAME_MAX];      /* Friendly name, as dump-policies prints it. */
+    size_t n_backends;
+    const struct dp_lb_backend *backends;
+};
+
+struct dp_lb_info {
+    struct dp_lb_spec spec;         /* spec.backends points into 'backends' below. */
+    struct dp_lb_backend *backends;
+    uint64_t packets, bytes;        /* Packets that hit the policy (first packets and pairs). */
+    uint64_t connections;           /* Flow pairs created. */
+    uint64_t rejected;              /* RST / ICMP unreachable sent for want of a backend. */
+    uint32_t active_pairs;
+};
+
+/* Creates or replaces the policy for spec->vip:port/proto.  Flow pairs to backends that
+ * remain keep working; flow pairs to removed backends are deleted.  Returns 0 or -EINVAL
+ * with a message. */
+int dp_lb_set(struct dp *, const struct dp_lb_spec *, char *err, size_t errlen);
+/* Deletes the policy and its flow pairs; -ENOENT if there is none. */
+int dp_lb_del(struct dp *, be32 vip, uint16_t port, uint8_t proto);
+/* Snapshot of every policy; free with dp_lb_info_free(). */
+int dp_lb_list(struct dp *, struct dp_lb_info **, size_t *n);
+void dp_lb_info_free(struct dp_lb_info *, size_t n);
+
+/* One direction of a flow pair as seen on the wire when it enters the switch. */
+struct dp_tuple {
+    be32 src, dst;
+    uint16_t sport, dport;          /* Host order. */
+};
+
+struct dp_conn_info {
+    uint8_t proto;
+    struct dp_tuple orig;           /* Client -> VIP. */
+    struct dp_tuple reply;          /* Backend -> client (or -> gateway, when SNAT'd). */
+    char policy[DP_LB_NAME_MAX];
+    bool dsr;
+    const char *state;              /* "SYN_SENT", "ESTABLISHED", "CLOSING", "UDP", ... */
+    uint64_t packets[2], bytes[2];  /* [0] original direction, [1] reply. */
+    uint64_t idle_ms;
+    uint64_t ttl_ms;                /* Time left before it expires if idle. */
+};
+
+/* Snapshot of the flow pairs.  Caller frees '*conns'. */
+int dp_conn_dump(struct dp *, struct dp_conn_info **conns, size_t *n);
+/* Forgets every flow pair as well as the flow cache (vsctl flush-flows). */
+void dp_conn_flush(struct dp *);
 
 #endif

@@ -79,6 +79,7 @@ static enum drop_reason extract_ipv4(struct packet *pkt, size_t l3_ofs, struct f
 {
     const struct ip_header *ip = (const void *) (pkt->data + l3_ofs);
     size_t avail = pkt->len - l3_ofs;
+    enum drop_reason reason;
     size_t ihl, tot_len;
     uint16_t frag_off;
 
@@ -104,7 +105,10 @@ static enum drop_reason extract_ipv4(struct packet *pkt, size_t l3_ofs, struct f
     if (frag_off & IP_MF) {
         key->nw_frag = FLOW_FRAG_FIRST;
     }
-    return extract_l4(pkt, pkt->data + pkt->l4_ofs, tot_len - ihl, key);
+    reason = extract_l4(pkt, pkt->data + pkt->l4_ofs, tot_len - ihl, key);
+    pkt->l4_valid = !reason && (key->nw_proto == IP_PROTO_TCP || key->nw_proto == IP_PROTO_UDP
+                                || key->nw_proto == IP_PROTO_ICMP);
+    return reason;
 }
 
 static enum drop_reason extract_arp(struct packet *pkt, size_t l3_ofs, struct flow_key *key)
@@ -131,6 +135,7 @@ enum drop_reason flow_key_extract(struct packet *pkt, uint32_t in_port, struct f
     memset(key, 0, sizeof *key);
     key->in_port = in_port;
     pkt->tcp_flags = 0;
+    pkt->l4_valid = false;
     pkt->l3_ofs = pkt->l4_ofs = 0;
 
     if (pkt->len < ETH_HDR_LEN) {

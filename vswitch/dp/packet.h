@@ -31,7 +31,7 @@ struct packet {
     uint32_t out_port;              /* Set by the actions; 0 when dropped. */
     uint16_t drop_reason;           /* enum drop_reason, when dropped. */
     uint8_t tcp_flags;
-    uint8_t pad_;
+    bool l4_valid;                  /* A TCP/UDP/ICMP header is at l4_ofs. */
     struct virtio_net_hdr vnet;     /* As received; sent back out unchanged. */
     uint8_t *base;                  /* Start of the buffer (headroom included). */
 };
@@ -48,6 +48,7 @@ static inline void packet_reset(struct packet *pkt)
     pkt->out_port = 0;
     pkt->drop_reason = 0;
     pkt->tcp_flags = 0;
+    pkt->l4_valid = false;
     memset(&pkt->vnet, 0, sizeof pkt->vnet);
 }
 

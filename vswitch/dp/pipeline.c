@@ -12,14 +12,56 @@
 
 #include <arpa/inet.h>
 
+#include "dp/csum.h"
 #include "dp/dp-private.h"
 #include "dp/net-headers.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 
 
 static bool is_pod_port(const struct port *port)
 {
     return port->type != DP_PORT_HOST;
+}
+
+static enum drop_reason check_source(const struct port *in, const struct flow_key *key)
+{
+    if (key->vlan_tci) {
+        return DROP_VLAN;
+    }
+    if (is_pod_port(in)) {
+        if (!in->mac_known || !eth_addr_equals(key->dl_src, in->mac)) {
+            return DROP_SPOOFED_MAC;
+        }
+        if (key->dl_type == htons(ETH_TYPE_IPV4) && key->nw_src != in->ip) {
+            return DROP_SPOOFED_IP;
+        }
+    }
+    return DROP_NONE;
+}
+
+/* The port a packet to 'ip' leaves by: a local pod, or the host for anything outside the
+ * pod CIDR.  NULL inside the pod CIDR with no such pod. */
+static struct port *route_port(const struct dp *dp, be32 ip)
+{
+    struct port *out = dp_port_by_ip(dp, ip);
+
+    if (out) {
+        return out;
+    }
+    return cidr_contains(&dp->cfg.pod_cidr, ip) ? NULL : dp->host;
+}
+
+static void output_routed(const struct dp *dp, const struct port *out,
+                          struct action_list *acts)
+{
+    if (!out || !out->mac_known) {
+        actions_drop(acts, DROP_NO_ROUTE);
+        return;
+    }
+    actions_set_eth(acts, dp->cfg.router_mac, out->mac);
+    actions_dec_ttl(acts);
+    actions_output(acts, out->port_no);
 }
 
 static void route(const struct dp *dp, const struct port *in, const struct flow_key *key,
@@ -38,45 +80,154 @@ static void route(const struct dp *dp, const struct port *in, const struct flow_
         actions_output(acts, out->port_no);
         return;
     }
-
-    out = dp_port_by_ip(dp, key->nw_dst);
-    if (!out) {
-        if (cidr_contains(&dp->cfg.pod_cidr, key->nw_dst)) {
-            actions_drop(acts, DROP_NO_ROUTE);
-            return;
-        }
-        out = dp->host;
-    }
+    out = route_port(dp, key->nw_dst);
     if (out == in) {
         actions_drop(acts, DROP_HAIRPIN);
-    } else if (!out->mac_known) {
-        actions_drop(acts, DROP_NO_ROUTE);
     } else {
-        actions_set_eth(acts, dp->cfg.router_mac, out->mac);
-        actions_dec_ttl(acts);
-        actions_output(acts, out->port_no);
+        output_routed(dp, out, acts);
     }
 }
 
-void pipeline_decide(const struct dp *dp, const struct port *in, const struct flow_key *key,
-                     struct action_list *acts)
+/* A packet of 'conn' in direction 'dir' leaves with the other direction's tuple reversed. */
+static void conn_actions(const struct dp *dp, const struct ct_conn *conn, enum ct_dir dir,
+                         struct action_list *acts)
 {
+    const struct ct_tuple *other = &conn->tuple[!dir];
+
+    actions_ct(acts, ct_index(&dp->ct, conn), conn->gen, dir);
+    actions_nat(acts, other->dst, other->dport, other->src, other->sport);
+    output_routed(dp, route_port(dp, other->src), acts);
+}
+
+static struct ct_tuple tuple_from_key(const struct flow_key *key)
+{
+    struct ct_tuple t = {
+        .src = key->nw_src, .dst = key->nw_dst,
+        .sport = key->tp_src, .dport = key->tp_dst, .proto = key->nw_proto,
+    };
+    return t;
+}
+
+/* The reply tuple of a new flow pair must be unique, or two connections would share one
+ * 4-tuple at the backend (a client reaching one backend through two VIPs from one port).
+ * On a clash the source port is rewritten, as the kernel's NAT does. */
+static bool make_reply_unique(const struct dp *dp, struct ct_tuple *reply)
+{
+    enum ct_dir dir;
+    uint32_t start;
+
+    if (!ct_lookup(&dp->ct, reply, &dir)) {
+        return true;
+    }
+    start = hash_u32(reply->src ^ reply->dst, ntohs(reply->dport));
+    for (uint32_t i = 0; i < 128; i++) {
+        /* The Linux ephemeral range, 32768-60999. */
+        reply->dport = htons(32768 + (start + i * 7919) % 28232);
+        if (!ct_lookup(&dp->ct, reply, &dir)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void lb_connect(struct dp *dp, const struct port *in, const struct flow_key *key,
+                       struct lb_policy *policy, struct action_list *acts, bool *cacheable)
+{
+    const struct dp_lb_backend *backend;
+    struct ct_tuple orig, reply;
+    const struct port *out;
+    struct ct_conn *conn;
+    bool snat;
+
+    backend = lb_select(policy, key->nw_src, key->nw_dst, key->tp_src, key->tp_dst,
+                        dp->now_ms);
+    if (!backend) {
+        /* Answered per packet: the policy may gain backends at any moment. */
+        policy->rejected++;
+        *cacheable = false;
+        actions_reject(acts, in->port_no, dp->cfg.router_mac, key->dl_src);
+        return;
+    }
+    out = route_port(dp, backend->ip);
+    if (!out) {
+        *cacheable = false;
+        actions_drop(acts, DROP_NO_ROUTE);
+        return;
+    }
+    /* Hairpin: a pod reaching itself through the VIP would see its own address as the
+     * source and answer itself directly; the gateway address brings the reply back. */
+    snat = !policy->spec.dsr || out == in;
+    orig = tuple_from_key(key);
+    reply = (struct ct_tuple) {
+        .src = backend->ip, .dst = snat ? dp->cfg.gateway : key->nw_src,
+        .sport = htons(backend->port), .dport = key->tp_src, .proto = key->nw_proto,
+    };
+    if (!make_reply_unique(dp, &reply)) {
+        *cacheable = false;
+        actions_drop(acts, DROP_NO_ROUTE);
+        return;
+    }
+    conn = ct_create(&dp->ct, &orig, &reply, policy->slot, !snat, dp->now_ms);
+    policy->connections++;
+    conn_actions(dp, conn, CT_DIR_ORIG, acts);
+}
+
+/* Flow pairs and policies, for TCP and UDP.  Returns true if it decided. */
+static bool decide_lb(struct dp *dp, struct port *in, const struct flow_key *key_,
+                      struct packet *pkt, struct action_list *acts, bool *cacheable)
+{
+    const struct ip_header *ip = (const struct ip_header *) packet_l3(pkt);
+    struct flow_key key = *key_;
+    struct lb_policy *policy;
+    struct ct_conn *conn;
+    enum ct_dir dir;
+    struct ct_tuple t;
+
+    if (key.nw_proto != IP_PROTO_TCP && key.nw_proto != IP_PROTO_UDP) {
+        return false;
+    }
+    if (key.nw_frag) {
+        *cacheable = false;
+    }
+    if (key.nw_frag == FLOW_FRAG_LATER
+        && !frag_lookup(&dp->frags, key.nw_src, key.nw_dst, key.nw_proto, ip->id,
+                        &key.tp_src, &key.tp_dst, dp->now_ms)) {
+        if (lb_is_vip(&dp->lb, key.nw_dst)) {
+            actions_drop(acts, DROP_FRAG_NO_FIRST);
+            return true;
+        }
+        return false;
+    }
+
+    t = tuple_from_key(&key);
+    conn = ct_lookup(&dp->ct, &t, &dir);
+    if (conn) {
+        conn_actions(dp, conn, dir, acts);
+    } else if (eth_addr_equals(key.dl_dst, dp->cfg.router_mac)
+               && (policy = lb_lookup(&dp->lb, key.nw_dst, key.tp_dst, key.nw_proto))) {
+        lb_connect(dp, in, &key, policy, acts, cacheable);
+    } else {
+        return false;
+    }
+    if (key.nw_frag == FLOW_FRAG_FIRST) {
+        frag_remember(&dp->frags, key.nw_src, key.nw_dst, key.nw_proto, ip->id, key.tp_src,
+                      key.tp_dst, dp->now_ms);
+    }
+    return true;
+}
+
+void pipeline_decide(struct dp *dp, struct port *in, const struct flow_key *key,
+                     struct packet *pkt, struct action_list *acts, bool *cacheable)
+{
+    enum drop_reason reason;
     const struct port *out;
 
     action_list_init(acts);
-    if (key->vlan_tci) {
-        actions_drop(acts, DROP_VLAN);
+    *cacheable = true;
+    reason = check_source(in, key);
+    if (reason) {
+        actions_drop(acts, reason);
         return;
-    }
-    if (is_pod_port(in)) {
-        if (!in->mac_known || !eth_addr_equals(key->dl_src, in->mac)) {
-            actions_drop(acts, DROP_SPOOFED_MAC);
-            return;
-        }
-        if (key->dl_type == htons(ETH_TYPE_IPV4) && key->nw_src != in->ip) {
-            actions_drop(acts, DROP_SPOOFED_IP);
-            return;
-        }
     }
     if (key->dl_type != htons(ETH_TYPE_IPV4)) {
         actions_drop(acts, DROP_ETHERTYPE);
@@ -85,6 +236,13 @@ void pipeline_decide(const struct dp *dp, const struct port *in, const struct fl
     if (eth_addr_is_multicast(key->dl_dst)) {
         actions_drop(acts, DROP_MULTICAST);
         return;
+    }
+    if (decide_lb(dp, in, key, pkt, acts, cacheable)) {
+        return;
+    }
+    if (key->nw_frag == FLOW_FRAG_LATER) {
+        /* Its cache key has no ports: it must not stand for other datagrams. */
+        *cacheable = false;
     }
     if (eth_addr_equals(key->dl_dst, dp->cfg.router_mac)) {
         route(dp, in, key, acts);
@@ -98,6 +256,79 @@ void pipeline_decide(const struct dp *dp, const struct port *in, const struct fl
     } else {
         actions_output(acts, out->port_no);
     }
+}
+
+bool pipeline_icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
+                         const struct flow_key *key)
+{
+    uint8_t *l4 = packet_l4(pkt);
+    struct icmp_header *icmp = (struct icmp_header *) l4;
+    struct ip_header *outer = (struct ip_header *) packet_l3(pkt);
+    struct ip_header *inner = (struct ip_header *) (l4 + ICMP_HDR_LEN);
+    size_t icmp_len = ntohs(outer->tot_len) - (size_t) (l4 - packet_l3(pkt));
+    struct udp_header *inner_ports;
+    const struct ct_tuple *to;
+    struct action_list acts;
+    struct ct_conn *conn;
+    struct ct_tuple t;
+    enum ct_dir dir;
+    size_t inner_ihl;
+    be32 outer_src;
+
+    if (key->nw_frag || icmp_len < ICMP_HDR_LEN + IP_HDR_LEN + 8) {
+        return false;
+    }
+    inner_ihl = (inner->ihl_ver & 0x0f) * 4;
+    if ((inner->ihl_ver >> 4) != 4 || inner_ihl < IP_HDR_LEN
+        || icmp_len < ICMP_HDR_LEN + inner_ihl + 8
+        || (inner->proto != IP_PROTO_TCP && inner->proto != IP_PROTO_UDP)) {
+        return false;
+    }
+    inner_ports = (struct udp_header *) ((uint8_t *) inner + inner_ihl);
+    /* The error travels against the quoted datagram: look up the quoted tuple reversed. */
+    t = (struct ct_tuple) {
+        .src = inner->dst, .dst = inner->src, .sport = inner_ports->dst,
+        .dport = inner_ports->src, .proto = inner->proto,
+    };
+    conn = ct_lookup(&dp->ct, &t, &dir);
+    if (!conn) {
+        return false;
+    }
+    if (check_source(in, key)) {
+        dp_count_drop(dp, in, pkt, check_source(in, key));
+        return true;
+    }
+
+    /* The quoted datagram becomes the other direction as it was before translation; the
+     * outer header goes where the error's direction leads.  The quote is often cut short
+     * of the datagram's end, so its L4 checksum cannot be checked by anyone and is left as
+     * it was; the receiving stack matches the quote by addresses and ports only. */
+    to = &conn->tuple[!dir];
+    {
+        struct packet quoted = *pkt;
+
+        quoted.vnet.flags = 0;
+        actions_nat_headers(&quoted, (uint8_t *) inner, NULL, to->src, 0, to->dst, 0);
+    }
+    inner_ports->src = to->sport;
+    inner_ports->dst = to->dport;
+    outer_src = outer->src == t.src ? to->dst : outer->src;
+    actions_nat_headers(pkt, (uint8_t *) outer, NULL, outer_src, 0, to->src, 0);
+    icmp->csum = 0;
+    icmp->csum = csum_finish(csum_partial(icmp, icmp_len, 0));
+    memset(&pkt->vnet, 0, sizeof pkt->vnet);
+
+    action_list_init(&acts);
+    output_routed(dp, route_port(dp, to->src), &acts);
+    {
+        struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .now_ms = dp->now_ms };
+
+        actions_execute(&acts, pkt, &ctx);
+    }
+    if (!pkt->out_port) {
+        dp_count_drop(dp, in, pkt, pkt->drop_reason);
+    }
+    return true;
 }
 
 bool pipeline_learn(struct dp *dp, struct port *in, const struct flow_key *key)

@@ -1,8 +1,15 @@
 /* The slow path: what the switch does with a packet the flow cache has no entry for.
  *
- * It decides once per flow, from the port tables and the flow key alone, and returns the
- * decision as an action list for the cache; ARP is answered here directly and never cached
- * (it is rare, and its answer depends on fields outside the key).  Datapath thread. */
+ * It decides once per flow and returns the decision as an action list for the cache:
+ *   1. port security (a pod sends only with its own MAC and IP);
+ *   2. flow pairs: a packet of a load-balanced connection, either direction, is translated
+ *      as its pair says;
+ *   3. LBNAT: the first packet to a policy's VIP:port picks a backend (ClientIP affinity or
+ *      Maglev), creates the flow pair and is translated (DNAT, and SNAT when not DSR);
+ *   4. L2 delivery to a known MAC, or L3 routing at the gateway MAC.
+ * ARP is answered here directly and never cached; ICMP errors about a flow pair are
+ * translated here, inner header included; fragments are decided one by one.
+ * Datapath thread. */
 #ifndef VSWITCH_DP_PIPELINE_H
 #define VSWITCH_DP_PIPELINE_H 1
 
@@ -12,13 +19,21 @@
 struct dp;
 struct port;
 
-/* Port security, then L2 delivery to a known MAC or L3 routing at the gateway MAC. */
-void pipeline_decide(const struct dp *, const struct port *in, const struct flow_key *,
-                     struct action_list *);
+/* Decides for 'pkt' (parsed into 'key') received on 'in'.  '*cacheable' is cleared when the
+ * decision holds for this packet only (fragments, rejections). */
+void pipeline_decide(struct dp *, struct port *in, const struct flow_key *, struct packet *,
+                     struct action_list *, bool *cacheable);
+
+/* ICMP error (RFC 792 destination unreachable, time exceeded, parameter problem) whose
+ * quoted datagram belongs to a flow pair: translates outer and inner headers, so path-MTU
+ * discovery and port-unreachable work through a VIP, and sets pkt->out_port or the drop
+ * reason.  Returns false, touching nothing, when no flow pair matches. */
+bool pipeline_icmp_error(struct dp *, struct port *in, struct packet *, const struct flow_key *);
 
 /* ARP responder: turns a request for an address the switch knows into the reply, in place,
  * and sets pkt->out_port to the port it came from; otherwise sets the drop reason.  The
- * switch never floods ARP, so no pod is ever asked for an address it does not own. */
+ * switch never floods ARP, so no pod is ever asked for an address it does not own, a VIP
+ * least of all. */
 void pipeline_arp(struct dp *, struct port *in, struct packet *, const struct flow_key *);
 
 /* Port security learning: a pod port added without a MAC takes the source MAC of its first

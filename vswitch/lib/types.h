@@ -42,7 +42,11 @@ static inline bool eth_addr_is_multicast(struct eth_addr a)
 
 #define ARRAY_SIZE(A) (sizeof (A) / sizeof (A)[0])
 
+#ifndef MIN
 #define MIN(A, B) ((A) < (B) ? (A) : (B))
+#endif
+#ifndef MAX
 #define MAX(A, B) ((A) > (B) ? (A) : (B))
+#endif
 
 #endif

@@ -1,0 +1,60 @@
+/* The load-balancing table: VIP:port/proto -> policy (backends, Maglev table, DSR or not,
+ * ClientIP affinity) and the set of VIPs.
+ *
+ * Policies are built on the control thread (lb_policy_new: the Maglev table takes a few
+ * hundred microseconds) and handed to the datapath thread, which owns the table.  A policy
+ * keeps its slot for as long as its VIP:port/proto exists, so flow pairs can name it by slot
+ * across replacements. */
+#ifndef VSWITCH_DP_LB_H
+#define VSWITCH_DP_LB_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dp/dp.h"
+
+struct lb_affinity;
+
+struct lb_policy {
+    struct dp_lb_spec spec;         /* spec.backends == backends. */
+    struct dp_lb_backend *backends; /* Sorted by (ip, port): binary-searchable. */
+    uint16_t *maglev;               /* MAGLEV_SIZE entries; NULL without backends. */
+    struct lb_affinity *affinity;   /* NULL without ClientIP affinity. */
+    uint32_t slot;
+    uint32_t next;                  /* Hash chain: slot + 1. */
+    uint64_t packets, bytes, connections, rejected;
+};
+
+struct lb_table {
+    struct lb_policy **slots;       /* By slot; NULL when free. */
+    uint32_t n_slots;
+    uint32_t n_policies;
+    uint32_t *buckets;              /* Slot + 1 of the chain head. */
+    uint32_t mask;
+    uint32_t *vip_refs;             /* Open addressing: VIPs with their policy counts. */
+    be32 *vip_keys;
+    uint32_t vip_mask;
+};
+
+void lb_table_init(struct lb_table *);
+void lb_table_destroy(struct lb_table *);
+
+/* Builds a policy from 'spec' (validated: see dp_lb_set).  Control thread. */
+struct lb_policy *lb_policy_new(const struct dp_lb_spec *);
+void lb_policy_free(struct lb_policy *);
+
+struct lb_policy *lb_lookup(const struct lb_table *, be32 vip, be16 port, uint8_t proto);
+bool lb_is_vip(const struct lb_table *, be32 ip);
+/* Inserts 'policy', or replaces the one with its key; returns the replaced policy (to be
+ * freed by the caller) or NULL.  The policy takes the old one's slot and counters. */
+struct lb_policy *lb_insert(struct lb_table *, struct lb_policy *);
+/* Removes and returns the policy with that key, or NULL. */
+struct lb_policy *lb_remove(struct lb_table *, be32 vip, uint16_t port, uint8_t proto);
+
+/* Backend for a new connection with this 5-tuple (network order) from 'client': the
+ * ClientIP affinity entry if one is live, otherwise Maglev.  NULL without backends. */
+const struct dp_lb_backend *lb_select(struct lb_policy *, be32 client, be32 dst, be16 sport,
+                                      be16 dport, uint64_t now_ms);
+bool lb_has_backend(const struct lb_policy *, be32 ip, uint16_t port);
+
+#endif
