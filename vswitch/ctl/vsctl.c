@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,8 +29,15 @@ static const char usage_text[] =
 "                              IP: an existing veth, or a TAP that vswitchd creates; the\n"
 "                              MAC is learned from the pod's traffic unless given\n"
 "  del-port NAME               detach port NAME (a TAP created by add-port is deleted)\n"
-"  dump-flows                  the flow cache, one flow per line\n"
-"  flush-flows                 empty the flow cache\n"
+"  add-lb VIP:PORT/PROTO [BACKEND:PORT...] [--no-dsr] [--affinity-timeout SECONDS]\n"
+"         [--name NAME]        create or replace the load-balancing policy of a service\n"
+"                              (PROTO tcp or udp) over its backends; --no-dsr also SNATs\n"
+"                              clients to the gateway; --affinity-timeout keeps a client\n"
+"                              on one backend (ClientIP affinity, up to 86400 s)\n"
+"  del-lb VIP:PORT/PROTO       delete the policy of a service and its flow pairs\n"
+"  dump-policies               every policy, VFP-like, with its counters\n"
+"  dump-flows                  the flow cache and the flow pairs, one per line\n"
+"  flush-flows                 empty the flow cache and forget every flow pair\n"
 "\n"
 "Options:\n"
 "  --ctl PATH         vswitchd's control socket (default: $" CTL_ENV_PATH ", else\n"
@@ -44,6 +52,7 @@ static const char usage_text[] =
 enum {
     OPT_CTL = 256, OPT_JSON, OPT_TIMEOUT, OPT_IP, OPT_MAC, OPT_TYPE, OPT_POD_NAMESPACE,
     OPT_POD_NAME, OPT_CONTAINER_ID, OPT_IFNAME,
+    OPT_NO_DSR, OPT_AFFINITY_TIMEOUT, OPT_NAME,      /* add-lb's; keep them last. */
 };
 
 static const struct option long_options[] = {
@@ -57,6 +66,9 @@ static const struct option long_options[] = {
     { "pod-name", required_argument, NULL, OPT_POD_NAME },
     { "container-id", required_argument, NULL, OPT_CONTAINER_ID },
     { "ifname", required_argument, NULL, OPT_IFNAME },
+    { "no-dsr", no_argument, NULL, OPT_NO_DSR },
+    { "affinity-timeout", required_argument, NULL, OPT_AFFINITY_TIMEOUT },
+    { "name", required_argument, NULL, OPT_NAME },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -69,6 +81,8 @@ struct options {
     int timeout_ms;
     Vswitch__AddPort add_port;      /* add-port's own options; strings point into argv. */
     const char *port_option;        /* First add-port option seen, to reject it elsewhere. */
+    Vswitch__AddLb add_lb;          /* add-lb's own options. */
+    const char *lb_option;          /* First add-lb option seen. */
     char **args;                    /* Command and its arguments. */
     int n_args;
 };
@@ -93,13 +107,16 @@ static void parse_options(int argc, char *argv[], struct options *opts)
     opts->ctl = ctl_client_default_path();
     opts->timeout_ms = CTL_DEFAULT_TIMEOUT_MS;
     vswitch__add_port__init(&opts->add_port);
+    vswitch__add_lb__init(&opts->add_lb);
     opterr = 0;
     /* Options may come anywhere (getopt permutes): "vsctl show --json" works too. */
     while ((c = getopt_long(argc, argv, ":hV", long_options, &opt_index)) != -1) {
         char *end;
         double seconds;
 
-        if (c >= OPT_IP && !opts->port_option) {
+        if (c >= OPT_NO_DSR && !opts->lb_option) {
+            opts->lb_option = long_options[opt_index].name;
+        } else if (c >= OPT_IP && c < OPT_NO_DSR && !opts->port_option) {
             opts->port_option = long_options[opt_index].name;
         }
         switch (c) {
@@ -136,6 +153,25 @@ static void parse_options(int argc, char *argv[], struct options *opts)
             break;
         case OPT_IFNAME:
             opts->add_port.ifname = optarg;
+            break;
+        case OPT_NO_DSR:
+            opts->add_lb.no_dsr = true;
+            break;
+        case OPT_AFFINITY_TIMEOUT: {
+            unsigned long value;
+
+            /* The range (0 to 86400) is vswitchd's to check, with its message. */
+            errno = 0;
+            value = strtoul(optarg, &end, 10);
+            if (!*optarg || *end || errno || *optarg == '-' || value > UINT_MAX) {
+                usage_error("invalid --affinity-timeout '%s': expected seconds, 0 to 86400",
+                            optarg);
+            }
+            opts->add_lb.affinity_timeout = value;
+            break;
+        }
+        case OPT_NAME:
+            opts->add_lb.name = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -224,13 +260,14 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
         json_t *root = json_object(), *ports = json_array(), *drops = json_object();
 
         json_object_set_new(root, "daemon", json_pack(
-            "{s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:s, s:I, s:I}",
+            "{s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:s, s:I, s:I, s:I, s:i}",
             "version", d->version, "pod_cidr", d->pod_cidr, "gateway", d->gateway,
             "router_mac", d->router_mac,
             "node_ip", *d->node_ip ? json_string(d->node_ip) : json_null(),
             "vni", (int) d->vni, "vxlan_port", (int) d->vxlan_port, "host_port", d->host_port,
             "uptime_ms", (json_int_t) d->uptime_ms,
-            "flow_cache_size", (json_int_t) d->flow_cache_size));
+            "flow_cache_size", (json_int_t) d->flow_cache_size,
+            "max_flow_pairs", (json_int_t) d->max_flow_pairs, "flow_ttl", (int) d->flow_ttl));
         for (size_t i = 0; i < show->n_ports; i++) {
             json_array_append_new(ports, port_json(show->ports[i]));
         }
@@ -240,6 +277,9 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
                                 json_integer(show->drops[i]->packets));
         }
         json_object_set_new(root, "drops", drops);
+        json_object_set_new(root, "n_policies", json_integer(show->n_policies));
+        json_object_set_new(root, "n_flows", json_integer(show->n_flows));
+        json_object_set_new(root, "n_flow_pairs", json_integer(show->n_flow_pairs));
         print_json(root);
         return;
     }
@@ -250,6 +290,10 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
     for (size_t i = 0; i < show->n_ports; i++) {
         print_port_text(show->ports[i]);
     }
+    printf("policies: %" PRIu32 "\n", show->n_policies);
+    printf("flows: %" PRIu64 " (max %" PRIu64 "), flow pairs: %" PRIu64 " (max %" PRIu64
+           ", ttl %" PRIu32 "s)\n", show->n_flows, d->flow_cache_size, show->n_flow_pairs,
+           d->max_flow_pairs, d->flow_ttl);
     for (size_t i = 0; i < show->n_drops; i++) {
         if (show->drops[i]->packets) {
             printf("%s %s=%" PRIu64, any_drops ? "" : "drops:", show->drops[i]->reason,
@@ -262,10 +306,47 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
     }
 }
 
+/* "12.3s": milliseconds as seconds with one decimal, rounded down. */
+static const char *secs_str(uint64_t ms, char buf[32])
+{
+    snprintf(buf, 32, "%" PRIu64 ".%" PRIu64 "s", ms / 1000, ms % 1000 / 100);
+    return buf;
+}
+
+static json_t *tuple_json(const Vswitch__FlowTuple *t)
+{
+    Vswitch__FlowTuple empty = VSWITCH__FLOW_TUPLE__INIT;
+
+    if (!t) {
+        t = &empty;
+    }
+    return json_pack("{s:s, s:s, s:i, s:i}", "src", t->src, "dst", t->dst,
+                     "sport", (int) t->sport, "dport", (int) t->dport);
+}
+
+/* "(src=A,dst=B,sport=N,dport=M)", or "(src=A,dst=B,id=N)" for ICMP. */
+static void print_tuple(const char *label, const Vswitch__FlowPair *fp,
+                        const Vswitch__FlowTuple *t)
+{
+    Vswitch__FlowTuple empty = VSWITCH__FLOW_TUPLE__INIT;
+
+    if (!t) {
+        t = &empty;
+    }
+    printf("%s=(src=%s,dst=%s,", label, t->src, t->dst);
+    if (!strcmp(fp->protocol, "icmp")) {
+        printf("id=%" PRIu32 ")", t->sport);
+    } else {
+        printf("sport=%" PRIu32 ",dport=%" PRIu32 ")", t->sport, t->dport);
+    }
+}
+
 static void print_flows(const Vswitch__DumpFlowsReply *reply, bool json)
 {
+    char idle[32], ttl[32];
+
     if (json) {
-        json_t *flows = json_array();
+        json_t *flows = json_array(), *pairs = json_array();
 
         for (size_t i = 0; i < reply->n_flows; i++) {
             const Vswitch__Flow *f = reply->flows[i];
@@ -275,15 +356,135 @@ static void print_flows(const Vswitch__DumpFlowsReply *reply, bool json)
                 "packets", (json_int_t) f->packets, "bytes", (json_int_t) f->bytes,
                 "idle_ms", (json_int_t) f->idle_ms));
         }
-        print_json(json_pack("{s:o}", "flows", flows));
+        for (size_t i = 0; i < reply->n_flow_pairs; i++) {
+            const Vswitch__FlowPair *fp = reply->flow_pairs[i];
+
+            json_array_append_new(pairs, json_pack(
+                "{s:s, s:i, s:o, s:o, s:s, s:b, s:s, s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I}",
+                "protocol", fp->protocol, "protocol_number", (int) fp->protocol_number,
+                "orig", tuple_json(fp->orig), "reply", tuple_json(fp->reply),
+                "policy", fp->policy, "dsr", fp->dsr, "state", fp->state,
+                "packets", "orig", (json_int_t) fp->orig_packets,
+                "reply", (json_int_t) fp->reply_packets,
+                "bytes", "orig", (json_int_t) fp->orig_bytes,
+                "reply", (json_int_t) fp->reply_bytes,
+                "idle_ms", (json_int_t) fp->idle_ms, "ttl_ms", (json_int_t) fp->ttl_ms));
+        }
+        print_json(json_pack("{s:o, s:o}", "flows", flows, "flow_pairs", pairs));
         return;
     }
     for (size_t i = 0; i < reply->n_flows; i++) {
         const Vswitch__Flow *f = reply->flows[i];
 
-        printf("%s packets=%" PRIu64 ", bytes=%" PRIu64 ", idle_age=%" PRIu64 ".%" PRIu64
-               "s, actions=%s\n", f->match, f->packets, f->bytes, f->idle_ms / 1000,
-               f->idle_ms % 1000 / 100, f->actions);
+        printf("%s packets=%" PRIu64 ", bytes=%" PRIu64 ", idle_age=%s, actions=%s\n",
+               f->match, f->packets, f->bytes, secs_str(f->idle_ms, idle), f->actions);
+    }
+    /* As ovs-appctl dpctl/dump-conntrack: the protocol, then each direction's tuple. */
+    for (size_t i = 0; i < reply->n_flow_pairs; i++) {
+        const Vswitch__FlowPair *fp = reply->flow_pairs[i];
+
+        printf("flow-pair %s,", fp->protocol);
+        print_tuple("orig", fp, fp->orig);
+        putchar(',');
+        print_tuple("reply", fp, fp->reply);
+        printf(",policy=%s,dsr=%s,state=%s packets=%" PRIu64 "/%" PRIu64 ", bytes=%" PRIu64
+               "/%" PRIu64 ", idle_age=%s, ttl=%s\n", *fp->policy ? fp->policy : "-",
+               fp->dsr ? "yes" : "no", *fp->state ? fp->state : "-", fp->orig_packets,
+               fp->reply_packets, fp->orig_bytes, fp->reply_bytes,
+               secs_str(fp->idle_ms, idle), secs_str(fp->ttl_ms, ttl));
+    }
+}
+
+static json_t *policy_json(const Vswitch__Policy *p)
+{
+    const Vswitch__PolicyStats *s = p->stats;
+    json_t *policy, *backends = json_array();
+
+    for (size_t i = 0; i < p->n_backends; i++) {
+        json_array_append_new(backends, json_pack("{s:s, s:i}", "ip", p->backends[i]->ip,
+                                                  "port", (int) p->backends[i]->port));
+    }
+    policy = json_pack("{s:s, s:s, s:s, s:i, s:s, s:i, s:b, s:i, s:o, s:i, s:o}",
+                       "name", p->name, "service", p->service, "vip", p->vip,
+                       "port", (int) p->port, "protocol", p->protocol,
+                       "protocol_number", (int) p->protocol_number, "dsr", p->dsr,
+                       "affinity_timeout", (int) p->affinity_timeout, "backends", backends,
+                       "flow_ttl", (int) p->flow_ttl,
+                       "snat_ip", *p->snat_ip ? json_string(p->snat_ip) : json_null());
+    if (s) {
+        json_object_set_new(policy, "stats", json_pack(
+            "{s:I, s:I, s:I, s:I, s:I}", "packets", (json_int_t) s->packets,
+            "bytes", (json_int_t) s->bytes, "connections", (json_int_t) s->connections,
+            "rejected", (json_int_t) s->rejected,
+            "active_flow_pairs", (json_int_t) s->active_flow_pairs));
+    }
+    return policy;
+}
+
+/* One policy in the form of a Windows VFP "lbnat" rule dump (DESIGN.md), plus what VFP
+ * shows elsewhere: DSR, session affinity and the hit counters. */
+static void print_policy_text(const Vswitch__Policy *p)
+{
+    const Vswitch__PolicyStats *s = p->stats;
+    Vswitch__PolicyStats zero = VSWITCH__POLICY_STATS__INIT;
+    bool port_changes = false;
+
+    if (!s) {
+        s = &zero;
+    }
+    for (size_t i = 0; i < p->n_backends; i++) {
+        port_changes |= p->backends[i]->port != p->port;
+    }
+    printf("Friendly name : %s\n"
+           "Priority : 100\n"
+           "Flags : 1 terminating\n"
+           "Type : lbnat\n"
+           "    Protocols : %" PRIu32 "\n"
+           "    Destination IP : %s\n"
+           "    Destination ports : %" PRIu32 "\n"
+           "Flow TTL: %" PRIu32 "\n"
+           "Rule Data:\n"
+           "Decrementing TTL\n"
+           "Fixing MAC\n"
+           "Modifying destination IP\n",
+           p->name, p->protocol_number, p->vip, p->port, p->flow_ttl);
+    if (port_changes) {
+        puts("Modifying destination port");
+    }
+    if (!p->dsr) {
+        printf("Modifying source IP (SNAT to %s)\n", p->snat_ip);
+    }
+    printf("Creating a flow pair\n"
+           "Count of DIP Ranges: %zu\n"
+           "DIP Range(s) :\n", p->n_backends);
+    for (size_t i = 0; i < p->n_backends; i++) {
+        printf("        { %s : %" PRIu32 " }\n", p->backends[i]->ip, p->backends[i]->port);
+    }
+    printf("IsDSR: %s\n", p->dsr ? "TRUE" : "FALSE");
+    if (p->affinity_timeout) {
+        printf("Session affinity: ClientIP, timeout %" PRIu32 " s\n", p->affinity_timeout);
+    }
+    printf("Hits: packets=%" PRIu64 " bytes=%" PRIu64 " connections=%" PRIu64 " rejected=%"
+           PRIu64 " active_flow_pairs=%" PRIu64 "\n", s->packets, s->bytes, s->connections,
+           s->rejected, s->active_flow_pairs);
+}
+
+static void print_policies(const Vswitch__DumpPoliciesReply *reply, bool json)
+{
+    if (json) {
+        json_t *policies = json_array();
+
+        for (size_t i = 0; i < reply->n_policies; i++) {
+            json_array_append_new(policies, policy_json(reply->policies[i]));
+        }
+        print_json(json_pack("{s:o}", "policies", policies));
+        return;
+    }
+    for (size_t i = 0; i < reply->n_policies; i++) {
+        if (i) {
+            putchar('\n');
+        }
+        print_policy_text(reply->policies[i]);
     }
 }
 
@@ -307,6 +508,8 @@ int main(int argc, char *argv[])
     Vswitch__DelPort del_port = VSWITCH__DEL_PORT__INIT;
     Vswitch__DumpFlows dump_flows = VSWITCH__DUMP_FLOWS__INIT;
     Vswitch__FlushFlows flush_flows = VSWITCH__FLUSH_FLOWS__INIT;
+    Vswitch__DelLb del_lb = VSWITCH__DEL_LB__INIT;
+    Vswitch__DumpPolicies dump_policies = VSWITCH__DUMP_POLICIES__INIT;
     Vswitch__Response *resp;
     struct options opts;
     const char *cmd;
@@ -315,11 +518,15 @@ int main(int argc, char *argv[])
 
     parse_options(argc, argv, &opts);
     if (!opts.n_args) {
-        usage_error("missing command (show, add-port, del-port, dump-flows, flush-flows)");
+        usage_error("missing command (show, add-port, del-port, add-lb, del-lb, "
+                    "dump-policies, dump-flows, flush-flows)");
     }
     cmd = opts.args[0];
     if (opts.port_option && strcmp(cmd, "add-port")) {
         usage_error("option '--%s' is only for add-port", opts.port_option);
+    }
+    if (opts.lb_option && strcmp(cmd, "add-lb")) {
+        usage_error("option '--%s' is only for add-lb", opts.lb_option);
     }
 
     if (!strcmp(cmd, "show")) {
@@ -340,6 +547,26 @@ int main(int argc, char *argv[])
         del_port.name = opts.args[1];
         req.command_case = VSWITCH__REQUEST__COMMAND_DEL_PORT;
         req.del_port = &del_port;
+    } else if (!strcmp(cmd, "add-lb")) {
+        if (opts.n_args < 2) {
+            usage_error("add-lb: missing argument; usage: vsctl add-lb VIP:PORT/PROTO "
+                        "[BACKEND:PORT...] [--no-dsr] [--affinity-timeout SECONDS] "
+                        "[--name NAME]");
+        }
+        opts.add_lb.service = opts.args[1];
+        opts.add_lb.backends = opts.args + 2;
+        opts.add_lb.n_backends = opts.n_args - 2;
+        req.command_case = VSWITCH__REQUEST__COMMAND_ADD_LB;
+        req.add_lb = &opts.add_lb;
+    } else if (!strcmp(cmd, "del-lb")) {
+        need_args(&opts, 1, "del-lb VIP:PORT/PROTO");
+        del_lb.service = opts.args[1];
+        req.command_case = VSWITCH__REQUEST__COMMAND_DEL_LB;
+        req.del_lb = &del_lb;
+    } else if (!strcmp(cmd, "dump-policies")) {
+        need_args(&opts, 0, "dump-policies");
+        req.command_case = VSWITCH__REQUEST__COMMAND_DUMP_POLICIES;
+        req.dump_policies = &dump_policies;
     } else if (!strcmp(cmd, "dump-flows")) {
         need_args(&opts, 0, "dump-flows");
         req.command_case = VSWITCH__REQUEST__COMMAND_DUMP_FLOWS;
@@ -365,6 +592,16 @@ int main(int argc, char *argv[])
         break;
     case VSWITCH__RESPONSE__REPLY_DUMP_FLOWS:
         print_flows(resp->dump_flows, opts.json);
+        break;
+    case VSWITCH__RESPONSE__REPLY_DUMP_POLICIES:
+        print_policies(resp->dump_policies, opts.json);
+        break;
+    case VSWITCH__RESPONSE__REPLY_ADD_LB:
+        if (opts.json) {
+            print_json(json_pack("{s:o, s:b}", "policy", resp->add_lb->policy
+                                 ? policy_json(resp->add_lb->policy) : json_null(),
+                                 "replaced", resp->add_lb->replaced));
+        }
         break;
     case VSWITCH__RESPONSE__REPLY_ADD_PORT:
         if (opts.json) {

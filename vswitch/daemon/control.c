@@ -4,11 +4,17 @@
  * only the datapath knows: a missing device, a name clash) and commits the database row
  * second, undoing the attach if the commit fails, so the reply is sent only once the port is
  * both working and durable.  del-port removes the row first, so a reply of success means the
- * port will not come back on restart. */
+ * port will not come back on restart.  add-lb and del-lb follow the same two rules: a policy
+ * is in the datapath and committed before add-lb answers (a failed commit puts back what the
+ * datapath had), and it is gone from the database before del-lb answers.
+ *
+ * The policy handlers split into a pure check (lb_config_from_msg) and an apply step, so that
+ * a batch can check every change before it applies the first. */
 #include "daemon/control.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +24,14 @@
 #include "dp/dp.h"
 #include "lib/addr.h"
 #include "lib/ctl-msg.h"
+#include "lib/lb-config.h"
 #include "lib/log.h"
 #include "lib/util.h"
+
+/* The control protocol's limits are the datapath's. */
+_Static_assert(LB_CONFIG_NAME_MAX == DP_LB_NAME_MAX, "policy name limits differ");
+_Static_assert(LB_CONFIG_MAX_BACKENDS == DP_LB_MAX_BACKENDS, "backend limits differ");
+_Static_assert(LB_CONFIG_MAX_AFFINITY == DP_LB_MAX_AFFINITY, "affinity limits differ");
 
 /* The kernel's rule for interface names (dev_valid_name()).  Returns NULL or what is wrong. */
 static const char *ifname_problem(const char *name)
@@ -102,8 +114,9 @@ static Vswitch__Response *handle_show(struct vswitchd *vd)
     const struct vswitchd_config *cfg = &vd->cfg;
     uint64_t drops[DROP_N_REASONS];
     struct dp_port_info *ports;
+    struct dp_lb_info *policies;
     struct db_port *rows;
-    size_t n_ports, n_rows;
+    size_t n_ports, n_rows, n_policies, n_flows, n_pairs;
     Vswitch__Response *resp;
     Vswitch__ShowReply *show;
     Vswitch__DaemonInfo *info;
@@ -121,6 +134,14 @@ static Vswitch__Response *handle_show(struct vswitchd *vd)
         return ctl_msg_response_error(error, "%s", err);
     }
     dp_drop_stats(vd->dp, drops);
+    dp_flow_count(vd->dp, &n_flows, &n_pairs);
+    error = dp_lb_list(vd->dp, &policies, &n_policies);
+    if (error) {
+        free(rows);
+        free(ports);
+        return ctl_msg_response_error(error, "cannot list policies: %s", strerror(-error));
+    }
+    dp_lb_info_free(policies, n_policies);
 
     resp = ctl_msg_response_new();
     show = xmalloc(sizeof *show);
@@ -142,6 +163,11 @@ static Vswitch__Response *handle_show(struct vswitchd *vd)
     info->host_port = ctl_msg_strdup(VSWITCHD_HOST_PORT);
     info->uptime_ms = time_msec() - vd->start_msec;
     info->flow_cache_size = cfg->flow_cache_size;
+    info->max_flow_pairs = cfg->max_flow_pairs;
+    info->flow_ttl = cfg->flow_ttl;
+    show->n_policies = n_policies;
+    show->n_flows = n_flows;
+    show->n_flow_pairs = n_pairs;
 
     show->n_ports = n_ports;
     show->ports = n_ports ? xmalloc(n_ports * sizeof *show->ports) : NULL;
@@ -375,17 +401,74 @@ static Vswitch__Response *handle_del_port(struct vswitchd *vd, const Vswitch__De
     return ctl_msg_response_new();
 }
 
+/* "tcp", "udp", "icmp" or the number. */
+static const char *ip_proto_name(uint8_t proto, char buf[4])
+{
+    switch (proto) {
+    case IPPROTO_ICMP:
+        return "icmp";
+    case IPPROTO_TCP:
+        return "tcp";
+    case IPPROTO_UDP:
+        return "udp";
+    default:
+        snprintf(buf, 4, "%u", proto);
+        return buf;
+    }
+}
+
+static Vswitch__FlowTuple *tuple_msg(const struct dp_tuple *t)
+{
+    Vswitch__FlowTuple *m = xmalloc(sizeof *m);
+    char ip[IP_STR_LEN];
+
+    vswitch__flow_tuple__init(m);
+    m->src = ctl_msg_strdup(addr_ip_str(t->src, ip));
+    m->dst = ctl_msg_strdup(addr_ip_str(t->dst, ip));
+    m->sport = t->sport;
+    m->dport = t->dport;
+    return m;
+}
+
+static Vswitch__FlowPair *flow_pair_msg(const struct dp_conn_info *c)
+{
+    Vswitch__FlowPair *m = xmalloc(sizeof *m);
+    char num[4];
+
+    vswitch__flow_pair__init(m);
+    m->protocol = ctl_msg_strdup(ip_proto_name(c->proto, num));
+    m->protocol_number = c->proto;
+    m->orig = tuple_msg(&c->orig);
+    m->reply = tuple_msg(&c->reply);
+    m->policy = ctl_msg_strdup(c->policy);
+    m->dsr = c->dsr;
+    m->state = ctl_msg_strdup(c->state ? c->state : "");
+    m->orig_packets = c->packets[0];
+    m->orig_bytes = c->bytes[0];
+    m->reply_packets = c->packets[1];
+    m->reply_bytes = c->bytes[1];
+    m->idle_ms = c->idle_ms;
+    m->ttl_ms = c->ttl_ms;
+    return m;
+}
+
 static Vswitch__Response *handle_dump_flows(struct vswitchd *vd)
 {
     Vswitch__Response *resp;
     Vswitch__DumpFlowsReply *reply;
     struct dp_flow_info *flows;
-    size_t n;
+    struct dp_conn_info *conns;
+    size_t n, n_conns;
     int error;
 
     error = dp_flow_dump(vd->dp, &flows, &n);
     if (error) {
         return ctl_msg_response_error(error, "cannot dump flows: %s", strerror(-error));
+    }
+    error = dp_conn_dump(vd->dp, &conns, &n_conns);
+    if (error) {
+        free(flows);
+        return ctl_msg_response_error(error, "cannot dump flow pairs: %s", strerror(-error));
     }
     resp = ctl_msg_response_new();
     reply = xmalloc(sizeof *reply);
@@ -405,7 +488,244 @@ static Vswitch__Response *handle_dump_flows(struct vswitchd *vd)
         f->idle_ms = flows[i].idle_ms;
         reply->flows[i] = f;
     }
+    reply->n_flow_pairs = n_conns;
+    reply->flow_pairs = n_conns ? xmalloc(n_conns * sizeof *reply->flow_pairs) : NULL;
+    for (size_t i = 0; i < n_conns; i++) {
+        reply->flow_pairs[i] = flow_pair_msg(&conns[i]);
+    }
+    free(conns);
     free(flows);
+    return resp;
+}
+
+/* ---- Load-balancing policies ---- */
+
+static struct lb_config_env lb_env(const struct vswitchd *vd)
+{
+    struct lb_config_env env = { .pod_cidr = vd->cfg.pod_cidr, .gateway = vd->cfg.gateway };
+
+    return env;
+}
+
+/* Creates or replaces the policy in the datapath. */
+static int dp_policy_set(struct vswitchd *vd, const struct lb_config *p, char *err,
+                         size_t errlen)
+{
+    struct dp_lb_spec spec = {
+        .vip = p->service.vip,
+        .port = p->service.port,
+        .proto = p->service.proto,
+        .dsr = p->dsr,
+        .affinity_timeout = p->affinity_timeout,
+        .n_backends = p->n_backends,
+    };
+    struct dp_lb_backend *backends;
+    int error;
+
+    backends = xmalloc((p->n_backends + 1) * sizeof *backends);
+    for (size_t i = 0; i < p->n_backends; i++) {
+        backends[i].ip = p->backends[i].ip;
+        backends[i].port = p->backends[i].port;
+    }
+    spec.backends = backends;
+    str_copy(spec.name, p->name, sizeof spec.name);
+    err[0] = '\0';
+    error = dp_lb_set(vd->dp, &spec, err, errlen);
+    if (error && !*err) {
+        snprintf(err, errlen, "%s", strerror(-error));
+    }
+    free(backends);
+    return error;
+}
+
+/* A Policy message without backends or counters. */
+static Vswitch__Policy *policy_msg(const struct vswitchd *vd, const struct lb_service *svc,
+                                   const char *name, bool dsr, uint32_t affinity_timeout,
+                                   size_t n_backends)
+{
+    Vswitch__Policy *m = xmalloc(sizeof *m);
+    char buf[LB_SERVICE_STR_LEN], ip[IP_STR_LEN];
+
+    vswitch__policy__init(m);
+    m->name = ctl_msg_strdup(name);
+    m->service = ctl_msg_strdup(lb_service_str(svc, buf));
+    m->vip = ctl_msg_strdup(addr_ip_str(svc->vip, ip));
+    m->port = svc->port;
+    m->protocol = ctl_msg_strdup(lb_proto_name(svc->proto));
+    m->protocol_number = svc->proto;
+    m->dsr = dsr;
+    m->affinity_timeout = affinity_timeout;
+    m->flow_ttl = vd->cfg.flow_ttl;
+    m->snat_ip = ctl_msg_strdup(dsr ? "" : addr_ip_str(vd->cfg.gateway, ip));
+    m->n_backends = n_backends;
+    m->backends = n_backends ? xmalloc(n_backends * sizeof *m->backends) : NULL;
+    return m;
+}
+
+static Vswitch__LbBackend *backend_msg(be32 ip, uint16_t port)
+{
+    Vswitch__LbBackend *m = xmalloc(sizeof *m);
+    char buf[IP_STR_LEN];
+
+    vswitch__lb_backend__init(m);
+    m->ip = ctl_msg_strdup(addr_ip_str(ip, buf));
+    m->port = port;
+    return m;
+}
+
+static Vswitch__Response *handle_add_lb(struct vswitchd *vd, const Vswitch__AddLb *req)
+{
+    struct lb_config_env env = lb_env(vd);
+    char err[512], dp_err[256], svc[LB_SERVICE_STR_LEN];
+    struct lb_config p, old;
+    Vswitch__Response *resp;
+    Vswitch__AddLbReply *reply;
+    bool replaced;
+    int error, old_error;
+
+    error = lb_config_from_msg(req, &env, &p, err, sizeof err);
+    if (error) {
+        return ctl_msg_response_error(error, "%s", err);
+    }
+    lb_service_str(&p.service, svc);
+
+    /* What to put back if the commit fails. */
+    old_error = db_policy_get(vd->db, &p.service, &old, err, sizeof err);
+    if (old_error && old_error != -ENOENT) {
+        lb_config_destroy(&p);
+        return ctl_msg_response_error(old_error, "%s", err);
+    }
+    error = dp_policy_set(vd, &p, dp_err, sizeof dp_err);
+    if (error) {
+        resp = ctl_msg_response_error(error, "cannot install policy %s: %s", svc, dp_err);
+        goto out;
+    }
+    error = db_policy_put(vd->db, &p, &replaced, err, sizeof err);
+    if (error) {
+        LOG_ERR("policy %s: %s; undoing the datapath change", svc, err);
+        if (!old_error) {
+            if (dp_policy_set(vd, &old, dp_err, sizeof dp_err)) {
+                LOG_ERR("policy %s: cannot put the previous version back: %s", svc, dp_err);
+            }
+        } else {
+            dp_lb_del(vd->dp, p.service.vip, p.service.port, p.service.proto);
+        }
+        resp = ctl_msg_response_error(error, "cannot store policy %s: %s", svc, err);
+        goto out;
+    }
+    LOG_INFO("%s policy %s for %s: %zu backend(s), %s%s", replaced ? "replaced" : "added",
+             p.name, svc, p.n_backends, p.dsr ? "DSR" : "SNAT to the gateway",
+             p.affinity_timeout ? ", ClientIP affinity" : "");
+
+    resp = ctl_msg_response_new();
+    reply = xmalloc(sizeof *reply);
+    vswitch__add_lb_reply__init(reply);
+    reply->policy = policy_msg(vd, &p.service, p.name, p.dsr, p.affinity_timeout, p.n_backends);
+    for (size_t i = 0; i < p.n_backends; i++) {
+        reply->policy->backends[i] = backend_msg(p.backends[i].ip, p.backends[i].port);
+    }
+    reply->replaced = replaced;
+    resp->reply_case = VSWITCH__RESPONSE__REPLY_ADD_LB;
+    resp->add_lb = reply;
+out:
+    if (!old_error) {
+        lb_config_destroy(&old);
+    }
+    lb_config_destroy(&p);
+    return resp;
+}
+
+static Vswitch__Response *handle_del_lb(struct vswitchd *vd, const Vswitch__DelLb *req)
+{
+    char err[512], svc[LB_SERVICE_STR_LEN];
+    struct lb_service key;
+    int db_error, dp_error;
+
+    /* Only the syntax: a policy stored under an older --pod-cidr must still be removable. */
+    if (lb_service_parse(req->service, NULL, &key, err, sizeof err)) {
+        return ctl_msg_response_error(-EINVAL, "%s", err);
+    }
+    lb_service_str(&key, svc);
+    db_error = db_policy_delete(vd->db, &key, err, sizeof err);
+    if (db_error && db_error != -ENOENT) {
+        return ctl_msg_response_error(db_error, "cannot delete policy %s: %s", svc, err);
+    }
+    dp_error = dp_lb_del(vd->dp, key.vip, key.port, key.proto);
+    if (dp_error == -ENOENT) {
+        if (db_error) {
+            return ctl_msg_response_error(-ENOENT, "no policy for %s", svc);
+        }
+        LOG_INFO("deleted policy for %s (it was stored but not installed)", svc);
+        return ctl_msg_response_new();
+    }
+    if (dp_error) {
+        LOG_ERR("policy %s: removed from the database but the datapath failed to delete it: "
+                "%s", svc, strerror(-dp_error));
+        return ctl_msg_response_error(dp_error, "cannot delete policy %s: %s", svc,
+                                      strerror(-dp_error));
+    }
+    LOG_INFO("deleted policy for %s", svc);
+    return ctl_msg_response_new();
+}
+
+static int compare_lb_info(const void *a_, const void *b_)
+{
+    const struct dp_lb_spec *a = &((const struct dp_lb_info *) a_)->spec;
+    const struct dp_lb_spec *b = &((const struct dp_lb_info *) b_)->spec;
+
+    if (a->vip != b->vip) {
+        return ntohl(a->vip) < ntohl(b->vip) ? -1 : 1;
+    }
+    if (a->port != b->port) {
+        return a->port < b->port ? -1 : 1;
+    }
+    return a->proto < b->proto ? -1 : a->proto > b->proto;
+}
+
+static Vswitch__Response *handle_dump_policies(struct vswitchd *vd)
+{
+    Vswitch__Response *resp;
+    Vswitch__DumpPoliciesReply *reply;
+    struct dp_lb_info *infos;
+    size_t n;
+    int error;
+
+    error = dp_lb_list(vd->dp, &infos, &n);
+    if (error) {
+        return ctl_msg_response_error(error, "cannot list policies: %s", strerror(-error));
+    }
+    if (n) {
+        qsort(infos, n, sizeof *infos, compare_lb_info);
+    }
+    resp = ctl_msg_response_new();
+    reply = xmalloc(sizeof *reply);
+    vswitch__dump_policies_reply__init(reply);
+    resp->reply_case = VSWITCH__RESPONSE__REPLY_DUMP_POLICIES;
+    resp->dump_policies = reply;
+    reply->n_policies = n;
+    reply->policies = n ? xmalloc(n * sizeof *reply->policies) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        const struct dp_lb_info *info = &infos[i];
+        const struct dp_lb_spec *spec = &info->spec;
+        struct lb_service svc = { .vip = spec->vip, .port = spec->port, .proto = spec->proto };
+        Vswitch__PolicyStats *stats = xmalloc(sizeof *stats);
+        Vswitch__Policy *m;
+
+        m = policy_msg(vd, &svc, spec->name, spec->dsr, spec->affinity_timeout,
+                       spec->n_backends);
+        for (size_t b = 0; b < spec->n_backends; b++) {
+            m->backends[b] = backend_msg(spec->backends[b].ip, spec->backends[b].port);
+        }
+        vswitch__policy_stats__init(stats);
+        stats->packets = info->packets;
+        stats->bytes = info->bytes;
+        stats->connections = info->connections;
+        stats->rejected = info->rejected;
+        stats->active_flow_pairs = info->active_pairs;
+        m->stats = stats;
+        reply->policies[i] = m;
+    }
+    dp_lb_info_free(infos, n);
     return resp;
 }
 
@@ -423,9 +743,15 @@ Vswitch__Response *control_handle(const Vswitch__Request *req, void *vd_)
     case VSWITCH__REQUEST__COMMAND_DUMP_FLOWS:
         return handle_dump_flows(vd);
     case VSWITCH__REQUEST__COMMAND_FLUSH_FLOWS:
-        dp_flow_flush(vd->dp);
-        LOG_INFO("flow cache flushed");
+        dp_conn_flush(vd->dp);
+        LOG_INFO("flow cache and flow pairs flushed");
         return ctl_msg_response_new();
+    case VSWITCH__REQUEST__COMMAND_ADD_LB:
+        return handle_add_lb(vd, req->add_lb);
+    case VSWITCH__REQUEST__COMMAND_DEL_LB:
+        return handle_del_lb(vd, req->del_lb);
+    case VSWITCH__REQUEST__COMMAND_DUMP_POLICIES:
+        return handle_dump_policies(vd);
     case VSWITCH__REQUEST__COMMAND__NOT_SET:
     default:
         /* An unknown command unpacks as an unknown field, leaving the case unset. */
@@ -470,5 +796,36 @@ int control_restore_ports(struct vswitchd *vd, char *err, size_t errlen)
         restored++;
     }
     free(rows);
+    return restored;
+}
+
+int control_restore_policies(struct vswitchd *vd, char *err, size_t errlen)
+{
+    struct lb_config_env env = lb_env(vd);
+    struct lb_config *policies;
+    size_t n;
+    int error, restored = 0;
+
+    error = db_policy_list(vd->db, &policies, &n, err, errlen);
+    if (error) {
+        return error;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct lb_config *p = &policies[i];
+        char msg[512], svc[LB_SERVICE_STR_LEN];
+
+        lb_service_str(&p->service, svc);
+        if (lb_service_check_env(&p->service, &env, msg, sizeof msg)) {
+            LOG_ERR("stored policy %s: %s; not restored (del-lb %s removes it)", p->name, msg,
+                    svc);
+            continue;
+        }
+        if (dp_policy_set(vd, p, msg, sizeof msg)) {
+            LOG_ERR("cannot restore policy %s for %s: %s", p->name, svc, msg);
+            continue;
+        }
+        restored++;
+    }
+    db_policy_list_free(policies, n);
     return restored;
 }

@@ -1,7 +1,7 @@
 /* What vswitchd does for each control command: validates it against the configuration, applies
  * it to the datapath and the database in the order that keeps them consistent, and builds the
  * Response.  The control server (ctl-server.h) calls control_handle(); start-up calls
- * control_restore_ports().
+ * control_restore_ports() and control_restore_policies() before the datapath thread starts.
  *
  * Thread: the control thread. */
 #ifndef VSWITCH_DAEMON_CONTROL_H
@@ -19,5 +19,11 @@ Vswitch__Response *control_handle(const Vswitch__Request *req, void *vd);
  * number attached, or a negative errno with a message in 'err' if the database is
  * unreadable. */
 int control_restore_ports(struct vswitchd *, char *err, size_t errlen);
+
+/* Installs every policy stored in the database in the datapath.  A policy that no longer fits
+ * the configuration (its VIP is now inside --pod-cidr) is logged and left in the database.
+ * Returns the number installed, or a negative errno with a message in 'err' if the database
+ * is unreadable. */
+int control_restore_policies(struct vswitchd *, char *err, size_t errlen);
 
 #endif

@@ -6,6 +6,7 @@
 #include "daemon/db.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,9 @@ struct db {
     char *path;
 };
 
-/* migrations[i] takes the schema from version i to i + 1.  Later versions add, for example,
- * tables "policies" (one row per VIP:port/proto) with "backends" referencing them, and
- * "peers" (node_ip, pod_cidr); foreign keys are on for them. */
+/* migrations[i] takes the schema from version i to i + 1.  Version 2 adds the load-balancing
+ * policies: one row per VIP:port/protocol in "policies", its backends in "backends", deleted
+ * with it (foreign keys are on).  A later version adds "peers" (node_ip, pod_cidr). */
 static const char *const migrations[] = {
     "CREATE TABLE ports ("
     "    name          TEXT PRIMARY KEY NOT NULL,"
@@ -40,6 +41,24 @@ static const char *const migrations[] = {
     "    ifname        TEXT NOT NULL DEFAULT '',"
     "    created       INTEGER NOT NULL DEFAULT (strftime('%s', 'now'))"
     ");",
+
+    "CREATE TABLE policies ("
+    "    id               INTEGER PRIMARY KEY,"
+    "    vip              TEXT NOT NULL,"
+    "    port             INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+    "    protocol         TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp')),"
+    "    name             TEXT NOT NULL,"
+    "    dsr              INTEGER NOT NULL,"
+    "    affinity_timeout INTEGER NOT NULL DEFAULT 0,"
+    "    created          INTEGER NOT NULL DEFAULT (strftime('%s', 'now')),"
+    "    UNIQUE (vip, port, protocol)"
+    ");"
+    "CREATE TABLE backends ("
+    "    policy INTEGER NOT NULL REFERENCES policies (id) ON DELETE CASCADE,"
+    "    ip     TEXT NOT NULL,"
+    "    port   INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+    "    PRIMARY KEY (policy, ip, port)"
+    ") WITHOUT ROWID;",
 };
 #define DB_SCHEMA_VERSION ((int) ARRAY_SIZE(migrations))
 
@@ -375,4 +394,257 @@ int db_port_list(struct db *db, struct db_port **portsp, size_t *np, char *err, 
     *portsp = ports;
     *np = n;
     return 0;
+}
+
+/* ---- Policies ---- */
+
+int db_policy_put(struct db *db, const struct lb_config *p, bool *replaced, char *err,
+                  size_t errlen)
+{
+    static const char delete_sql[] =
+        "DELETE FROM policies WHERE vip = ?1 AND port = ?2 AND protocol = ?3";
+    static const char policy_sql[] =
+        "INSERT INTO policies (vip, port, protocol, name, dsr, affinity_timeout)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    static const char backend_sql[] = "INSERT INTO backends (policy, ip, port) VALUES (?1, ?2, ?3)";
+    sqlite3_stmt *del = NULL, *pol = NULL, *be = NULL;
+    char vip[IP_STR_LEN];
+    sqlite3_int64 id;
+    int error = 0;
+
+    *replaced = false;
+    addr_ip_str(p->service.vip, vip);
+    if (sqlite3_prepare_v2(db->conn, delete_sql, -1, &del, NULL) != SQLITE_OK
+        || sqlite3_prepare_v2(db->conn, policy_sql, -1, &pol, NULL) != SQLITE_OK
+        || sqlite3_prepare_v2(db->conn, backend_sql, -1, &be, NULL) != SQLITE_OK) {
+        error = db_error(db, "cannot prepare the policy insert", err, errlen);
+        goto out;
+    }
+    if (sqlite3_exec(db->conn, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        error = db_error(db, "cannot start a transaction", err, errlen);
+        goto out;
+    }
+    bind_text(del, 1, vip);
+    sqlite3_bind_int(del, 2, p->service.port);
+    bind_text(del, 3, lb_proto_name(p->service.proto));
+    if (sqlite3_step(del) != SQLITE_DONE) {
+        error = db_error(db, "cannot remove the previous policy", err, errlen);
+        goto rollback;
+    }
+    *replaced = sqlite3_changes(db->conn) > 0;
+
+    bind_text(pol, 1, vip);
+    sqlite3_bind_int(pol, 2, p->service.port);
+    bind_text(pol, 3, lb_proto_name(p->service.proto));
+    bind_text(pol, 4, p->name);
+    sqlite3_bind_int(pol, 5, p->dsr);
+    sqlite3_bind_int64(pol, 6, p->affinity_timeout);
+    if (sqlite3_step(pol) != SQLITE_DONE) {
+        error = db_error(db, "cannot store the policy", err, errlen);
+        goto rollback;
+    }
+    id = sqlite3_last_insert_rowid(db->conn);
+    for (size_t i = 0; i < p->n_backends; i++) {
+        char ip[IP_STR_LEN];
+
+        sqlite3_reset(be);
+        sqlite3_bind_int64(be, 1, id);
+        /* SQLITE_TRANSIENT: 'ip' changes with every row. */
+        sqlite3_bind_text(be, 2, addr_ip_str(p->backends[i].ip, ip), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(be, 3, p->backends[i].port);
+        if (sqlite3_step(be) != SQLITE_DONE) {
+            error = db_error(db, "cannot store a backend", err, errlen);
+            goto rollback;
+        }
+    }
+    if (sqlite3_exec(db->conn, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        error = db_error(db, "cannot commit the policy", err, errlen);
+        goto rollback;
+    }
+    goto out;
+
+rollback:
+    sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+    *replaced = false;
+out:
+    sqlite3_finalize(be);
+    sqlite3_finalize(pol);
+    sqlite3_finalize(del);
+    return error;
+}
+
+int db_policy_delete(struct db *db, const struct lb_service *svc, char *err, size_t errlen)
+{
+    static const char sql[] =
+        "DELETE FROM policies WHERE vip = ?1 AND port = ?2 AND protocol = ?3";
+    char vip[IP_STR_LEN];
+    sqlite3_stmt *stmt;
+    int error = 0;
+
+    if (sqlite3_prepare_v2(db->conn, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        return db_error(db, "cannot prepare the policy delete", err, errlen);
+    }
+    bind_text(stmt, 1, addr_ip_str(svc->vip, vip));
+    sqlite3_bind_int(stmt, 2, svc->port);
+    bind_text(stmt, 3, lb_proto_name(svc->proto));
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+        error = db_error(db, "cannot delete the policy", err, errlen);
+    } else if (!sqlite3_changes(db->conn)) {
+        error = -ENOENT;
+    }
+    sqlite3_finalize(stmt);
+    return error;
+}
+
+/* Fills 'p' from a row of (id, vip, port, protocol, name, dsr, affinity_timeout) and the
+ * backends of policy 'id' read with 'be_stmt'.  Returns 0, -EINVAL (with a warning logged) for
+ * a row that does not parse, or -EIO. */
+static int read_policy(struct db *db, sqlite3_stmt *row, sqlite3_stmt *be_stmt,
+                       struct lb_config *p, char *err, size_t errlen)
+{
+    char vip[IP_STR_LEN], proto[8], problem[64];
+    sqlite3_int64 affinity;
+    int rc;
+
+    memset(p, 0, sizeof *p);
+    column_copy(row, 1, vip, sizeof vip);
+    column_copy(row, 3, proto, sizeof proto);
+    column_copy(row, 4, p->name, sizeof p->name);
+    p->service.port = sqlite3_column_int(row, 2);
+    p->service.proto = !strcmp(proto, "tcp") ? IPPROTO_TCP
+                       : !strcmp(proto, "udp") ? IPPROTO_UDP : 0;
+    p->dsr = sqlite3_column_int(row, 5) != 0;
+    affinity = sqlite3_column_int64(row, 6);
+    /* Rows are written only by db_policy_put(); one that does not parse was edited by hand. */
+    if (addr_parse_ip(vip, &p->service.vip) || !p->service.proto
+        || sqlite3_column_int(row, 2) < 1 || sqlite3_column_int(row, 2) > 65535
+        || affinity < 0 || affinity > LB_CONFIG_MAX_AFFINITY || !p->name[0]
+        || lb_config_name_problem(p->name, problem, sizeof problem)) {
+        LOG_WARN("%s: policy %s:%d/%s (%s) is not valid; ignored", db->path, vip,
+                 sqlite3_column_int(row, 2), proto, p->name);
+        return -EINVAL;
+    }
+    p->affinity_timeout = affinity;
+
+    sqlite3_reset(be_stmt);
+    sqlite3_bind_int64(be_stmt, 1, sqlite3_column_int64(row, 0));
+    while ((rc = sqlite3_step(be_stmt)) == SQLITE_ROW) {
+        struct lb_config_backend *b;
+        char ip[IP_STR_LEN];
+        int port = sqlite3_column_int(be_stmt, 1);
+
+        column_copy(be_stmt, 0, ip, sizeof ip);
+        if (p->n_backends == LB_CONFIG_MAX_BACKENDS) {
+            LOG_WARN("%s: policy %s has more than %d backends; the rest are ignored",
+                     db->path, p->name, LB_CONFIG_MAX_BACKENDS);
+            break;
+        }
+        p->backends = xrealloc(p->backends, (p->n_backends + 1) * sizeof *p->backends);
+        b = &p->backends[p->n_backends];
+        if (addr_parse_ip(ip, &b->ip) || port < 1 || port > 65535) {
+            LOG_WARN("%s: policy %s has an invalid backend %s:%d; ignored", db->path, p->name,
+                     ip, port);
+            continue;
+        }
+        b->port = port;
+        p->n_backends++;
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        lb_config_destroy(p);
+        return db_error(db, "cannot read backends", err, errlen);
+    }
+    return 0;
+}
+
+#define POLICY_COLUMNS "SELECT id, vip, port, protocol, name, dsr, affinity_timeout FROM policies"
+/* The order is only for reading the table: the datapath sorts backends itself. */
+#define BACKEND_QUERY \
+    "SELECT ip, port FROM backends WHERE policy = ?1 ORDER BY ip, port"
+
+int db_policy_get(struct db *db, const struct lb_service *svc, struct lb_config *p, char *err,
+                  size_t errlen)
+{
+    static const char sql[] = POLICY_COLUMNS " WHERE vip = ?1 AND port = ?2 AND protocol = ?3";
+    sqlite3_stmt *stmt = NULL, *be = NULL;
+    char vip[IP_STR_LEN];
+    int error, rc;
+
+    memset(p, 0, sizeof *p);
+    if (sqlite3_prepare_v2(db->conn, sql, -1, &stmt, NULL) != SQLITE_OK
+        || sqlite3_prepare_v2(db->conn, BACKEND_QUERY, -1, &be, NULL) != SQLITE_OK) {
+        error = db_error(db, "cannot prepare the policy query", err, errlen);
+        goto out;
+    }
+    bind_text(stmt, 1, addr_ip_str(svc->vip, vip));
+    sqlite3_bind_int(stmt, 2, svc->port);
+    bind_text(stmt, 3, lb_proto_name(svc->proto));
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) {
+        error = -ENOENT;
+    } else if (rc != SQLITE_ROW) {
+        error = db_error(db, "cannot read the policy", err, errlen);
+    } else {
+        error = read_policy(db, stmt, be, p, err, errlen);
+        if (error == -EINVAL) {
+            error = -ENOENT;
+        }
+    }
+out:
+    sqlite3_finalize(be);
+    sqlite3_finalize(stmt);
+    return error;
+}
+
+int db_policy_list(struct db *db, struct lb_config **policiesp, size_t *np, char *err,
+                   size_t errlen)
+{
+    static const char sql[] = POLICY_COLUMNS " ORDER BY id";
+    struct lb_config *policies = NULL;
+    sqlite3_stmt *stmt = NULL, *be = NULL;
+    size_t n = 0, cap = 0;
+    int error = 0, rc;
+
+    *policiesp = NULL;
+    *np = 0;
+    if (sqlite3_prepare_v2(db->conn, sql, -1, &stmt, NULL) != SQLITE_OK
+        || sqlite3_prepare_v2(db->conn, BACKEND_QUERY, -1, &be, NULL) != SQLITE_OK) {
+        error = db_error(db, "cannot prepare the policy list", err, errlen);
+        goto out;
+    }
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            policies = xrealloc(policies, cap * sizeof *policies);
+        }
+        error = read_policy(db, stmt, be, &policies[n], err, errlen);
+        if (error == -EINVAL) {
+            error = 0;
+            continue;
+        }
+        if (error) {
+            goto out;
+        }
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        error = db_error(db, "cannot list policies", err, errlen);
+    }
+out:
+    sqlite3_finalize(be);
+    sqlite3_finalize(stmt);
+    if (error) {
+        db_policy_list_free(policies, n);
+        return error;
+    }
+    *policiesp = policies;
+    *np = n;
+    return 0;
+}
+
+void db_policy_list_free(struct lb_config *policies, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        lb_config_destroy(&policies[i]);
+    }
+    free(policies);
 }

@@ -1,5 +1,5 @@
 /* vswitchd's configuration database: an SQLite file (--db) holding what must survive a
- * restart (ports now; policies and peers later), read back at start-up.
+ * restart (ports and load-balancing policies now; peers later), read back at start-up.
  *
  * The file is in WAL mode with synchronous=FULL, so a change is on disk when its call returns:
  * the control server replies only after that, and a kill -9 never loses an acknowledged
@@ -13,6 +13,7 @@
 #include <net/if.h>
 #include <stddef.h>
 
+#include "lib/lb-config.h"
 #include "lib/types.h"
 
 struct db;
@@ -50,5 +51,21 @@ int db_port_insert(struct db *, const struct db_port *, int *replaced, char *err
 int db_port_delete(struct db *, const char *name, char *err, size_t errlen);
 /* Every stored port, ordered by name.  Caller frees '*ports'. */
 int db_port_list(struct db *, struct db_port **ports, size_t *n, char *err, size_t errlen);
+
+/* Stores 'policy' durably, replacing the one with its service (and that one's backends);
+ * '*replaced' says whether there was one.  Returns 0 or -EIO with 'err' set. */
+int db_policy_put(struct db *, const struct lb_config *policy, bool *replaced, char *err,
+                  size_t errlen);
+/* Removes the policy for 'svc' durably.  Returns 0, -ENOENT if there was none, or -EIO. */
+int db_policy_delete(struct db *, const struct lb_service *svc, char *err, size_t errlen);
+/* Reads the policy for 'svc' into 'policy' (destroy it with lb_config_destroy()).  Returns 0,
+ * -ENOENT if there is none, or -EIO. */
+int db_policy_get(struct db *, const struct lb_service *svc, struct lb_config *policy,
+                  char *err, size_t errlen);
+/* Every stored policy, in the order they were first added.  A row that does not parse (edited
+ * by hand) is skipped with a warning.  Free with db_policy_list_free(). */
+int db_policy_list(struct db *, struct lb_config **policies, size_t *n, char *err,
+                   size_t errlen);
+void db_policy_list_free(struct lb_config *policies, size_t n);
 
 #endif

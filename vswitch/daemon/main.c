@@ -1,11 +1,13 @@
 /* vswitchd: the switch daemon's entry point.  Parses the command line, starts the parts in
- * dependency order (database, datapath and its host port, restored ports, datapath thread,
- * control socket, metrics), runs the control thread's libuv loop until SIGTERM or SIGINT, and
- * tears everything down in reverse.
+ * dependency order (database, datapath and its host port, restored ports and policies,
+ * datapath thread, control socket, metrics), runs the control thread's libuv loop until
+ * SIGTERM or SIGINT, and tears everything down in reverse.
  *
  * The control socket is created first, before anything touches the node, so that a second
  * vswitchd started by mistake stops at "already running" instead of reconfiguring vsw0 under
- * the first one; it accepts clients only once the restored ports are in place. */
+ * the first one; it accepts clients only once the restored ports are in place.  Policies are
+ * restored before the datapath thread starts, so no packet to a VIP is ever forwarded as if
+ * the VIP were an ordinary address. */
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -41,6 +43,10 @@
 #define DEFAULT_FLOW_CACHE 65536
 #define VNI_MAX 0xffffff                /* 24-bit VXLAN Network Identifier, RFC 7348. */
 #define FLOW_CACHE_MAX (1u << 24)
+#define DEFAULT_MAX_FLOW_PAIRS 262144
+#define MAX_FLOW_PAIRS_MAX (1u << 24)
+#define DEFAULT_FLOW_TTL 240            /* Seconds, as VFP's "Flow TTL". */
+#define FLOW_TTL_MAX 86400
 
 static const char usage_text[] =
 "NAME\n"
@@ -49,16 +55,20 @@ static const char usage_text[] =
 "SYNOPSIS\n"
 "    vswitchd --pod-cidr CIDR [--ctl PATH] [--db PATH] [--node-ip IP] [--vni N]\n"
 "             [--vxlan-port N] [--metrics ADDR:PORT] [--log-level LEVEL]\n"
-"             [--ctl-group GROUP] [--flow-cache-size N]\n"
+"             [--ctl-group GROUP] [--flow-cache-size N] [--max-flow-pairs N]\n"
+"             [--flow-ttl SECONDS]\n"
 "    vswitchd --help | --version\n"
 "\n"
 "DESCRIPTION\n"
 "    vswitchd switches and routes the traffic of the pods attached to it, and is their\n"
 "    gateway: it answers ARP for the first address of the pod CIDR itself.  It creates the\n"
 "    host port vsw0, a TAP in its network namespace holding the gateway address, through\n"
-"    which the node reaches its pods.  Ports are attached with vsctl(8) and kept in the\n"
-"    database, so they come back when vswitchd restarts.  It runs in the foreground, logs to\n"
-"    stderr, and stops cleanly on SIGTERM or SIGINT.\n"
+"    which the node reaches its pods.  It load-balances connections to service VIPs itself\n"
+"    (vsctl add-lb): the first packet picks a backend and creates a flow pair that\n"
+"    translates the rest of the connection in both directions.  Ports and policies are\n"
+"    configured with vsctl(8) and kept in the database, so they come back when vswitchd\n"
+"    restarts.  It runs in the foreground, logs to stderr, and stops cleanly on SIGTERM or\n"
+"    SIGINT.\n"
 "\n"
 "OPTIONS\n"
 "    --pod-cidr CIDR\n"
@@ -82,6 +92,14 @@ static const char usage_text[] =
 "        /healthz (default " DEFAULT_METRICS ").\n"
 "    --flow-cache-size N\n"
 "        Maximum number of cached flows (default 65536).\n"
+"    --max-flow-pairs N\n"
+"        Maximum number of flow pairs (load-balanced connections) at once, 1 to 16777216\n"
+"        (default 262144).  When the table is full, a new connection evicts an existing\n"
+"        pair, and the eviction is counted.\n"
+"    --flow-ttl SECONDS\n"
+"        How long an established TCP flow pair lives without traffic, 1 to 86400 (default\n"
+"        240, as Windows VFP).  Closing TCP connections, UDP and ICMP have shorter\n"
+"        timeouts of their own.\n"
 "    --log-level LEVEL\n"
 "        error, warn, info (default) or debug.\n"
 "    -h, --help\n"
@@ -97,7 +115,7 @@ static const char usage_text[] =
 
 enum {
     OPT_CTL = 256, OPT_DB, OPT_POD_CIDR, OPT_NODE_IP, OPT_VNI, OPT_VXLAN_PORT, OPT_METRICS,
-    OPT_LOG_LEVEL, OPT_CTL_GROUP, OPT_FLOW_CACHE_SIZE,
+    OPT_LOG_LEVEL, OPT_CTL_GROUP, OPT_FLOW_CACHE_SIZE, OPT_MAX_FLOW_PAIRS, OPT_FLOW_TTL,
 };
 
 static const struct option long_options[] = {
@@ -111,6 +129,8 @@ static const struct option long_options[] = {
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
     { "ctl-group", required_argument, NULL, OPT_CTL_GROUP },
     { "flow-cache-size", required_argument, NULL, OPT_FLOW_CACHE_SIZE },
+    { "max-flow-pairs", required_argument, NULL, OPT_MAX_FLOW_PAIRS },
+    { "flow-ttl", required_argument, NULL, OPT_FLOW_TTL },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -174,6 +194,8 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         .metrics_addr = DEFAULT_METRICS,
         .ctl_gid = (gid_t) -1,
         .flow_cache_size = DEFAULT_FLOW_CACHE,
+        .max_flow_pairs = DEFAULT_MAX_FLOW_PAIRS,
+        .flow_ttl = DEFAULT_FLOW_TTL,
     };
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":hV", long_options, NULL)) != -1) {
@@ -227,6 +249,13 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
             break;
         case OPT_FLOW_CACHE_SIZE:
             cfg->flow_cache_size = parse_number("--flow-cache-size", optarg, 1, FLOW_CACHE_MAX);
+            break;
+        case OPT_MAX_FLOW_PAIRS:
+            cfg->max_flow_pairs = parse_number("--max-flow-pairs", optarg, 1,
+                                               MAX_FLOW_PAIRS_MAX);
+            break;
+        case OPT_FLOW_TTL:
+            cfg->flow_ttl = parse_number("--flow-ttl", optarg, 1, FLOW_TTL_MAX);
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -310,7 +339,7 @@ int main(int argc, char *argv[])
     struct dp_config dp_cfg;
     char err[512], net[IP_STR_LEN], gw[IP_STR_LEN], mac[ETH_STR_LEN];
     uv_loop_t loop;
-    int error, restored;
+    int error, restored, policies;
 
     log_set_program("vswitchd");
     parse_options(argc, argv, cfg);
@@ -340,6 +369,8 @@ int main(int argc, char *argv[])
         .router_mac = cfg->router_mac,
         .host_port = VSWITCHD_HOST_PORT,
         .flow_cache_size = cfg->flow_cache_size,
+        .max_flow_pairs = cfg->max_flow_pairs,
+        .flow_ttl = cfg->flow_ttl,
     };
     err[0] = '\0';
     error = dp_create(&dp_cfg, &vd.dp, err, sizeof err);
@@ -356,6 +387,12 @@ int main(int argc, char *argv[])
     if (restored < 0) {
         error = restored;
         LOG_ERR("cannot restore ports: %s", err);
+        goto out;
+    }
+    policies = control_restore_policies(&vd, err, sizeof err);
+    if (policies < 0) {
+        error = policies;
+        LOG_ERR("cannot restore policies: %s", err);
         goto out;
     }
     error = dp_start(vd.dp);
@@ -379,9 +416,10 @@ int main(int argc, char *argv[])
     uv_signal_init(&loop, &sigint);
     uv_signal_start(&sigint, on_signal, SIGINT);
     LOG_INFO("vswitchd %s started: pod CIDR %s/%d, gateway %s, router MAC %s, %d port(s) "
-             "restored", VSWITCH_VERSION, addr_ip_str(cfg->pod_cidr.net, net),
-             cfg->pod_cidr.prefix, addr_ip_str(cfg->gateway, gw),
-             addr_mac_str(cfg->router_mac, mac), restored);
+             "and %d policy(ies) restored", VSWITCH_VERSION,
+             addr_ip_str(cfg->pod_cidr.net, net), cfg->pod_cidr.prefix,
+             addr_ip_str(cfg->gateway, gw), addr_mac_str(cfg->router_mac, mac), restored,
+             policies);
     uv_run(&loop, UV_RUN_DEFAULT);
     error = 0;
 

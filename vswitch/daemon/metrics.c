@@ -1,7 +1,8 @@
 /* The metrics endpoint; see metrics.h.
  *
- * Every scrape takes fresh snapshots from the datapath (ports, drop counters, flows); nothing
- * is cached here, so the numbers are as consistent as the datapath's own snapshots. */
+ * Every scrape takes fresh snapshots from the datapath (ports, drop counters, flow counts,
+ * policies); nothing is cached here, so the numbers are as consistent as the datapath's own
+ * snapshots. */
 #include "daemon/metrics.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "daemon/vswitchd.h"
 #include "dp/dp.h"
 #include "lib/ctl-msg.h"
+#include "lib/lb-config.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -69,13 +71,59 @@ static const struct port_metric port_metrics[] = {
       offsetof(struct dp_port_stats, tx_dropped) },
 };
 
+struct policy_metric {
+    const char *name;
+    const char *type;
+    const char *help;
+};
+
+/* In the order policy_values() returns them. */
+static const struct policy_metric policy_metrics[] = {
+    { "vswitch_policy_packets_total", "counter", "Packets that hit the policy." },
+    { "vswitch_policy_bytes_total", "counter", "Bytes that hit the policy." },
+    { "vswitch_policy_connections_total", "counter", "Flow pairs the policy created." },
+    { "vswitch_policy_rejected_total", "counter",
+      "Connections refused for want of a backend (TCP RST, ICMP port unreachable)." },
+    { "vswitch_policy_flow_pairs", "gauge", "Flow pairs of the policy now." },
+    { "vswitch_policy_backends", "gauge", "Backends of the policy." },
+};
+
+static void policy_values(const struct dp_lb_info *p, uint64_t v[ARRAY_SIZE(policy_metrics)])
+{
+    v[0] = p->packets;
+    v[1] = p->bytes;
+    v[2] = p->connections;
+    v[3] = p->rejected;
+    v[4] = p->active_pairs;
+    v[5] = p->spec.n_backends;
+}
+
+static void put_policy_metrics(FILE *out, const struct dp_lb_info *policies, size_t n)
+{
+    for (size_t m = 0; m < ARRAY_SIZE(policy_metrics); m++) {
+        put_header(out, policy_metrics[m].name, policy_metrics[m].type, policy_metrics[m].help);
+        for (size_t i = 0; i < n; i++) {
+            const struct dp_lb_spec *spec = &policies[i].spec;
+            uint64_t values[ARRAY_SIZE(policy_metrics)];
+            char vip[IP_STR_LEN];
+
+            policy_values(&policies[i], values);
+            fprintf(out, "%s{name=\"", policy_metrics[m].name);
+            put_label(out, spec->name);
+            fprintf(out, "\",vip=\"%s\",port=\"%u\",protocol=\"%s\"} %llu\n",
+                    addr_ip_str(spec->vip, vip), spec->port, lb_proto_name(spec->proto),
+                    (unsigned long long) values[m]);
+        }
+    }
+}
+
 /* Writes the exposition into a new buffer; returns 0 or a negative errno. */
 static int render(const struct vswitchd *vd, char **text, size_t *len)
 {
     uint64_t drops[DROP_N_REASONS];
     struct dp_port_info *ports;
-    struct dp_flow_info *flows;
-    size_t n_ports, n_flows;
+    struct dp_lb_info *policies;
+    size_t n_ports, n_flows, n_pairs, n_policies;
     FILE *out;
     int error;
 
@@ -83,12 +131,12 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
     if (error) {
         return error;
     }
-    error = dp_flow_dump(vd->dp, &flows, &n_flows);
+    error = dp_lb_list(vd->dp, &policies, &n_policies);
     if (error) {
         free(ports);
         return error;
     }
-    free(flows);
+    dp_flow_count(vd->dp, &n_flows, &n_pairs);
     dp_drop_stats(vd->dp, drops);
 
     out = open_memstream(text, len);
@@ -99,8 +147,14 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
     fprintf(out, "vswitch_info{version=\"%s\"} 1\n", VSWITCH_VERSION);
     put_header(out, "vswitch_uptime_seconds", "gauge", "Seconds since vswitchd started.");
     fprintf(out, "vswitch_uptime_seconds %.3f\n", (time_msec() - vd->start_msec) / 1000.0);
-    put_header(out, "vswitch_flows_cached", "gauge", "Entries in the flow cache.");
-    fprintf(out, "vswitch_flows_cached %zu\n", n_flows);
+    put_header(out, "vswitch_flows", "gauge", "Entries in the flow cache.");
+    fprintf(out, "vswitch_flows %zu\n", n_flows);
+    put_header(out, "vswitch_flow_pairs", "gauge", "Flow pairs (load-balanced connections).");
+    fprintf(out, "vswitch_flow_pairs %zu\n", n_pairs);
+    put_header(out, "vswitch_flow_pairs_max", "gauge", "Bound of the flow-pair table.");
+    fprintf(out, "vswitch_flow_pairs_max %zu\n", vd->cfg.max_flow_pairs);
+    put_header(out, "vswitch_policies", "gauge", "Load-balancing policies.");
+    fprintf(out, "vswitch_policies %zu\n", n_policies);
     put_header(out, "vswitch_ports", "gauge", "Ports attached, host port included.");
     fprintf(out, "vswitch_ports %zu\n", n_ports);
 
@@ -127,9 +181,11 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
         fprintf(out, "vswitch_drops_total{reason=\"%s\"} %llu\n", drop_reason_name(r),
                 (unsigned long long) drops[r]);
     }
+    put_policy_metrics(out, policies, n_policies);
     if (fclose(out)) {
         abort();
     }
+    dp_lb_info_free(policies, n_policies);
     free(ports);
     return 0;
 }

@@ -27,6 +27,8 @@ struct vswitchd_config {
     uint16_t metrics_port;
     gid_t ctl_gid;                  /* (gid_t) -1: no --ctl-group. */
     size_t flow_cache_size;
+    size_t max_flow_pairs;          /* Bound of the flow-pair table. */
+    uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair. */
 };
 
 struct vswitchd {

@@ -1,0 +1,387 @@
+/* Load-balancing policy parsing and validation; see lb-config.h.
+ *
+ * Every message names the offending input as given (quoted, control characters escaped,
+ * long values cut) and, for backends, its 1-based position on the command line, because a
+ * Service with forty endpoints is otherwise hard to debug. */
+#include "lib/lb-config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/util.h"
+
+/* Longest part of an input quoted in a message. */
+#define QUOTE_MAX 64
+#define QUOTE_LEN (QUOTE_MAX * 4 + 8)
+
+/* 's' in double quotes for a message: at most QUOTE_MAX characters, then "...", with
+ * non-printable bytes, quotes and backslashes escaped.  Returns 'buf'. */
+static const char *quote(const char *s, char buf[QUOTE_LEN])
+{
+    size_t o = 0, n = 0;
+
+    buf[o++] = '"';
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++, n++) {
+        if (n == QUOTE_MAX) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (*p == '"' || *p == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = *p;
+        } else if (*p < 0x20 || *p >= 0x7f) {
+            o += snprintf(buf + o, 5, "\\x%02x", *p);
+        } else {
+            buf[o++] = *p;
+        }
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+    return buf;
+}
+
+static int __attribute__((format(printf, 3, 4)))
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    vsnprintf(err, errlen, fmt, args);
+    va_end(args);
+    return -EINVAL;
+}
+
+/* NULL if 'ip' may be a VIP or a backend, else why not. */
+static const char *unicast_problem(be32 ip)
+{
+    uint32_t h = ntohl(ip);
+
+    if (h >> 24 == 0) {
+        return "in 0.0.0.0/8 (\"this network\")";
+    }
+    if (h >> 24 == 127) {
+        return "a loopback address (127.0.0.0/8)";
+    }
+    if (h >> 28 == 0xe) {
+        return "a multicast address (224.0.0.0/4)";
+    }
+    if (h == 0xffffffff) {
+        return "the broadcast address";
+    }
+    if (h >> 28 == 0xf) {
+        return "a reserved address (240.0.0.0/4)";
+    }
+    return NULL;
+}
+
+/* A port: 1 to 5 decimal digits, 1..65535; no sign, no spaces. */
+static int parse_port(const char *s, size_t len, uint16_t *port)
+{
+    unsigned long value = 0;
+
+    if (!len || len > 5) {
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char) s[i])) {
+            return -EINVAL;
+        }
+        value = value * 10 + (s[i] - '0');
+    }
+    if (!value || value > 65535) {
+        return -EINVAL;
+    }
+    *port = value;
+    return 0;
+}
+
+/* Parses the 'len' bytes at 's' as an IPv4 address. */
+static int parse_ip(const char *s, size_t len, be32 *ip)
+{
+    char buf[IP_STR_LEN];
+
+    if (len >= sizeof buf) {
+        return -EINVAL;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return addr_parse_ip(buf, ip);
+}
+
+/* 'len' bytes at 's' as a quoted string, for messages. */
+static const char *quote_n(const char *s, size_t len, char buf[QUOTE_LEN])
+{
+    char part[QUOTE_MAX + 2];
+
+    len = MIN(len, QUOTE_MAX + 1);
+    memcpy(part, s, len);
+    part[len] = '\0';
+    return quote(part, buf);
+}
+
+int lb_service_parse(const char *s, const struct lb_config_env *env, struct lb_service *svc,
+                     char *err, size_t errlen)
+{
+    const char *slash = strrchr(s, '/'), *colon, *problem;
+    char q[QUOTE_LEN], q2[QUOTE_LEN], ip[IP_STR_LEN];
+
+    if (!*s) {
+        return fail(err, errlen, "missing service: expected VIP:PORT/PROTO, e.g. "
+                    "10.96.0.10:80/tcp");
+    }
+    colon = slash ? memrchr(s, ':', slash - s) : NULL;
+    if (!colon) {
+        return fail(err, errlen, "service %s: expected VIP:PORT/PROTO, e.g. 10.96.0.10:80/tcp",
+                    quote(s, q));
+    }
+    if (parse_ip(s, colon - s, &svc->vip)) {
+        return fail(err, errlen, "service %s: invalid IPv4 address %s", quote(s, q),
+                    quote_n(s, colon - s, q2));
+    }
+    if (parse_port(colon + 1, slash - colon - 1, &svc->port)) {
+        return fail(err, errlen, "service %s: invalid port %s: expected 1 to 65535",
+                    quote(s, q), quote_n(colon + 1, slash - colon - 1, q2));
+    }
+    if (!strcasecmp(slash + 1, "tcp")) {
+        svc->proto = IPPROTO_TCP;
+    } else if (!strcasecmp(slash + 1, "udp")) {
+        svc->proto = IPPROTO_UDP;
+    } else {
+        return fail(err, errlen, "service %s: invalid protocol %s: expected tcp or udp",
+                    quote(s, q), quote(slash + 1, q2));
+    }
+    problem = unicast_problem(svc->vip);
+    if (problem) {
+        return fail(err, errlen, "service %s: VIP %s is not a unicast address: it is %s",
+                    quote(s, q), addr_ip_str(svc->vip, ip), problem);
+    }
+    return env ? lb_service_check_env(svc, env, err, errlen) : 0;
+}
+
+int lb_service_check_env(const struct lb_service *svc, const struct lb_config_env *env,
+                         char *err, size_t errlen)
+{
+    char s[LB_SERVICE_STR_LEN], ip[IP_STR_LEN], net[IP_STR_LEN];
+
+    lb_service_str(svc, s);
+    if (svc->vip == env->gateway) {
+        return fail(err, errlen, "service \"%s\": VIP %s is the gateway address", s,
+                    addr_ip_str(svc->vip, ip));
+    }
+    if (cidr_contains(&env->pod_cidr, svc->vip)) {
+        return fail(err, errlen, "service \"%s\": VIP %s is inside the pod CIDR %s/%d", s,
+                    addr_ip_str(svc->vip, ip), addr_ip_str(env->pod_cidr.net, net),
+                    env->pod_cidr.prefix);
+    }
+    return 0;
+}
+
+const char *lb_proto_name(uint8_t proto)
+{
+    return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
+}
+
+const char *lb_service_str(const struct lb_service *svc, char buf[LB_SERVICE_STR_LEN])
+{
+    char ip[IP_STR_LEN];
+
+    snprintf(buf, LB_SERVICE_STR_LEN, "%s:%u/%s", addr_ip_str(svc->vip, ip), svc->port,
+             lb_proto_name(svc->proto));
+    return buf;
+}
+
+/* Parses backend number 'pos' (1-based) "IP:PORT" of a policy whose VIP is 'vip'. */
+static int parse_backend(const char *s, size_t pos, be32 vip, struct lb_config_backend *b,
+                         char *err, size_t errlen)
+{
+    const char *colon = strrchr(s, ':'), *problem;
+    char q[QUOTE_LEN], q2[QUOTE_LEN];
+
+    if (!colon) {
+        return fail(err, errlen, "backend %zu %s: expected IP:PORT, e.g. 10.244.1.5:8080",
+                    pos, quote(s, q));
+    }
+    if (parse_ip(s, colon - s, &b->ip)) {
+        return fail(err, errlen, "backend %zu %s: invalid IPv4 address", pos, quote(s, q));
+    }
+    if (parse_port(colon + 1, strlen(colon + 1), &b->port)) {
+        return fail(err, errlen, "backend %zu %s: invalid port %s: expected 1 to 65535", pos,
+                    quote(s, q), quote(colon + 1, q2));
+    }
+    problem = unicast_problem(b->ip);
+    if (problem) {
+        return fail(err, errlen, "backend %zu %s: not a unicast address: it is %s", pos,
+                    quote(s, q), problem);
+    }
+    if (b->ip == vip) {
+        return fail(err, errlen, "backend %zu %s: is the VIP itself", pos, quote(s, q));
+    }
+    return 0;
+}
+
+static int compare_backends(const struct lb_config_backend *a,
+                            const struct lb_config_backend *b)
+{
+    uint32_t ia = ntohl(a->ip), ib = ntohl(b->ip);
+
+    if (ia != ib) {
+        return ia < ib ? -1 : 1;
+    }
+    return a->port < b->port ? -1 : a->port > b->port;
+}
+
+/* A backend and its position on the command line, to name duplicates. */
+struct indexed_backend {
+    struct lb_config_backend b;
+    size_t pos;
+};
+
+static int compare_indexed(const void *a_, const void *b_)
+{
+    const struct indexed_backend *a = a_, *b = b_;
+    int c = compare_backends(&a->b, &b->b);
+
+    return c ? c : a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* Sorts 'ib' and fails on the duplicate that comes first on the command line. */
+static int check_duplicates(struct indexed_backend *ib, size_t n, char *const *given,
+                            char *err, size_t errlen)
+{
+    size_t dup = 0, first = 0;
+    char q[QUOTE_LEN];
+
+    qsort(ib, n, sizeof *ib, compare_indexed);
+    for (size_t i = 1, group = 0; i < n; i++) {
+        if (compare_backends(&ib[i].b, &ib[group].b)) {
+            group = i;
+        } else if (!dup || ib[i].pos < dup) {
+            dup = ib[i].pos;
+            first = ib[group].pos;
+        }
+    }
+    if (dup) {
+        return fail(err, errlen, "backend %zu %s: duplicate of backend %zu", dup,
+                    quote(given[dup - 1], q), first);
+    }
+    return 0;
+}
+
+const char *lb_config_name_problem(const char *name, char *buf, size_t size)
+{
+    size_t len = strlen(name);
+
+    if (len >= LB_CONFIG_NAME_MAX) {
+        snprintf(buf, size, "%zu characters, at most %d", len, LB_CONFIG_NAME_MAX - 1);
+        return buf;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = name[i];
+
+        if (c > 0x20 && c < 0x7f && c != ',' && c != '=') {
+            continue;
+        }
+        if (c == ' ') {
+            snprintf(buf, size, "character %zu is a space", i + 1);
+        } else if (c == ',' || c == '=') {
+            snprintf(buf, size, "character %zu is '%c'", i + 1, c);
+        } else {
+            snprintf(buf, size, "character %zu is byte 0x%02x", i + 1, c);
+        }
+        return buf;
+    }
+    return NULL;
+}
+
+void lb_config_default_name(const struct lb_service *svc, bool dsr,
+                            char name[LB_CONFIG_NAME_MAX])
+{
+    char text[LB_SERVICE_STR_LEN], ip[IP_STR_LEN];
+    uint32_t h = 2166136261u;           /* FNV-1a, 32 bits. */
+
+    lb_service_str(svc, text);
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++) {
+        h = (h ^ *p) * 16777619u;
+    }
+    h = (h ^ (h >> 20)) & 0xfffff;
+    snprintf(name, LB_CONFIG_NAME_MAX, "LB_%s%05X_%s_%u_%u", dsr ? "DSR_" : "", (unsigned) h,
+             addr_ip_str(svc->vip, ip), svc->port, svc->proto);
+}
+
+int lb_config_from_msg(const Vswitch__AddLb *req, const struct lb_config_env *env,
+                       struct lb_config *cfg, char *err, size_t errlen)
+{
+    struct indexed_backend *ib = NULL;
+    char q[QUOTE_LEN], buf[64];
+    const char *problem;
+    int error;
+
+    memset(cfg, 0, sizeof *cfg);
+    error = lb_service_parse(req->service, env, &cfg->service, err, errlen);
+    if (error) {
+        return error;
+    }
+    cfg->dsr = !req->no_dsr;
+
+    if (req->affinity_timeout > LB_CONFIG_MAX_AFFINITY) {
+        return fail(err, errlen, "invalid affinity timeout %u: expected 0 (none) to %d "
+                    "seconds", req->affinity_timeout, LB_CONFIG_MAX_AFFINITY);
+    }
+    cfg->affinity_timeout = req->affinity_timeout;
+
+    if (*req->name) {
+        problem = lb_config_name_problem(req->name, buf, sizeof buf);
+        if (problem) {
+            return fail(err, errlen, "invalid name %s: %s; names are printable ASCII without "
+                        "spaces, ',' or '='", quote(req->name, q), problem);
+        }
+        str_copy(cfg->name, req->name, sizeof cfg->name);
+    } else {
+        lb_config_default_name(&cfg->service, cfg->dsr, cfg->name);
+    }
+
+    if (req->n_backends > LB_CONFIG_MAX_BACKENDS) {
+        return fail(err, errlen, "too many backends: %zu, at most %d", req->n_backends,
+                    LB_CONFIG_MAX_BACKENDS);
+    }
+    if (!req->n_backends) {
+        return 0;
+    }
+    ib = xmalloc(req->n_backends * sizeof *ib);
+    for (size_t i = 0; i < req->n_backends; i++) {
+        error = parse_backend(req->backends[i], i + 1, cfg->service.vip, &ib[i].b, err,
+                              errlen);
+        if (error) {
+            goto out;
+        }
+        ib[i].pos = i + 1;
+    }
+    error = check_duplicates(ib, req->n_backends, req->backends, err, errlen);
+    if (error) {
+        goto out;
+    }
+    cfg->n_backends = req->n_backends;
+    cfg->backends = xmalloc(cfg->n_backends * sizeof *cfg->backends);
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        cfg->backends[i] = ib[i].b;
+    }
+out:
+    free(ib);
+    return error;
+}
+
+void lb_config_destroy(struct lb_config *cfg)
+{
+    if (cfg) {
+        free(cfg->backends);
+        cfg->backends = NULL;
+        cfg->n_backends = 0;
+    }
+}
