@@ -12,6 +12,7 @@
 #include "dp/csum.h"
 #include "dp/lb.h"
 #include "dp/net-headers.h"
+#include "dp/overlay.h"
 #include "lib/addr.h"
 
 /* RFC 1812 section 4.3.2.3: an ICMP error carries as much of the offending datagram as fits
@@ -58,6 +59,18 @@ void actions_nat(struct action_list *list, be32 src, be16 sport, be32 dst, be16 
         a->u.nat.sport = sport;
         a->u.nat.dst = dst;
         a->u.nat.dport = dport;
+    }
+}
+
+void actions_tunnel(struct action_list *list, be32 dst, uint16_t peer, uint16_t mtu, be32 gateway)
+{
+    struct action *a = append(list, ACTION_TUNNEL);
+
+    if (a) {
+        a->u.tunnel.dst = dst;
+        a->u.tunnel.peer = peer;
+        a->u.tunnel.mtu = mtu;
+        a->u.tunnel.gateway = gateway;
     }
 }
 
@@ -278,6 +291,62 @@ static void build_port_unreachable(struct packet *pkt)
     pkt->len = pkt->l3_ofs + IP_HDR_LEN + ICMP_HDR_LEN + quote;
 }
 
+static void drop(struct packet *pkt, enum drop_reason reason)
+{
+    pkt->out_port = 0;
+    pkt->drop_reason = reason;
+}
+
+/* RFC 1191: "fragmentation needed and DF set" with the next-hop MTU, from the gateway back
+ * to the sender, so path-MTU discovery shrinks to what the overlay carries. */
+static void build_frag_needed(struct packet *pkt, be32 gateway, uint16_t mtu)
+{
+    struct eth_header *eth = (struct eth_header *) pkt->data;
+    uint8_t *l3 = packet_l3(pkt);
+    struct ip_header *ip = (struct ip_header *) l3;
+    struct icmp_header *icmp;
+    struct eth_addr router = eth->dst;
+    be32 sender = ip->src;
+    size_t quote = MIN((size_t) ntohs(ip->tot_len), (size_t) ICMP_ERROR_MAX_QUOTE);
+
+    memmove(l3 + IP_HDR_LEN + ICMP_HDR_LEN, l3, quote);
+    write_ip_header(ip, gateway, sender, IP_PROTO_ICMP, ICMP_HDR_LEN + quote);
+    icmp = (struct icmp_header *) (l3 + IP_HDR_LEN);
+    memset(icmp, 0, sizeof *icmp);
+    icmp->type = ICMP_DEST_UNREACH;
+    icmp->code = 4;
+    icmp->rest = htonl(mtu);
+    icmp->csum = csum_finish(csum_partial(icmp, ICMP_HDR_LEN + quote, 0));
+    pkt->len = pkt->l3_ofs + IP_HDR_LEN + ICMP_HDR_LEN + quote;
+    eth->dst = eth->src;
+    eth->src = router;
+    memset(&pkt->vnet, 0, sizeof pkt->vnet);
+    pkt->out_port = pkt->in_port;
+}
+
+/* Returns false when the packet cannot go (it was turned into an ICMP error or dropped). */
+static bool tunnel(struct packet *pkt, const struct action *a, struct actions_ctx *ctx)
+{
+    const struct ip_header *ip = (const struct ip_header *) packet_l3(pkt);
+    struct peer *peer;
+
+    if (pkt->vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE && ntohs(ip->tot_len) > a->u.tunnel.mtu) {
+        if (ntohs(ip->frag_off) & 0x4000 /* DF */) {
+            build_frag_needed(pkt, a->u.tunnel.gateway, a->u.tunnel.mtu);
+        } else {
+            drop(pkt, DROP_TOO_BIG);
+        }
+        return false;
+    }
+    pkt->tun_dst = a->u.tunnel.dst;
+    if (ctx->overlay && a->u.tunnel.peer < ctx->overlay->n_peers) {
+        peer = &ctx->overlay->peers[a->u.tunnel.peer];
+        peer->tx_packets++;
+        peer->tx_bytes += pkt->len;
+    }
+    return true;
+}
+
 static bool reject(struct packet *pkt, const struct action *a)
 {
     struct eth_header *eth = (struct eth_header *) pkt->data;
@@ -297,12 +366,6 @@ static bool reject(struct packet *pkt, const struct action *a)
     eth->dst = a->u.eth.dst;
     memset(&pkt->vnet, 0, sizeof pkt->vnet);
     return true;
-}
-
-static void drop(struct packet *pkt, enum drop_reason reason)
-{
-    pkt->out_port = 0;
-    pkt->drop_reason = reason;
 }
 
 int actions_execute(const struct action_list *list, struct packet *pkt,
@@ -330,6 +393,11 @@ int actions_execute(const struct action_list *list, struct packet *pkt,
         case ACTION_NAT:
             actions_nat_headers(pkt, packet_l3(pkt), pkt->l4_valid ? packet_l4(pkt) : NULL,
                                 a->u.nat.src, a->u.nat.sport, a->u.nat.dst, a->u.nat.dport);
+            break;
+        case ACTION_TUNNEL:
+            if (!tunnel(pkt, a, ctx)) {
+                return 0;
+            }
             break;
         case ACTION_SET_ETH: {
             struct eth_header *eth = (struct eth_header *) pkt->data;
@@ -385,6 +453,10 @@ void actions_format(const struct action_list *list,
             n += snprintf(buf + n, size - n, "%snat(src=%s:%u,dst=%s:%u)", sep,
                           addr_ip_str(a->u.nat.src, s1), ntohs(a->u.nat.sport),
                           addr_ip_str(a->u.nat.dst, s2), ntohs(a->u.nat.dport));
+            break;
+        case ACTION_TUNNEL:
+            n += snprintf(buf + n, size - n, "%stunnel(dst=%s,mtu=%u)", sep,
+                          addr_ip_str(a->u.tunnel.dst, s1), a->u.tunnel.mtu);
             break;
         case ACTION_SET_ETH: {
             char src[ETH_STR_LEN], dst[ETH_STR_LEN];

@@ -13,10 +13,12 @@
 
 struct ct_table;
 struct lb_table;
+struct overlay;
 
 enum action_type {
     ACTION_CT,          /* Account to flow pair 'conn' in direction 'dir'; stale if it is gone. */
     ACTION_NAT,         /* Rewrite addresses and ports, checksums updated (RFC 1624). */
+    ACTION_TUNNEL,      /* Send over VXLAN to peer 'dst'; too big: ICMP back (RFC 1191). */
     ACTION_SET_ETH,     /* Rewrite source and destination MAC. */
     ACTION_DEC_TTL,     /* TTL - 1 with the IPv4 checksum updated; drop if it would reach 0. */
     ACTION_OUTPUT,      /* Send on 'port'.  Terminal. */
@@ -40,10 +42,16 @@ struct action {
         struct {                    /* ACTION_CT. */
             uint32_t conn, gen;
         } ct;
+        struct {                    /* ACTION_TUNNEL. */
+            be32 dst;               /* The peer node. */
+            be32 gateway;           /* Source of "fragmentation needed". */
+            uint16_t mtu;           /* Largest inner IPv4 packet. */
+            uint16_t peer;          /* Index in the peer table, for its counters. */
+        } tunnel;
     } u;
 };
 
-#define ACTIONS_MAX 6
+#define ACTIONS_MAX 8
 struct action_list {
     uint8_t n;
     struct action a[ACTIONS_MAX];
@@ -53,6 +61,7 @@ struct action_list {
 struct actions_ctx {
     struct ct_table *ct;
     struct lb_table *lb;
+    struct overlay *overlay;
     uint64_t now_ms;
 };
 
@@ -63,6 +72,7 @@ static inline void action_list_init(struct action_list *list)
 
 void actions_ct(struct action_list *, uint32_t conn, uint32_t gen, int dir);
 void actions_nat(struct action_list *, be32 src, be16 sport, be32 dst, be16 dport);
+void actions_tunnel(struct action_list *, be32 dst, uint16_t peer, uint16_t mtu, be32 gateway);
 void actions_set_eth(struct action_list *, struct eth_addr src, struct eth_addr dst);
 void actions_dec_ttl(struct action_list *);
 void actions_output(struct action_list *, uint32_t port);

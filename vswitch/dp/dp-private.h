@@ -11,6 +11,7 @@
 #include "dp/flow-cache.h"
 #include "dp/frag.h"
 #include "dp/lb.h"
+#include "dp/overlay.h"
 #include "dp/packet.h"
 #include "dp/port.h"
 
@@ -40,6 +41,7 @@ struct dp {
 
     struct port *ports[DP_MAX_PORTS];       /* By port number; [0] is never used. */
     struct port *host;
+    struct port *vxlan;                     /* NULL without --node-ip. */
     uint16_t by_ip[DP_INDEX_SLOTS];         /* Port numbers, 0 = empty; see dp_rebuild_index. */
     uint16_t by_mac[DP_INDEX_SLOTS];
 
@@ -47,6 +49,7 @@ struct dp {
     struct ct_table ct;                     /* Flow pairs. */
     struct lb_table lb;                     /* Policies. */
     struct frag_table frags;
+    struct overlay overlay;                 /* Peers. */
     uint64_t drops[DROP_N_REASONS];
     struct packet *pkt_array;               /* PACKET_BATCH_SIZE + 1 buffers... */
     struct packet *pkts[PACKET_BATCH_SIZE];
@@ -65,6 +68,13 @@ struct dp {
     struct dp_cmd *cmd_head;
     struct dp_cmd **cmd_tail;
 };
+
+/* Pods: the ports that stand for one pod each, indexed by IP and guarded by port security. */
+static inline bool dp_port_is_pod(const struct port *port)
+{
+    return port->type == DP_PORT_VETH || port->type == DP_PORT_TAP
+           || port->type == DP_PORT_DUMMY;
+}
 
 struct port *dp_port_by_ip(const struct dp *, be32 ip);
 struct port *dp_port_by_mac(const struct dp *, struct eth_addr mac);

@@ -22,6 +22,7 @@
 #include "dp/net-headers.h"
 #include "dp/pipeline.h"
 #include "dp/port-dummy.h"
+#include "dp/port-vxlan.h"
 #include "lib/hash.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -32,6 +33,7 @@ static const char *const port_type_names[] = {
     [DP_PORT_TAP] = "tap",
     [DP_PORT_HOST] = "host",
     [DP_PORT_DUMMY] = "dummy",
+    [DP_PORT_VXLAN] = "vxlan",
 };
 
 const char *dp_port_type_name(enum dp_port_type type)
@@ -103,7 +105,7 @@ void dp_rebuild_index(struct dp *dp)
         if (!port) {
             continue;
         }
-        if (port->type != DP_PORT_HOST) {
+        if (dp_port_is_pod(port)) {
             for (i = hash_u32(port->ip, 0); dp->by_ip[i % DP_INDEX_SLOTS]; i++) {
                 continue;
             }
@@ -151,14 +153,16 @@ static bool is_icmp_error(const struct flow_key *key)
 
 static void execute(struct dp *dp, const struct action_list *acts, struct packet *pkt)
 {
-    struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .now_ms = dp->now_ms };
+    struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .overlay = &dp->overlay,
+                               .now_ms = dp->now_ms };
 
     actions_execute(acts, pkt, &ctx);
 }
 
 static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
 {
-    struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .now_ms = dp->now_ms };
+    struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .overlay = &dp->overlay,
+                               .now_ms = dp->now_ms };
     struct action_list acts;
     struct flow_entry *flow;
     enum drop_reason reason;
@@ -171,6 +175,21 @@ static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
     in->stats.rx_packets++;
     in->stats.rx_bytes += pkt->len;
 
+    if (pkt->drop_reason) {
+        /* The port found it malformed (a VXLAN header, say). */
+        dp_count_drop(dp, in, pkt, pkt->drop_reason);
+        return;
+    }
+    if (in->type == DP_PORT_VXLAN) {
+        struct peer *peer = overlay_peer_by_node(&dp->overlay, pkt->tun_src);
+
+        if (!peer) {
+            dp_count_drop(dp, in, pkt, DROP_VXLAN_UNKNOWN_PEER);
+            return;
+        }
+        peer->rx_packets++;
+        peer->rx_bytes += pkt->len;
+    }
     reason = flow_key_extract(pkt, in->port_no, &key);
     if (reason) {
         dp_count_drop(dp, in, pkt, reason);
@@ -283,7 +302,7 @@ static void send_probes(struct dp *dp)
     for (uint32_t p = 1; p < DP_MAX_PORTS; p++) {
         struct port *port = dp->ports[p];
 
-        if (port && port->up && !port->mac_known && port->type != DP_PORT_HOST) {
+        if (port && port->up && !port->mac_known && dp_port_is_pod(port)) {
             pipeline_build_probe(dp, port, dp->probe);
             transmit(dp, &dp->probe, 1);
         }
@@ -448,6 +467,7 @@ int dp_create(const struct dp_config *cfg, struct dp **dpp, char *err, size_t er
                 &timeouts);
     }
     lb_table_init(&dp->lb);
+    overlay_init(&dp->overlay);
     dp->pkt_array = packet_array_alloc(PACKET_BATCH_SIZE + 1);
     for (int i = 0; i < PACKET_BATCH_SIZE; i++) {
         dp->pkts[i] = &dp->pkt_array[i];
@@ -472,6 +492,24 @@ int dp_create(const struct dp_config *cfg, struct dp **dpp, char *err, size_t er
         goto err;
     }
     dp->host = host;
+
+    if (cfg->node_ip) {
+        struct port *vxlan;
+
+        error = port_vxlan_open(cfg->node_ip, cfg->vxlan_port ? cfg->vxlan_port
+                                                              : VXLAN_DEFAULT_PORT,
+                                cfg->vni, &vxlan, err, errlen);
+        if (error) {
+            goto err;
+        }
+        error = attach_port(dp, vxlan);
+        if (error) {
+            port_close(vxlan, false);
+            snprintf(err, errlen, "attach the VXLAN port: %s", strerror(-error));
+            goto err;
+        }
+        dp->vxlan = vxlan;
+    }
     *dpp = dp;
     return 0;
 
@@ -520,6 +558,7 @@ void dp_destroy(struct dp *dp)
     flow_cache_destroy(&dp->cache);
     ct_destroy(&dp->ct);
     lb_table_destroy(&dp->lb);
+    overlay_destroy(&dp->overlay);
     packet_array_free(dp->pkt_array, PACKET_BATCH_SIZE + 1);
     if (dp->epfd >= 0) {
         close(dp->epfd);
@@ -595,8 +634,9 @@ int dp_port_add(struct dp *dp, const char *name, enum dp_port_type type, be32 ip
     struct port *port;
     int error;
 
-    if (type == DP_PORT_HOST) {
-        snprintf(err, errlen, "the host port is created by vswitchd itself");
+    if (type == DP_PORT_HOST || type == DP_PORT_VXLAN) {
+        snprintf(err, errlen, "the %s port is created by vswitchd itself",
+                 dp_port_type_name(type));
         return -EINVAL;
     }
     if (mac && (eth_addr_is_multicast(*mac) || eth_addr_is_zero(*mac))) {
@@ -663,7 +703,7 @@ static void detach_cmd(struct dp *dp, void *args_)
     struct detach_args *args = args_;
     struct port *port = port_by_name(dp, args->name);
 
-    if (!port || port == dp->host) {
+    if (!port || !dp_port_is_pod(port)) {
         args->port = NULL;
         return;
     }
@@ -1097,4 +1137,102 @@ static void conn_flush_cmd(struct dp *dp, void *arg)
 void dp_conn_flush(struct dp *dp)
 {
     dp_call(dp, conn_flush_cmd, NULL);
+}
+
+/* ---- Overlay peers ---- */
+
+struct peer_args {
+    be32 node_ip;
+    struct cidr cidr;
+    int error;
+};
+
+static void peer_set_cmd(struct dp *dp, void *args_)
+{
+    struct peer_args *args = args_;
+
+    args->error = overlay_peer_set(&dp->overlay, args->node_ip, &args->cidr);
+    if (!args->error) {
+        flow_cache_flush(&dp->cache);
+    }
+}
+
+int dp_peer_set(struct dp *dp, be32 node_ip, const struct cidr *pod_cidr, char *err,
+                size_t errlen)
+{
+    struct peer_args args = { .node_ip = node_ip, .cidr = *pod_cidr };
+    char ip[IP_STR_LEN];
+
+    if (!dp->vxlan) {
+        snprintf(err, errlen, "no overlay: vswitchd was started without --node-ip");
+        return -EINVAL;
+    }
+    if (node_ip == dp->cfg.node_ip) {
+        snprintf(err, errlen, "%s is this node's own address", addr_ip_str(node_ip, ip));
+        return -EINVAL;
+    }
+    if ((pod_cidr->net & cidr_mask(MIN(pod_cidr->prefix, dp->cfg.pod_cidr.prefix)))
+        == (dp->cfg.pod_cidr.net & cidr_mask(MIN(pod_cidr->prefix,
+                                                  dp->cfg.pod_cidr.prefix)))) {
+        snprintf(err, errlen, "pod CIDR overlaps this node's %s/%d",
+                 addr_ip_str(dp->cfg.pod_cidr.net, ip), dp->cfg.pod_cidr.prefix);
+        return -EINVAL;
+    }
+    dp_call(dp, peer_set_cmd, &args);
+    if (args.error == -EEXIST) {
+        snprintf(err, errlen, "pod CIDR overlaps another peer's");
+    } else if (args.error) {
+        snprintf(err, errlen, "%s", strerror(-args.error));
+    }
+    return args.error;
+}
+
+static void peer_del_cmd(struct dp *dp, void *args_)
+{
+    struct peer_args *args = args_;
+
+    args->error = overlay_peer_del(&dp->overlay, args->node_ip);
+    if (!args->error) {
+        flow_cache_flush(&dp->cache);
+    }
+}
+
+int dp_peer_del(struct dp *dp, be32 node_ip)
+{
+    struct peer_args args = { .node_ip = node_ip };
+
+    dp_call(dp, peer_del_cmd, &args);
+    return args.error;
+}
+
+struct peer_list_args {
+    struct dp_peer_info *peers;
+    size_t n;
+};
+
+static void peer_list_cmd(struct dp *dp, void *args_)
+{
+    struct peer_list_args *args = args_;
+
+    args->n = dp->overlay.n_peers;
+    args->peers = xcalloc(args->n + 1, sizeof *args->peers);
+    for (size_t i = 0; i < args->n; i++) {
+        const struct peer *p = &dp->overlay.peers[i];
+
+        args->peers[i] = (struct dp_peer_info) {
+            .node_ip = p->node_ip, .pod_cidr = p->pod_cidr,
+            .tx_packets = p->tx_packets, .tx_bytes = p->tx_bytes,
+            .rx_packets = p->rx_packets, .rx_bytes = p->rx_bytes,
+        };
+    }
+}
+
+int dp_peer_list(struct dp *dp, struct dp_peer_info **peers, size_t *n)
+{
+    struct peer_list_args args;
+
+    dp_call(dp, peer_list_cmd, &args);
+    *peers = args.peers;
+    *n = args.n;
+    return 0;
 }

@@ -28,6 +28,10 @@ struct dp_config {
     struct eth_addr router_mac;     /* The MAC the switch answers for the gateway. */
     const char *host_port;          /* Name of the host TAP, "vsw0". */
     size_t flow_cache_size;         /* Max cached flows; 0 for the default (65536). */
+    be32 node_ip;                   /* Underlay address; 0: no overlay (single node). */
+    uint32_t vni;                   /* VXLAN network identifier (RFC 7348), 24 bits. */
+    uint16_t vxlan_port;            /* UDP port, host order; 0: 4789. */
+    uint16_t overlay_mtu;           /* Largest inner IPv4 packet carried; 0: 1450. */
     size_t max_flow_pairs;          /* Bound of the flow-pair table; 0 for the default. */
     uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair; 0: 240. */
     bool dummy_host;                /* Tests: a dummy host port, so no root is needed. */
@@ -38,6 +42,7 @@ enum dp_port_type {
     DP_PORT_TAP,        /* TAP created (persistent) by the switch, IFF_VNET_HDR. */
     DP_PORT_HOST,       /* The node's own TAP holding the gateway address. */
     DP_PORT_DUMMY,      /* No device: packets injected by tests. */
+    DP_PORT_VXLAN,      /* The overlay: a UDP socket on node_ip:vxlan_port. */
 };
 
 const char *dp_port_type_name(enum dp_port_type);
@@ -167,5 +172,20 @@ struct dp_conn_info {
 int dp_conn_dump(struct dp *, struct dp_conn_info **conns, size_t *n);
 /* Forgets every flow pair as well as the flow cache (vsctl flush-flows). */
 void dp_conn_flush(struct dp *);
+
+/* ---- Overlay peers ---- */
+
+struct dp_peer_info {
+    be32 node_ip;
+    struct cidr pod_cidr;
+    uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
+};
+
+/* Declares (or updates) the remote node 'node_ip' owning 'pod_cidr'.  -EINVAL when the CIDR
+ * overlaps this node's or another peer's, or the overlay is not configured. */
+int dp_peer_set(struct dp *, be32 node_ip, const struct cidr *pod_cidr, char *err,
+                size_t errlen);
+int dp_peer_del(struct dp *, be32 node_ip);
+int dp_peer_list(struct dp *, struct dp_peer_info **, size_t *n);
 
 #endif

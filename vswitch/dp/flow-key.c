@@ -134,6 +134,7 @@ enum drop_reason flow_key_extract(struct packet *pkt, uint32_t in_port, struct f
 
     memset(key, 0, sizeof *key);
     key->in_port = in_port;
+    key->tun_src = pkt->tun_src;
     pkt->tcp_flags = 0;
     pkt->l4_valid = false;
     pkt->l3_ofs = pkt->l4_ofs = 0;

@@ -37,7 +37,7 @@ struct flow_key {
 
     be16 tp_src;                    /* ICMP: type. */
     be16 tp_dst;                    /* ICMP: code. */
-    uint32_t pad2_;
+    be32 tun_src;                   /* VXLAN: the peer it came from; 0 otherwise. */
 };
 
 _Static_assert(sizeof(struct flow_key) == 40, "flow key is five 64-bit words");

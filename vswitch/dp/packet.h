@@ -33,6 +33,8 @@ struct packet {
     uint8_t tcp_flags;
     bool l4_valid;                  /* A TCP/UDP/ICMP header is at l4_ofs. */
     struct virtio_net_hdr vnet;     /* As received; sent back out unchanged. */
+    be32 tun_src;                   /* VXLAN: the peer it came from. */
+    be32 tun_dst;                   /* VXLAN: the peer to send it to (set by an action). */
     uint8_t *base;                  /* Start of the buffer (headroom included). */
 };
 
@@ -49,6 +51,7 @@ static inline void packet_reset(struct packet *pkt)
     pkt->drop_reason = 0;
     pkt->tcp_flags = 0;
     pkt->l4_valid = false;
+    pkt->tun_src = pkt->tun_dst = 0;
     memset(&pkt->vnet, 0, sizeof pkt->vnet);
 }
 

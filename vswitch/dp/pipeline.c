@@ -21,13 +21,27 @@
 
 static bool is_pod_port(const struct port *port)
 {
-    return port->type != DP_PORT_HOST;
+    return dp_port_is_pod(port);
 }
 
-static enum drop_reason check_source(const struct port *in, const struct flow_key *key)
+static enum drop_reason check_source(const struct dp *dp, const struct port *in,
+                                     const struct flow_key *key)
 {
     if (key->vlan_tci) {
         return DROP_VLAN;
+    }
+    if (in->type == DP_PORT_VXLAN) {
+        const struct peer *peer = overlay_peer_by_node(&dp->overlay, key->tun_src);
+
+        if (!peer) {
+            return DROP_VXLAN_UNKNOWN_PEER;
+        }
+        /* A peer speaks for its own pods, and for VIPs (DSR replies un-NAT'd over there). */
+        if (key->dl_type == htons(ETH_TYPE_IPV4) && !cidr_contains(&peer->pod_cidr, key->nw_src)
+            && !lb_is_vip(&dp->lb, key->nw_src)) {
+            return DROP_SPOOFED_IP;
+        }
+        return key->dl_type == htons(ETH_TYPE_ARP) ? DROP_ARP_IGNORED : DROP_NONE;
     }
     if (is_pod_port(in)) {
         if (!in->mac_known || !eth_addr_equals(key->dl_src, in->mac)) {
@@ -40,28 +54,51 @@ static enum drop_reason check_source(const struct port *in, const struct flow_ke
     return DROP_NONE;
 }
 
-/* The port a packet to 'ip' leaves by: a local pod, or the host for anything outside the
- * pod CIDR.  NULL inside the pod CIDR with no such pod. */
-static struct port *route_port(const struct dp *dp, be32 ip)
-{
-    struct port *out = dp_port_by_ip(dp, ip);
+/* Where a packet to an address goes next: a local port, or a peer over the overlay. */
+struct next_hop {
+    struct port *port;
+    const struct peer *peer;
+};
 
-    if (out) {
-        return out;
+/* A local pod; a remote pod on its node; the host for anything outside the pod CIDRs.
+ * Neither port nor peer inside this node's pod CIDR with no such pod. */
+static struct next_hop route_to(const struct dp *dp, be32 ip)
+{
+    struct next_hop hop = { dp_port_by_ip(dp, ip), NULL };
+
+    if (hop.port || cidr_contains(&dp->cfg.pod_cidr, ip)) {
+        return hop;
     }
-    return cidr_contains(&dp->cfg.pod_cidr, ip) ? NULL : dp->host;
+    if (dp->vxlan && (hop.peer = overlay_peer_for(&dp->overlay, ip)) != NULL) {
+        hop.port = dp->vxlan;
+        return hop;
+    }
+    hop.port = dp->host;
+    return hop;
 }
 
-static void output_routed(const struct dp *dp, const struct port *out,
-                          struct action_list *acts)
+static void output_to_peer(const struct dp *dp, const struct peer *peer, struct eth_addr dst,
+                           struct action_list *acts)
 {
-    if (!out || !out->mac_known) {
-        actions_drop(acts, DROP_NO_ROUTE);
-        return;
-    }
-    actions_set_eth(acts, dp->cfg.router_mac, out->mac);
+    actions_tunnel(acts, peer->node_ip, peer - dp->overlay.peers,
+                   dp->cfg.overlay_mtu ? dp->cfg.overlay_mtu : OVERLAY_DEFAULT_MTU,
+                   dp->cfg.gateway);
+    actions_set_eth(acts, dp->cfg.router_mac, dst);
     actions_dec_ttl(acts);
-    actions_output(acts, out->port_no);
+    actions_output(acts, dp->vxlan->port_no);
+}
+
+static void output_routed(const struct dp *dp, struct next_hop hop, struct action_list *acts)
+{
+    if (hop.peer) {
+        output_to_peer(dp, hop.peer, hop.peer->router_mac, acts);
+    } else if (!hop.port || !hop.port->mac_known) {
+        actions_drop(acts, DROP_NO_ROUTE);
+    } else {
+        actions_set_eth(acts, dp->cfg.router_mac, hop.port->mac);
+        actions_dec_ttl(acts);
+        actions_output(acts, hop.port->port_no);
+    }
 }
 
 static void route(const struct dp *dp, const struct port *in, const struct flow_key *key,
@@ -80,11 +117,14 @@ static void route(const struct dp *dp, const struct port *in, const struct flow_
         actions_output(acts, out->port_no);
         return;
     }
-    out = route_port(dp, key->nw_dst);
-    if (out == in) {
-        actions_drop(acts, DROP_HAIRPIN);
-    } else {
-        output_routed(dp, out, acts);
+    {
+        struct next_hop hop = route_to(dp, key->nw_dst);
+
+        if (hop.port == in && !hop.peer) {
+            actions_drop(acts, DROP_HAIRPIN);
+        } else {
+            output_routed(dp, hop, acts);
+        }
     }
 }
 
@@ -96,7 +136,7 @@ static void conn_actions(const struct dp *dp, const struct ct_conn *conn, enum c
 
     actions_ct(acts, ct_index(&dp->ct, conn), conn->gen, dir);
     actions_nat(acts, other->dst, other->dport, other->src, other->sport);
-    output_routed(dp, route_port(dp, other->src), acts);
+    output_routed(dp, route_to(dp, other->src), acts);
 }
 
 static struct ct_tuple tuple_from_key(const struct flow_key *key)
@@ -130,12 +170,26 @@ static bool make_reply_unique(const struct dp *dp, struct ct_tuple *reply)
     return false;
 }
 
+static struct ct_conn *create_pair(struct dp *dp, const struct flow_key *key,
+                                   const struct lb_policy *policy, be32 backend_ip,
+                                   uint16_t backend_port, bool snat)
+{
+    struct ct_tuple orig = tuple_from_key(key), reply = {
+        .src = backend_ip, .dst = snat ? dp->cfg.gateway : key->nw_src,
+        .sport = htons(backend_port), .dport = key->tp_src, .proto = key->nw_proto,
+    };
+
+    if (!make_reply_unique(dp, &reply)) {
+        return NULL;
+    }
+    return ct_create(&dp->ct, &orig, &reply, policy->slot, !snat, dp->now_ms);
+}
+
 static void lb_connect(struct dp *dp, const struct port *in, const struct flow_key *key,
                        struct lb_policy *policy, struct action_list *acts, bool *cacheable)
 {
     const struct dp_lb_backend *backend;
-    struct ct_tuple orig, reply;
-    const struct port *out;
+    struct next_hop hop;
     struct ct_conn *conn;
     bool snat;
 
@@ -148,28 +202,73 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
         actions_reject(acts, in->port_no, dp->cfg.router_mac, key->dl_src);
         return;
     }
-    out = route_port(dp, backend->ip);
-    if (!out) {
+    hop = route_to(dp, backend->ip);
+    if (!hop.port) {
         *cacheable = false;
         actions_drop(acts, DROP_NO_ROUTE);
+        return;
+    }
+    policy->connections++;
+    if (hop.peer && policy->spec.dsr) {
+        /* DSR across the overlay: only the MAC is fixed, to the one that stands for the
+         * backend pod; its node translates and keeps the pair.  Nothing is kept here: the
+         * reply never comes back this way, and Maglev picks the same backend again after a
+         * flush or a restart. */
+        output_to_peer(dp, hop.peer, overlay_dispatch_mac(backend->ip), acts);
         return;
     }
     /* Hairpin: a pod reaching itself through the VIP would see its own address as the
      * source and answer itself directly; the gateway address brings the reply back. */
-    snat = !policy->spec.dsr || out == in;
-    orig = tuple_from_key(key);
-    reply = (struct ct_tuple) {
-        .src = backend->ip, .dst = snat ? dp->cfg.gateway : key->nw_src,
-        .sport = htons(backend->port), .dport = key->tp_src, .proto = key->nw_proto,
-    };
-    if (!make_reply_unique(dp, &reply)) {
+    snat = !policy->spec.dsr || hop.port == in;
+    conn = create_pair(dp, key, policy, backend->ip, backend->port, snat);
+    if (!conn) {
         *cacheable = false;
         actions_drop(acts, DROP_NO_ROUTE);
         return;
     }
-    conn = ct_create(&dp->ct, &orig, &reply, policy->slot, !snat, dp->now_ms);
-    policy->connections++;
     conn_actions(dp, conn, CT_DIR_ORIG, acts);
+}
+
+/* The backend half of DSR across the overlay: a frame from a peer addressed to a VIP with the
+ * dispatch MAC of a local pod.  The pod was chosen over there; here it is DNAT'd to the pod's
+ * target port and the flow pair is created, so the reply is un-NAT'd here and leaves straight
+ * for the client's node. */
+static bool dsr_dispatch(struct dp *dp, const struct port *in, const struct flow_key *key,
+                         struct action_list *acts, bool *cacheable)
+{
+    const struct dp_lb_backend *chosen = NULL;
+    struct lb_policy *policy;
+    struct ct_conn *conn;
+    struct port *pod;
+    be32 pod_ip;
+
+    if (in->type != DP_PORT_VXLAN || !overlay_is_dispatch_mac(key->dl_dst, &pod_ip)
+        || pod_ip == key->nw_dst || !(pod = dp_port_by_ip(dp, pod_ip))) {
+        return false;
+    }
+    policy = lb_lookup(&dp->lb, key->nw_dst, key->tp_dst, key->nw_proto);
+    if (policy) {
+        /* Same Maglev, same answer as the client's node; if the backend sets differ for a
+         * moment, any entry of this pod serves. */
+        chosen = lb_select(policy, key->nw_src, key->nw_dst, key->tp_src, key->tp_dst,
+                           dp->now_ms);
+        for (size_t i = 0; chosen && chosen->ip != pod_ip; i++) {
+            chosen = i < policy->spec.n_backends ? &policy->backends[i] : NULL;
+        }
+    }
+    if (!chosen) {
+        *cacheable = false;
+        actions_drop(acts, DROP_NO_BACKEND);
+        return true;
+    }
+    conn = create_pair(dp, key, policy, chosen->ip, chosen->port, false);
+    if (!conn) {
+        *cacheable = false;
+        actions_drop(acts, DROP_NO_ROUTE);
+        return true;
+    }
+    conn_actions(dp, conn, CT_DIR_ORIG, acts);
+    return true;
 }
 
 /* Flow pairs and policies, for TCP and UDP.  Returns true if it decided. */
@@ -203,6 +302,8 @@ static bool decide_lb(struct dp *dp, struct port *in, const struct flow_key *key
     conn = ct_lookup(&dp->ct, &t, &dir);
     if (conn) {
         conn_actions(dp, conn, dir, acts);
+    } else if (dsr_dispatch(dp, in, &key, acts, cacheable)) {
+        /* Decided. */
     } else if (eth_addr_equals(key.dl_dst, dp->cfg.router_mac)
                && (policy = lb_lookup(&dp->lb, key.nw_dst, key.tp_dst, key.nw_proto))) {
         lb_connect(dp, in, &key, policy, acts, cacheable);
@@ -224,7 +325,7 @@ void pipeline_decide(struct dp *dp, struct port *in, const struct flow_key *key,
 
     action_list_init(acts);
     *cacheable = true;
-    reason = check_source(in, key);
+    reason = check_source(dp, in, key);
     if (reason) {
         actions_drop(acts, reason);
         return;
@@ -294,8 +395,8 @@ bool pipeline_icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
     if (!conn) {
         return false;
     }
-    if (check_source(in, key)) {
-        dp_count_drop(dp, in, pkt, check_source(in, key));
+    if (check_source(dp, in, key)) {
+        dp_count_drop(dp, in, pkt, check_source(dp, in, key));
         return true;
     }
 
@@ -319,9 +420,10 @@ bool pipeline_icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
     memset(&pkt->vnet, 0, sizeof pkt->vnet);
 
     action_list_init(&acts);
-    output_routed(dp, route_port(dp, to->src), &acts);
+    output_routed(dp, route_to(dp, to->src), &acts);
     {
-        struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .now_ms = dp->now_ms };
+        struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .overlay = &dp->overlay,
+                                   .now_ms = dp->now_ms };
 
         actions_execute(&acts, pkt, &ctx);
     }

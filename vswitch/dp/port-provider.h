@@ -21,5 +21,6 @@ struct port_class {
 extern const struct port_class port_veth_class;
 extern const struct port_class port_tap_class;
 extern const struct port_class port_dummy_class;
+extern const struct port_class port_vxlan_class;
 
 #endif

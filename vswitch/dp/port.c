@@ -21,6 +21,8 @@ static const struct port_class *class_for(enum dp_port_type type)
         return &port_tap_class;
     case DP_PORT_DUMMY:
         return &port_dummy_class;
+    case DP_PORT_VXLAN:
+        return &port_vxlan_class;
     }
     return NULL;
 }

@@ -1,0 +1,126 @@
+/* Software segmentation; see gso.h. */
+#include "dp/gso.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+
+#include "dp/csum.h"
+#include "dp/net-headers.h"
+
+static uint32_t pseudo_sum(const struct ip_header *ip, size_t l4_len)
+{
+    uint8_t pseudo[12];
+
+    memcpy(pseudo, &ip->src, 4);
+    memcpy(pseudo + 4, &ip->dst, 4);
+    pseudo[8] = 0;
+    pseudo[9] = ip->proto;
+    pseudo[10] = l4_len >> 8;
+    pseudo[11] = l4_len & 0xff;
+    return csum_partial(pseudo, sizeof pseudo, 0);
+}
+
+void gso_complete_csum(struct packet *pkt)
+{
+    size_t start = pkt->vnet.csum_start, field = start + pkt->vnet.csum_offset;
+    be16 csum;
+
+    if (!(pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || field + 2 > pkt->len) {
+        return;
+    }
+    /* The field already holds the pseudo-header sum: summing from csum_start includes it. */
+    csum = csum_finish(csum_partial(pkt->data + start, pkt->len - start, 0));
+    if (!csum && pkt->l4_valid && packet_l3(pkt)[9] == IP_PROTO_UDP) {
+        csum = 0xffff;
+    }
+    memcpy(pkt->data + field, &csum, sizeof csum);
+    pkt->vnet.flags &= ~VIRTIO_NET_HDR_F_NEEDS_CSUM;
+}
+
+long gso_segment(const struct packet *pkt, const void *prefix, size_t prefix_len,
+                 size_t offset, size_t max_segments, uint8_t *out, size_t out_size,
+                 struct gso_result *res)
+{
+    uint8_t type = pkt->vnet.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+    const struct ip_header *ip = (const struct ip_header *) packet_l3(pkt);
+    size_t l4_hdr, hdr_len, payload, mss = pkt->vnet.gso_size;
+    bool tcp = type == VIRTIO_NET_HDR_GSO_TCPV4;
+    uint16_t ip_id = ntohs(ip->id);
+    uint32_t seq = 0;
+    size_t n = 0;
+
+    if (!tcp && type != VIRTIO_NET_HDR_GSO_UDP_L4) {
+        return -EPROTONOSUPPORT;
+    }
+    if (!pkt->l4_valid || ip->proto != (tcp ? IP_PROTO_TCP : IP_PROTO_UDP) || !mss) {
+        return -EINVAL;
+    }
+    if (tcp) {
+        const struct tcp_header *th = (const struct tcp_header *) packet_l4(pkt);
+
+        l4_hdr = (th->doff_res >> 4) * 4;
+        seq = ntohl(th->seq);
+    } else {
+        l4_hdr = UDP_HDR_LEN;
+    }
+    hdr_len = pkt->l4_ofs + l4_hdr;
+    if (hdr_len > pkt->len) {
+        return -EINVAL;
+    }
+    payload = pkt->len - hdr_len;
+    res->unit = prefix_len + hdr_len + mss;
+    res->total = 0;
+
+    while (offset < payload && n < max_segments) {
+        size_t chunk = MIN(mss, payload - offset);
+        size_t seg_len = hdr_len + chunk;
+        uint8_t *unit = out + res->total;
+        struct ip_header *sip;
+        uint8_t *l4;
+        bool last = offset + chunk == payload;
+        be16 csum;
+
+        if (res->total + prefix_len + seg_len > out_size) {
+            break;
+        }
+        memcpy(unit, prefix, prefix_len);
+        memcpy(unit + prefix_len, pkt->data, hdr_len);
+        memcpy(unit + prefix_len + hdr_len, pkt->data + hdr_len + offset, chunk);
+
+        sip = (struct ip_header *) (unit + prefix_len + pkt->l3_ofs);
+        sip->tot_len = htons(seg_len - pkt->l3_ofs);
+        sip->id = htons(ip_id + (uint16_t) (offset / mss));
+        sip->csum = 0;
+        sip->csum = csum_finish(csum_partial(sip, pkt->l4_ofs - pkt->l3_ofs, 0));
+
+        l4 = unit + prefix_len + pkt->l4_ofs;
+        if (tcp) {
+            struct tcp_header *th = (struct tcp_header *) l4;
+
+            th->seq = htonl(seq + offset);
+            if (!last) {
+                th->flags &= ~(TCP_FIN | 0x08 /* PSH */);
+            }
+            if (offset) {
+                th->flags &= ~0x80;     /* CWR only on the first (RFC 3168 6.1.2). */
+            }
+            th->csum = 0;
+            csum = csum_finish(csum_partial(l4, l4_hdr + chunk,
+                                            pseudo_sum(sip, l4_hdr + chunk)));
+            th->csum = csum;
+        } else {
+            struct udp_header *uh = (struct udp_header *) l4;
+
+            uh->len = htons(UDP_HDR_LEN + chunk);
+            uh->csum = 0;
+            csum = csum_finish(csum_partial(l4, UDP_HDR_LEN + chunk,
+                                            pseudo_sum(sip, UDP_HDR_LEN + chunk)));
+            uh->csum = csum ? csum : 0xffff;
+        }
+        res->total += prefix_len + seg_len;
+        offset += chunk;
+        n++;
+    }
+    res->n_segments = n;
+    return offset;
+}
