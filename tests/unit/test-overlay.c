@@ -1,0 +1,358 @@
+/* The overlay in the datapath: software segmentation, the peer table, VXLAN encapsulation
+ * and decapsulation over real UDP sockets on loopback (127.0.0.1 is this node, 127.0.0.2 a
+ * peer), DSR across nodes by MAC dispatch on both sides, and "fragmentation needed". */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dp/csum.h"
+#include "dp/dp.h"
+#include "dp/flow-key.h"
+#include "dp/gso.h"
+#include "dp/net-headers.h"
+#include "dp/overlay.h"
+#include "lib/addr.h"
+#include "lib/log.h"
+#include "pkt-builder.h"
+
+#define ROUTER "0a:58:0a:f4:01:01"
+#define POD_MAC "02:00:00:00:01:05"
+#define VIP "10.96.0.10"
+
+static be32 ip_of(const char *s)
+{
+    be32 ip;
+
+    addr_parse_ip(s, &ip);
+    return ip;
+}
+
+/* ---- Segmentation ---- */
+
+Test(gso, tcp_frame_cut_into_valid_segments)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = "10.244.2.5", .sport = 1000, .dport = 2000,
+                             .tcp_flags = TCP_ACK | 0x08 /* PSH */, .payload = 10000 };
+    struct packet *pkt = packet_array_alloc(1);
+    static uint8_t frame[PACKET_MAX_FRAME], out[256 * 1024];
+    uint8_t prefix[4] = { 0xde, 0xad, 0xbe, 0xef };
+    struct gso_result res;
+    struct flow_key key;
+    long next;
+    uint32_t seq0;
+
+    packet_set_frame(pkt, frame, pkt_build(&spec, frame, sizeof frame));
+    flow_key_extract(pkt, 1, &key);
+    pkt->vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    pkt->vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    pkt->vnet.gso_size = 1410;
+    pkt->vnet.csum_start = 34;
+    pkt->vnet.csum_offset = 16;
+    seq0 = ntohl(((struct tcp_header *) packet_l4(pkt))->seq);
+
+    next = gso_segment(pkt, prefix, sizeof prefix, 0, GSO_MAX_SEGMENTS, out, sizeof out, &res);
+    cr_assert_eq(next, 10000);
+    cr_assert_eq(res.n_segments, 8u);          /* 7 x 1410 + 130. */
+    cr_assert_eq(res.unit, 4u + 54 + 1410);
+    cr_assert_eq(res.total, 7 * res.unit + 4 + 54 + 130);
+    for (size_t i = 0; i < res.n_segments; i++) {
+        const uint8_t *unit = out + i * res.unit;
+        const uint8_t *seg = unit + sizeof prefix;
+        const struct ip_header *ip = (const struct ip_header *) (seg + ETH_HDR_LEN);
+        const struct tcp_header *tcp = (const struct tcp_header *) (ip + 1);
+        bool last = i == res.n_segments - 1;
+        size_t len = last ? 54 + 130 : 54 + 1410;
+
+        cr_assert_eq(memcmp(unit, prefix, sizeof prefix), 0);
+        cr_expect_eq(ntohs(ip->tot_len), len - ETH_HDR_LEN, "segment %zu", i);
+        cr_expect_eq(ntohs(ip->id), 0x1234 + i);
+        cr_expect_eq(ntohl(tcp->seq), seq0 + i * 1410);
+        cr_expect_eq(!!(tcp->flags & 0x08), last, "PSH only on the last");
+        cr_expect(pkt_ip_csum_ok(seg, len), "segment %zu IP checksum", i);
+        cr_expect(pkt_l4_csum_ok(seg, len), "segment %zu TCP checksum", i);
+    }
+    packet_array_free(pkt, 1);
+}
+
+Test(gso, partial_checksum_completed)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = "10.244.2.5", .proto = 17, .sport = 1, .dport = 2,
+                             .payload = 33 };
+    struct packet *pkt = packet_array_alloc(1);
+    uint8_t frame[256];
+    struct flow_key key;
+    size_t len = pkt_build(&spec, frame, sizeof frame);
+    struct udp_header *udp = (struct udp_header *) (frame + 34);
+    uint8_t pseudo[12] = { 10, 244, 1, 5, 10, 244, 2, 5, 0, 17, 0, 41 };
+
+    udp->csum = ~csum_finish(csum_partial(pseudo, 12, 0));
+    packet_set_frame(pkt, frame, len);
+    flow_key_extract(pkt, 1, &key);
+    pkt->vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    pkt->vnet.csum_start = 34;
+    pkt->vnet.csum_offset = 6;
+    gso_complete_csum(pkt);
+    cr_expect(pkt_l4_csum_ok(pkt->data, pkt->len));
+    cr_expect_eq(pkt->vnet.flags, 0);
+    packet_array_free(pkt, 1);
+}
+
+/* ---- Peer table ---- */
+
+Test(overlay, longest_prefix_and_overlaps)
+{
+    struct overlay ov;
+    struct cidr a, b, c;
+
+    overlay_init(&ov);
+    addr_parse_cidr("10.244.2.0/24", &a);
+    addr_parse_cidr("10.245.0.0/16", &b);
+    addr_parse_cidr("10.244.0.0/16", &c);
+    cr_assert_eq(overlay_peer_set(&ov, ip_of("192.168.0.2"), &a), 0);
+    cr_assert_eq(overlay_peer_set(&ov, ip_of("192.168.0.3"), &b), 0);
+    cr_expect_eq(overlay_peer_set(&ov, ip_of("192.168.0.4"), &c), -EEXIST);
+    cr_expect_eq(overlay_peer_for(&ov, ip_of("10.244.2.9"))->node_ip, ip_of("192.168.0.2"));
+    cr_expect_eq(overlay_peer_for(&ov, ip_of("10.245.7.9"))->node_ip, ip_of("192.168.0.3"));
+    cr_expect_null(overlay_peer_for(&ov, ip_of("10.244.3.9")));
+    cr_expect_not_null(overlay_peer_by_node(&ov, ip_of("192.168.0.3")));
+    cr_assert_eq(overlay_peer_del(&ov, ip_of("192.168.0.2")), 0);
+    cr_expect_null(overlay_peer_for(&ov, ip_of("10.244.2.9")));
+    cr_expect_eq(overlay_peer_for(&ov, ip_of("10.245.7.9"))->node_ip, ip_of("192.168.0.3"));
+    cr_expect_eq(overlay_peer_del(&ov, ip_of("192.168.0.2")), -ENOENT);
+    overlay_destroy(&ov);
+}
+
+/* ---- Encapsulation and decapsulation on loopback ---- */
+
+static struct dp *dp;
+static int peer_sock = -1;
+static uint16_t vxlan_port;
+
+static void setup(void)
+{
+    struct dp_config cfg = { .dummy_host = true, .host_port = "vsw0", .vni = 42 };
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = ip_of("127.0.0.2") };
+    socklen_t slen = sizeof sin;
+    struct eth_addr mac;
+    struct cidr peer_cidr;
+    char err[256];
+
+    log_set_level(LOG_LVL_WARN);
+    /* The peer's socket first: its kernel-chosen port is the overlay's port on both ends. */
+    peer_sock = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    cr_assert(peer_sock >= 0);
+    cr_assert_eq(bind(peer_sock, (struct sockaddr *) &sin, sizeof sin), 0);
+    getsockname(peer_sock, (struct sockaddr *) &sin, &slen);
+    vxlan_port = ntohs(sin.sin_port);
+
+    addr_parse_cidr("10.244.1.0/24", &cfg.pod_cidr);
+    cfg.gateway = ip_of("10.244.1.1");
+    cfg.router_mac = addr_mac_from_ip(cfg.gateway);
+    cfg.node_ip = ip_of("127.0.0.1");
+    cfg.vxlan_port = vxlan_port;
+    cr_assert_eq(dp_create(&cfg, &dp, err, sizeof err), 0, "%s", err);
+    addr_parse_mac(POD_MAC, &mac);
+    cr_assert_eq(dp_port_add(dp, "pod", DP_PORT_DUMMY, ip_of("10.244.1.5"), &mac, false, err,
+                             sizeof err), 0, "%s", err);
+    addr_parse_cidr("10.244.2.0/24", &peer_cidr);
+    cr_assert_eq(dp_peer_set(dp, ip_of("127.0.0.2"), &peer_cidr, err, sizeof err), 0, "%s",
+                 err);
+}
+
+static void teardown(void)
+{
+    dp_destroy(dp);
+    close(peer_sock);
+}
+
+/* Waits for one datagram at the peer; returns its length. */
+static int peer_receive(uint8_t *buf, size_t size)
+{
+    struct pollfd pfd = { .fd = peer_sock, .events = POLLIN };
+
+    cr_assert_eq(poll(&pfd, 1, 2000), 1, "nothing reached the peer");
+    return recv(peer_sock, buf, size, 0);
+}
+
+static void peer_send(const char *from, uint32_t vni, const uint8_t *inner, size_t len)
+{
+    struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = ip_of(from) };
+    struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(vxlan_port),
+                               .sin_addr.s_addr = ip_of("127.0.0.1") };
+    uint8_t dgram[2048] = { VXLAN_FLAG_VNI, 0, 0, 0, vni >> 16, vni >> 8, vni, 0 };
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    cr_assert_eq(bind(fd, (struct sockaddr *) &src, sizeof src), 0);
+    memcpy(dgram + VXLAN_HDR_LEN, inner, len);
+    cr_assert_eq(sendto(fd, dgram, VXLAN_HDR_LEN + len, 0, (struct sockaddr *) &dst,
+                        sizeof dst), (ssize_t) (VXLAN_HDR_LEN + len));
+    close(fd);
+}
+
+static int wait_take(const char *port, uint8_t *buf, size_t size)
+{
+    for (int i = 0; i < 200; i++) {
+        int r = dp_dummy_take(dp, port, buf, size, NULL);
+
+        if (r >= 0) {
+            return r;
+        }
+        usleep(10000);
+    }
+    return -EAGAIN;
+}
+
+static uint64_t drops_of(enum drop_reason reason)
+{
+    uint64_t drops[DROP_N_REASONS];
+
+    dp_drop_stats(dp, drops);
+    return drops[reason];
+}
+
+TestSuite(vxlan, .init = setup, .fini = teardown);
+
+Test(vxlan, remote_pod_is_encapsulated_to_its_node)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = "10.244.2.7", .proto = 17, .sport = 5, .dport = 6,
+                             .payload = 100 };
+    uint8_t frame[256], dgram[2048];
+    const uint8_t *inner = dgram + VXLAN_HDR_LEN;
+    char mac[ETH_STR_LEN];
+    size_t len = pkt_build(&spec, frame, sizeof frame);
+    int n;
+
+    cr_assert_eq(dp_inject(dp, "pod", frame, len, NULL), 0);
+    n = peer_receive(dgram, sizeof dgram);
+    cr_assert_eq(n, (int) (VXLAN_HDR_LEN + len));
+    cr_expect_eq(dgram[0], VXLAN_FLAG_VNI);
+    cr_expect_eq(dgram[4] << 16 | dgram[5] << 8 | dgram[6], 42, "VNI");
+    cr_expect_str_eq(addr_mac_str(((const struct eth_header *) inner)->dst, mac),
+                     "0a:58:0a:f4:02:01", "the remote router's MAC");
+    cr_expect_eq(inner[ETH_HDR_LEN + 8], 63, "TTL");
+    cr_expect(pkt_ip_csum_ok(inner, len));
+    cr_expect(pkt_l4_csum_ok(inner, len));
+}
+
+Test(vxlan, dsr_to_remote_backend_only_fixes_the_mac)
+{
+    struct dp_lb_backend b = { ip_of("10.244.2.9"), 8080 };
+    struct dp_lb_spec lb = { .vip = ip_of(VIP), .port = 80, .proto = IP_PROTO_TCP,
+                             .dsr = true, .name = "LB_DSR", .n_backends = 1, .backends = &b };
+    struct pkt_spec syn = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                            .ip_dst = VIP, .sport = 40000, .dport = 80 };
+    uint8_t frame[256], dgram[2048];
+    const uint8_t *inner = dgram + VXLAN_HDR_LEN;
+    const struct ip_header *ip = (const struct ip_header *) (inner + ETH_HDR_LEN);
+    struct dp_conn_info *conns;
+    char err[128], mac[ETH_STR_LEN];
+    size_t n_conns, len = pkt_build(&syn, frame, sizeof frame);
+
+    cr_assert_eq(dp_lb_set(dp, &lb, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dp_inject(dp, "pod", frame, len, NULL), 0);
+    peer_receive(dgram, sizeof dgram);
+    cr_expect_str_eq(addr_mac_str(((const struct eth_header *) inner)->dst, mac),
+                     "0a:58:0a:f4:02:09", "the backend pod's dispatch MAC");
+    cr_expect_eq(ip->dst, ip_of(VIP), "the VIP stays the destination");
+    cr_expect_eq(ip->src, ip_of("10.244.1.5"));
+    dp_conn_dump(dp, &conns, &n_conns);
+    cr_expect_eq(n_conns, 0u, "the client's node keeps no state");
+    free(conns);
+}
+
+Test(vxlan, decapsulated_and_checked)
+{
+    struct pkt_spec spec = { .eth_src = "0a:58:0a:f4:02:01", .eth_dst = ROUTER,
+                             .ip_src = "10.244.2.7", .ip_dst = "10.244.1.5", .proto = 17,
+                             .sport = 6, .dport = 5, .payload = 20 };
+    uint8_t frame[256], out[2048];
+    size_t len = pkt_build(&spec, frame, sizeof frame);
+    int n;
+
+    cr_assert_eq(dp_start(dp), 0);
+    peer_send("127.0.0.2", 42, frame, len);
+    n = wait_take("pod", out, sizeof out);
+    cr_assert_eq(n, (int) len, "delivered to the pod");
+    cr_expect_eq(out[ETH_HDR_LEN + 8], 63);
+
+    peer_send("127.0.0.3", 42, frame, len);
+    peer_send("127.0.0.2", 7, frame, len);
+    spec.ip_src = "10.244.9.9";     /* Not the peer's pods. */
+    len = pkt_build(&spec, frame, sizeof frame);
+    peer_send("127.0.0.2", 42, frame, len);
+    for (int i = 0; i < 200 && (drops_of(DROP_VXLAN_UNKNOWN_PEER) < 1
+                                || drops_of(DROP_VXLAN_BAD_VNI) < 1
+                                || drops_of(DROP_SPOOFED_IP) < 1); i++) {
+        usleep(10000);
+    }
+    cr_expect_eq(drops_of(DROP_VXLAN_UNKNOWN_PEER), 1u);
+    cr_expect_eq(drops_of(DROP_VXLAN_BAD_VNI), 1u);
+    cr_expect_eq(drops_of(DROP_SPOOFED_IP), 1u);
+    cr_expect_eq(wait_take("pod", out, sizeof out), -EAGAIN, "none of them delivered");
+}
+
+Test(vxlan, backend_side_of_dsr_dnats_and_keeps_the_pair)
+{
+    struct dp_lb_backend b = { ip_of("10.244.1.5"), 8080 };
+    struct dp_lb_spec lb = { .vip = ip_of(VIP), .port = 80, .proto = IP_PROTO_TCP,
+                             .dsr = true, .name = "LB_DSR", .n_backends = 1, .backends = &b };
+    struct pkt_spec syn = { .eth_src = "0a:58:0a:f4:02:01", .eth_dst = "0a:58:0a:f4:01:05",
+                            .ip_src = "10.244.2.7", .ip_dst = VIP, .sport = 40000,
+                            .dport = 80, .ttl = 63 };
+    struct pkt_spec synack = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                               .ip_dst = "10.244.2.7", .sport = 8080, .dport = 40000,
+                               .tcp_flags = TCP_SYN | TCP_ACK };
+    uint8_t frame[256], out[2048], dgram[2048];
+    const struct ip_header *ip = (const struct ip_header *) (out + ETH_HDR_LEN);
+    char err[128];
+    int n;
+
+    cr_assert_eq(dp_lb_set(dp, &lb, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dp_start(dp), 0);
+    peer_send("127.0.0.2", 42, frame, pkt_build(&syn, frame, sizeof frame));
+    n = wait_take("pod", out, sizeof out);
+    cr_assert_gt(n, 0, "delivered to the backend pod");
+    cr_expect_eq(ip->dst, ip_of("10.244.1.5"));
+    cr_expect_eq(ip->src, ip_of("10.244.2.7"), "the backend sees the client");
+    cr_expect_eq(ntohs(((const struct tcp_header *) (ip + 1))->dst), 8080);
+    cr_expect(pkt_ip_csum_ok(out, n) && pkt_l4_csum_ok(out, n));
+
+    /* The reply leaves un-NAT'd, straight for the client's node. */
+    cr_assert_eq(dp_inject(dp, "pod", frame, pkt_build(&synack, frame, sizeof frame), NULL),
+                 0);
+    n = peer_receive(dgram, sizeof dgram);
+    ip = (const struct ip_header *) (dgram + VXLAN_HDR_LEN + ETH_HDR_LEN);
+    cr_expect_eq(ip->src, ip_of(VIP));
+    cr_expect_eq(ntohs(((const struct tcp_header *) (ip + 1))->src), 80);
+    cr_expect(pkt_l4_csum_ok(dgram + VXLAN_HDR_LEN, n - VXLAN_HDR_LEN));
+}
+
+Test(vxlan, too_big_with_df_gets_fragmentation_needed)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = "10.244.2.7", .proto = 17, .sport = 5, .dport = 6,
+                             .frag_off = 0x4000, .payload = 1472 };
+    static uint8_t frame[2048], out[2048];
+    const struct icmp_header *icmp = (const struct icmp_header *) (out + ETH_HDR_LEN + 20);
+    size_t len = pkt_build(&spec, frame, sizeof frame);
+    int n;
+
+    cr_assert_eq(dp_inject(dp, "pod", frame, len, NULL), 0);
+    n = dp_dummy_take(dp, "pod", out, sizeof out, NULL);
+    cr_assert_gt(n, 0, "the ICMP error comes back to the pod");
+    cr_expect_eq(icmp->type, ICMP_DEST_UNREACH);
+    cr_expect_eq(icmp->code, 4);
+    cr_expect_eq(ntohl(icmp->rest), 1450u);
+    cr_expect(pkt_l4_csum_ok(out, n));
+
+    spec.frag_off = 0;
+    len = pkt_build(&spec, frame, sizeof frame);
+    cr_expect_eq(dp_inject(dp, "pod", frame, len, NULL), DROP_TOO_BIG);
+}
