@@ -1,5 +1,5 @@
 # vswitch — one hand-written Makefile (STYLE.md, "Build").
-#   make            build/vswitchd, build/vsctl
+#   make            build/vswitchd, build/vsctl, build/vswitch-cni
 #   make check      unit tests (Criterion), then the system tests, each also under ASan/UBSan
 #   make bench      the benchmark report (this switch vs the Linux bridge vs Open vSwitch)
 #   make install    PREFIX (default /usr/local)
@@ -44,6 +44,7 @@ LIB_SRC    := $(wildcard vswitch/lib/*.c)
 DP_SRC     := $(wildcard vswitch/dp/*.c)
 DAEMON_SRC := $(wildcard vswitch/daemon/*.c)
 CTL_SRC    := $(wildcard vswitch/ctl/*.c)
+CNI_SRC    := $(wildcard cni/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -52,9 +53,11 @@ LIB_OBJ    := $(call obj,$(LIB_SRC)) $(BUILD)/obj/proto/vswitch.pb-c.o
 DP_OBJ     := $(call obj,$(DP_SRC))
 DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 CTL_OBJ    := $(call obj,$(CTL_SRC))
+CNI_MAIN   := $(call obj,cni/main.c)
+CNI_OBJ    := $(filter-out $(CNI_MAIN),$(call obj,$(CNI_SRC)))
 UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 
-BINS := $(BUILD)/vswitchd $(BUILD)/vsctl
+BINS := $(BUILD)/vswitchd $(BUILD)/vsctl $(BUILD)/vswitch-cni
 
 .PHONY: all check unit-check system-check bench install clean deps
 all: $(BINS)
@@ -79,6 +82,9 @@ $(BUILD)/libvswitch.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(BUILD)/libdp.a: $(DP_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
+# The CNI plugin less its main(), so the unit tests can link its parsers.
+$(BUILD)/libvswitch-cni.a: $(CNI_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/vswitchd: $(DAEMON_OBJ) $(BUILD)/libdp.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
@@ -88,7 +94,11 @@ $(BUILD)/vsctl: $(CTL_OBJ) $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libdp.a $(BUILD)/libvswitch.a
+$(BUILD)/vswitch-cni: $(CNI_MAIN) $(BUILD)/libvswitch-cni.a $(BUILD)/libvswitch.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libvswitch-cni.a $(BUILD)/libdp.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
@@ -117,6 +127,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BUILD)/vswitchd $(DESTDIR)$(PREFIX)/sbin/vswitchd
 	install -m 0755 $(BUILD)/vsctl $(DESTDIR)$(PREFIX)/bin/vsctl
+	install -m 0755 $(BUILD)/vswitch-cni $(DESTDIR)$(PREFIX)/bin/vswitch-cni
+	install -d $(DESTDIR)/opt/cni/bin
+	install -m 0755 $(BUILD)/vswitch-cni $(DESTDIR)/opt/cni/bin/vswitch
 
 clean:
 	rm -rf $(BUILD)
