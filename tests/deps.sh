@@ -7,7 +7,8 @@ set -euo pipefail
 build=(gcc make pkg-config libuv1-dev libmnl-dev libjansson-dev libprotobuf-c-dev
        protobuf-c-compiler libsqlite3-dev libmicrohttpd-dev)
 check=("${build[@]}" libcriterion-dev iproute2 iperf3 iputils-ping tcpdump python3-scapy
-       procps curl ethtool clang)
+       procps curl ethtool clang jq
+       golang-go golang-github-appc-cni-dev dpkg-dev containernetworking-plugins)
 bench=("${check[@]}" sockperf openvswitch-switch bridge-utils iptables jq)
 demo=("${check[@]}")
 
