@@ -14,7 +14,7 @@
 # gives the median of the rounds and its ratio to the bridge.  It prints a table and writes the
 # same figures as JSON to BUILD_DIR/bench.json.
 #
-# Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS per measurement (default 3),
+# Environment: BENCH_ROUNDS (default 5), BENCH_SECONDS per measurement (default 2),
 # BENCH_SYSTEMS (default "bridge ovs vswitch"), BENCH_JSON (default BUILD_DIR/bench.json).
 set -u
 
@@ -24,8 +24,8 @@ VSW_TEST_NAME=bench
 # shellcheck source=../lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
 
-ROUNDS=${BENCH_ROUNDS:-3}
-SECS=${BENCH_SECONDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
+SECS=${BENCH_SECONDS:-2}
 SYSTEMS=${BENCH_SYSTEMS:-bridge ovs vswitch}
 JSON_OUT=${BENCH_JSON:-$VSW_BUILD/bench.json}
 CIDR=10.244.1.0/24
@@ -237,6 +237,16 @@ ratio() { # sys metric -> system / bridge
         printf '\n'
     done
     printf '(ratios are to the Linux bridge; throughput: higher is better, latency: lower)\n'
+    printf '\nspread of the rounds (min .. max):\n'
+    for m in "${metrics[@]}"; do
+        printf '%-24s' "${LABEL[$m]}"
+        for sys in "${systems[@]}"; do
+            # shellcheck disable=SC2086
+            printf '%22s' "$(printf '%s\n' ${R[$sys,$m]} | sort -g |
+                awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.1f .. %.1f", lo, hi}')"
+        done
+        printf '\n'
+    done
 } | tee "$VSW_TMPDIR/table.txt"
 
 # Targets (issue 2): TCP >= 1.0x bridge and >= 1.3x OVS; RR p50 <= 1.2x bridge.
