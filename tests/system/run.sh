@@ -5,7 +5,7 @@
 # Prints one PASS/FAIL line per test, the output of every failed test, and closes with
 # "N passed, N failed"; exits non-zero when any test failed.
 #
-# TEST may name tests to run (e.g. "ping" or "test-ping.sh"); default: all of them.
+# TEST may name tests to run ("ping", "test-ping.sh" or a path); default: all of them.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,8 +17,12 @@ timeout_s=${VSW_TEST_TIMEOUT:-90}
 if [ $# -gt 0 ]; then
     tests=()
     for t in "$@"; do
-        t=${t#test-}; t=${t%.sh}
-        tests+=("$here/test-$t.sh")
+        if [ -f "$t" ]; then
+            tests+=("$(cd "$(dirname "$t")" && pwd)/$(basename "$t")")
+        else
+            t=${t#test-}; t=${t%.sh}
+            tests+=("$here/test-$t.sh")
+        fi
     done
 else
     tests=("$here"/test-*.sh)
