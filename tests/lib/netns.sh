@@ -318,19 +318,21 @@ add_node() {
     start_vswitchd "$n" "$@"
 }
 
-# add_pod NODE POD IP [--slash32] [--mac MAC] [--no-port]: a pod namespace POD with eth0
-# (veth; its host end "h-POD" stays in NODE), address IP/24 and a default route via the
-# node's gateway, attached to the switch with `vsctl add-port h-POD --ip IP --mac MAC`.
+# add_pod NODE POD IP [--slash32] [--mac MAC] [--no-mac] [--no-port]: a pod namespace POD
+# with eth0 (veth; its host end "h-POD" stays in NODE), address IP/24 and a default route via
+# the node's gateway, attached to the switch with `vsctl add-port h-POD --ip IP --mac MAC`.
 # --slash32 gives eth0 IP/32 with an on-link route to the gateway instead.  The pod MAC is
-# mac_of_ip IP unless --mac is given.  Sets POD_IF (the host end's name).
+# mac_of_ip IP unless --mac is given; --no-mac leaves --mac out of add-port (the switch
+# learns it); --no-port skips add-port.  Sets POD_IF (the host end's name).
 add_pod() {
-    local n=$1 pod=$2 ip=$3 mask=24 mac port=1 host gw; shift 3
+    local n=$1 pod=$2 ip=$3 mask=24 mac port=1 host gw macarg=1; shift 3
     mac=$(mac_of_ip "$ip")
     while [ $# -gt 0 ]; do
         case $1 in
             --slash32) mask=32 ;;
             --mac) mac=$2; shift ;;
             --no-port) port=0 ;;
+            --no-mac) macarg=0 ;;
             *) fail "add_pod: unknown option $1" ;;
         esac
         shift
@@ -343,8 +345,9 @@ add_pod() {
     _vsw_pod_addr "$pod" eth0 "$ip" "$mask" "$mac" "$gw"
     POD_IF=$host
     if [ "$port" = 1 ]; then
-        vsctl_on "$n" add-port "$host" --ip "$ip" --mac "$mac" ||
-            fail "vsctl add-port $host --ip $ip --mac $mac failed"
+        local args=(add-port "$host" --ip "$ip")
+        [ "$macarg" = 1 ] && args+=(--mac "$mac")
+        vsctl_on "$n" "${args[@]}" || fail "vsctl ${args[*]} failed"
     fi
 }
 

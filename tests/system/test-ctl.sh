@@ -35,6 +35,11 @@ VSWITCH_CTL=$VSW_TMPDIR/nobody.sock expect_error "daemon not running (VSWITCH_CT
 out=$(VSWITCH_CTL=${VSW_CTL[node]} "$VSW_BUILD/vsctl" show 2>&1) || fail "VSWITCH_CTL show: $out"
 assert_match "VSWITCH_CTL is honoured" 'h-pod1' "$out"
 
+# vsctl works from any namespace: the socket is a path.
+out=$(ns_exec pod1 "$VSW_BUILD/vsctl" --ctl "${VSW_CTL[node]}" show 2>&1) ||
+    fail "vsctl from a pod namespace: $out"
+assert_match "vsctl show from a pod namespace" 'h-pod1' "$out"
+
 # --json show is JSON and lists the port with its address.
 js=$(vsctl_on node --json show) || fail "--json show failed"
 echo "$js" | jq -e . >/dev/null || fail "--json show is not JSON: $js"
