@@ -450,7 +450,10 @@ static int cmd_status(const struct cni_env *env, struct netconf *conf, struct cn
         attach_close(attach);
     }
     if (error) {
-        cni_err_set(err, CNI_ERR_NOT_AVAILABLE, "vswitchd is not available: %s", err->msg);
+        char msg[sizeof err->msg];
+
+        str_copy(msg, err->msg, sizeof msg);
+        cni_err_set(err, CNI_ERR_NOT_AVAILABLE, "vswitchd is not available: %s", msg);
         return error;
     }
     /* An IPAM plugin that speaks CNI 1.1 has its own say. */

@@ -77,6 +77,7 @@ cnitool_on() {
               "$CNITOOL" "$action" "$net" "/run/netns/$(ns "$pod")" 2>"$errf")
     RC=$?
     ERR=$(cat "$errf")
+    cat "$errf" >>"$VSW_TMPDIR/cni-stderr.log"
 }
 
 # cni_exec CONF VAR=VALUE...: the plugin with exactly these variables (and PATH, and the
@@ -89,6 +90,7 @@ cni_exec() {
           "$@" "$VSW_BUILD/vswitch-cni" 2>"$errf")
     RC=$?
     ERR=$(cat "$errf")
+    cat "$errf" >>"$VSW_TMPDIR/cni-stderr.log"
 }
 
 # cni_call VERB CID POD IFNAME CONF [VAR=VALUE...]: the usual variables; POD may be "" (no
@@ -106,6 +108,7 @@ cni_call() {
 expect_cni_error() {
     local desc=$1 code=$2 re=$3 got msg
     [ "$RC" -ne 0 ] || fail "$desc: succeeded but should have failed: $OUT"
+    [ "$RC" -eq 1 ] || fail "$desc: exit status $RC, expected 1 (stderr: $ERR)"
     got=$(jq -r '.code' <<<"$OUT" 2>/dev/null) ||
         fail "$desc: stdout is not a CNI error object: '$OUT' (stderr: $ERR)"
     msg=$(jq -r '.msg' <<<"$OUT")
@@ -146,10 +149,13 @@ port_json() {
     vsctl_on "$1" --json show | jq -c --arg n "$2" '.ports[] | select(.name == $n)'
 }
 
-# cni_no_sanitizer_reports: fails if the plugin's log holds a sanitizer report.
+# cni_no_sanitizer_reports: fails if the plugin's log or stderr holds a sanitizer report.
 cni_no_sanitizer_reports() {
-    if [ -f "$CNI_LOG" ] && grep -Eq "$VSW_SANITIZER_RE" "$CNI_LOG"; then
-        grep -E -A30 "$VSW_SANITIZER_RE" "$CNI_LOG" | head -60 >&2
-        fail "sanitizer report in the plugin's log"
-    fi
+    local f
+    for f in "$CNI_LOG" "$VSW_TMPDIR/cni-stderr.log"; do
+        if [ -f "$f" ] && grep -Eq "$VSW_SANITIZER_RE" "$f"; then
+            grep -E -A30 "$VSW_SANITIZER_RE" "$f" | head -60 >&2
+            fail "sanitizer report in the plugin's output ($(basename "$f"))"
+        fi
+    done
 }
