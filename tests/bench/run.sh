@@ -20,7 +20,7 @@ set -u
 
 build=${1:?usage: $0 BUILD_DIR}
 export VSW_BUILD=$build
-VSW_TEST_NAME=bench
+export VSW_TEST_NAME=bench
 # shellcheck source=../lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
 
@@ -63,11 +63,11 @@ done
 # 10.244.1.2/24 and 10.244.1.3/24 with a default route via 10.244.1.1, their host ends
 # h-pod1/h-pod2 in the node namespace.  Pod offloads are left at their defaults.
 
-TAG=
 pods_on_veth() {
     local t=$1 p
     add_ns "$t-node"
-    VSW_CIDR[$t-node]=$CIDR
+    # shellcheck disable=SC2034  # the library's table: add_pod-like helpers read it
+    VSW_CIDR["$t-node"]=$CIDR
     for p in 1 2; do
         add_ns "$t-pod$p"
         add_veth "$t-node" "h-pod$p" "$t-pod$p" eth0

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/lib/netns.sh — the system tests' small shell library, sourced by every
 # tests/system/test-*.sh and by tests/bench/run.sh.
 #
@@ -450,7 +451,7 @@ drop_count() {
                                     else . end | numbers] | .[0] // 0' 2>/dev/null)
     if ! [[ "$v" =~ ^[0-9]+$ ]]; then
         # Fallback: the text form, "reason: N" or "reason=N".
-        v=$(vsctl_on "$n" show 2>/dev/null | grep -Eo -- "$reason[\"]?[:= ]+[0-9]+" |
+        v=$(vsctl_on "$n" show 2>/dev/null | grep -Eo -- "${reason}[\"]?[:= ]+[0-9]+" |
             head -1 | grep -Eo '[0-9]+$')
     fi
     echo "${v:-0}"

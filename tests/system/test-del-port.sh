@@ -21,7 +21,7 @@ ping_ok pod1 10.244.1.4
 
 # Deleting it twice is an error for an unknown port.
 out=$(vsctl_on node del-port h-pod2 2>&1); rc=$?
-assert_eq "del-port of a deleted port exits 1" 1 "$rc"
+assert_eq "del-port of a deleted port exits 1 ($out)" 1 "$rc"
 
 assert_ok "add-port h-pod2 again" vsctl_on node add-port h-pod2 --ip 10.244.1.3 --mac "$(mac_of_ip 10.244.1.3)"
 ping_ok pod1 10.244.1.3

@@ -37,7 +37,7 @@ out=$(ns_exec pod1 "$VSW_PY" "$VSW_LIB_DIR/pkt.py" malformed eth0 "$(mac_of_ip 1
       "$dmac" 10.244.1.2 10.244.1.3 $N 2>&1) || fail "sending malformed frames failed: $out"
 log "sent from pod1: $(echo "$out" | tr '\n' ' ')"
 
-wait "$ping_pid"; ping_rc=$?
+wait "$ping_pid"
 wait "$xfer_pid"; xfer_rc=$?
 sleep 0.5
 kill "$dump_pid"; wait "$dump_pid" 2>/dev/null

@@ -20,7 +20,7 @@ ping_ok node 10.244.1.4
 
 # A frame of exactly the MTU (1472 bytes of ICMP payload, DF set) and a datagram the sender
 # fragments (8000 bytes): non-first fragments carry no ICMP header and must still pass.
-assert_ok "full-MTU ping pod1 -> pod2" ns_exec pod1 ping -n -q -c 3 -i 0.2 -W 2 -M do -s 1472 10.244.1.3
+assert_ok "full-MTU ping pod1 -> pod2" ns_exec pod1 ping -n -q -c 3 -i 0.2 -W 2 -M "do" -s 1472 10.244.1.3
 assert_ok "fragmented ping pod1 -> pod2" ns_exec pod1 ping -n -q -c 3 -i 0.2 -W 2 -s 8000 10.244.1.3
 assert_ok "fragmented ping node -> pod1" ns_exec node ping -n -q -c 3 -i 0.2 -W 2 -s 8000 10.244.1.2
 
