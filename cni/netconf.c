@@ -9,6 +9,7 @@
 
 #include "cni/version.h"
 #include "lib/ctl-client.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 /* The specification's rule for network names. */
@@ -110,9 +111,10 @@ static int parse_ipam(struct netconf *conf, struct cni_err *err)
 
 static int parse_logging(struct netconf *conf, struct cni_err *err)
 {
+    enum log_level log_level = LOG_LVL_INFO;
     const char *level;
 
-    conf->log_level = LOG_LVL_INFO;
+    conf->log_level = log_level;
     if (get_string(conf->root, "", "logFile", &conf->log_file, err)
         || get_string(conf->root, "", "logLevel", &level, err)) {
         return -EINVAL;
@@ -122,11 +124,12 @@ static int parse_logging(struct netconf *conf, struct cni_err *err)
                     "must be an absolute path", conf->log_file);
         return -EINVAL;
     }
-    if (level && log_level_from_name(level, &conf->log_level)) {
+    if (level && log_level_from_name(level, &log_level)) {
         cni_err_set(err, CNI_ERR_INVALID_CONFIG, "network configuration: \"logLevel\" \"%s\" "
                     "is not one of error, warn, info, debug", level);
         return -EINVAL;
     }
+    conf->log_level = log_level;
     return 0;
 }
 

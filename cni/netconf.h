@@ -16,7 +16,6 @@
 #include <stddef.h>
 
 #include "cni/cni-error.h"
-#include "lib/log.h"
 
 /* VXLAN costs 50 bytes of a 1500-byte underlay (DESIGN.md, "Overlay MTU"). */
 #define NETCONF_DEFAULT_MTU 1450
@@ -38,7 +37,7 @@ struct netconf {
     unsigned int mtu;               /* Default: NETCONF_DEFAULT_MTU. */
     const char *ipam_type;
     const char *log_file;           /* NULL: log to stderr. */
-    enum log_level log_level;       /* Default: info. */
+    int log_level;                  /* enum log_level (lib/log.h); default: info. */
     json_t *ipam;                   /* Borrowed from 'root'. */
     json_t *dns;                    /* Borrowed; NULL if absent. */
     json_t *prev_result;            /* Borrowed; NULL if absent. */

@@ -1,5 +1,4 @@
 /* The plugin's verbs; see plugin.h. */
-#define LOG_MODULE "plugin"
 #include "cni/plugin.h"
 
 #include <errno.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#define LOG_MODULE "plugin"
 #include "cni/attach.h"
 #include "cni/ipam.h"
 #include "cni/link.h"

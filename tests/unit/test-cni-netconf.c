@@ -9,6 +9,7 @@
 #include "cni/netconf.h"
 #include "cni/version.h"
 #include "lib/ctl-client.h"
+#include "lib/log.h"
 #include "lib/types.h"
 
 /* ---- netconf ---- */
