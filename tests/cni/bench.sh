@@ -22,6 +22,7 @@ done
 # One shell in the node runs every call and prints "VERB SECONDS" per call.
 times=$VSW_TMPDIR/times
 printf '%s' "$conf" >"$VSW_TMPDIR/conf.json"
+# shellcheck disable=SC2016  # the script is for the inner shell
 ip netns exec "$(ns node)" bash -c '
     set -e
     n=$1 prefix=$2 plugin=$3 cnibin=$4 conf=$5
@@ -43,7 +44,7 @@ stats() {
             printf "%.1f %.1f %.1f %.1f\n", v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.5)], v[NR], s }'
 }
 read -r add_med add_p90 add_max add_total <<<"$(stats ADD)"
-read -r del_med del_p90 del_max del_total <<<"$(stats DEL)"
+read -r del_med del_p90 del_max _ <<<"$(stats DEL)"
 pods_per_s=$(awk -v n="$N" -v t="$add_total" 'BEGIN { printf "%.1f", n / (t / 1000) }')
 
 printf '\nCNI plugin (vswitch-cni + host-local), %d pods, one at a time\n' "$N"

@@ -46,8 +46,9 @@ apt_opts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$tmp/sourc
 echo "build-cnitool: fetching the source of golang-github-appc-cni" >&2
 apt-get "${apt_opts[@]}" -qq update >&2
 (cd "$tmp/src" && apt-get "${apt_opts[@]}" -qq source --download-only golang-github-appc-cni >&2)
-dsc=$(ls "$tmp"/src/*.dsc | head -1)
-(cd "$tmp/src" && dpkg-source --no-check -x "$dsc" cni >/dev/null)
+dscs=("$tmp"/src/*.dsc)
+[ -f "${dscs[0]}" ] || { echo "build-cnitool: apt-get source fetched no .dsc" >&2; exit 1; }
+(cd "$tmp/src" && dpkg-source --no-check -x "${dscs[0]}" cni >/dev/null)
 main=$tmp/src/cni/cnitool/cnitool.go
 [ -f "$main" ] || { echo "build-cnitool: $main not in the source package" >&2; exit 1; }
 
@@ -55,7 +56,7 @@ main=$tmp/src/cni/cnitool/cnitool.go
 mkdir -p "$tmp/gopath/src/cnitool" "$(dirname "$out")"
 cp "$main" "$tmp/gopath/src/cnitool/"
 (cd "$tmp/gopath/src/cnitool" &&
- GO111MODULE=off GOPATH="$gocode" GOPROXY=off GOFLAGS= CGO_ENABLED=0 GOCACHE="$tmp/gocache" \
+ GO111MODULE=off GOPATH="$gocode" GOPROXY=off GOFLAGS='' CGO_ENABLED=0 GOCACHE="$tmp/gocache" \
      go build -o "$out.tmp" . >&2)
 mv "$out.tmp" "$out"
 echo "$out"

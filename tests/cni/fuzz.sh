@@ -11,12 +11,14 @@ mkdir -p "$out/corpus-netconf"
 command -v clang >/dev/null || { echo "fuzz: clang missing (tests/deps.sh check)" >&2; exit 1; }
 
 make -C "$repo" -s build/proto/vswitch.pb-c.h >/dev/null
+read -ra cflags <<<"$(pkg-config --cflags jansson libprotobuf-c)"
+read -ra libs <<<"$(pkg-config --libs jansson libprotobuf-c)"
 clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=all -I"$repo" -I"$repo/vswitch" -I"$repo/build" \
-    $(pkg-config --cflags jansson libprotobuf-c) \
+    "${cflags[@]}" \
     "$repo/tests/cni/fuzz-netconf.c" "$repo"/cni/{netconf,result,version,cni-error}.c \
     "$repo"/vswitch/lib/{addr,log,util}.c \
-    $(pkg-config --libs jansson libprotobuf-c) -o "$out/fuzz-netconf"
+    "${libs[@]}" -o "$out/fuzz-netconf"
 
 c=$out/corpus-netconf
 cat >"$c/netconf" <<'JSON'

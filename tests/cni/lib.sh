@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/cni/lib.sh — helpers for the CNI plugin's system tests (tests/system/test-cni*.sh),
 # sourced after tests/lib/netns.sh.
 #
@@ -21,7 +22,7 @@ CNI_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 cni_setup() {
     CNI_NODE=$1
-    local cidr=$2 p
+    local cidr=$2
     require ip jq unshare
     [ -x "$VSW_BUILD/vswitch-cni" ] || fail "$VSW_BUILD/vswitch-cni not built"
     [ -x /usr/lib/cni/host-local ] ||
@@ -35,9 +36,7 @@ cni_setup() {
     CNI_LOG=$VSW_TMPDIR/cni.log
     mkdir -p "$CNI_BIN" "$NETCONFPATH" "$CNI_IPAM_DIR" "$CNI_CACHE"
     ln -sf "$VSW_BUILD/vswitch-cni" "$CNI_BIN/vswitch"
-    for p in host-local; do
-        ln -sf "/usr/lib/cni/$p" "$CNI_BIN/$p"
-    done
+    ln -sf /usr/lib/cni/host-local "$CNI_BIN/host-local"
     add_node "$CNI_NODE" "$cidr"
     CNI_CIDR=$cidr
     CNI_GW=$(cidr_gateway "$cidr")
@@ -69,6 +68,7 @@ cni_conflist() {
 # namespace, with the pod's Kubernetes name in CNI_ARGS.  Sets OUT, ERR and RC.
 cnitool_on() {
     local action=$1 net=$2 pod=$3 ifname=${4:-eth0} errf=$VSW_TMPDIR/cnitool.err
+    # shellcheck disable=SC2016  # the script is for the inner shell
     OUT=$(ip netns exec "$(ns "$CNI_NODE")" unshare -m --propagation private sh -c '
             mount -t tmpfs tmpfs /var/lib && mkdir /var/lib/cni &&
             mount --bind "$0" /var/lib/cni && exec "$@"' "$CNI_CACHE" \

@@ -35,7 +35,8 @@ assert_eq "host end has no sandbox" "null" "$(jq -r '.interfaces[0].sandbox' <<<
 
 # The pod as configured.
 mac1=$(if_mac pod1 eth0)
-assert_eq "pod1 MAC derived from its IP" "$(printf '0a:58:%02x:%02x:%02x:%02x' ${ip1//./ })" "$mac1"
+IFS=. read -ra octets <<<"$ip1"
+assert_eq "pod1 MAC derived from its IP" "$(printf '0a:58:%02x:%02x:%02x:%02x' "${octets[@]}")" "$mac1"
 assert_eq "result's MAC is the pod's" "$mac1" "$(jq -r '.interfaces[1].mac' <<<"$result1")"
 assert_eq "pod1 MTU" "1450" "$(ip -n "$(ns pod1)" -j link show dev eth0 | jq -r '.[0].mtu')"
 assert_eq "host end MTU" "1450" "$(ip -n "$(ns node)" -j link show dev "$host1" | jq -r '.[0].mtu')"
@@ -62,7 +63,7 @@ ping_ok pod2 "$ip1"
 ping_ok pod1 10.244.1.1
 ping_ok node "$ip2"
 assert_ok "full-MTU ping pod1 -> pod2" \
-    ns_exec pod1 ping -n -q -c 3 -i 0.2 -W 2 -M do -s 1422 "$ip2"
+    ns_exec pod1 ping -n -q -c 3 -i 0.2 -W 2 -M "do" -s 1422 "$ip2"
 tcp_xfer pod1 pod2 "$ip2" 4000000
 tcp_xfer pod2 pod1 "$ip1" 1000000 7002
 

@@ -37,11 +37,11 @@ cni_call ADD c1 pod1 eth0 "$(jq -c '.mtu = 20' <<<"$good")"
 expect_cni_error "netconf with a bad MTU" 7 '"mtu" must be an integer from 68 to 65535, not 20$'
 cni_call ADD c1 pod1 eth0 "$(jq -c '.cniVersion = "0.2.0"' <<<"$good")"
 expect_cni_error "unsupported cniVersion" 1 'cniVersion "0.2.0" is not supported'
-cni_exec "$good" CNI_CONTAINERID=c1 CNI_NETNS=/run/netns/$(ns pod1) CNI_IFNAME=eth0 CNI_PATH="$CNI_BIN"
+cni_exec "$good" CNI_CONTAINERID=c1 CNI_NETNS="/run/netns/$(ns pod1)" CNI_IFNAME=eth0 CNI_PATH="$CNI_BIN"
 expect_cni_error "no CNI_COMMAND" 4 '^CNI_COMMAND is not set$'
 cni_exec "$good" CNI_COMMAND=ADD CNI_CONTAINERID=c1 CNI_IFNAME=eth0 CNI_PATH="$CNI_BIN"
 expect_cni_error "ADD without CNI_NETNS" 4 '^CNI_NETNS is not set \(required for ADD\)$'
-cni_exec "$good" CNI_COMMAND=ADD CNI_NETNS=/run/netns/$(ns pod1) CNI_IFNAME=eth0 CNI_PATH="$CNI_BIN"
+cni_exec "$good" CNI_COMMAND=ADD CNI_NETNS="/run/netns/$(ns pod1)" CNI_IFNAME=eth0 CNI_PATH="$CNI_BIN"
 expect_cni_error "ADD without CNI_CONTAINERID" 4 '^CNI_CONTAINERID is not set \(required for ADD\)$'
 cni_call ADD c1 pod1 'eth 0' "$good"
 expect_cni_error "ADD with a bad CNI_IFNAME" 4 "^CNI_IFNAME \"eth 0\" is invalid: it contains '/', ':' or white space$"
