@@ -292,3 +292,27 @@ Test(pipeline, drop_counters_by_reason, .init = setup, .fini = teardown)
     dp_drop_stats(dp, drops);
     cr_assert_eq(drops[DROP_RUNT], 2u);
 }
+
+Test(pipeline, port_restored_without_its_device_is_down_and_deletable, .init = setup,
+     .fini = teardown)
+{
+    struct dp_port_info *info;
+    char err[256];
+    size_t n;
+    be32 ip;
+
+    addr_parse_ip("10.244.1.40", &ip);
+    cr_assert_eq(dp_port_add(dp, "vswgone0", DP_PORT_VETH, ip, NULL, true, err, sizeof err), 0,
+                 "%s", err);
+    dp_port_list(dp, &info, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(info[i].name, "vswgone0")) {
+            cr_expect(!info[i].up);
+        }
+    }
+    free(info);
+    cr_assert_eq(dp_port_del(dp, "vswgone0"), 0);
+    cr_assert_eq(dp_port_add(dp, "vswgone1", DP_PORT_TAP, ip, NULL, true, err, sizeof err), 0,
+                 "%s", err);
+    /* teardown closes it along with the rest. */
+}

@@ -658,11 +658,7 @@ int dp_port_add(struct dp *dp, const char *name, enum dp_port_type type, be32 ip
             return error;
         }
         LOG_WARN("port %s is down: %s", name, err);
-        port = xcalloc(1, sizeof *port);
-        port->class = NULL;
-        port->type = type;
-        port->fd = -1;
-        str_copy(port->name, name, sizeof port->name);
+        port = port_new_down(type, name);
     }
     port->ip = ip;
     if (mac) {

@@ -58,6 +58,17 @@ int port_open(enum dp_port_type type, const char *name, bool create, struct port
     return 0;
 }
 
+struct port *port_new_down(enum dp_port_type type, const char *name)
+{
+    struct port *port = xcalloc(1, sizeof *port);
+
+    port->class = class_for(type);
+    port->type = type;
+    port->fd = -1;
+    str_copy(port->name, name, sizeof port->name);
+    return port;
+}
+
 void port_close(struct port *port, bool remove)
 {
     if (port) {

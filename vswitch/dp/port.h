@@ -43,6 +43,9 @@ struct port {
  * Returns 0 or a negative errno with a message in 'err'. */
 int port_open(enum dp_port_type type, const char *name, bool create, struct port **portp,
               char *err, size_t errlen);
+/* A port whose device is missing (restored from the database after its pod went away): kept
+ * in the table, down, so it can be shown and deleted. */
+struct port *port_new_down(enum dp_port_type type, const char *name);
 /* Closes the device; deletes a TAP the switch created if 'remove' is set.  Accepts NULL. */
 void port_close(struct port *, bool remove);
 
