@@ -75,7 +75,9 @@ struct lb_policy *lb_policy_new(const struct dp_lb_spec *spec)
 
     p->spec = *spec;
     p->backends = xmalloc(MAX(spec->n_backends, 1) * sizeof *p->backends);
-    memcpy(p->backends, spec->backends, spec->n_backends * sizeof *p->backends);
+    if (spec->n_backends) {
+        memcpy(p->backends, spec->backends, spec->n_backends * sizeof *p->backends);
+    }
     qsort(p->backends, spec->n_backends, sizeof *p->backends, backend_cmp);
     p->spec.backends = p->backends;
     if (spec->n_backends) {
