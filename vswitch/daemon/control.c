@@ -134,7 +134,13 @@ static Vswitch__Response *handle_show(struct vswitchd *vd)
         return ctl_msg_response_error(error, "%s", err);
     }
     dp_drop_stats(vd->dp, drops);
-    dp_flow_count(vd->dp, &n_flows, &n_pairs);
+    {
+        struct dp_table_stats tables;
+
+        dp_table_stats(vd->dp, &tables);
+        n_flows = tables.flows;
+        n_pairs = tables.flow_pairs;
+    }
     error = dp_lb_list(vd->dp, &policies, &n_policies);
     if (error) {
         free(rows);

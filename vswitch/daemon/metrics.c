@@ -136,7 +136,13 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
         free(ports);
         return error;
     }
-    dp_flow_count(vd->dp, &n_flows, &n_pairs);
+    {
+        struct dp_table_stats tables;
+
+        dp_table_stats(vd->dp, &tables);
+        n_flows = tables.flows;
+        n_pairs = tables.flow_pairs;
+    }
     dp_drop_stats(vd->dp, drops);
 
     out = open_memstream(text, len);

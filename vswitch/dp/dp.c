@@ -894,21 +894,21 @@ int dp_dummy_take(struct dp *dp, const char *port, void *buf, size_t size,
     return args.result;
 }
 
-static void count_cmd(struct dp *dp, void *counts_)
+static void table_stats_cmd(struct dp *dp, void *stats_)
 {
-    size_t *counts = counts_;
+    struct dp_table_stats *stats = stats_;
 
-    counts[0] = dp->cache.n_flows;
-    counts[1] = dp->ct.n_conns;
+    stats->flows = dp->cache.n_flows;
+    stats->flow_evictions = dp->cache.evictions;
+    stats->flow_pairs = dp->ct.n_conns;
+    stats->flow_pair_evictions = dp->ct.evictions;
+    stats->policies = dp->lb.n_policies;
+    stats->peers = dp->overlay.n_peers;
 }
 
-void dp_flow_count(struct dp *dp, size_t *flows, size_t *pairs)
+void dp_table_stats(struct dp *dp, struct dp_table_stats *stats)
 {
-    size_t counts[2];
-
-    dp_call(dp, count_cmd, counts);
-    *flows = counts[0];
-    *pairs = counts[1];
+    dp_call(dp, table_stats_cmd, stats);
 }
 
 /* ---- Load balancing ---- */

@@ -96,8 +96,16 @@ void dp_drop_stats(struct dp *, uint64_t counters[DROP_N_REASONS]);
 /* Snapshot of the flow cache.  Caller frees '*flows'. */
 int dp_flow_dump(struct dp *, struct dp_flow_info **flows, size_t *n);
 void dp_flow_flush(struct dp *);
-/* Number of cached flows and of flow pairs, cheaply, for metrics. */
-void dp_flow_count(struct dp *, size_t *flows, size_t *pairs);
+/* Table sizes and eviction counters, cheaply, for show and metrics. */
+struct dp_table_stats {
+    size_t flows;                   /* Cached flows. */
+    uint64_t flow_evictions;        /* Cached flows evicted because the cache was full. */
+    size_t flow_pairs;
+    uint64_t flow_pair_evictions;   /* Flow pairs evicted because the table was full. */
+    size_t policies;
+    size_t peers;
+};
+void dp_table_stats(struct dp *, struct dp_table_stats *);
 
 /* For tests: runs one frame (with 'vnet', or none if NULL) through the pipeline as if
  * received on 'port'.  Returns 0 if it was forwarded, the enum drop_reason if dropped, or a
