@@ -169,34 +169,26 @@ def udp_ask(ip, port, seconds, interval=0.1):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((ip, int(port)))
     print("sport %d" % s.getsockname()[1], flush=True)
-    end, seq = time.time() + seconds, 0
-    while time.time() < end and not (stop and os.path.exists(stop)):
-        seq += 1
+    start, seq = time.time(), 0
+    while seq * interval < seconds and not (stop and os.path.exists(stop)):
         t0 = time.time()
+        seq += 1
+        deadline = start + seq * interval
         try:
             s.send(b"q %d" % seq)
         except ConnectionRefusedError:
-            print("%.3f refused" % t0, flush=True)
-            time.sleep(interval)
-            continue
-        deadline = t0 + interval
-        answer = "lost"
-        while True:
-            left = deadline - time.time()
-            if left <= 0:
-                break
-            r, _, _ = select.select([s], [], [], left)
-            if not r:
-                break
-            try:
-                answer = s.recv(512).decode().split()[0]
-            except ConnectionRefusedError:
-                answer = "refused"
-            break
+            answer = "refused"
+        else:
+            answer = "lost"
+            r, _, _ = select.select([s], [], [], max(deadline - time.time(), 0))
+            if r:
+                try:
+                    answer = s.recv(512).decode().split()[0]
+                except ConnectionRefusedError:
+                    answer = "refused"
         print("%.3f %s" % (t0, answer), flush=True)
-        left = deadline - time.time()
-        if left > 0:
-            time.sleep(left)
+        if seq * interval < seconds:
+            time.sleep(max(deadline - time.time(), 0))
 
 
 def _refused(kind, fn):
