@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# kill -9 of vswitchd and a restart with the same --db: every policy is restored (dump-policies
+# identical apart from the hit counters: names, DSR or not, affinity, backends, an empty
+# policy), and every VIP works again: TCP spread over the backends with the client's address,
+# the non-DSR one with the gateway's, UDP, and the empty policy still refuses.  A deleted
+# policy stays deleted across a second crash.
+. "$(dirname "$0")/../lib/netns.sh"
+. "$VSW_LIB_DIR/lb.sh"
+preflight
+require curl
+
+BACKENDS="10.244.1.11:8080 10.244.1.12:8080 10.244.1.13:8080"
+add_node node 10.244.1.0/24
+add_pod node client 10.244.1.20
+for i in 1 2 3; do
+    add_pod node be$i 10.244.1.1$i
+    svc_start be$i http-server 8080 be$i
+    svc_start be$i udp-server 5353 be$i
+done
+# shellcheck disable=SC2086
+{
+    assert_ok "add-lb DSR" vsctl_on node add-lb 10.96.0.10:80/tcp $BACKENDS
+    assert_ok "add-lb non-DSR, affinity, named" vsctl_on node add-lb 10.96.0.11:80/tcp \
+        $BACKENDS --no-dsr --affinity-timeout 300 --name default/web:http
+    assert_ok "add-lb udp" vsctl_on node add-lb 10.96.0.10:53/udp \
+        10.244.1.11:5353 10.244.1.12:5353
+    assert_ok "add-lb without backends" vsctl_on node add-lb 10.96.0.12:80/tcp
+}
+out=$(curl_many client http://10.96.0.10/ 20)
+assert_eq "VIP answers before the restart" 20 "$(echo "$out" | grep -c '^be')"
+before=$(policies_sans_counters node)
+[ "$(echo "$before" | grep -c '^Friendly name')" -eq 4 ] || fail "expected 4 policies: $before"
+assert_ge "hits counted before the restart" "$(policy_stat node 10.96.0.10:80/tcp connections)" 20
+
+kill9_vswitchd node
+assert_fail "control socket dead after kill -9" vsctl_on node show
+restart_vswitchd node
+after=$(policies_sans_counters node)
+if [ "$before" != "$after" ]; then
+    diff <(echo "$before") <(echo "$after") | sed 's/^/    /'
+    fail "dump-policies differs after the restart"
+fi
+log "ok: the 4 policies restored, dump-policies identical apart from the counters"
+assert_match "the log says the policies were restored" '4 policy\(ies\) restored' \
+    "$(cat "${VSW_LOG[node]}")"
+
+out=$(curl_many client http://10.96.0.10/ 45)
+assert_eq "DSR VIP: 45 requests answered after the restart" 45 "$(echo "$out" | grep -c '^be')"
+for i in 1 2 3; do
+    assert_ge "be$i served after the restart" "$(echo "$out" | grep -c "^be$i ")" 4
+done
+assert_eq "DSR kept: backends saw the client" "10.244.1.20 " \
+    "$(echo "$out" | awk '{print $2}' | sort -u | tr '\n' ' ')"
+out=$(curl_many client http://10.96.0.11/ 10)
+assert_eq "non-DSR VIP: 10 answered" 10 "$(echo "$out" | grep -c '^be')"
+assert_eq "non-DSR kept: backends saw the gateway" "10.244.1.1 " \
+    "$(echo "$out" | awk '{print $2}' | sort -u | tr '\n' ' ')"
+assert_eq "affinity kept: one backend" 1 "$(echo "$out" | awk '{print $1}' | sort -u | wc -l)"
+out=$(ns_exec client "$VSW_PY" "$VSW_SVC" udp-ask 10.96.0.10 53 0.3)
+assert_match "UDP VIP answers after the restart" ' be[12]$' "$out"
+assert_ok "the empty policy still refuses" \
+    ns_exec client "$VSW_PY" "$VSW_SVC" tcp-refused 10.96.0.12 80
+assert_ge "hit counters count again" "$(policy_stat node 10.96.0.10:80/tcp connections)" 45
+
+# A policy deleted and one replaced before a second crash stay that way.
+assert_ok "del-lb 10.96.0.12:80/tcp" vsctl_on node del-lb 10.96.0.12:80/tcp
+assert_ok "replace 10.96.0.10:80/tcp with be3 alone" \
+    vsctl_on node add-lb 10.96.0.10:80/tcp 10.244.1.13:8080
+before=$(policies_sans_counters node)
+kill9_vswitchd node
+restart_vswitchd node
+assert_eq "dump-policies after the second kill -9" "$before" "$(policies_sans_counters node)"
+out=$(curl_many client http://10.96.0.10/ 5)
+assert_eq "the replaced policy: only be3" 5 "$(echo "$out" | grep -c '^be3 ')"
