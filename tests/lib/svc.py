@@ -14,7 +14,8 @@ address survived (DSR) or was rewritten to the gateway (non-DSR, hairpin).
                                server, prints "ready NAME...", then sends one line per
                                connection every 0.1 s for SECONDS, each echo checked; prints
                                per connection "NAME ok ROUNDS", or "NAME reset|closed|timeout|
-                               corrupt EPOCH_SECONDS" for the first failure
+                               corrupt EPOCH_SECONDS" for the first failure; a round trip
+                               times out after $SVC_TIMEOUT seconds (default 2)
   udp-server PORT NAME         UDP: answers each datagram with "NAME PEER_IP PEER_PORT"
   udp-ask IP PORT SECONDS [INTERVAL]
                                one connected UDP socket (a fixed source port): a datagram every
@@ -120,6 +121,7 @@ def streams(ip, port, want, seconds, maxconn=60):
         if len(conns) >= want:
             break
     print("ready " + " ".join(sorted(conns)), flush=True)
+    timeout = float(os.environ.get("SVC_TIMEOUT", "2"))
     result, rounds = {}, 0
     end = time.time() + seconds
     while time.time() < end and len(result) < len(conns):
@@ -130,7 +132,7 @@ def streams(ip, port, want, seconds, maxconn=60):
                 continue
             try:
                 s.sendall(msg)
-                s.settimeout(2.0)
+                s.settimeout(timeout)
                 got = b""
                 while len(got) < len(msg):
                     b = s.recv(len(msg) - len(got))

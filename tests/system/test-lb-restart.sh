@@ -2,8 +2,9 @@
 # kill -9 of vswitchd and a restart with the same --db: every policy is restored (dump-policies
 # identical apart from the hit counters: names, DSR or not, affinity, backends, an empty
 # policy), and every VIP works again: TCP spread over the backends with the client's address,
-# the non-DSR one with the gateway's, UDP, and the empty policy still refuses.  A deleted
-# policy stays deleted across a second crash.
+# the non-DSR one with the gateway's, UDP, and the empty policy still refuses.  Connections
+# open across the crash survive it (Maglev picks the same backend again when their next packet
+# creates a new flow pair).  A deleted policy stays deleted across a second crash.
 . "$(dirname "$0")/../lib/netns.sh"
 . "$VSW_LIB_DIR/lb.sh"
 preflight
@@ -16,6 +17,7 @@ for i in 1 2 3; do
     add_pod node be$i 10.244.1.1$i
     svc_start be$i http-server 8080 be$i
     svc_start be$i udp-server 5353 be$i
+    svc_start be$i stream-server 9000 be$i
 done
 # shellcheck disable=SC2086
 {
@@ -25,12 +27,20 @@ done
     assert_ok "add-lb udp" vsctl_on node add-lb 10.96.0.10:53/udp \
         10.244.1.11:5353 10.244.1.12:5353
     assert_ok "add-lb without backends" vsctl_on node add-lb 10.96.0.12:80/tcp
+    assert_ok "add-lb for streams" vsctl_on node add-lb 10.96.0.10:9000/tcp \
+        10.244.1.11:9000 10.244.1.12:9000 10.244.1.13:9000
 }
 out=$(curl_many client http://10.96.0.10/ 20)
 assert_eq "VIP answers before the restart" 20 "$(echo "$out" | grep -c '^be')"
 before=$(policies_sans_counters node)
-[ "$(echo "$before" | grep -c '^Friendly name')" -eq 4 ] || fail "expected 4 policies: $before"
+[ "$(echo "$before" | grep -c '^Friendly name')" -eq 5 ] || fail "expected 5 policies: $before"
 assert_ge "hits counted before the restart" "$(policy_stat node 10.96.0.10:80/tcp connections)" 20
+
+# A slow stream to each backend, open across the crash (up to 10 s for a round trip).
+SVC_TIMEOUT=10 bg_start client "$VSW_TMPDIR/streams.log" "$VSW_PY" "$VSW_SVC" \
+    streams 10.96.0.10 9000 3 6
+wait_until 10 grep -q '^ready ' "$VSW_TMPDIR/streams.log" || fail "streams did not open"
+sleep 0.5
 
 kill9_vswitchd node
 assert_fail "control socket dead after kill -9" vsctl_on node show
@@ -40,8 +50,8 @@ if [ "$before" != "$after" ]; then
     diff <(echo "$before") <(echo "$after") | sed 's/^/    /'
     fail "dump-policies differs after the restart"
 fi
-log "ok: the 4 policies restored, dump-policies identical apart from the counters"
-assert_match "the log says the policies were restored" '4 policy\(ies\) restored' \
+log "ok: the 5 policies restored, dump-policies identical apart from the counters"
+assert_match "the log says the policies were restored" '5 policy\(ies\) restored' \
     "$(cat "${VSW_LOG[node]}")"
 
 out=$(curl_many client http://10.96.0.10/ 45)
@@ -60,6 +70,11 @@ out=$(ns_exec client "$VSW_PY" "$VSW_SVC" udp-ask 10.96.0.10 53 0.3)
 assert_match "UDP VIP answers after the restart" ' be[12]$' "$out"
 assert_ok "the empty policy still refuses" \
     ns_exec client "$VSW_PY" "$VSW_SVC" tcp-refused 10.96.0.12 80
+wait_until 20 grep -q '^be3 ' "$VSW_TMPDIR/streams.log" || fail "streams did not finish"
+res=$(cat "$VSW_TMPDIR/streams.log")
+for i in 1 2 3; do
+    assert_match "the stream to be$i survived the crash" "^be$i ok [0-9]+\$" "$res"
+done
 assert_ge "hit counters count again" "$(policy_stat node 10.96.0.10:80/tcp connections)" 45
 
 # A policy deleted and one replaced before a second crash stay that way.
