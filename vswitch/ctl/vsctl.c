@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/ctl-batch.h"
 #include "lib/ctl-client.h"
 #include "lib/ctl-msg.h"
 
@@ -22,7 +23,8 @@ static const char usage_text[] =
 "Configure and inspect vswitchd.\n"
 "\n"
 "Commands:\n"
-"  show                        the switch, its ports with counters, and drops by reason\n"
+"  show                        the switch, its ports and peers with counters, and drops\n"
+"                              by reason\n"
 "  add-port NAME --ip IP [--mac MAC] [--type veth|tap]\n"
 "           [--pod-namespace NS] [--pod-name POD] [--container-id ID] [--ifname IF]\n"
 "                              attach interface NAME as the port of the pod with address\n"
@@ -35,6 +37,12 @@ static const char usage_text[] =
 "                              clients to the gateway; --affinity-timeout keeps a client\n"
 "                              on one backend (ClientIP affinity, up to 86400 s)\n"
 "  del-lb VIP:PORT/PROTO       delete the policy of a service and its flow pairs\n"
+"  add-peer NODE_IP POD_CIDR   declare the remote node NODE_IP (its underlay address)\n"
+"                              owning POD_CIDR on the VXLAN overlay, or move it\n"
+"  del-peer NODE_IP            forget a remote node\n"
+"  batch FILE                  apply the add-lb, del-lb, add-peer and del-peer lines of\n"
+"                              FILE (- for stdin) all together or not at all; deleting\n"
+"                              what does not exist is not an error in a batch\n"
 "  dump-policies               every policy, VFP-like, with its counters\n"
 "  dump-flows                  the flow cache and the flow pairs, one per line\n"
 "  flush-flows                 empty the flow cache and forget every flow pair\n"
@@ -247,6 +255,23 @@ static void print_port_text(const Vswitch__Port *p)
            s->tx_dropped);
 }
 
+static json_t *peer_json(const Vswitch__Peer *p)
+{
+    return json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I}}", "node_ip", p->node_ip,
+                     "pod_cidr", p->pod_cidr, "stats",
+                     "tx_packets", (json_int_t) p->tx_packets,
+                     "tx_bytes", (json_int_t) p->tx_bytes,
+                     "rx_packets", (json_int_t) p->rx_packets,
+                     "rx_bytes", (json_int_t) p->rx_bytes);
+}
+
+static void print_peer_text(const Vswitch__Peer *p)
+{
+    printf("peer %s: pod_cidr=%s tx_packets=%" PRIu64 " tx_bytes=%" PRIu64 " rx_packets=%"
+           PRIu64 " rx_bytes=%" PRIu64 "\n", p->node_ip, p->pod_cidr, p->tx_packets,
+           p->tx_bytes, p->rx_packets, p->rx_bytes);
+}
+
 static void print_show(const Vswitch__ShowReply *show, bool json)
 {
     const Vswitch__DaemonInfo *d = show->daemon;
@@ -259,12 +284,16 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
     if (json) {
         json_t *root = json_object(), *ports = json_array(), *drops = json_object();
 
+        json_t *peers = json_array();
+
         json_object_set_new(root, "daemon", json_pack(
-            "{s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:s, s:I, s:I, s:I, s:i}",
+            "{s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:o, s:s, s:I, s:I, s:I, s:i}",
             "version", d->version, "pod_cidr", d->pod_cidr, "gateway", d->gateway,
             "router_mac", d->router_mac,
             "node_ip", *d->node_ip ? json_string(d->node_ip) : json_null(),
-            "vni", (int) d->vni, "vxlan_port", (int) d->vxlan_port, "host_port", d->host_port,
+            "vni", (int) d->vni, "vxlan_port", (int) d->vxlan_port,
+            "overlay_mtu", d->overlay_mtu ? json_integer(d->overlay_mtu) : json_null(),
+            "host_port", d->host_port,
             "uptime_ms", (json_int_t) d->uptime_ms,
             "flow_cache_size", (json_int_t) d->flow_cache_size,
             "max_flow_pairs", (json_int_t) d->max_flow_pairs, "flow_ttl", (int) d->flow_ttl));
@@ -272,6 +301,10 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
             json_array_append_new(ports, port_json(show->ports[i]));
         }
         json_object_set_new(root, "ports", ports);
+        for (size_t i = 0; i < show->n_peers; i++) {
+            json_array_append_new(peers, peer_json(show->peers[i]));
+        }
+        json_object_set_new(root, "peers", peers);
         for (size_t i = 0; i < show->n_drops; i++) {
             json_object_set_new(drops, show->drops[i]->reason,
                                 json_integer(show->drops[i]->packets));
@@ -280,20 +313,36 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
         json_object_set_new(root, "n_policies", json_integer(show->n_policies));
         json_object_set_new(root, "n_flows", json_integer(show->n_flows));
         json_object_set_new(root, "n_flow_pairs", json_integer(show->n_flow_pairs));
+        json_object_set_new(root, "flow_evictions", json_integer(show->flow_evictions));
+        json_object_set_new(root, "flow_pair_evictions",
+                            json_integer(show->flow_pair_evictions));
         print_json(root);
         return;
     }
 
     printf("vswitchd %s: pod_cidr=%s gateway=%s router_mac=%s node_ip=%s vni=%" PRIu32
-           " vxlan_port=%" PRIu32 "\n", d->version, d->pod_cidr, d->gateway, d->router_mac,
+           " vxlan_port=%" PRIu32, d->version, d->pod_cidr, d->gateway, d->router_mac,
            *d->node_ip ? d->node_ip : "-", d->vni, d->vxlan_port);
+    if (d->overlay_mtu) {
+        printf(" overlay_mtu=%" PRIu32 "\n", d->overlay_mtu);
+    } else {
+        printf(" overlay_mtu=-\n");
+    }
     for (size_t i = 0; i < show->n_ports; i++) {
         print_port_text(show->ports[i]);
     }
+    for (size_t i = 0; i < show->n_peers; i++) {
+        print_peer_text(show->peers[i]);
+    }
     printf("policies: %" PRIu32 "\n", show->n_policies);
     printf("flows: %" PRIu64 " (max %" PRIu64 "), flow pairs: %" PRIu64 " (max %" PRIu64
-           ", ttl %" PRIu32 "s)\n", show->n_flows, d->flow_cache_size, show->n_flow_pairs,
+           ", ttl %" PRIu32 "s)", show->n_flows, d->flow_cache_size, show->n_flow_pairs,
            d->max_flow_pairs, d->flow_ttl);
+    if (show->flow_evictions || show->flow_pair_evictions) {
+        printf(", evicted: %" PRIu64 " flows, %" PRIu64 " flow pairs", show->flow_evictions,
+               show->flow_pair_evictions);
+    }
+    putchar('\n');
     for (size_t i = 0; i < show->n_drops; i++) {
         if (show->drops[i]->packets) {
             printf("%s %s=%" PRIu64, any_drops ? "" : "drops:", show->drops[i]->reason,
@@ -501,6 +550,36 @@ static void need_args(const struct options *opts, int n, const char *synopsis)
     }
 }
 
+/* Reads the batch file 'path' ("-": stdin) into 'batch'; exits with a message naming the
+ * line on any error. */
+static void read_batch(const char *path, struct ctl_batch *batch)
+{
+    bool is_stdin = !strcmp(path, "-");
+    FILE *file = is_stdin ? stdin : fopen(path, "r");
+    const char *name = is_stdin ? "<stdin>" : path;
+    char *line = NULL, err[512];
+    size_t size = 0, lineno = 0;
+
+    if (!file) {
+        fprintf(stderr, "vsctl: batch: cannot open %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    while (getline(&line, &size, file) >= 0) {
+        if (ctl_batch_add_line(batch, line, ++lineno, err, sizeof err)) {
+            fprintf(stderr, "vsctl: batch: %s:%zu: %s\n", name, lineno, err);
+            exit(1);
+        }
+    }
+    if (ferror(file)) {
+        fprintf(stderr, "vsctl: batch: cannot read %s: %s\n", name, strerror(errno));
+        exit(1);
+    }
+    free(line);
+    if (!is_stdin) {
+        fclose(file);
+    }
+}
+
 int main(int argc, char *argv[])
 {
     Vswitch__Request req = VSWITCH__REQUEST__INIT;
@@ -510,6 +589,10 @@ int main(int argc, char *argv[])
     Vswitch__FlushFlows flush_flows = VSWITCH__FLUSH_FLOWS__INIT;
     Vswitch__DelLb del_lb = VSWITCH__DEL_LB__INIT;
     Vswitch__DumpPolicies dump_policies = VSWITCH__DUMP_POLICIES__INIT;
+    Vswitch__AddPeer add_peer = VSWITCH__ADD_PEER__INIT;
+    Vswitch__DelPeer del_peer = VSWITCH__DEL_PEER__INIT;
+    struct ctl_batch batch;
+    const char *batch_name = NULL;
     Vswitch__Response *resp;
     struct options opts;
     const char *cmd;
@@ -517,9 +600,10 @@ int main(int argc, char *argv[])
     int error;
 
     parse_options(argc, argv, &opts);
+    ctl_batch_init(&batch);
     if (!opts.n_args) {
-        usage_error("missing command (show, add-port, del-port, add-lb, del-lb, "
-                    "dump-policies, dump-flows, flush-flows)");
+        usage_error("missing command (show, add-port, del-port, add-lb, del-lb, add-peer, "
+                    "del-peer, batch, dump-policies, dump-flows, flush-flows)");
     }
     cmd = opts.args[0];
     if (opts.port_option && strcmp(cmd, "add-port")) {
@@ -563,6 +647,23 @@ int main(int argc, char *argv[])
         del_lb.service = opts.args[1];
         req.command_case = VSWITCH__REQUEST__COMMAND_DEL_LB;
         req.del_lb = &del_lb;
+    } else if (!strcmp(cmd, "add-peer")) {
+        need_args(&opts, 2, "add-peer NODE_IP POD_CIDR");
+        add_peer.node_ip = opts.args[1];
+        add_peer.pod_cidr = opts.args[2];
+        req.command_case = VSWITCH__REQUEST__COMMAND_ADD_PEER;
+        req.add_peer = &add_peer;
+    } else if (!strcmp(cmd, "del-peer")) {
+        need_args(&opts, 1, "del-peer NODE_IP");
+        del_peer.node_ip = opts.args[1];
+        req.command_case = VSWITCH__REQUEST__COMMAND_DEL_PEER;
+        req.del_peer = &del_peer;
+    } else if (!strcmp(cmd, "batch")) {
+        need_args(&opts, 1, "batch FILE");
+        batch_name = strcmp(opts.args[1], "-") ? opts.args[1] : "<stdin>";
+        read_batch(opts.args[1], &batch);
+        req.command_case = VSWITCH__REQUEST__COMMAND_BATCH;
+        req.batch = &batch.msg;
     } else if (!strcmp(cmd, "dump-policies")) {
         need_args(&opts, 0, "dump-policies");
         req.command_case = VSWITCH__REQUEST__COMMAND_DUMP_POLICIES;
@@ -581,10 +682,20 @@ int main(int argc, char *argv[])
 
     error = ctl_client_call(opts.ctl, opts.timeout_ms, &req, &resp, err, sizeof err);
     if (error) {
-        fprintf(stderr, "vsctl: %s: %s\n", cmd, err);
+        size_t op = resp && resp->reply_case == VSWITCH__RESPONSE__REPLY_BATCH
+                    ? resp->batch->failed_op : 0;
+
+        if (batch_name && op && op <= batch.msg.n_ops) {
+            fprintf(stderr, "vsctl: batch: %s:%zu: %s\n", batch_name, batch.lines[op - 1],
+                    err);
+        } else {
+            fprintf(stderr, "vsctl: %s: %s\n", cmd, err);
+        }
         ctl_msg_response_free(resp);
+        ctl_batch_destroy(&batch);
         return 1;
     }
+    ctl_batch_destroy(&batch);
 
     switch (resp->reply_case) {
     case VSWITCH__RESPONSE__REPLY_SHOW:
@@ -601,6 +712,20 @@ int main(int argc, char *argv[])
             print_json(json_pack("{s:o, s:b}", "policy", resp->add_lb->policy
                                  ? policy_json(resp->add_lb->policy) : json_null(),
                                  "replaced", resp->add_lb->replaced));
+        }
+        break;
+    case VSWITCH__RESPONSE__REPLY_ADD_PEER:
+        if (opts.json) {
+            print_json(json_pack("{s:o, s:b}", "peer", resp->add_peer->peer
+                                 ? peer_json(resp->add_peer->peer) : json_null(),
+                                 "replaced", resp->add_peer->replaced));
+        }
+        break;
+    case VSWITCH__RESPONSE__REPLY_BATCH:
+        if (opts.json) {
+            print_json(json_pack("{s:i, s:i, s:i}", "applied", (int) resp->batch->applied,
+                                 "unchanged", (int) resp->batch->unchanged,
+                                 "absent", (int) resp->batch->absent));
         }
         break;
     case VSWITCH__RESPONSE__REPLY_ADD_PORT:

@@ -20,11 +20,13 @@
 #include <string.h>
 
 #define LOG_MODULE "control"
+#include "daemon/batch.h"
 #include "daemon/db.h"
 #include "dp/dp.h"
 #include "lib/addr.h"
 #include "lib/ctl-msg.h"
 #include "lib/lb-config.h"
+#include "lib/peer-config.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -109,14 +111,37 @@ static const struct db_port *find_row(const struct db_port *rows, size_t n, cons
     return n ? bsearch(name, rows, n, sizeof *rows, compare_row_name) : NULL;
 }
 
+static int compare_peer_info(const void *a_, const void *b_)
+{
+    const struct dp_peer_info *a = a_, *b = b_;
+
+    return ntohl(a->node_ip) < ntohl(b->node_ip) ? -1 : ntohl(a->node_ip) > ntohl(b->node_ip);
+}
+
+static Vswitch__Peer *peer_to_msg(const struct dp_peer_info *info)
+{
+    Vswitch__Peer *peer = xmalloc(sizeof *peer);
+    char ip[IP_STR_LEN], cidr[IP_STR_LEN];
+
+    vswitch__peer__init(peer);
+    peer->node_ip = ctl_msg_strdup(addr_ip_str(info->node_ip, ip));
+    peer->pod_cidr = ctl_msg_strdup(peer_cidr_str(&info->pod_cidr, cidr));
+    peer->tx_packets = info->tx_packets;
+    peer->tx_bytes = info->tx_bytes;
+    peer->rx_packets = info->rx_packets;
+    peer->rx_bytes = info->rx_bytes;
+    return peer;
+}
+
 static Vswitch__Response *handle_show(struct vswitchd *vd)
 {
     const struct vswitchd_config *cfg = &vd->cfg;
     uint64_t drops[DROP_N_REASONS];
+    struct dp_table_stats tables;
     struct dp_port_info *ports;
-    struct dp_lb_info *policies;
+    struct dp_peer_info *peers;
     struct db_port *rows;
-    size_t n_ports, n_rows, n_policies, n_flows, n_pairs;
+    size_t n_ports, n_rows, n_peers;
     Vswitch__Response *resp;
     Vswitch__ShowReply *show;
     Vswitch__DaemonInfo *info;
@@ -133,21 +158,14 @@ static Vswitch__Response *handle_show(struct vswitchd *vd)
         free(ports);
         return ctl_msg_response_error(error, "%s", err);
     }
-    dp_drop_stats(vd->dp, drops);
-    {
-        struct dp_table_stats tables;
-
-        dp_table_stats(vd->dp, &tables);
-        n_flows = tables.flows;
-        n_pairs = tables.flow_pairs;
-    }
-    error = dp_lb_list(vd->dp, &policies, &n_policies);
+    error = dp_peer_list(vd->dp, &peers, &n_peers);
     if (error) {
         free(rows);
         free(ports);
-        return ctl_msg_response_error(error, "cannot list policies: %s", strerror(-error));
+        return ctl_msg_response_error(error, "cannot list peers: %s", strerror(-error));
     }
-    dp_lb_info_free(policies, n_policies);
+    dp_drop_stats(vd->dp, drops);
+    dp_table_stats(vd->dp, &tables);
 
     resp = ctl_msg_response_new();
     show = xmalloc(sizeof *show);
@@ -159,26 +177,37 @@ static Vswitch__Response *handle_show(struct vswitchd *vd)
     vswitch__daemon_info__init(info);
     show->daemon = info;
     info->version = ctl_msg_strdup(VSWITCH_VERSION);
-    snprintf(buf, sizeof buf, "%s/%d", addr_ip_str(cfg->pod_cidr.net, ip), cfg->pod_cidr.prefix);
-    info->pod_cidr = ctl_msg_strdup(buf);
+    info->pod_cidr = ctl_msg_strdup(peer_cidr_str(&cfg->pod_cidr, buf));
     info->gateway = ctl_msg_strdup(addr_ip_str(cfg->gateway, ip));
     info->router_mac = ctl_msg_strdup(addr_mac_str(cfg->router_mac, mac));
     info->node_ip = ctl_msg_strdup(cfg->node_ip ? addr_ip_str(cfg->node_ip, ip) : "");
     info->vni = cfg->vni;
     info->vxlan_port = cfg->vxlan_port;
+    info->overlay_mtu = cfg->node_ip ? cfg->overlay_mtu : 0;
     info->host_port = ctl_msg_strdup(VSWITCHD_HOST_PORT);
     info->uptime_ms = time_msec() - vd->start_msec;
     info->flow_cache_size = cfg->flow_cache_size;
     info->max_flow_pairs = cfg->max_flow_pairs;
     info->flow_ttl = cfg->flow_ttl;
-    show->n_policies = n_policies;
-    show->n_flows = n_flows;
-    show->n_flow_pairs = n_pairs;
+    show->n_policies = tables.policies;
+    show->n_flows = tables.flows;
+    show->n_flow_pairs = tables.flow_pairs;
+    show->flow_evictions = tables.flow_evictions;
+    show->flow_pair_evictions = tables.flow_pair_evictions;
 
     show->n_ports = n_ports;
     show->ports = n_ports ? xmalloc(n_ports * sizeof *show->ports) : NULL;
     for (size_t i = 0; i < n_ports; i++) {
         show->ports[i] = port_to_msg(&ports[i], find_row(rows, n_rows, ports[i].name));
+    }
+
+    if (n_peers) {
+        qsort(peers, n_peers, sizeof *peers, compare_peer_info);
+    }
+    show->n_peers = n_peers;
+    show->peers = n_peers ? xmalloc(n_peers * sizeof *show->peers) : NULL;
+    for (size_t i = 0; i < n_peers; i++) {
+        show->peers[i] = peer_to_msg(&peers[i]);
     }
 
     show->n_drops = DROP_N_REASONS - 1;
@@ -192,6 +221,7 @@ static Vswitch__Response *handle_show(struct vswitchd *vd)
         d->packets = drops[r];
         show->drops[r - 1] = d;
     }
+    free(peers);
     free(rows);
     free(ports);
     return resp;
@@ -513,9 +543,8 @@ static struct lb_config_env lb_env(const struct vswitchd *vd)
     return env;
 }
 
-/* Creates or replaces the policy in the datapath. */
-static int dp_policy_set(struct vswitchd *vd, const struct lb_config *p, char *err,
-                         size_t errlen)
+int control_policy_install(struct vswitchd *vd, const struct lb_config *p, char *err,
+                           size_t errlen)
 {
     struct dp_lb_spec spec = {
         .vip = p->service.vip,
@@ -601,7 +630,7 @@ static Vswitch__Response *handle_add_lb(struct vswitchd *vd, const Vswitch__AddL
         lb_config_destroy(&p);
         return ctl_msg_response_error(old_error, "%s", err);
     }
-    error = dp_policy_set(vd, &p, dp_err, sizeof dp_err);
+    error = control_policy_install(vd, &p, dp_err, sizeof dp_err);
     if (error) {
         resp = ctl_msg_response_error(error, "cannot install policy %s: %s", svc, dp_err);
         goto out;
@@ -610,7 +639,7 @@ static Vswitch__Response *handle_add_lb(struct vswitchd *vd, const Vswitch__AddL
     if (error) {
         LOG_ERR("policy %s: %s; undoing the datapath change", svc, err);
         if (!old_error) {
-            if (dp_policy_set(vd, &old, dp_err, sizeof dp_err)) {
+            if (control_policy_install(vd, &old, dp_err, sizeof dp_err)) {
                 LOG_ERR("policy %s: cannot put the previous version back: %s", svc, dp_err);
             }
         } else {
@@ -735,6 +764,100 @@ static Vswitch__Response *handle_dump_policies(struct vswitchd *vd)
     return resp;
 }
 
+/* ---- Overlay peers and batches ---- */
+
+/* Runs the one operation 'op' as a batch of its own (batch.h, "single"). */
+static int apply_one(struct vswitchd *vd, Vswitch__BatchOp *op, struct batch_result *result,
+                     char *err, size_t errlen)
+{
+    Vswitch__Batch batch = VSWITCH__BATCH__INIT;
+
+    batch.n_ops = 1;
+    batch.ops = &op;
+    return batch_apply(vd, &batch, true, result, err, errlen);
+}
+
+static Vswitch__Response *handle_add_peer(struct vswitchd *vd, Vswitch__AddPeer *req)
+{
+    Vswitch__BatchOp op = VSWITCH__BATCH_OP__INIT;
+    Vswitch__AddPeerReply *reply;
+    struct batch_result result;
+    struct dp_peer_info *peers;
+    Vswitch__Response *resp;
+    char err[1024];
+    size_t n;
+    int error;
+
+    op.op_case = VSWITCH__BATCH_OP__OP_ADD_PEER;
+    op.add_peer = req;
+    error = apply_one(vd, &op, &result, err, sizeof err);
+    if (error) {
+        return ctl_msg_response_error(error, "%s", err);
+    }
+    LOG_INFO("%s peer %s with pod CIDR %s", result.unchanged ? "kept" :
+             result.replaced ? "changed" : "added", req->node_ip, req->pod_cidr);
+
+    resp = ctl_msg_response_new();
+    reply = xmalloc(sizeof *reply);
+    vswitch__add_peer_reply__init(reply);
+    reply->replaced = result.replaced > 0;
+    resp->reply_case = VSWITCH__RESPONSE__REPLY_ADD_PEER;
+    resp->add_peer = reply;
+    if (!dp_peer_list(vd->dp, &peers, &n)) {
+        be32 node_ip;
+
+        addr_parse_ip(req->node_ip, &node_ip);
+        for (size_t i = 0; i < n && !reply->peer; i++) {
+            if (peers[i].node_ip == node_ip) {
+                reply->peer = peer_to_msg(&peers[i]);
+            }
+        }
+        free(peers);
+    }
+    return resp;
+}
+
+static Vswitch__Response *handle_del_peer(struct vswitchd *vd, Vswitch__DelPeer *req)
+{
+    Vswitch__BatchOp op = VSWITCH__BATCH_OP__INIT;
+    struct batch_result result;
+    char err[1024];
+    int error;
+
+    op.op_case = VSWITCH__BATCH_OP__OP_DEL_PEER;
+    op.del_peer = req;
+    error = apply_one(vd, &op, &result, err, sizeof err);
+    if (error) {
+        return ctl_msg_response_error(error, "%s", err);
+    }
+    LOG_INFO("deleted peer %s%s", req->node_ip,
+             result.absent ? " (it was stored but not installed)" : "");
+    return ctl_msg_response_new();
+}
+
+static Vswitch__Response *handle_batch(struct vswitchd *vd, const Vswitch__Batch *req)
+{
+    Vswitch__BatchReply *reply = xmalloc(sizeof *reply);
+    struct batch_result result;
+    Vswitch__Response *resp;
+    char err[1024];
+    int error;
+
+    error = batch_apply(vd, req, false, &result, err, sizeof err);
+    resp = error ? ctl_msg_response_error(error, "%s", err) : ctl_msg_response_new();
+    if (error) {
+        LOG_WARN("batch of %zu op(s) refused: %s", req->n_ops, err);
+    }
+    vswitch__batch_reply__init(reply);
+    reply->applied = result.applied;
+    reply->unchanged = result.unchanged;
+    reply->absent = result.absent;
+    reply->failed_op = result.failed_op;
+    resp->reply_case = VSWITCH__RESPONSE__REPLY_BATCH;
+    resp->batch = reply;
+    return resp;
+}
+
 Vswitch__Response *control_handle(const Vswitch__Request *req, void *vd_)
 {
     struct vswitchd *vd = vd_;
@@ -758,6 +881,12 @@ Vswitch__Response *control_handle(const Vswitch__Request *req, void *vd_)
         return handle_del_lb(vd, req->del_lb);
     case VSWITCH__REQUEST__COMMAND_DUMP_POLICIES:
         return handle_dump_policies(vd);
+    case VSWITCH__REQUEST__COMMAND_ADD_PEER:
+        return handle_add_peer(vd, req->add_peer);
+    case VSWITCH__REQUEST__COMMAND_DEL_PEER:
+        return handle_del_peer(vd, req->del_peer);
+    case VSWITCH__REQUEST__COMMAND_BATCH:
+        return handle_batch(vd, req->batch);
     case VSWITCH__REQUEST__COMMAND__NOT_SET:
     default:
         /* An unknown command unpacks as an unknown field, leaving the case unset. */
@@ -826,12 +955,55 @@ int control_restore_policies(struct vswitchd *vd, char *err, size_t errlen)
                     svc);
             continue;
         }
-        if (dp_policy_set(vd, p, msg, sizeof msg)) {
+        if (control_policy_install(vd, p, msg, sizeof msg)) {
             LOG_ERR("cannot restore policy %s for %s: %s", p->name, svc, msg);
             continue;
         }
         restored++;
     }
     db_policy_list_free(policies, n);
+    return restored;
+}
+
+int control_restore_peers(struct vswitchd *vd, char *err, size_t errlen)
+{
+    struct peer_config_env env = { .node_ip = vd->cfg.node_ip, .pod_cidr = vd->cfg.pod_cidr };
+    struct peer_config *peers;
+    size_t n, restored = 0;
+    int error;
+
+    error = db_peer_list(vd->db, &peers, &n, err, errlen);
+    if (error) {
+        return error;
+    }
+    if (n && !vd->cfg.node_ip) {
+        LOG_WARN("%zu stored peer(s) not restored: vswitchd was started without --node-ip "
+                 "(they come back with it; del-peer removes them)", n);
+        n = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct peer_config *p = &peers[i];
+        char msg[512], ip[IP_STR_LEN], cidr[IP_STR_LEN];
+
+        addr_ip_str(p->node_ip, ip);
+        peer_cidr_str(&p->pod_cidr, cidr);
+        /* Against this node as configured now, and the peers restored so far (moved to the
+         * front of 'peers'). */
+        if (peer_config_check_env(p, &env, msg, sizeof msg)
+            || peer_config_check_table(p, peers, restored, msg, sizeof msg)) {
+            LOG_ERR("stored peer %s (pod CIDR %s): %s; not restored (del-peer %s removes it)",
+                    ip, cidr, msg, ip);
+            continue;
+        }
+        msg[0] = '\0';
+        error = dp_peer_set(vd->dp, p->node_ip, &p->pod_cidr, msg, sizeof msg);
+        if (error) {
+            LOG_ERR("cannot restore peer %s (pod CIDR %s): %s", ip, cidr,
+                    *msg ? msg : strerror(-error));
+            continue;
+        }
+        peers[restored++] = *p;
+    }
+    free(peers);
     return restored;
 }

@@ -21,14 +21,38 @@
 /* "vSwD": marks the file as ours in its header (PRAGMA application_id). */
 #define DB_APPLICATION_ID 0x76537744
 
+/* Statements prepared once and kept: a batch runs them thousands of times. */
+enum db_stmt {
+    STMT_POLICY_DELETE,
+    STMT_POLICY_INSERT,
+    STMT_BACKEND_INSERT,
+    STMT_PEER_SELECT,
+    STMT_PEER_PUT,
+    STMT_PEER_DELETE,
+    DB_N_STMTS
+};
+
+static const char *const stmt_sql[DB_N_STMTS] = {
+    [STMT_POLICY_DELETE] = "DELETE FROM policies WHERE vip = ?1 AND port = ?2 AND protocol = ?3",
+    [STMT_POLICY_INSERT] = "INSERT INTO policies (vip, port, protocol, name, dsr, "
+                           "affinity_timeout) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [STMT_BACKEND_INSERT] = "INSERT INTO backends (policy, ip, port) VALUES (?1, ?2, ?3)",
+    [STMT_PEER_SELECT] = "SELECT pod_cidr FROM peers WHERE node_ip = ?1",
+    [STMT_PEER_PUT] = "INSERT INTO peers (node_ip, pod_cidr) VALUES (?1, ?2)"
+                      " ON CONFLICT (node_ip) DO UPDATE SET pod_cidr = excluded.pod_cidr",
+    [STMT_PEER_DELETE] = "DELETE FROM peers WHERE node_ip = ?1",
+};
+
 struct db {
     sqlite3 *conn;
     char *path;
+    sqlite3_stmt *stmts[DB_N_STMTS];    /* Prepared on first use. */
 };
 
 /* migrations[i] takes the schema from version i to i + 1.  Version 2 adds the load-balancing
  * policies: one row per VIP:port/protocol in "policies", its backends in "backends", deleted
- * with it (foreign keys are on).  A later version adds "peers" (node_ip, pod_cidr). */
+ * with it (foreign keys are on).  Version 3 adds the overlay peers: one row per remote node
+ * in "peers", its underlay address and its pod CIDR. */
 static const char *const migrations[] = {
     "CREATE TABLE ports ("
     "    name          TEXT PRIMARY KEY NOT NULL,"
@@ -59,6 +83,12 @@ static const char *const migrations[] = {
     "    port   INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
     "    PRIMARY KEY (policy, ip, port)"
     ") WITHOUT ROWID;",
+
+    "CREATE TABLE peers ("
+    "    node_ip  TEXT PRIMARY KEY NOT NULL,"
+    "    pod_cidr TEXT NOT NULL UNIQUE,"
+    "    created  INTEGER NOT NULL DEFAULT (strftime('%s', 'now'))"
+    ");",
 };
 #define DB_SCHEMA_VERSION ((int) ARRAY_SIZE(migrations))
 
@@ -244,6 +274,9 @@ error:
 void db_close(struct db *db)
 {
     if (db) {
+        for (int i = 0; i < DB_N_STMTS; i++) {
+            sqlite3_finalize(db->stmts[i]);
+        }
         sqlite3_close(db->conn);
         free(db->path);
         free(db);
@@ -253,6 +286,90 @@ void db_close(struct db *db)
 static void bind_text(sqlite3_stmt *stmt, int index, const char *text)
 {
     sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+}
+
+/* The kept statement 'id', reset and with no bindings, or NULL with 'err' set. */
+static sqlite3_stmt *stmt_get(struct db *db, enum db_stmt id, char *err, size_t errlen)
+{
+    sqlite3_stmt *stmt = db->stmts[id];
+
+    if (!stmt) {
+        if (sqlite3_prepare_v3(db->conn, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                               NULL) != SQLITE_OK) {
+            db_error(db, "cannot prepare a statement", err, errlen);
+            return NULL;
+        }
+        db->stmts[id] = stmt;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return stmt;
+}
+
+/* Runs a statement that returns no rows; 0 or -EIO with 'err' saying 'what' failed. */
+static int stmt_run(struct db *db, sqlite3_stmt *stmt, const char *what, char *err,
+                    size_t errlen)
+{
+    int error = 0;
+
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+        error = db_error(db, what, err, errlen);
+    }
+    sqlite3_reset(stmt);
+    return error;
+}
+
+/* ---- Transactions ---- */
+
+bool db_in_transaction(const struct db *db)
+{
+    return !sqlite3_get_autocommit(db->conn);
+}
+
+int db_begin(struct db *db, char *err, size_t errlen)
+{
+    if (sqlite3_exec(db->conn, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        return db_error(db, "cannot start a transaction", err, errlen);
+    }
+    return 0;
+}
+
+int db_commit(struct db *db, char *err, size_t errlen)
+{
+    if (sqlite3_exec(db->conn, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        int error = db_error(db, "cannot commit", err, errlen);
+
+        db_rollback(db);
+        return error;
+    }
+    return 0;
+}
+
+void db_rollback(struct db *db)
+{
+    if (db_in_transaction(db)) {
+        sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+/* A change made outside db_begin() gets a transaction of its own: these two open and close
+ * it, and leave a caller's transaction alone. */
+static int own_begin(struct db *db, bool *own, char *err, size_t errlen)
+{
+    *own = !db_in_transaction(db);
+    return *own ? db_begin(db, err, errlen) : 0;
+}
+
+static int own_end(struct db *db, bool own, int error, char *err, size_t errlen)
+{
+    if (!own) {
+        return error;
+    }
+    if (error) {
+        db_rollback(db);
+        return error;
+    }
+    return db_commit(db, err, errlen);
 }
 
 int db_port_insert(struct db *db, const struct db_port *port, int *replaced, char *err,
@@ -401,98 +518,78 @@ int db_port_list(struct db *db, struct db_port **portsp, size_t *np, char *err, 
 int db_policy_put(struct db *db, const struct lb_config *p, bool *replaced, char *err,
                   size_t errlen)
 {
-    static const char delete_sql[] =
-        "DELETE FROM policies WHERE vip = ?1 AND port = ?2 AND protocol = ?3";
-    static const char policy_sql[] =
-        "INSERT INTO policies (vip, port, protocol, name, dsr, affinity_timeout)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-    static const char backend_sql[] = "INSERT INTO backends (policy, ip, port) VALUES (?1, ?2, ?3)";
-    sqlite3_stmt *del = NULL, *pol = NULL, *be = NULL;
+    const char *proto = lb_proto_name(p->service.proto);
+    sqlite3_stmt *del, *pol, *be;
     char vip[IP_STR_LEN];
     sqlite3_int64 id;
-    int error = 0;
+    bool own;
+    int error;
 
     *replaced = false;
     addr_ip_str(p->service.vip, vip);
-    if (sqlite3_prepare_v2(db->conn, delete_sql, -1, &del, NULL) != SQLITE_OK
-        || sqlite3_prepare_v2(db->conn, policy_sql, -1, &pol, NULL) != SQLITE_OK
-        || sqlite3_prepare_v2(db->conn, backend_sql, -1, &be, NULL) != SQLITE_OK) {
-        error = db_error(db, "cannot prepare the policy insert", err, errlen);
-        goto out;
+    if (!(del = stmt_get(db, STMT_POLICY_DELETE, err, errlen))
+        || !(pol = stmt_get(db, STMT_POLICY_INSERT, err, errlen))
+        || !(be = stmt_get(db, STMT_BACKEND_INSERT, err, errlen))) {
+        return -EIO;
     }
-    if (sqlite3_exec(db->conn, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        error = db_error(db, "cannot start a transaction", err, errlen);
-        goto out;
+    error = own_begin(db, &own, err, errlen);
+    if (error) {
+        return error;
     }
     bind_text(del, 1, vip);
     sqlite3_bind_int(del, 2, p->service.port);
-    bind_text(del, 3, lb_proto_name(p->service.proto));
-    if (sqlite3_step(del) != SQLITE_DONE) {
-        error = db_error(db, "cannot remove the previous policy", err, errlen);
-        goto rollback;
+    bind_text(del, 3, proto);
+    error = stmt_run(db, del, "cannot remove the previous policy", err, errlen);
+    if (error) {
+        goto out;
     }
     *replaced = sqlite3_changes(db->conn) > 0;
 
     bind_text(pol, 1, vip);
     sqlite3_bind_int(pol, 2, p->service.port);
-    bind_text(pol, 3, lb_proto_name(p->service.proto));
+    bind_text(pol, 3, proto);
     bind_text(pol, 4, p->name);
     sqlite3_bind_int(pol, 5, p->dsr);
     sqlite3_bind_int64(pol, 6, p->affinity_timeout);
-    if (sqlite3_step(pol) != SQLITE_DONE) {
-        error = db_error(db, "cannot store the policy", err, errlen);
-        goto rollback;
+    error = stmt_run(db, pol, "cannot store the policy", err, errlen);
+    if (error) {
+        goto out;
     }
     id = sqlite3_last_insert_rowid(db->conn);
-    for (size_t i = 0; i < p->n_backends; i++) {
+    for (size_t i = 0; i < p->n_backends && !error; i++) {
         char ip[IP_STR_LEN];
 
-        sqlite3_reset(be);
         sqlite3_bind_int64(be, 1, id);
         /* SQLITE_TRANSIENT: 'ip' changes with every row. */
         sqlite3_bind_text(be, 2, addr_ip_str(p->backends[i].ip, ip), -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(be, 3, p->backends[i].port);
-        if (sqlite3_step(be) != SQLITE_DONE) {
-            error = db_error(db, "cannot store a backend", err, errlen);
-            goto rollback;
-        }
+        error = stmt_run(db, be, "cannot store a backend", err, errlen);
     }
-    if (sqlite3_exec(db->conn, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        error = db_error(db, "cannot commit the policy", err, errlen);
-        goto rollback;
-    }
-    goto out;
-
-rollback:
-    sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
-    *replaced = false;
 out:
-    sqlite3_finalize(be);
-    sqlite3_finalize(pol);
-    sqlite3_finalize(del);
+    error = own_end(db, own, error, err, errlen);
+    if (error) {
+        *replaced = false;
+    }
     return error;
 }
 
 int db_policy_delete(struct db *db, const struct lb_service *svc, char *err, size_t errlen)
 {
-    static const char sql[] =
-        "DELETE FROM policies WHERE vip = ?1 AND port = ?2 AND protocol = ?3";
+    sqlite3_stmt *stmt = stmt_get(db, STMT_POLICY_DELETE, err, errlen);
     char vip[IP_STR_LEN];
-    sqlite3_stmt *stmt;
-    int error = 0;
+    int error;
 
-    if (sqlite3_prepare_v2(db->conn, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        return db_error(db, "cannot prepare the policy delete", err, errlen);
+    if (!stmt) {
+        return -EIO;
     }
     bind_text(stmt, 1, addr_ip_str(svc->vip, vip));
     sqlite3_bind_int(stmt, 2, svc->port);
     bind_text(stmt, 3, lb_proto_name(svc->proto));
-    if (sqlite3_step(stmt) != SQLITE_DONE) {
-        error = db_error(db, "cannot delete the policy", err, errlen);
-    } else if (!sqlite3_changes(db->conn)) {
+    /* One statement: atomic by itself, durable at once outside a transaction. */
+    error = stmt_run(db, stmt, "cannot delete the policy", err, errlen);
+    if (!error && !sqlite3_changes(db->conn)) {
         error = -ENOENT;
     }
-    sqlite3_finalize(stmt);
     return error;
 }
 
@@ -647,4 +744,101 @@ void db_policy_list_free(struct lb_config *policies, size_t n)
         lb_config_destroy(&policies[i]);
     }
     free(policies);
+}
+
+/* ---- Peers ---- */
+
+int db_peer_put(struct db *db, const struct peer_config *peer, bool *replaced, char *err,
+                size_t errlen)
+{
+    sqlite3_stmt *sel, *put;
+    char ip[IP_STR_LEN], cidr[IP_STR_LEN];
+    bool own;
+    int error, rc;
+
+    *replaced = false;
+    addr_ip_str(peer->node_ip, ip);
+    peer_cidr_str(&peer->pod_cidr, cidr);
+    if (!(sel = stmt_get(db, STMT_PEER_SELECT, err, errlen))
+        || !(put = stmt_get(db, STMT_PEER_PUT, err, errlen))) {
+        return -EIO;
+    }
+    error = own_begin(db, &own, err, errlen);
+    if (error) {
+        return error;
+    }
+    bind_text(sel, 1, ip);
+    rc = sqlite3_step(sel);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        error = db_error(db, "cannot read the peer", err, errlen);
+    }
+    sqlite3_reset(sel);
+    if (!error) {
+        *replaced = rc == SQLITE_ROW;
+        bind_text(put, 1, ip);
+        bind_text(put, 2, cidr);
+        error = stmt_run(db, put, "cannot store the peer", err, errlen);
+    }
+    error = own_end(db, own, error, err, errlen);
+    if (error) {
+        *replaced = false;
+    }
+    return error;
+}
+
+int db_peer_delete(struct db *db, be32 node_ip, char *err, size_t errlen)
+{
+    sqlite3_stmt *stmt = stmt_get(db, STMT_PEER_DELETE, err, errlen);
+    char ip[IP_STR_LEN];
+    int error;
+
+    if (!stmt) {
+        return -EIO;
+    }
+    bind_text(stmt, 1, addr_ip_str(node_ip, ip));
+    error = stmt_run(db, stmt, "cannot delete the peer", err, errlen);
+    if (!error && !sqlite3_changes(db->conn)) {
+        error = -ENOENT;
+    }
+    return error;
+}
+
+int db_peer_list(struct db *db, struct peer_config **peersp, size_t *np, char *err,
+                 size_t errlen)
+{
+    static const char sql[] = "SELECT node_ip, pod_cidr FROM peers ORDER BY created, node_ip";
+    struct peer_config *peers = NULL;
+    sqlite3_stmt *stmt;
+    size_t n = 0;
+    int rc;
+
+    *peersp = NULL;
+    *np = 0;
+    if (sqlite3_prepare_v2(db->conn, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        return db_error(db, "cannot prepare the peer list", err, errlen);
+    }
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        char ip[IP_STR_LEN], cidr[IP_STR_LEN];
+        struct peer_config p;
+
+        column_copy(stmt, 0, ip, sizeof ip);
+        column_copy(stmt, 1, cidr, sizeof cidr);
+        /* Rows are written only by db_peer_put(); one that does not parse was edited by
+         * hand, and is skipped with a warning rather than restored wrong. */
+        if (addr_parse_ip(ip, &p.node_ip) || addr_parse_cidr(cidr, &p.pod_cidr)) {
+            LOG_WARN("%s: peer '%s' with pod CIDR '%s' is not valid; ignored", db->path, ip,
+                     cidr);
+            continue;
+        }
+        peers = xrealloc(peers, (n + 1) * sizeof *peers);
+        peers[n++] = p;
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        free(peers);
+        return db_error(db, "cannot list peers", err, errlen);
+    }
+    *peersp = peers;
+    *np = n;
+    return 0;
 }

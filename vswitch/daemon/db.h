@@ -1,10 +1,14 @@
 /* vswitchd's configuration database: an SQLite file (--db) holding what must survive a
- * restart (ports and load-balancing policies now; peers later), read back at start-up.
+ * restart (ports, load-balancing policies and overlay peers), read back at start-up.
  *
  * The file is in WAL mode with synchronous=FULL, so a change is on disk when its call returns:
  * the control server replies only after that, and a kill -9 never loses an acknowledged
  * change.  The file is marked with PRAGMA application_id and a schema version (user_version),
  * so a foreign, newer or corrupt file is refused at open rather than misread.
+ *
+ * Each change below is a transaction of its own, unless the caller opened one with
+ * db_begin(): then it joins that one, and is durable only at db_commit() (a batch commits
+ * thousands of changes with one fsync).
  *
  * Thread: the control thread only. */
 #ifndef VSWITCH_DAEMON_DB_H
@@ -14,6 +18,7 @@
 #include <stddef.h>
 
 #include "lib/lb-config.h"
+#include "lib/peer-config.h"
 #include "lib/types.h"
 
 struct db;
@@ -43,6 +48,16 @@ int db_open(const char *path, struct db **, char *err, size_t errlen);
 /* Accepts NULL. */
 void db_close(struct db *);
 
+/* Opens a write transaction (BEGIN IMMEDIATE): the changes that follow are applied together
+ * at db_commit(), or not at all after db_rollback().  No nesting.  Returns 0 or -EIO. */
+int db_begin(struct db *, char *err, size_t errlen);
+/* Commits durably (one fsync of the WAL).  On failure the transaction is rolled back and
+ * -EIO returned with 'err' set. */
+int db_commit(struct db *, char *err, size_t errlen);
+/* Undoes the open transaction's changes; nothing if none is open. */
+void db_rollback(struct db *);
+bool db_in_transaction(const struct db *);
+
 /* Stores 'port' durably.  Rows with the same name or IP, left over from ports the datapath no
  * longer has, are replaced; '*replaced' says how many.  Returns 0 or -EIO with 'err' set. */
 int db_port_insert(struct db *, const struct db_port *, int *replaced, char *err,
@@ -67,5 +82,17 @@ int db_policy_get(struct db *, const struct lb_service *svc, struct lb_config *p
 int db_policy_list(struct db *, struct lb_config **policies, size_t *n, char *err,
                    size_t errlen);
 void db_policy_list_free(struct lb_config *policies, size_t n);
+
+/* Stores 'peer' durably, replacing the row of its node address; '*replaced' says whether there
+ * was one.  Returns 0 or -EIO (a UNIQUE violation if another node holds the same CIDR, which
+ * the caller's checks exclude). */
+int db_peer_put(struct db *, const struct peer_config *peer, bool *replaced, char *err,
+                size_t errlen);
+/* Removes the peer 'node_ip'.  Returns 0, -ENOENT if there was none, or -EIO. */
+int db_peer_delete(struct db *, be32 node_ip, char *err, size_t errlen);
+/* Every stored peer, in the order they were added.  A row that does not parse is skipped
+ * with a warning.  Caller frees '*peers'. */
+int db_peer_list(struct db *, struct peer_config **peers, size_t *n, char *err,
+                 size_t errlen);
 
 #endif

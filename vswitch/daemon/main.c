@@ -1,13 +1,14 @@
 /* vswitchd: the switch daemon's entry point.  Parses the command line, starts the parts in
- * dependency order (database, datapath and its host port, restored ports and policies,
- * datapath thread, control socket, metrics), runs the control thread's libuv loop until
- * SIGTERM or SIGINT, and tears everything down in reverse.
+ * dependency order (database, datapath with its host port and VXLAN port, restored ports,
+ * policies and peers, datapath thread, control socket, metrics), runs the control thread's
+ * libuv loop until SIGTERM or SIGINT, and tears everything down in reverse.
  *
  * The control socket is created first, before anything touches the node, so that a second
  * vswitchd started by mistake stops at "already running" instead of reconfiguring vsw0 under
- * the first one; it accepts clients only once the restored ports are in place.  Policies are
- * restored before the datapath thread starts, so no packet to a VIP is ever forwarded as if
- * the VIP were an ordinary address. */
+ * the first one; it accepts clients only once the restored ports are in place.  Policies and
+ * peers are restored before the datapath thread starts, so no packet to a VIP is ever
+ * forwarded as if the VIP were an ordinary address, nor a remote pod's as if it were
+ * outside the cluster. */
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -47,6 +48,12 @@
 #define MAX_FLOW_PAIRS_MAX (1u << 24)
 #define DEFAULT_FLOW_TTL 240            /* Seconds, as VFP's "Flow TTL". */
 #define FLOW_TTL_MAX 86400
+/* VXLAN costs 50 bytes (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14; RFC 7348).  The
+ * overlay MTU is the largest inner IPv4 packet: at least IPv4's 576 (RFC 791), at most what
+ * fits a UDP datagram with the overhead. */
+#define VXLAN_OVERHEAD 50
+#define OVERLAY_MTU_MIN 576
+#define OVERLAY_MTU_MAX (65535 - VXLAN_OVERHEAD)
 
 static const char usage_text[] =
 "NAME\n"
@@ -54,7 +61,7 @@ static const char usage_text[] =
 "\n"
 "SYNOPSIS\n"
 "    vswitchd --pod-cidr CIDR [--ctl PATH] [--db PATH] [--node-ip IP] [--vni N]\n"
-"             [--vxlan-port N] [--metrics ADDR:PORT] [--log-level LEVEL]\n"
+"             [--vxlan-port N] [--overlay-mtu N] [--metrics ADDR:PORT] [--log-level LEVEL]\n"
 "             [--ctl-group GROUP] [--flow-cache-size N] [--max-flow-pairs N]\n"
 "             [--flow-ttl SECONDS]\n"
 "    vswitchd --help | --version\n"
@@ -65,9 +72,10 @@ static const char usage_text[] =
 "    host port vsw0, a TAP in its network namespace holding the gateway address, through\n"
 "    which the node reaches its pods.  It load-balances connections to service VIPs itself\n"
 "    (vsctl add-lb): the first packet picks a backend and creates a flow pair that\n"
-"    translates the rest of the connection in both directions.  Ports and policies are\n"
-"    configured with vsctl(8) and kept in the database, so they come back when vswitchd\n"
-"    restarts.  It runs in the foreground, logs to stderr, and stops cleanly on SIGTERM or\n"
+"    translates the rest of the connection in both directions.  With --node-ip it joins\n"
+"    the VXLAN overlay: traffic to the pod CIDRs of other nodes (vsctl add-peer) is\n"
+"    encapsulated to them.  Ports, policies and peers are configured with vsctl(8) and kept\n"
+"    in the database, so they come back when vswitchd restarts.  It runs in the foreground, logs to stderr, and stops cleanly on SIGTERM or\n"
 "    SIGINT.\n"
 "\n"
 "OPTIONS\n"
@@ -82,11 +90,22 @@ static const char usage_text[] =
 "    --db PATH\n"
 "        Configuration database, SQLite (default " DEFAULT_DB ").\n"
 "    --node-ip IP\n"
-"        This node's underlay address, the source of VXLAN traffic.\n"
+"        This node's underlay address, the source of VXLAN traffic; it must be an\n"
+"        address of an interface of this node.  Without it there is no overlay, and\n"
+"        vsctl add-peer is refused.\n"
 "    --vni N\n"
-"        VXLAN network identifier, 1 to 16777215 (default 1).\n"
+"        VXLAN network identifier, 1 to 16777215 (default 1).  Every node of the\n"
+"        overlay must use the same.\n"
 "    --vxlan-port N\n"
-"        VXLAN UDP port (default 4789).\n"
+"        VXLAN UDP port (default 4789).  Every node of the overlay must use the same.\n"
+"    --overlay-mtu N\n"
+"        The largest IP packet a pod may send to a pod on another node, 576 to 65485.\n"
+"        Default: the MTU of the interface holding --node-ip less the 50 bytes VXLAN\n"
+"        adds (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14), read at start-up:\n"
+"        1450 on a 1500-byte underlay.  Pods must be given this MTU (the CNI\n"
+"        netconf's \"mtu\"): a larger packet to another node is dropped and answered\n"
+"        with ICMP \"fragmentation needed\"; TCP segments from pods that offload\n"
+"        segmentation are cut to fit.\n"
 "    --metrics ADDR:PORT\n"
 "        Serve Prometheus metrics at http://ADDR:PORT/metrics and a health check at\n"
 "        /healthz (default " DEFAULT_METRICS ").\n"
@@ -111,11 +130,13 @@ static const char usage_text[] =
 "    0 after a clean shutdown, 1 if vswitchd cannot start or fails, 2 for bad usage.\n"
 "\n"
 "EXAMPLE\n"
-"    vswitchd --pod-cidr 10.244.1.0/24 --node-ip 192.168.0.11\n";
+"    vswitchd --pod-cidr 10.244.1.0/24 --node-ip 192.168.0.11\n"
+"    vsctl add-peer 192.168.0.12 10.244.2.0/24\n";
 
 enum {
     OPT_CTL = 256, OPT_DB, OPT_POD_CIDR, OPT_NODE_IP, OPT_VNI, OPT_VXLAN_PORT, OPT_METRICS,
     OPT_LOG_LEVEL, OPT_CTL_GROUP, OPT_FLOW_CACHE_SIZE, OPT_MAX_FLOW_PAIRS, OPT_FLOW_TTL,
+    OPT_OVERLAY_MTU,
 };
 
 static const struct option long_options[] = {
@@ -125,6 +146,7 @@ static const struct option long_options[] = {
     { "node-ip", required_argument, NULL, OPT_NODE_IP },
     { "vni", required_argument, NULL, OPT_VNI },
     { "vxlan-port", required_argument, NULL, OPT_VXLAN_PORT },
+    { "overlay-mtu", required_argument, NULL, OPT_OVERLAY_MTU },
     { "metrics", required_argument, NULL, OPT_METRICS },
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
     { "ctl-group", required_argument, NULL, OPT_CTL_GROUP },
@@ -234,6 +256,10 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         case OPT_VXLAN_PORT:
             cfg->vxlan_port = parse_number("--vxlan-port", optarg, 1, 65535);
             break;
+        case OPT_OVERLAY_MTU:
+            cfg->overlay_mtu = parse_number("--overlay-mtu", optarg, OVERLAY_MTU_MIN,
+                                            OVERLAY_MTU_MAX);
+            break;
         case OPT_METRICS:
             cfg->metrics_addr = optarg;
             break;
@@ -278,6 +304,9 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
     if (!pod_cidr) {
         usage_error("--pod-cidr is required (this node's pod subnet, e.g. 10.244.1.0/24)");
     }
+    if (cfg->overlay_mtu && !cfg->node_ip) {
+        usage_error("--overlay-mtu needs --node-ip: without it there is no overlay");
+    }
     if (addr_parse_ip_port(cfg->metrics_addr, &cfg->metrics_ip, &cfg->metrics_port)) {
         usage_error("invalid --metrics '%s': expected ADDR:PORT, e.g. %s", cfg->metrics_addr,
                     DEFAULT_METRICS);
@@ -318,6 +347,58 @@ static int configure_host_port(const struct vswitchd_config *cfg, char *err, siz
     return error;
 }
 
+/* Chooses the overlay MTU when --overlay-mtu is not given: the MTU of the interface that holds
+ * --node-ip, less VXLAN's overhead.  An address that no interface holds is left for the
+ * datapath to refuse when it binds the VXLAN socket, with its message. */
+static int choose_overlay_mtu(struct vswitchd_config *cfg, char *err, size_t errlen)
+{
+    char nl_err[256], ip[IP_STR_LEN], name[IF_NAMESIZE];
+    struct nl_addr *addrs = NULL;
+    struct nl_link link;
+    struct nl_sock *nl;
+    int error, ifindex = 0;
+    size_t n = 0;
+
+    addr_ip_str(cfg->node_ip, ip);
+    error = nl_open(&nl, nl_err, sizeof nl_err);
+    if (!error) {
+        error = nl_addr_list(nl, 0, &addrs, &n, nl_err, sizeof nl_err);
+    }
+    for (size_t i = 0; !error && i < n && !ifindex; i++) {
+        if (addrs[i].local == cfg->node_ip) {
+            ifindex = addrs[i].ifindex;
+        }
+    }
+    free(addrs);
+    if (!error && ifindex) {
+        if (!if_indextoname(ifindex, name)) {
+            error = -errno;
+            snprintf(nl_err, sizeof nl_err, "interface %d: %s", ifindex, strerror(errno));
+        } else {
+            error = nl_link_get(nl, name, &link, nl_err, sizeof nl_err);
+        }
+    }
+    nl_close(nl);
+    if (error) {
+        snprintf(err, errlen, "cannot find the MTU of the interface holding --node-ip %s: %s "
+                 "(give --overlay-mtu)", ip, nl_err);
+        return error;
+    }
+    if (!ifindex) {
+        return 0;
+    }
+    if (link.mtu < OVERLAY_MTU_MIN + VXLAN_OVERHEAD) {
+        snprintf(err, errlen, "the MTU of %s, which holds --node-ip %s, is %u: too small for "
+                 "VXLAN (at least %d, so that pods get %d)", link.name, ip, link.mtu,
+                 OVERLAY_MTU_MIN + VXLAN_OVERHEAD, OVERLAY_MTU_MIN);
+        return -EINVAL;
+    }
+    cfg->overlay_mtu = MIN(link.mtu - VXLAN_OVERHEAD, OVERLAY_MTU_MAX);
+    LOG_INFO("overlay MTU %u: the MTU of %s (%u), which holds %s, less %d bytes of VXLAN",
+             cfg->overlay_mtu, link.name, link.mtu, ip, VXLAN_OVERHEAD);
+    return 0;
+}
+
 static void on_signal(uv_signal_t *sig, int signum)
 {
     LOG_INFO("%s received; shutting down", strsignal(signum));
@@ -339,7 +420,7 @@ int main(int argc, char *argv[])
     struct dp_config dp_cfg;
     char err[512], net[IP_STR_LEN], gw[IP_STR_LEN], mac[ETH_STR_LEN];
     uv_loop_t loop;
-    int error, restored, policies;
+    int error, restored, policies, peers;
 
     log_set_program("vswitchd");
     parse_options(argc, argv, cfg);
@@ -363,12 +444,23 @@ int main(int argc, char *argv[])
         goto out;
     }
 
+    if (cfg->node_ip && !cfg->overlay_mtu) {
+        error = choose_overlay_mtu(cfg, err, sizeof err);
+        if (error) {
+            LOG_ERR("%s", err);
+            goto out;
+        }
+    }
     dp_cfg = (struct dp_config) {
         .pod_cidr = cfg->pod_cidr,
         .gateway = cfg->gateway,
         .router_mac = cfg->router_mac,
         .host_port = VSWITCHD_HOST_PORT,
         .flow_cache_size = cfg->flow_cache_size,
+        .node_ip = cfg->node_ip,
+        .vni = cfg->vni,
+        .vxlan_port = cfg->vxlan_port,
+        .overlay_mtu = cfg->overlay_mtu,
         .max_flow_pairs = cfg->max_flow_pairs,
         .flow_ttl = cfg->flow_ttl,
     };
@@ -395,6 +487,12 @@ int main(int argc, char *argv[])
         LOG_ERR("cannot restore policies: %s", err);
         goto out;
     }
+    peers = control_restore_peers(&vd, err, sizeof err);
+    if (peers < 0) {
+        error = peers;
+        LOG_ERR("cannot restore peers: %s", err);
+        goto out;
+    }
     error = dp_start(vd.dp);
     if (error) {
         LOG_ERR("cannot start the datapath thread: %s", strerror(-error));
@@ -415,11 +513,17 @@ int main(int argc, char *argv[])
     uv_signal_start(&sigterm, on_signal, SIGTERM);
     uv_signal_init(&loop, &sigint);
     uv_signal_start(&sigint, on_signal, SIGINT);
-    LOG_INFO("vswitchd %s started: pod CIDR %s/%d, gateway %s, router MAC %s, %d port(s) "
-             "and %d policy(ies) restored", VSWITCH_VERSION,
+    LOG_INFO("vswitchd %s started: pod CIDR %s/%d, gateway %s, router MAC %s, %d port(s), "
+             "%d policy(ies) and %d peer(s) restored", VSWITCH_VERSION,
              addr_ip_str(cfg->pod_cidr.net, net), cfg->pod_cidr.prefix,
              addr_ip_str(cfg->gateway, gw), addr_mac_str(cfg->router_mac, mac), restored,
-             policies);
+             policies, peers);
+    if (cfg->node_ip) {
+        LOG_INFO("overlay: node IP %s, VNI %u, UDP port %u, MTU %u (pods need this MTU)",
+                 addr_ip_str(cfg->node_ip, net), cfg->vni, cfg->vxlan_port, cfg->overlay_mtu);
+    } else {
+        LOG_INFO("no overlay (no --node-ip): single node");
+    }
     uv_run(&loop, UV_RUN_DEFAULT);
     error = 0;
 

@@ -1,7 +1,7 @@
 /* The metrics endpoint; see metrics.h.
  *
- * Every scrape takes fresh snapshots from the datapath (ports, drop counters, flow counts,
- * policies); nothing is cached here, so the numbers are as consistent as the datapath's own
+ * Every scrape takes fresh snapshots from the datapath (ports, drop counters, table sizes,
+ * policies, peers); nothing is cached here, so the numbers are as consistent as the datapath's own
  * snapshots. */
 #include "daemon/metrics.h"
 
@@ -20,6 +20,7 @@
 #include "dp/dp.h"
 #include "lib/ctl-msg.h"
 #include "lib/lb-config.h"
+#include "lib/peer-config.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -117,13 +118,48 @@ static void put_policy_metrics(FILE *out, const struct dp_lb_info *policies, siz
     }
 }
 
+struct peer_metric {
+    const char *name;
+    const char *help;
+    size_t offset;              /* In struct dp_peer_info. */
+};
+
+static const struct peer_metric peer_metrics[] = {
+    { "vswitch_peer_tx_packets_total", "Frames encapsulated to the peer node.",
+      offsetof(struct dp_peer_info, tx_packets) },
+    { "vswitch_peer_tx_bytes_total", "Bytes of inner frames encapsulated to the peer node.",
+      offsetof(struct dp_peer_info, tx_bytes) },
+    { "vswitch_peer_rx_packets_total", "Frames from the peer node accepted and decapsulated.",
+      offsetof(struct dp_peer_info, rx_packets) },
+    { "vswitch_peer_rx_bytes_total", "Bytes of inner frames from the peer node.",
+      offsetof(struct dp_peer_info, rx_bytes) },
+};
+
+static void put_peer_metrics(FILE *out, const struct dp_peer_info *peers, size_t n)
+{
+    for (size_t m = 0; m < ARRAY_SIZE(peer_metrics); m++) {
+        put_header(out, peer_metrics[m].name, "counter", peer_metrics[m].help);
+        for (size_t i = 0; i < n; i++) {
+            char ip[IP_STR_LEN], cidr[IP_STR_LEN];
+            uint64_t value;
+
+            memcpy(&value, (const char *) &peers[i] + peer_metrics[m].offset, sizeof value);
+            fprintf(out, "%s{node_ip=\"%s\",pod_cidr=\"%s\"} %llu\n", peer_metrics[m].name,
+                    addr_ip_str(peers[i].node_ip, ip), peer_cidr_str(&peers[i].pod_cidr, cidr),
+                    (unsigned long long) value);
+        }
+    }
+}
+
 /* Writes the exposition into a new buffer; returns 0 or a negative errno. */
 static int render(const struct vswitchd *vd, char **text, size_t *len)
 {
     uint64_t drops[DROP_N_REASONS];
+    struct dp_table_stats tables;
     struct dp_port_info *ports;
     struct dp_lb_info *policies;
-    size_t n_ports, n_flows, n_pairs, n_policies;
+    struct dp_peer_info *peers;
+    size_t n_ports, n_policies, n_peers;
     FILE *out;
     int error;
 
@@ -131,18 +167,19 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
     if (error) {
         return error;
     }
+    /* Every policy's counters, one line each. */
     error = dp_lb_list(vd->dp, &policies, &n_policies);
     if (error) {
         free(ports);
         return error;
     }
-    {
-        struct dp_table_stats tables;
-
-        dp_table_stats(vd->dp, &tables);
-        n_flows = tables.flows;
-        n_pairs = tables.flow_pairs;
+    error = dp_peer_list(vd->dp, &peers, &n_peers);
+    if (error) {
+        dp_lb_info_free(policies, n_policies);
+        free(ports);
+        return error;
     }
+    dp_table_stats(vd->dp, &tables);
     dp_drop_stats(vd->dp, drops);
 
     out = open_memstream(text, len);
@@ -154,13 +191,26 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
     put_header(out, "vswitch_uptime_seconds", "gauge", "Seconds since vswitchd started.");
     fprintf(out, "vswitch_uptime_seconds %.3f\n", (time_msec() - vd->start_msec) / 1000.0);
     put_header(out, "vswitch_flows", "gauge", "Entries in the flow cache.");
-    fprintf(out, "vswitch_flows %zu\n", n_flows);
+    fprintf(out, "vswitch_flows %zu\n", tables.flows);
+    put_header(out, "vswitch_flow_evictions_total", "counter",
+               "Cached flows evicted because the flow cache was full.");
+    fprintf(out, "vswitch_flow_evictions_total %llu\n",
+            (unsigned long long) tables.flow_evictions);
     put_header(out, "vswitch_flow_pairs", "gauge", "Flow pairs (load-balanced connections).");
-    fprintf(out, "vswitch_flow_pairs %zu\n", n_pairs);
+    fprintf(out, "vswitch_flow_pairs %zu\n", tables.flow_pairs);
     put_header(out, "vswitch_flow_pairs_max", "gauge", "Bound of the flow-pair table.");
     fprintf(out, "vswitch_flow_pairs_max %zu\n", vd->cfg.max_flow_pairs);
+    put_header(out, "vswitch_flow_pair_evictions_total", "counter",
+               "Flow pairs evicted because the flow-pair table was full.");
+    fprintf(out, "vswitch_flow_pair_evictions_total %llu\n",
+            (unsigned long long) tables.flow_pair_evictions);
     put_header(out, "vswitch_policies", "gauge", "Load-balancing policies.");
-    fprintf(out, "vswitch_policies %zu\n", n_policies);
+    fprintf(out, "vswitch_policies %zu\n", tables.policies);
+    put_header(out, "vswitch_peers", "gauge", "Overlay peers (remote nodes).");
+    fprintf(out, "vswitch_peers %zu\n", tables.peers);
+    put_header(out, "vswitch_overlay_mtu", "gauge",
+               "Largest packet a pod may send to another node; 0 without an overlay.");
+    fprintf(out, "vswitch_overlay_mtu %u\n", vd->cfg.node_ip ? vd->cfg.overlay_mtu : 0);
     put_header(out, "vswitch_ports", "gauge", "Ports attached, host port included.");
     fprintf(out, "vswitch_ports %zu\n", n_ports);
 
@@ -188,9 +238,11 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
                 (unsigned long long) drops[r]);
     }
     put_policy_metrics(out, policies, n_policies);
+    put_peer_metrics(out, peers, n_peers);
     if (fclose(out)) {
         abort();
     }
+    free(peers);
     dp_lb_info_free(policies, n_policies);
     free(ports);
     return 0;

@@ -22,6 +22,7 @@ struct vswitchd_config {
     be32 node_ip;                   /* 0 if not given. */
     uint32_t vni;
     uint16_t vxlan_port;
+    uint16_t overlay_mtu;           /* Largest inner IPv4 packet; meaningful with node_ip. */
     const char *metrics_addr;       /* "ADDR:PORT" as given, for messages. */
     be32 metrics_ip;
     uint16_t metrics_port;

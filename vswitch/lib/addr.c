@@ -106,6 +106,35 @@ bool cidr_contains(const struct cidr *cidr, be32 ip)
     return (ip & cidr_mask(cidr->prefix)) == cidr->net;
 }
 
+bool cidr_overlaps(const struct cidr *a, const struct cidr *b)
+{
+    be32 mask = cidr_mask(MIN(a->prefix, b->prefix));
+
+    return (a->net & mask) == (b->net & mask);
+}
+
+const char *addr_unicast_problem(be32 ip)
+{
+    uint32_t h = ntohl(ip);
+
+    if (h >> 24 == 0) {
+        return "in 0.0.0.0/8 (\"this network\")";
+    }
+    if (h >> 24 == 127) {
+        return "a loopback address (127.0.0.0/8)";
+    }
+    if (h >> 28 == 0xe) {
+        return "a multicast address (224.0.0.0/4)";
+    }
+    if (h == 0xffffffff) {
+        return "the broadcast address";
+    }
+    if (h >> 28 == 0xf) {
+        return "a reserved address (240.0.0.0/4)";
+    }
+    return NULL;
+}
+
 struct eth_addr addr_mac_from_ip(be32 ip)
 {
     struct eth_addr mac = { { 0x0a, 0x58 } };

@@ -22,6 +22,12 @@ const char *addr_mac_str(struct eth_addr mac, char buf[ETH_STR_LEN]);
 
 be32 cidr_mask(int prefix);
 bool cidr_contains(const struct cidr *cidr, be32 ip);
+/* True if the two CIDRs share an address (one contains the other). */
+bool cidr_overlaps(const struct cidr *a, const struct cidr *b);
+
+/* NULL if 'ip' may be a unicast endpoint (a VIP, a backend, a node), else what it is:
+ * "a loopback address (127.0.0.0/8)", "a multicast address (224.0.0.0/4)", ... */
+const char *addr_unicast_problem(be32 ip);
 
 /* The locally administered MAC 0a:58:a.b.c.d for 'ip', as ovn-kubernetes derives its router
  * MACs: stable across restarts and nodes, and readable in a capture. */

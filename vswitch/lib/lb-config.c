@@ -16,37 +16,6 @@
 
 #include "lib/util.h"
 
-/* Longest part of an input quoted in a message. */
-#define QUOTE_MAX 64
-#define QUOTE_LEN (QUOTE_MAX * 4 + 8)
-
-/* 's' in double quotes for a message: at most QUOTE_MAX characters, then "...", with
- * non-printable bytes, quotes and backslashes escaped.  Returns 'buf'. */
-static const char *quote(const char *s, char buf[QUOTE_LEN])
-{
-    size_t o = 0, n = 0;
-
-    buf[o++] = '"';
-    for (const unsigned char *p = (const unsigned char *) s; *p; p++, n++) {
-        if (n == QUOTE_MAX) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (*p == '"' || *p == '\\') {
-            buf[o++] = '\\';
-            buf[o++] = *p;
-        } else if (*p < 0x20 || *p >= 0x7f) {
-            o += snprintf(buf + o, 5, "\\x%02x", *p);
-        } else {
-            buf[o++] = *p;
-        }
-    }
-    buf[o++] = '"';
-    buf[o] = '\0';
-    return buf;
-}
-
 static int __attribute__((format(printf, 3, 4)))
 fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -56,29 +25,6 @@ fail(char *err, size_t errlen, const char *fmt, ...)
     vsnprintf(err, errlen, fmt, args);
     va_end(args);
     return -EINVAL;
-}
-
-/* NULL if 'ip' may be a VIP or a backend, else why not. */
-static const char *unicast_problem(be32 ip)
-{
-    uint32_t h = ntohl(ip);
-
-    if (h >> 24 == 0) {
-        return "in 0.0.0.0/8 (\"this network\")";
-    }
-    if (h >> 24 == 127) {
-        return "a loopback address (127.0.0.0/8)";
-    }
-    if (h >> 28 == 0xe) {
-        return "a multicast address (224.0.0.0/4)";
-    }
-    if (h == 0xffffffff) {
-        return "the broadcast address";
-    }
-    if (h >> 28 == 0xf) {
-        return "a reserved address (240.0.0.0/4)";
-    }
-    return NULL;
 }
 
 /* A port: 1 to 5 decimal digits, 1..65535; no sign, no spaces. */
@@ -116,21 +62,21 @@ static int parse_ip(const char *s, size_t len, be32 *ip)
 }
 
 /* 'len' bytes at 's' as a quoted string, for messages. */
-static const char *quote_n(const char *s, size_t len, char buf[QUOTE_LEN])
+static const char *quote_n(const char *s, size_t len, char buf[STR_QUOTE_LEN])
 {
-    char part[QUOTE_MAX + 2];
+    char part[STR_QUOTE_MAX + 2];
 
-    len = MIN(len, QUOTE_MAX + 1);
+    len = MIN(len, STR_QUOTE_MAX + 1);
     memcpy(part, s, len);
     part[len] = '\0';
-    return quote(part, buf);
+    return str_quote(part, buf);
 }
 
 int lb_service_parse(const char *s, const struct lb_config_env *env, struct lb_service *svc,
                      char *err, size_t errlen)
 {
     const char *slash = strrchr(s, '/'), *colon, *problem;
-    char q[QUOTE_LEN], q2[QUOTE_LEN], ip[IP_STR_LEN];
+    char q[STR_QUOTE_LEN], q2[STR_QUOTE_LEN], ip[IP_STR_LEN];
 
     if (!*s) {
         return fail(err, errlen, "missing service: expected VIP:PORT/PROTO, e.g. "
@@ -139,15 +85,15 @@ int lb_service_parse(const char *s, const struct lb_config_env *env, struct lb_s
     colon = slash ? memrchr(s, ':', slash - s) : NULL;
     if (!colon) {
         return fail(err, errlen, "service %s: expected VIP:PORT/PROTO, e.g. 10.96.0.10:80/tcp",
-                    quote(s, q));
+                    str_quote(s, q));
     }
     if (parse_ip(s, colon - s, &svc->vip)) {
-        return fail(err, errlen, "service %s: invalid IPv4 address %s", quote(s, q),
+        return fail(err, errlen, "service %s: invalid IPv4 address %s", str_quote(s, q),
                     quote_n(s, colon - s, q2));
     }
     if (parse_port(colon + 1, slash - colon - 1, &svc->port)) {
         return fail(err, errlen, "service %s: invalid port %s: expected 1 to 65535",
-                    quote(s, q), quote_n(colon + 1, slash - colon - 1, q2));
+                    str_quote(s, q), quote_n(colon + 1, slash - colon - 1, q2));
     }
     if (!strcasecmp(slash + 1, "tcp")) {
         svc->proto = IPPROTO_TCP;
@@ -155,12 +101,12 @@ int lb_service_parse(const char *s, const struct lb_config_env *env, struct lb_s
         svc->proto = IPPROTO_UDP;
     } else {
         return fail(err, errlen, "service %s: invalid protocol %s: expected tcp or udp",
-                    quote(s, q), quote(slash + 1, q2));
+                    str_quote(s, q), str_quote(slash + 1, q2));
     }
-    problem = unicast_problem(svc->vip);
+    problem = addr_unicast_problem(svc->vip);
     if (problem) {
         return fail(err, errlen, "service %s: VIP %s is not a unicast address: it is %s",
-                    quote(s, q), addr_ip_str(svc->vip, ip), problem);
+                    str_quote(s, q), addr_ip_str(svc->vip, ip), problem);
     }
     return env ? lb_service_check_env(svc, env, err, errlen) : 0;
 }
@@ -202,26 +148,26 @@ static int parse_backend(const char *s, size_t pos, be32 vip, struct lb_config_b
                          char *err, size_t errlen)
 {
     const char *colon = strrchr(s, ':'), *problem;
-    char q[QUOTE_LEN], q2[QUOTE_LEN];
+    char q[STR_QUOTE_LEN], q2[STR_QUOTE_LEN];
 
     if (!colon) {
         return fail(err, errlen, "backend %zu %s: expected IP:PORT, e.g. 10.244.1.5:8080",
-                    pos, quote(s, q));
+                    pos, str_quote(s, q));
     }
     if (parse_ip(s, colon - s, &b->ip)) {
-        return fail(err, errlen, "backend %zu %s: invalid IPv4 address", pos, quote(s, q));
+        return fail(err, errlen, "backend %zu %s: invalid IPv4 address", pos, str_quote(s, q));
     }
     if (parse_port(colon + 1, strlen(colon + 1), &b->port)) {
         return fail(err, errlen, "backend %zu %s: invalid port %s: expected 1 to 65535", pos,
-                    quote(s, q), quote(colon + 1, q2));
+                    str_quote(s, q), str_quote(colon + 1, q2));
     }
-    problem = unicast_problem(b->ip);
+    problem = addr_unicast_problem(b->ip);
     if (problem) {
         return fail(err, errlen, "backend %zu %s: not a unicast address: it is %s", pos,
-                    quote(s, q), problem);
+                    str_quote(s, q), problem);
     }
     if (b->ip == vip) {
-        return fail(err, errlen, "backend %zu %s: is the VIP itself", pos, quote(s, q));
+        return fail(err, errlen, "backend %zu %s: is the VIP itself", pos, str_quote(s, q));
     }
     return 0;
 }
@@ -256,7 +202,7 @@ static int check_duplicates(struct indexed_backend *ib, size_t n, char *const *g
                             char *err, size_t errlen)
 {
     size_t dup = 0, first = 0;
-    char q[QUOTE_LEN];
+    char q[STR_QUOTE_LEN];
 
     qsort(ib, n, sizeof *ib, compare_indexed);
     for (size_t i = 1, group = 0; i < n; i++) {
@@ -269,7 +215,7 @@ static int check_duplicates(struct indexed_backend *ib, size_t n, char *const *g
     }
     if (dup) {
         return fail(err, errlen, "backend %zu %s: duplicate of backend %zu", dup,
-                    quote(given[dup - 1], q), first);
+                    str_quote(given[dup - 1], q), first);
     }
     return 0;
 }
@@ -319,7 +265,7 @@ int lb_config_from_msg(const Vswitch__AddLb *req, const struct lb_config_env *en
                        struct lb_config *cfg, char *err, size_t errlen)
 {
     struct indexed_backend *ib = NULL;
-    char q[QUOTE_LEN], buf[64];
+    char q[STR_QUOTE_LEN], buf[64];
     const char *problem;
     int error;
 
@@ -340,7 +286,7 @@ int lb_config_from_msg(const Vswitch__AddLb *req, const struct lb_config_env *en
         problem = lb_config_name_problem(req->name, buf, sizeof buf);
         if (problem) {
             return fail(err, errlen, "invalid name %s: %s; names are printable ASCII without "
-                        "spaces, ',' or '='", quote(req->name, q), problem);
+                        "spaces, ',' or '='", str_quote(req->name, q), problem);
         }
         str_copy(cfg->name, req->name, sizeof cfg->name);
     } else {

@@ -233,9 +233,10 @@ static int addr_dump_cb(const struct nlmsghdr *nlh, void *data_)
     bool have_local = false;
 
     if (nlh->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET
-        || (int) ifa->ifa_index != dump->ifindex) {
+        || (dump->ifindex && (int) ifa->ifa_index != dump->ifindex)) {
         return MNL_CB_OK;
     }
+    a.ifindex = ifa->ifa_index;
     mnl_attr_for_each(attr, nlh, sizeof *ifa) {
         uint16_t type = mnl_attr_get_type(attr);
 

@@ -68,9 +68,11 @@ int nl_link_del(struct nl_sock *, int ifindex, char *err, size_t errlen);
 struct nl_addr {
     be32 local, address;
     int prefix;
+    int ifindex;                /* The link holding it. */
 };
 
-/* Lists the IPv4 addresses of 'ifindex' into a new array '*addrs' of '*n' (caller frees). */
+/* Lists the IPv4 addresses of 'ifindex' (0: of every link) into a new array '*addrs' of '*n'
+ * (caller frees). */
 int nl_addr_list(struct nl_sock *, int ifindex, struct nl_addr **addrs, size_t *n, char *err,
                  size_t errlen);
 

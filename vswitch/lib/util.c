@@ -61,10 +61,43 @@ size_t str_copy(char *dst, const char *src, size_t size)
     return len;
 }
 
+const char *str_quote(const char *s, char buf[STR_QUOTE_LEN])
+{
+    size_t o = 0, n = 0;
+
+    buf[o++] = '"';
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++, n++) {
+        if (n == STR_QUOTE_MAX) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (*p == '"' || *p == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = *p;
+        } else if (*p < 0x20 || *p >= 0x7f) {
+            o += snprintf(buf + o, 5, "\\x%02x", *p);
+        } else {
+            buf[o++] = *p;
+        }
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+    return buf;
+}
+
 uint64_t time_msec(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t time_usec(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

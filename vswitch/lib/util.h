@@ -14,7 +14,15 @@ char *xstrdup(const char *s);
 /* Copies at most size-1 bytes and always terminates; returns strlen(src) like strlcpy. */
 size_t str_copy(char *dst, const char *src, size_t size);
 
-/* Milliseconds of CLOCK_MONOTONIC. */
+/* 's' in double quotes for an error message that names what a user typed: at most
+ * STR_QUOTE_MAX characters, then "...", with quotes and backslashes escaped and other
+ * non-printable bytes as \xNN.  Returns 'buf'. */
+#define STR_QUOTE_MAX 64
+#define STR_QUOTE_LEN (STR_QUOTE_MAX * 4 + 8)
+const char *str_quote(const char *s, char buf[STR_QUOTE_LEN]);
+
+/* Milliseconds and microseconds of CLOCK_MONOTONIC. */
 uint64_t time_msec(void);
+uint64_t time_usec(void);
 
 #endif
