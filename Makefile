@@ -1,5 +1,5 @@
 # vswitch — one hand-written Makefile (STYLE.md, "Build").
-#   make            build/vswitchd, build/vsctl, build/vswitch-cni
+#   make            build/vswitchd, build/vsctl, build/vswitch-cni, build/vswitch-proxy
 #   make check      unit tests (Criterion), then the system tests, each also under ASan/UBSan
 #   make bench      the benchmark report (this switch vs the Linux bridge vs Open vSwitch)
 #   make install    PREFIX (default /usr/local)
@@ -8,7 +8,7 @@
 PREFIX    ?= /usr/local
 BUILD     ?= build
 CC        ?= cc
-PKGS      := libuv libmnl libprotobuf-c sqlite3 jansson libmicrohttpd
+PKGS      := libuv libmnl libprotobuf-c sqlite3 jansson libmicrohttpd libcurl yaml-0.1
 
 # Build deps are installed on demand: a missing pkg-config file means a fresh machine.
 ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
@@ -45,6 +45,7 @@ DP_SRC     := $(wildcard vswitch/dp/*.c)
 DAEMON_SRC := $(wildcard vswitch/daemon/*.c)
 CTL_SRC    := $(wildcard vswitch/ctl/*.c)
 CNI_SRC    := $(wildcard cni/*.c)
+PROXY_SRC  := $(wildcard vswitch/proxy/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -55,9 +56,11 @@ DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 CTL_OBJ    := $(call obj,$(CTL_SRC))
 CNI_MAIN   := $(call obj,cni/main.c)
 CNI_OBJ    := $(filter-out $(CNI_MAIN),$(call obj,$(CNI_SRC)))
+PROXY_MAIN := $(call obj,vswitch/proxy/main.c)
+PROXY_OBJ  := $(filter-out $(PROXY_MAIN),$(call obj,$(PROXY_SRC)))
 UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 
-BINS := $(BUILD)/vswitchd $(BUILD)/vsctl $(BUILD)/vswitch-cni
+BINS := $(BUILD)/vswitchd $(BUILD)/vsctl $(BUILD)/vswitch-cni $(BUILD)/vswitch-proxy
 
 .PHONY: all check unit-check system-check bench install clean deps
 all: $(BINS)
@@ -85,6 +88,9 @@ $(BUILD)/libdp.a: $(DP_OBJ)
 # The CNI plugin less its main(), so the unit tests can link its parsers.
 $(BUILD)/libvswitch-cni.a: $(CNI_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
+# The proxy less its main(), for the unit tests of its translation, diff and parsers.
+$(BUILD)/libvswitch-proxy.a: $(PROXY_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/vswitchd: $(DAEMON_OBJ) $(BUILD)/libdp.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
@@ -98,7 +104,12 @@ $(BUILD)/vswitch-cni: $(CNI_MAIN) $(BUILD)/libvswitch-cni.a $(BUILD)/libvswitch.
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libvswitch-cni.a $(BUILD)/libdp.a $(BUILD)/libvswitch.a
+$(BUILD)/vswitch-proxy: $(PROXY_MAIN) $(BUILD)/libvswitch-proxy.a $(BUILD)/libvswitch.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libvswitch-cni.a $(BUILD)/libvswitch-proxy.a \
+                     $(BUILD)/libdp.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
@@ -128,6 +139,7 @@ install: all
 	install -m 0755 $(BUILD)/vswitchd $(DESTDIR)$(PREFIX)/sbin/vswitchd
 	install -m 0755 $(BUILD)/vsctl $(DESTDIR)$(PREFIX)/bin/vsctl
 	install -m 0755 $(BUILD)/vswitch-cni $(DESTDIR)$(PREFIX)/bin/vswitch-cni
+	install -m 0755 $(BUILD)/vswitch-proxy $(DESTDIR)$(PREFIX)/sbin/vswitch-proxy
 	install -d $(DESTDIR)/opt/cni/bin
 	install -m 0755 $(BUILD)/vswitch-cni $(DESTDIR)/opt/cni/bin/vswitch
 
