@@ -99,6 +99,11 @@ int ctl_client_connect(const char *path, int timeout_ms, struct ctl_client **cli
     return 0;
 }
 
+int ctl_client_fd(const struct ctl_client *client)
+{
+    return client->fd;
+}
+
 void ctl_client_close(struct ctl_client *client)
 {
     if (client) {

@@ -33,6 +33,11 @@ int ctl_client_connect(const char *path, int timeout_ms, struct ctl_client **cli
 int ctl_client_transact(struct ctl_client *, const Vswitch__Request *req,
                         Vswitch__Response **resp, char *err, size_t errlen);
 
+/* The connection's socket, for a long-lived client to poll() between transactions: the daemon
+ * never writes unasked, so readable (or POLLHUP) means it closed the connection, e.g. because
+ * it is restarting.  Only for polling: reading or writing it breaks the framing. */
+int ctl_client_fd(const struct ctl_client *);
+
 /* Accepts NULL. */
 void ctl_client_close(struct ctl_client *);
 
