@@ -80,44 +80,45 @@ bool batch_lb_config_equal(const struct lb_config *a, const struct lb_config *b)
     return true;
 }
 
-const char *batch_op_describe(const Vswitch__BatchOp *op, char buf[BATCH_OP_DESC_LEN])
+/* Appends " WORD" to 'buf': as written when it is short and printable, else quoted. */
+static void append_word(char *buf, size_t size, const char *word)
 {
-    const char *verb = "unknown", *arg = "";
+    size_t used = strlen(buf), len = strlen(word);
     char q[STR_QUOTE_LEN];
-    size_t len;
 
-    switch (op->op_case) {
-    case VSWITCH__BATCH_OP__OP_ADD_LB:
-        verb = "add-lb";
-        arg = op->add_lb->service;
-        break;
-    case VSWITCH__BATCH_OP__OP_DEL_LB:
-        verb = "del-lb";
-        arg = op->del_lb->service;
-        break;
-    case VSWITCH__BATCH_OP__OP_ADD_PEER:
-        verb = "add-peer";
-        arg = op->add_peer->node_ip;
-        break;
-    case VSWITCH__BATCH_OP__OP_DEL_PEER:
-        verb = "del-peer";
-        arg = op->del_peer->node_ip;
-        break;
-    case VSWITCH__BATCH_OP__OP__NOT_SET:
-    default:
-        break;
-    }
-    /* The argument as the user wrote it when it is short and printable, else quoted. */
-    len = strlen(arg);
     for (size_t i = 0; i < len && len <= STR_QUOTE_MAX; i++) {
-        if (arg[i] <= 0x20 || arg[i] >= 0x7f || arg[i] == '"') {
+        if (word[i] <= 0x20 || word[i] >= 0x7f || word[i] == '"') {
             len = STR_QUOTE_MAX + 1;
         }
     }
-    if (len <= STR_QUOTE_MAX) {
-        snprintf(buf, BATCH_OP_DESC_LEN, "%s%s%s", verb, *arg ? " " : "", arg);
-    } else {
-        snprintf(buf, BATCH_OP_DESC_LEN, "%s %s", verb, str_quote(arg, q));
+    snprintf(buf + used, size - used, " %s", len && len <= STR_QUOTE_MAX ? word
+                                                                          : str_quote(word, q));
+}
+
+const char *batch_op_describe(const Vswitch__BatchOp *op, char buf[BATCH_OP_DESC_LEN])
+{
+    switch (op->op_case) {
+    case VSWITCH__BATCH_OP__OP_ADD_LB:
+        snprintf(buf, BATCH_OP_DESC_LEN, "add-lb");
+        append_word(buf, BATCH_OP_DESC_LEN, op->add_lb->service);
+        break;
+    case VSWITCH__BATCH_OP__OP_DEL_LB:
+        snprintf(buf, BATCH_OP_DESC_LEN, "del-lb");
+        append_word(buf, BATCH_OP_DESC_LEN, op->del_lb->service);
+        break;
+    case VSWITCH__BATCH_OP__OP_ADD_PEER:
+        snprintf(buf, BATCH_OP_DESC_LEN, "add-peer");
+        append_word(buf, BATCH_OP_DESC_LEN, op->add_peer->node_ip);
+        append_word(buf, BATCH_OP_DESC_LEN, op->add_peer->pod_cidr);
+        break;
+    case VSWITCH__BATCH_OP__OP_DEL_PEER:
+        snprintf(buf, BATCH_OP_DESC_LEN, "del-peer");
+        append_word(buf, BATCH_OP_DESC_LEN, op->del_peer->node_ip);
+        break;
+    case VSWITCH__BATCH_OP__OP__NOT_SET:
+    default:
+        snprintf(buf, BATCH_OP_DESC_LEN, "unknown");
+        break;
     }
     return buf;
 }

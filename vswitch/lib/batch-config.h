@@ -66,9 +66,10 @@ int batch_config_from_msg(const Vswitch__Batch *msg, const struct batch_config_e
 /* Accepts NULL. */
 void batch_config_destroy(struct batch_config *);
 
-/* "add-lb 10.96.0.1:80/tcp", "del-peer 192.168.50.2": the operation as the client wrote it
- * (cut and with unprintable bytes escaped), for messages.  Returns 'buf'. */
-#define BATCH_OP_DESC_LEN 128
+/* "add-lb 10.96.0.1:80/tcp", "add-peer 192.168.50.2 10.244.2.0/24": the operation and its
+ * key as the client wrote them (empty, long or unprintable words quoted and cut), for
+ * messages.  Returns 'buf'. */
+#define BATCH_OP_DESC_LEN 192
 const char *batch_op_describe(const Vswitch__BatchOp *, char buf[BATCH_OP_DESC_LEN]);
 
 /* True if the two policies install the same thing (service, name, DSR, affinity, backends

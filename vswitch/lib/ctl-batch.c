@@ -187,6 +187,12 @@ int ctl_batch_add_line(struct ctl_batch *batch, const char *line, size_t lineno,
         error = parse_add_lb(words, n_words, op, err, errlen);
         goto out;
     }
+    if (strcmp(words[0], "del-lb") && strcmp(words[0], "add-peer")
+        && strcmp(words[0], "del-peer")) {
+        error = fail(err, errlen, "unknown command %s: expected add-lb, del-lb, add-peer or "
+                     "del-peer", str_quote(words[0], q));
+        goto out;
+    }
     for (int i = 1; i < n_words && !error; i++) {
         if (!strncmp(words[i], "--", 2)) {
             error = fail(err, errlen, "%s: unknown option %s", words[0],
@@ -213,7 +219,7 @@ int ctl_batch_add_line(struct ctl_batch *batch, const char *line, size_t lineno,
             op->add_peer->node_ip = xstrdup(words[1]);
             op->add_peer->pod_cidr = xstrdup(words[2]);
         }
-    } else if (!strcmp(words[0], "del-peer")) {
+    } else {
         error = need_args(words, n_words, 1, "del-peer NODE_IP", err, errlen);
         if (!error) {
             op->op_case = VSWITCH__BATCH_OP__OP_DEL_PEER;
@@ -221,9 +227,6 @@ int ctl_batch_add_line(struct ctl_batch *batch, const char *line, size_t lineno,
             vswitch__del_peer__init(op->del_peer);
             op->del_peer->node_ip = xstrdup(words[1]);
         }
-    } else {
-        error = fail(err, errlen, "unknown command %s: expected add-lb, del-lb, add-peer or "
-                     "del-peer", str_quote(words[0], q));
     }
 
 out:
