@@ -249,7 +249,9 @@ int batch_config_from_msg(const Vswitch__Batch *msg, const struct batch_config_e
     }
     if (n_peer) {
         table = xmalloc((env->n_peers + n_peer) * sizeof *table);
-        memcpy(table, env->peers, env->n_peers * sizeof *table);
+        if (env->n_peers) {
+            memcpy(table, env->peers, env->n_peers * sizeof *table);
+        }
         n_peers = env->n_peers;
     }
     for (size_t i = 0; i < msg->n_ops && !error; i++) {
