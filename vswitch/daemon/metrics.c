@@ -125,7 +125,8 @@ struct peer_metric {
 };
 
 static const struct peer_metric peer_metrics[] = {
-    { "vswitch_peer_tx_packets_total", "Frames encapsulated to the peer node.",
+    { "vswitch_peer_tx_packets_total",
+      "Frames sent to the peer node as pods handed them over (a GSO frame counts once).",
       offsetof(struct dp_peer_info, tx_packets) },
     { "vswitch_peer_tx_bytes_total", "Bytes of inner frames encapsulated to the peer node.",
       offsetof(struct dp_peer_info, tx_bytes) },
