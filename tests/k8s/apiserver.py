@@ -22,6 +22,9 @@ A test changes objects through the same REST API (`k8sctl.py` or kubectl) and in
 through /_test/ (plain HTTP requests to the same port, authenticated too):
   POST /_test/compact          forget the history: every older resourceVersion is now 410
   POST /_test/drop-watches     cut every open watch stream without the chunked terminator
+  POST /_test/expire-watches   compact past every client's resourceVersion and end every
+                               watch with an ERROR 410 Expired event (gone-mode event), or cut
+                               it so that the next watch gets an HTTP 410 (gone-mode status)
   POST /_test/gone-mode?mode=event|status
   POST /_test/deny?resource=R  answer 403 for resource R (empty: allow all again)
   POST /_test/split?on=1       write watch events in small random pieces, split anywhere
@@ -79,6 +82,7 @@ class Store:
         self.compacted = 1                            # events after this rv are kept
         self.snapshots = {}                           # continue id -> (rv, [(key, bytes)])
         self.drop_gen = 0                             # bumped to cut every watch
+        self.expire_gen = 0                           # bumped to expire every watch (410)
 
     def _event_line(self, etype, data):
         return b'{"type":"' + etype.encode() + b'","object":' + data + b"}\n"
@@ -460,6 +464,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with STORE.cond:
             too_old = rv != 0 and rv < STORE.compacted
             gen = STORE.drop_gen
+            xgen = STORE.expire_gen
             compacted = STORE.compacted
         if too_old and FAULTS["gone_mode"] == "status":
             STATS["gone"] += 1
@@ -489,7 +494,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out = []
                 with STORE.cond:
                     i = bisect.bisect_right(STORE.history_rvs, rv)
-                    if i == len(STORE.history) and STORE.drop_gen == gen:
+                    if STORE.expire_gen != xgen:
+                        compacted = STORE.compacted
+                        if FAULTS["gone_mode"] == "status":
+                            self.close_connection = True
+                            self.connection.shutdown(socket.SHUT_RDWR)
+                            return
+                        expired = True
+                    else:
+                        expired = False
+                    if not expired and i == len(STORE.history) and STORE.drop_gen == gen:
                         wait = min(deadline, last_bookmark + OPTS.bookmark_interval)
                         STORE.cond.wait(max(0.0, min(0.5, wait - time.monotonic())))
                         i = bisect.bisect_right(STORE.history_rvs, rv)
@@ -498,7 +512,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         self.close_connection = True
                         self.connection.shutdown(socket.SHUT_RDWR)
                         return
-                    for erv, eres, line in STORE.history[i:]:
+                    for erv, eres, line in ([] if expired else STORE.history[i:]):
                         if eres == resource and (ns is None or
                                                  json.loads(line)["object"]["metadata"]
                                                  .get("namespace") == ns):
@@ -507,6 +521,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     cur = STORE.rv
                 for line in out:
                     self.chunk(line)
+                if expired:
+                    STATS["gone"] += 1
+                    self.chunk(json.dumps({"type": "ERROR", "object": status_obj(
+                        410, "Expired", "too old resource version: %d (%d)" % (rv, compacted))})
+                        .encode() + b"\n")
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                    return
                 t = time.monotonic()
                 if t >= deadline:
                     self.wfile.write(b"0\r\n\r\n")
@@ -534,6 +556,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_status(405, "MethodNotAllowed", "POST")
         if what == "compact":
             STORE.compact()
+        elif what == "expire-watches":
+            with STORE.cond:
+                STORE.rv += 1
+                STORE.history = []
+                STORE.history_rvs = []
+                STORE.compacted = STORE.rv
+                STORE.snapshots.clear()
+                STORE.expire_gen += 1
+                STORE.cond.notify_all()
         elif what == "drop-watches":
             with STORE.cond:
                 STORE.drop_gen += 1

@@ -138,18 +138,30 @@ static struct policy *policy_from_msg(const Vswitch__Policy *m)
 
 int applier_connect(struct applier *a, char *err, size_t errlen)
 {
-    Vswitch__Request req = VSWITCH__REQUEST__INIT;
-    Vswitch__Show show = VSWITCH__SHOW__INIT;
-    Vswitch__DumpPolicies dump = VSWITCH__DUMP_POLICIES__INIT;
-    Vswitch__Response *resp = NULL;
-    size_t n_own = 0;
     int error;
 
     applier_disconnect(a);
     error = ctl_client_connect(a->ctl_path, a->timeout_ms, &a->client, err, errlen);
-    if (error) {
-        return error;
+    if (!error) {
+        a->stats.connects++;
+        error = applier_refresh(a, true, err, errlen);
     }
+    return error;
+}
+
+int applier_refresh(struct applier *a, bool verbose, char *err, size_t errlen)
+{
+    Vswitch__Request req = VSWITCH__REQUEST__INIT;
+    Vswitch__Show show = VSWITCH__SHOW__INIT;
+    Vswitch__DumpPolicies dump = VSWITCH__DUMP_POLICIES__INIT;
+    Vswitch__Response *resp = NULL;
+    struct strmap old_foreign = a->foreign;
+    size_t n_own = 0;
+    int error;
+
+    desired_destroy(&a->have);
+    desired_init(&a->have);
+    strmap_init(&a->foreign);
 
     req.command_case = VSWITCH__REQUEST__COMMAND_SHOW;
     req.show = &show;
@@ -189,15 +201,20 @@ int applier_connect(struct applier *a, char *err, size_t errlen)
             desired_add_policy(&a->have, policy_from_msg(m));
             n_own++;
         } else {
-            strmap_put(&a->foreign, m->service, FOREIGN_NEW);
+            void *was = strmap_get(&old_foreign, m->service);
+
+            /* Reported once per connection, not at every resync. */
+            strmap_put(&a->foreign, m->service, was ? was : FOREIGN_NEW);
         }
     }
-    a->stats.connects++;
-    LOG_INFO("connected to vswitchd at %s: %zu policies of ours, %zu made by hand, %zu peers%s",
-             a->ctl_path, n_own, strmap_count(&a->foreign), strmap_count(&a->have.peers),
-             a->overlay ? "" : " (no overlay: nodes are not programmed as peers)");
+    log_msg(verbose ? LOG_LVL_INFO : LOG_LVL_DBG, LOG_MODULE, "%s vswitchd at %s: %zu "
+            "policies of ours, %zu made by hand, %zu peers%s",
+            verbose ? "connected to" : "read back", a->ctl_path, n_own,
+            strmap_count(&a->foreign), strmap_count(&a->have.peers),
+            a->overlay ? "" : " (no overlay: nodes are not programmed as peers)");
 
 out:
+    strmap_destroy(&old_foreign);
     ctl_msg_response_free(resp);
     if (error && a->client) {
         applier_disconnect(a);

@@ -52,6 +52,10 @@ void applier_destroy(struct applier *);
 
 /* Connects and reads the switch's state.  Returns 0 or a negative errno with a message. */
 int applier_connect(struct applier *, char *err, size_t errlen);
+/* Reads the switch's state again over the connection (a periodic resync repairs drift, such
+ * as a policy of the proxy's deleted by hand); 'verbose' logs it at info.  Returns 0 or a
+ * negative errno (then disconnected). */
+int applier_refresh(struct applier *, bool verbose, char *err, size_t errlen);
 void applier_disconnect(struct applier *);
 static inline bool applier_connected(const struct applier *a)
 {

@@ -95,10 +95,18 @@ void policy_normalize(struct policy *p)
 
 bool policy_equal(const struct policy *a, const struct policy *b)
 {
-    return !strcmp(a->service, b->service) && !strcmp(a->name, b->name) && a->dsr == b->dsr &&
-           a->affinity_timeout == b->affinity_timeout && a->n_backends == b->n_backends &&
-           (!a->n_backends ||
-            !memcmp(a->backends, b->backends, a->n_backends * sizeof *a->backends));
+    if (strcmp(a->service, b->service) || strcmp(a->name, b->name) || a->dsr != b->dsr ||
+        a->affinity_timeout != b->affinity_timeout || a->n_backends != b->n_backends) {
+        return false;
+    }
+    /* Field by field: the struct has padding. */
+    for (size_t i = 0; i < a->n_backends; i++) {
+        if (a->backends[i].ip != b->backends[i].ip ||
+            a->backends[i].port != b->backends[i].port) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* FNV-1a, for shortening long names. */

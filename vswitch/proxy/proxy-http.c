@@ -99,8 +99,8 @@ int proxy_http_start(struct proxy *p, const char *addr, struct proxy_http **hp, 
     h->proxy = p;
     h->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                               handle, h,
-                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sin,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sin,
                               MHD_OPTION_CONNECTION_LIMIT, 64u,
                               MHD_OPTION_CONNECTION_TIMEOUT, 10u,
                               MHD_OPTION_END);

@@ -187,7 +187,7 @@ static void sync_once(struct proxy *p, bool full)
     translated = time_msec();
 
     if (full && applier_connected(&p->applier)) {
-        error = applier_connect(&p->applier, err, sizeof err);
+        error = applier_refresh(&p->applier, false, err, sizeof err);
     }
     if (!error) {
         error = applier_sync(&p->applier, &want, &res, err, sizeof err);
