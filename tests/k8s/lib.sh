@@ -188,6 +188,13 @@ wait_metric() {
 
 _metric_is() { [ "$(proxy_metric "$1" "$2")" == "$3" ]; }
 
+# metric_gt NODE NAME VALUE: the metric is now greater than VALUE (for wait_until).
+metric_gt() {
+    local v
+    v=$(proxy_metric "$1" "$2")
+    [ -n "$v" ] && [ "${v%.*}" -gt "$3" ]
+}
+
 # proxy_healthz NODE: the HTTP status of the proxy's /healthz.
 proxy_healthz() {
     ns_exec "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 3 http://127.0.0.1:10256/healthz
