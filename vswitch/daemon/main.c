@@ -514,10 +514,10 @@ int main(int argc, char *argv[])
     uv_signal_init(&loop, &sigint);
     uv_signal_start(&sigint, on_signal, SIGINT);
     LOG_INFO("vswitchd %s started: pod CIDR %s/%d, gateway %s, router MAC %s, %d port(s), "
-             "%d policy(ies) and %d peer(s) restored", VSWITCH_VERSION,
+             "%d peer(s) and %d policy(ies) restored", VSWITCH_VERSION,
              addr_ip_str(cfg->pod_cidr.net, net), cfg->pod_cidr.prefix,
              addr_ip_str(cfg->gateway, gw), addr_mac_str(cfg->router_mac, mac), restored,
-             policies, peers);
+             peers, policies);
     if (cfg->node_ip) {
         LOG_INFO("overlay: node IP %s, VNI %u, UDP port %u, MTU %u (pods need this MTU)",
                  addr_ip_str(cfg->node_ip, net), cfg->vni, cfg->vxlan_port, cfg->overlay_mtu);
