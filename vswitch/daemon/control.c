@@ -8,8 +8,9 @@
  * is in the datapath and committed before add-lb answers (a failed commit puts back what the
  * datapath had), and it is gone from the database before del-lb answers.
  *
- * The policy handlers split into a pure check (lb_config_from_msg) and an apply step, so that
- * a batch can check every change before it applies the first. */
+ * The policy handlers split into a pure check (lb_config_from_msg) and an apply step.  Peers
+ * and batches go through batch.h, which checks every change before it applies the first: an
+ * add-peer or del-peer is a batch of one. */
 #include "daemon/control.h"
 
 #include <ctype.h>
