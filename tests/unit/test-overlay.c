@@ -356,3 +356,37 @@ Test(vxlan, too_big_with_df_gets_fragmentation_needed)
     len = pkt_build(&spec, frame, sizeof frame);
     cr_expect_eq(dp_inject(dp, "pod", frame, len, NULL), DROP_TOO_BIG);
 }
+
+Test(vxlan, full_size_gso_frame_arrives_as_valid_mtu_segments)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = "10.244.2.7", .sport = 1000, .dport = 2000,
+                             .tcp_flags = TCP_ACK, .payload = 65000 };
+    struct virtio_net_hdr vnet = {
+        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+        .gso_size = 1410, .csum_start = 34, .csum_offset = 16,
+    };
+    static uint8_t frame[PACKET_MAX_FRAME], dgram[4096];
+    size_t len = pkt_build(&spec, frame, sizeof frame), payload = 0;
+    int n_segments = 0, rcvbuf = 4 << 20;
+
+    setsockopt(peer_sock, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+    cr_assert_eq(dp_inject(dp, "pod", frame, len, &vnet), 0);
+    for (;;) {
+        struct pollfd pfd = { .fd = peer_sock, .events = POLLIN };
+        const uint8_t *inner = dgram + VXLAN_HDR_LEN;
+        int n;
+
+        if (poll(&pfd, 1, 500) != 1) {
+            break;
+        }
+        n = recv(peer_sock, dgram, sizeof dgram, 0);
+        cr_assert_leq(n - VXLAN_HDR_LEN - ETH_HDR_LEN, 1450, "inner packet within the MTU");
+        cr_assert(pkt_ip_csum_ok(inner, n - VXLAN_HDR_LEN));
+        cr_assert(pkt_l4_csum_ok(inner, n - VXLAN_HDR_LEN), "segment %d", n_segments);
+        payload += n - VXLAN_HDR_LEN - 54;
+        n_segments++;
+    }
+    cr_expect_eq(payload, 65000u, "every byte arrived");
+    cr_expect_eq(n_segments, 47);
+}

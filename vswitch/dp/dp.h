@@ -34,6 +34,8 @@ struct dp_config {
     uint16_t overlay_mtu;           /* Largest inner IPv4 packet carried; 0: 1450. */
     size_t max_flow_pairs;          /* Bound of the flow-pair table; 0 for the default. */
     uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair; 0: 240. */
+    uint32_t busy_poll_us;          /* Keep polling this long after the last packet before
+                                     * sleeping: trades a core under load for latency. */
     bool dummy_host;                /* Tests: a dummy host port, so no root is needed. */
 };
 

@@ -18,8 +18,11 @@
 #include "lib/util.h"
 
 #define VXLAN_SOCKBUF (8 << 20)
-/* One UDP_SEGMENT send: 64 segments of at most a jumbo-sized unit. */
+/* One UDP_SEGMENT send: 64 segments of at most a jumbo-sized unit... */
 #define VXLAN_GSO_BUF (GSO_MAX_SEGMENTS * 9216)
+/* ...but no more than one UDP datagram may carry (65535 less the IPv4 and UDP headers): the
+ * kernel refuses a larger UDP_SEGMENT send with EMSGSIZE. */
+#define VXLAN_GSO_MAX_SEND (65535 - 20 - 8)
 
 struct vxlan_priv {
     uint16_t udp_port;                          /* Network order. */
@@ -161,7 +164,8 @@ static void send_segmented(struct port *port, struct packet *pkt, struct sockadd
         struct msghdr msg = { .msg_name = to, .msg_namelen = sizeof *to,
                               .msg_iov = &iov, .msg_iovlen = 1 };
         long next = gso_segment(pkt, priv->header, VXLAN_HDR_LEN, payload_done,
-                                GSO_MAX_SEGMENTS, priv->gso_buf, VXLAN_GSO_BUF, &res);
+                                GSO_MAX_SEGMENTS, priv->gso_buf,
+                                MIN(VXLAN_GSO_BUF, VXLAN_GSO_MAX_SEND), &res);
 
         if (next < 0) {
             pkt->out_port = 0;
