@@ -48,6 +48,8 @@
 #define MAX_FLOW_PAIRS_MAX (1u << 24)
 #define DEFAULT_FLOW_TTL 240            /* Seconds, as VFP's "Flow TTL". */
 #define FLOW_TTL_MAX 86400
+#define DEFAULT_BUSY_POLL_US 200
+#define BUSY_POLL_MAX_US 100000
 /* VXLAN costs 50 bytes (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14; RFC 7348).  The
  * overlay MTU is the largest inner IPv4 packet: at least IPv4's 576 (RFC 791), at most what
  * fits a UDP datagram with the overhead. */
@@ -63,7 +65,7 @@ static const char usage_text[] =
 "    vswitchd --pod-cidr CIDR [--ctl PATH] [--db PATH] [--node-ip IP] [--vni N]\n"
 "             [--vxlan-port N] [--overlay-mtu N] [--metrics ADDR:PORT] [--log-level LEVEL]\n"
 "             [--ctl-group GROUP] [--flow-cache-size N] [--max-flow-pairs N]\n"
-"             [--flow-ttl SECONDS]\n"
+"             [--flow-ttl SECONDS] [--busy-poll-us N]\n"
 "    vswitchd --help | --version\n"
 "\n"
 "DESCRIPTION\n"
@@ -119,6 +121,11 @@ static const char usage_text[] =
 "        How long an established TCP flow pair lives without traffic, 1 to 86400 (default\n"
 "        240, as Windows VFP).  Closing TCP connections, UDP and ICMP have shorter\n"
 "        timeouts of their own.\n"
+"    --busy-poll-us N\n"
+"        After a packet, keep polling the ports for N microseconds before sleeping, 0 to\n"
+"        100000 (default 200).  A wakeup costs a few microseconds per packet: polling\n"
+"        cuts round-trip latency under load for the price of one busy core while traffic\n"
+"        flows; 0 never polls.  An idle switch sleeps either way.\n"
 "    --log-level LEVEL\n"
 "        error, warn, info (default) or debug.\n"
 "    -h, --help\n"
@@ -136,6 +143,7 @@ static const char usage_text[] =
 enum {
     OPT_CTL = 256, OPT_DB, OPT_POD_CIDR, OPT_NODE_IP, OPT_VNI, OPT_VXLAN_PORT, OPT_METRICS,
     OPT_LOG_LEVEL, OPT_CTL_GROUP, OPT_FLOW_CACHE_SIZE, OPT_MAX_FLOW_PAIRS, OPT_FLOW_TTL,
+    OPT_BUSY_POLL_US,
     OPT_OVERLAY_MTU,
 };
 
@@ -153,6 +161,7 @@ static const struct option long_options[] = {
     { "flow-cache-size", required_argument, NULL, OPT_FLOW_CACHE_SIZE },
     { "max-flow-pairs", required_argument, NULL, OPT_MAX_FLOW_PAIRS },
     { "flow-ttl", required_argument, NULL, OPT_FLOW_TTL },
+    { "busy-poll-us", required_argument, NULL, OPT_BUSY_POLL_US },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -218,6 +227,7 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         .flow_cache_size = DEFAULT_FLOW_CACHE,
         .max_flow_pairs = DEFAULT_MAX_FLOW_PAIRS,
         .flow_ttl = DEFAULT_FLOW_TTL,
+        .busy_poll_us = DEFAULT_BUSY_POLL_US,
     };
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":hV", long_options, NULL)) != -1) {
@@ -282,6 +292,9 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
             break;
         case OPT_FLOW_TTL:
             cfg->flow_ttl = parse_number("--flow-ttl", optarg, 1, FLOW_TTL_MAX);
+            break;
+        case OPT_BUSY_POLL_US:
+            cfg->busy_poll_us = parse_number("--busy-poll-us", optarg, 0, BUSY_POLL_MAX_US);
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -463,6 +476,7 @@ int main(int argc, char *argv[])
         .overlay_mtu = cfg->overlay_mtu,
         .max_flow_pairs = cfg->max_flow_pairs,
         .flow_ttl = cfg->flow_ttl,
+        .busy_poll_us = cfg->busy_poll_us,
     };
     err[0] = '\0';
     error = dp_create(&dp_cfg, &vd.dp, err, sizeof err);

@@ -30,6 +30,7 @@ struct vswitchd_config {
     size_t flow_cache_size;
     size_t max_flow_pairs;          /* Bound of the flow-pair table. */
     uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair. */
+    uint32_t busy_poll_us;          /* Polling after traffic before sleeping. */
 };
 
 struct vswitchd {
