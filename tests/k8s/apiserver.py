@@ -603,7 +603,7 @@ def generate(n_services, n_endpoints, n_nodes):
         eps = []
         for j in range(n_endpoints):
             k = i * n_endpoints + j
-            eps.append({"addresses": ["10.%d.%d.%d" % (128 + k // 65000, k // 250 % 260,
+            eps.append({"addresses": ["10.%d.%d.%d" % (128 + k // 62500, k // 250 % 250,
                                                        k % 250 + 1)],
                         "conditions": {"ready": True, "serving": True, "terminating": False},
                         "nodeName": "node-%d" % (k % max(1, n_nodes))})

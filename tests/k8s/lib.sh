@@ -54,6 +54,7 @@ EOK
 }
 
 declare -A K8S_PID
+K8S_STARTS=0
 
 # k8s_start NODE [ARGS...]: starts the test API server in NODE's namespace (state kept in
 # $VSW_TMPDIR/k8s/state.json across restarts) and waits until it listens.
@@ -62,7 +63,8 @@ k8s_start() {
     [ -n "${K8S_CA:-}" ] || k8s_certs
     K8S_NODE=$n
     K8S_START_ARGS=("$@")
-    logf=$VSW_TMPDIR/apiserver.$((${#K8S_PID[@]} + RANDOM)).log
+    K8S_STARTS=$((K8S_STARTS + 1))
+    logf=$VSW_TMPDIR/apiserver.$K8S_STARTS.log
     ip netns exec "$(ns "$n")" "$VSW_PY" "$K8S_DIR/apiserver.py" --port "$K8S_PORT" \
         --cert "$VSW_TMPDIR/k8s/server.crt" --key "$VSW_TMPDIR/k8s/server.key" \
         --token-file "$K8S_TOKEN_FILE" --state "$VSW_TMPDIR/k8s/state.json" \

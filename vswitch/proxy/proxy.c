@@ -242,10 +242,10 @@ static void sync_once(struct proxy *p, bool full)
         p->need_sync = false;
         if (res.ops || res.rejected) {
             LOG_INFO("sync: %zu operations (policies %zu added or changed, %zu deleted; peers "
-                     "%zu added, %zu deleted)%s in %llu ms", res.ops, res.add_policies,
-                     res.del_policies, res.add_peers, res.del_peers,
-                     res.rejected ? ", some refused" : "",
-                     (unsigned long long) (done - start));
+                     "%zu added, %zu deleted)%s in %llu ms, %llu ms after the change",
+                     res.ops, res.add_policies, res.del_policies, res.add_peers, res.del_peers,
+                     res.rejected ? ", some refused" : "", (unsigned long long) (done - start),
+                     (unsigned long long) (oldest ? done - oldest : 0));
         } else {
             LOG_DBG("sync: nothing to change (%llu ms)", (unsigned long long) (done - start));
         }
