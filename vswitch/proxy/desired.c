@@ -133,7 +133,7 @@ void desired_policy_name(const char *svc_key, const char *port_name,
         return;
     }
     /* Keep the head readable and make the tail unique: "k8s:...~1a2b3c4d". */
-    snprintf(name, LB_CONFIG_NAME_MAX, "%.*s~%08x", LB_CONFIG_NAME_MAX - 11, full, fnv1a(full));
+    snprintf(name, LB_CONFIG_NAME_MAX, "%.*s~%08x", LB_CONFIG_NAME_MAX - 10, full, fnv1a(full));
 }
 
 bool desired_owns_name(const char *name)

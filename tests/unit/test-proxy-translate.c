@@ -1,0 +1,318 @@
+/* vswitch-proxy's translation (proxy/translate.h) as a table: Kubernetes objects in, the
+ * policies and peers vswitchd should hold out, with kube-proxy's semantics case by case. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/addr.h"
+#include "lib/util.h"
+#include "proxy/desired.h"
+#include "proxy/k8s-objects.h"
+#include "proxy/strmap.h"
+#include "proxy/translate.h"
+
+#define MAX_OBJS 6
+
+struct translate_case {
+    const char *description;
+    const char *services[MAX_OBJS];     /* JSON, NULL-terminated. */
+    const char *slices[MAX_OBJS];
+    const char *nodes[MAX_OBJS];
+    bool dsr;                           /* --dsr */
+    const char *expect;                 /* Policies then peers, one per line, sorted. */
+};
+
+#define SVC(NAME, EXTRA) \
+    "{\"metadata\":{\"name\":\"" NAME "\",\"namespace\":\"default\"},\"spec\":{" EXTRA "}}"
+#define SLICE(NAME, SVCNAME, PORTS, EPS) \
+    "{\"metadata\":{\"name\":\"" NAME "\",\"namespace\":\"default\",\"labels\":" \
+    "{\"kubernetes.io/service-name\":\"" SVCNAME "\"}},\"addressType\":\"IPv4\"," \
+    "\"ports\":[" PORTS "],\"endpoints\":[" EPS "]}"
+#define EP(IP, COND, NODE) \
+    "{\"addresses\":[\"" IP "\"],\"conditions\":{" COND "},\"nodeName\":\"" NODE "\"}"
+#define NODE(NAME, IP, CIDR) \
+    "{\"metadata\":{\"name\":\"" NAME "\"},\"spec\":{\"podCIDR\":\"" CIDR "\",\"podCIDRs\":[\"" \
+    CIDR "\"]},\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"" IP "\"}]}}"
+
+static const struct translate_case cases[] = {
+    { "one port, ready endpoints, DSR by default",
+      { SVC("web", "\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"name\":\"http\",\"port\":80}]") },
+      { SLICE("web-a", "web", "{\"name\":\"http\",\"port\":8080}",
+              EP("10.244.1.6", "\"ready\":true", "n1") "," EP("10.244.1.5", "", "n1")) },
+      {}, true,
+      "10.96.0.10:80/tcp k8s:default/web:http dsr=1 aff=0 10.244.1.5:8080,10.244.1.6:8080\n" },
+    { "named target ports resolve per slice; several slices; duplicates merged",
+      { SVC("web", "\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"name\":\"http\",\"port\":80,"
+                   "\"targetPort\":\"web\"}]") },
+      { SLICE("web-a", "web", "{\"name\":\"http\",\"port\":8080}",
+              EP("10.244.1.5", "", "n1")),
+        SLICE("web-b", "web", "{\"name\":\"http\",\"port\":9090}",
+              EP("10.244.2.5", "", "n2") "," EP("10.244.2.6", "", "n2")),
+        SLICE("web-c", "web", "{\"name\":\"http\",\"port\":8080}",
+              EP("10.244.1.5", "", "n1")) },
+      {}, true,
+      "10.96.0.10:80/tcp k8s:default/web:http dsr=1 aff=0 "
+      "10.244.1.5:8080,10.244.2.5:9090,10.244.2.6:9090\n" },
+    { "multi-port, TCP and UDP of one number, SCTP skipped",
+      { SVC("dns", "\"clusterIP\":\"10.96.0.53\",\"ports\":[{\"name\":\"dns\",\"port\":53,"
+                   "\"protocol\":\"UDP\"},{\"name\":\"dns-tcp\",\"port\":53,\"protocol\":"
+                   "\"TCP\"},{\"name\":\"s\",\"port\":99,\"protocol\":\"SCTP\"}]") },
+      { SLICE("dns-a", "dns", "{\"name\":\"dns\",\"port\":5353,\"protocol\":\"UDP\"},"
+              "{\"name\":\"dns-tcp\",\"port\":5354,\"protocol\":\"TCP\"}",
+              EP("10.244.1.9", "", "n1")) },
+      {}, true,
+      "10.96.0.53:53/tcp k8s:default/dns:dns-tcp dsr=1 aff=0 10.244.1.9:5354\n"
+      "10.96.0.53:53/udp k8s:default/dns:dns dsr=1 aff=0 10.244.1.9:5353\n" },
+    { "a slice port of the same name but another protocol does not match",
+      { SVC("x", "\"clusterIP\":\"10.96.0.11\",\"ports\":[{\"name\":\"p\",\"port\":80}]") },
+      { SLICE("x-a", "x", "{\"name\":\"p\",\"port\":8080,\"protocol\":\"UDP\"}",
+              EP("10.244.1.9", "", "n1")) },
+      {}, true, "10.96.0.11:80/tcp k8s:default/x:p dsr=1 aff=0 \n" },
+    { "not ready endpoints are left out",
+      { SVC("web", "\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"port\":80}]") },
+      { SLICE("web-a", "web", "{\"port\":8080}",
+              EP("10.244.1.5", "\"ready\":false,\"serving\":true,\"terminating\":true", "n1")
+              "," EP("10.244.1.6", "\"ready\":true", "n1")) },
+      {}, true, "10.96.0.10:80/tcp k8s:default/web dsr=1 aff=0 10.244.1.6:8080\n" },
+    { "none ready: the serving and terminating ones, not the others",
+      { SVC("web", "\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"port\":80}]") },
+      { SLICE("web-a", "web", "{\"port\":8080}",
+              EP("10.244.1.5", "\"ready\":false,\"serving\":true,\"terminating\":true", "n1")
+              "," EP("10.244.1.6", "\"ready\":false,\"serving\":false,\"terminating\":true",
+                     "n1")
+              "," EP("10.244.1.7", "\"ready\":false,\"serving\":true", "n1")) },
+      {}, true, "10.96.0.10:80/tcp k8s:default/web dsr=1 aff=0 10.244.1.5:8080\n" },
+    { "internalTrafficPolicy Local: only this node's (n1)",
+      { SVC("web", "\"clusterIP\":\"10.96.0.10\",\"internalTrafficPolicy\":\"Local\","
+                   "\"ports\":[{\"port\":80}]") },
+      { SLICE("web-a", "web", "{\"port\":8080}",
+              EP("10.244.1.5", "", "n1") "," EP("10.244.2.5", "", "n2")) },
+      {}, true, "10.96.0.10:80/tcp k8s:default/web dsr=1 aff=0 10.244.1.5:8080\n" },
+    { "ClientIP affinity with and without a timeout; DSR annotation; --dsr=false",
+      { SVC("a", "\"clusterIP\":\"10.96.0.1\",\"sessionAffinity\":\"ClientIP\","
+                 "\"sessionAffinityConfig\":{\"clientIP\":{\"timeoutSeconds\":60}},"
+                 "\"ports\":[{\"port\":80}]"),
+        SVC("b", "\"clusterIP\":\"10.96.0.2\",\"sessionAffinity\":\"ClientIP\","
+                 "\"ports\":[{\"port\":80}]"),
+        "{\"metadata\":{\"name\":\"c\",\"namespace\":\"default\",\"annotations\":"
+        "{\"vswitch.io/dsr\":\"true\"}},\"spec\":{\"clusterIP\":\"10.96.0.3\",\"ports\":"
+        "[{\"port\":80}]}}" },
+      {}, {}, false,
+      "10.96.0.1:80/tcp k8s:default/a dsr=0 aff=60 \n"
+      "10.96.0.2:80/tcp k8s:default/b dsr=0 aff=10800 \n"
+      "10.96.0.3:80/tcp k8s:default/c dsr=1 aff=0 \n" },
+    { "skipped: headless, ExternalName, service-proxy-name, no cluster IP, IPv6",
+      { SVC("h", "\"clusterIP\":\"None\",\"ports\":[{\"port\":80}]"),
+        SVC("e", "\"type\":\"ExternalName\",\"externalName\":\"example.org\""),
+        "{\"metadata\":{\"name\":\"o\",\"namespace\":\"default\",\"labels\":{\"service."
+        "kubernetes.io/service-proxy-name\":\"other\"}},\"spec\":{\"clusterIP\":\"10.96.0.4\","
+        "\"ports\":[{\"port\":80}]}}",
+        SVC("n", "\"ports\":[{\"port\":80}]"),
+        SVC("v6", "\"clusterIP\":\"fd00::10\",\"clusterIPs\":[\"fd00::10\"],"
+                  "\"ports\":[{\"port\":80}]") },
+      {}, {}, true, "" },
+    { "NodePort, LoadBalancer, externalIPs, dual-stack: the IPv4 cluster IP",
+      { SVC("np", "\"type\":\"NodePort\",\"clusterIP\":\"10.96.0.5\",\"ports\":[{\"port\":80,"
+                  "\"nodePort\":30080}],\"externalIPs\":[\"192.0.2.1\"]"),
+        SVC("ds", "\"type\":\"LoadBalancer\",\"clusterIP\":\"fd00::6\",\"clusterIPs\":"
+                  "[\"fd00::6\",\"10.96.0.6\"],\"ports\":[{\"port\":443}]") },
+      {}, {}, true,
+      "10.96.0.5:80/tcp k8s:default/np dsr=1 aff=0 \n"
+      "10.96.0.6:443/tcp k8s:default/ds dsr=1 aff=0 \n" },
+    { "slices of other Services, of IPv6, and without a service label are ignored",
+      { SVC("web", "\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"port\":80}]") },
+      { SLICE("other-a", "other", "{\"port\":8080}", EP("10.244.1.5", "", "n1")),
+        "{\"metadata\":{\"name\":\"w6\",\"namespace\":\"default\",\"labels\":{\"kubernetes.io/"
+        "service-name\":\"web\"}},\"addressType\":\"IPv6\",\"ports\":[{\"port\":8080}],"
+        "\"endpoints\":[{\"addresses\":[\"fd00::1\"]}]}",
+        "{\"metadata\":{\"name\":\"nolabel\",\"namespace\":\"default\"},\"addressType\":"
+        "\"IPv4\",\"ports\":[{\"port\":8080}],\"endpoints\":[{\"addresses\":[\"10.244.1.7\"]}]}" },
+      {}, true, "10.96.0.10:80/tcp k8s:default/web dsr=1 aff=0 \n" },
+    { "two Services on one VIP:port: the first by name wins",
+      { SVC("b", "\"clusterIP\":\"10.96.0.7\",\"ports\":[{\"port\":80}]"),
+        SVC("a", "\"clusterIP\":\"10.96.0.7\",\"ports\":[{\"port\":80}]") },
+      {}, {}, true, "10.96.0.7:80/tcp k8s:default/a dsr=1 aff=0 \n" },
+    { "nodes: every other node with an InternalIP and a pod CIDR is a peer",
+      {}, {},
+      { NODE("n1", "192.168.50.1", "10.244.1.0/24"), NODE("n2", "192.168.50.2", "10.244.2.0/24"),
+        NODE("n3", "192.168.50.3", "10.244.3.0/24"),
+        "{\"metadata\":{\"name\":\"n4\"},\"spec\":{},\"status\":{\"addresses\":[{\"type\":"
+        "\"InternalIP\",\"address\":\"192.168.50.4\"}]}}" },
+      true, "peer 192.168.50.2 10.244.2.0/24\npeer 192.168.50.3 10.244.3.0/24\n" },
+};
+
+static void load(struct strmap *map, const char *const *objs, int kind)
+{
+    for (int i = 0; i < MAX_OBJS && objs[i]; i++) {
+        json_error_t jerr;
+        json_t *j = json_loads(objs[i], 0, &jerr);
+        char err[256], key[256];
+        void *obj = NULL;
+        int error;
+
+        cr_assert(j, "bad test JSON: %s: %s", jerr.text, objs[i]);
+        if (kind == 0) {
+            error = k8s_service_from_json(j, (struct k8s_service **) &obj, err, sizeof err);
+        } else if (kind == 1) {
+            error = k8s_slice_from_json(j, "n1", (struct k8s_slice **) &obj, err, sizeof err);
+        } else {
+            error = k8s_node_from_json(j, (struct k8s_node **) &obj, err, sizeof err);
+        }
+        cr_assert_eq(error, 0, "parse failed: %s", err);
+        strmap_put(map, k8s_object_key(j, key, sizeof key), obj);
+        json_decref(j);
+    }
+}
+
+static void free_all(struct strmap *map, void (*fn)(void *))
+{
+    const char *key;
+    size_t pos = 0;
+    void *v;
+
+    while (strmap_next(map, &pos, &key, &v)) {
+        fn(v);
+    }
+    strmap_destroy(map);
+}
+
+static void free_svc(void *p) { k8s_service_free(p); }
+static void free_slice(void *p) { k8s_slice_free(p); }
+static void free_node(void *p) { k8s_node_free(p); }
+
+/* The state as text: policies, then peers, each sorted. */
+static char *render(const struct desired *d)
+{
+    const char **keys = strmap_sorted_keys(&d->policies);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    for (size_t i = 0; i < strmap_count(&d->policies); i++) {
+        const struct policy *p = strmap_get(&d->policies, keys[i]);
+
+        fprintf(f, "%s %s dsr=%d aff=%u ", p->service, p->name, p->dsr, p->affinity_timeout);
+        for (size_t j = 0; j < p->n_backends; j++) {
+            char ip[IP_STR_LEN];
+
+            fprintf(f, "%s%s:%u", j ? "," : "", addr_ip_str(p->backends[j].ip, ip),
+                    p->backends[j].port);
+        }
+        fputc('\n', f);
+    }
+    free(keys);
+    keys = strmap_sorted_keys(&d->peers);
+    for (size_t i = 0; i < strmap_count(&d->peers); i++) {
+        const struct peer *p = strmap_get(&d->peers, keys[i]);
+
+        fprintf(f, "peer %s %s\n", p->node_ip, p->pod_cidr);
+    }
+    free(keys);
+    fclose(f);
+    return text;
+}
+
+Test(proxy_translate, table)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const struct translate_case *c = &cases[i];
+        struct strmap svcs = STRMAP_INITIALIZER, slices = STRMAP_INITIALIZER;
+        struct strmap nodes = STRMAP_INITIALIZER;
+        struct translate_config cfg = { "n1", c->dsr };
+        struct translate_stats st;
+        struct desired d;
+        char *text;
+
+        load(&svcs, c->services, 0);
+        load(&slices, c->slices, 1);
+        load(&nodes, c->nodes, 2);
+        desired_init(&d);
+        translate(&svcs, &slices, &nodes, &cfg, &d, &st);
+        text = render(&d);
+        cr_expect_str_eq(text, c->expect, "%s:\n got:\n%s want:\n%s", c->description, text,
+                         c->expect);
+        free(text);
+        desired_destroy(&d);
+        free_all(&svcs, free_svc);
+        free_all(&slices, free_slice);
+        free_all(&nodes, free_node);
+    }
+}
+
+Test(proxy_translate, skip_counters)
+{
+    const struct translate_case *c = &cases[8];
+    struct strmap svcs = STRMAP_INITIALIZER, slices = STRMAP_INITIALIZER;
+    struct strmap nodes = STRMAP_INITIALIZER;
+    struct translate_config cfg = { "n1", true };
+    struct translate_stats st;
+    struct desired d;
+
+    load(&svcs, c->services, 0);
+    desired_init(&d);
+    translate(&svcs, &slices, &nodes, &cfg, &d, &st);
+    cr_expect_eq(st.services, 5);
+    cr_expect_eq(st.skipped[K8S_SVC_SKIP_HEADLESS], 1);
+    cr_expect_eq(st.skipped[K8S_SVC_SKIP_EXTERNAL_NAME], 1);
+    cr_expect_eq(st.skipped[K8S_SVC_SKIP_SERVICE_PROXY_NAME], 1);
+    cr_expect_eq(st.skipped[K8S_SVC_SKIP_NO_CLUSTER_IP], 1);
+    cr_expect_eq(st.skipped[K8S_SVC_SKIP_NOT_IPV4], 1);
+    desired_destroy(&d);
+    free_all(&svcs, free_svc);
+}
+
+/* Malformed objects: refused with a message naming the object and the field. */
+struct malformed_case {
+    int kind;
+    const char *json;
+    const char *error;
+};
+
+static const struct malformed_case malformed[] = {
+    { 0, "{\"metadata\":{\"namespace\":\"default\"},\"spec\":{}}",
+      "service (without metadata.name): missing or invalid metadata.name" },
+    { 0, "{\"metadata\":{\"name\":\"s\",\"namespace\":\"ns\"}}", "service ns/s: missing spec" },
+    { 0, SVC("s", "\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":70000}]"),
+      "service default/s: spec.ports[0].port: expected an integer from 1 to 65535" },
+    { 0, SVC("s", "\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":80},{\"port\":\"x\"}]"),
+      "service default/s: spec.ports[1].port: expected an integer from 1 to 65535" },
+    { 0, SVC("s", "\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":80,\"protocol\":\"ICMP\"}]"),
+      "service default/s: spec.ports[0].protocol: unknown protocol \"ICMP\"" },
+    { 0, SVC("s", "\"clusterIP\":\"10.96.0.300\",\"ports\":[]"),
+      "service default/s: spec.clusterIP: invalid address \"10.96.0.300\"" },
+    { 0, SVC("s", "\"clusterIP\":\"10.96.0.1\",\"sessionAffinity\":\"ClientIP\","
+              "\"sessionAffinityConfig\":{\"clientIP\":{\"timeoutSeconds\":0}}"),
+      "service default/s: spec.sessionAffinityConfig.clientIP.timeoutSeconds: expected an "
+      "integer from 1 to 86400" },
+    { 1, SLICE("e", "s", "{\"port\":8080}", "{\"addresses\":[\"10.244.1.300\"]}"),
+      "endpointslice default/e: endpoints[0].addresses[0]: expected an IPv4 address" },
+    { 1, SLICE("e", "s", "{\"port\":0}", "{\"addresses\":[\"10.244.1.3\"]}"),
+      "endpointslice default/e: ports[0].port: expected an integer from 1 to 65535" },
+    { 2, "{\"metadata\":{\"name\":\"n\"},\"spec\":{\"podCIDR\":\"10.244.1.1/24\"}}",
+      "node n: invalid pod CIDR \"10.244.1.1/24\"" },
+};
+
+Test(proxy_translate, malformed)
+{
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+        json_t *j = json_loads(malformed[i].json, 0, NULL);
+        char err[256] = "";
+        void *obj = NULL;
+        int error;
+
+        cr_assert(j, "bad test JSON %zu", i);
+        if (malformed[i].kind == 0) {
+            error = k8s_service_from_json(j, (struct k8s_service **) &obj, err, sizeof err);
+        } else if (malformed[i].kind == 1) {
+            error = k8s_slice_from_json(j, NULL, (struct k8s_slice **) &obj, err, sizeof err);
+        } else {
+            error = k8s_node_from_json(j, (struct k8s_node **) &obj, err, sizeof err);
+        }
+        cr_expect_neq(error, 0, "case %zu accepted", i);
+        cr_expect_null(obj);
+        cr_expect_str_eq(err, malformed[i].error, "case %zu", i);
+        json_decref(j);
+    }
+}
