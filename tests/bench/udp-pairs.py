@@ -12,6 +12,7 @@ import struct
 import sys
 import time
 
+sys.dont_write_bytecode = True     # no __pycache__ left in tests/lib
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import pkt  # noqa: E402  (tests/lib/pkt.py: Ethernet and IPv4 builders)
 
