@@ -503,15 +503,18 @@ Test(lb, del_lb_removes_policy_and_pairs)
 Test(maglev, even_and_stable, .init = NULL, .fini = NULL)
 {
     struct dp_lb_backend b[10];
-    static uint16_t before[MAGLEV_SIZE], after[MAGLEV_SIZE];
-    size_t count[10] = { 0 }, moved = 0, min = MAGLEV_SIZE, max = 0;
+    static uint16_t before[MAGLEV_MAX_SIZE], after[MAGLEV_MAX_SIZE];
+    const uint32_t size = maglev_size(10);
+    size_t count[10] = { 0 }, moved = 0, min = size, max = 0;
 
     for (int i = 0; i < 10; i++) {
         b[i].ip = htonl(0x0af40100 + i + 5);
         b[i].port = 8080;
     }
     maglev_build(b, 10, before);
-    for (size_t s = 0; s < MAGLEV_SIZE; s++) {
+    cr_assert_eq(size, 1021u);
+    cr_assert_eq(maglev_size(9), size, "9 backends keep the size of 10");
+    for (size_t s = 0; s < size; s++) {
         count[before[s]]++;
     }
     for (int i = 0; i < 10; i++) {
@@ -523,7 +526,7 @@ Test(maglev, even_and_stable, .init = NULL, .fini = NULL)
     /* Remove backend 3: its slots move, and few others do. */
     memmove(&b[3], &b[4], 6 * sizeof b[0]);
     maglev_build(b, 9, after);
-    for (size_t s = 0; s < MAGLEV_SIZE; s++) {
+    for (size_t s = 0; s < size; s++) {
         uint16_t old = before[s];
         uint16_t old_after_index = old > 3 ? old - 1 : old;
 
@@ -531,5 +534,54 @@ Test(maglev, even_and_stable, .init = NULL, .fini = NULL)
             moved++;
         }
     }
-    cr_expect_lt(moved, MAGLEV_SIZE / 20, "%zu of the other backends' slots moved", moved);
+    cr_expect_lt(moved, size / 20, "%zu of the other backends' slots moved", moved);
+}
+
+Test(lb, batch_applies_many_changes_and_keeps_unaffected_pairs)
+{
+    struct dp_lb_change changes[3];
+    struct dp_lb_backend b1 = { ip_of("10.244.1.6"), 8080 };
+    struct pkt_spec syn = { .eth_src = CLIENT_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                            .ip_dst = VIP, .sport = 41000, .dport = 80 };
+    uint8_t frame[256], out[2048];
+    struct dp_conn_info *conns;
+    struct dp_lb_info *infos;
+    size_t n, failed = 99;
+    const char *first;
+    char err[128];
+    int len;
+
+    first = inject("client", frame, pkt_build(&syn, frame, sizeof frame), out, &len, NULL);
+    memset(changes, 0, sizeof changes);
+    /* 0: the VIP keeps both backends (a no-op for its pairs); 1: a new policy; 2: a delete
+     * of something that never existed. */
+    changes[0].spec = (struct dp_lb_spec) { .vip = ip_of(VIP), .port = 80,
+                                            .proto = IP_PROTO_TCP, .dsr = true,
+                                            .name = "LB_KEEP", .n_backends = 1,
+                                            .backends = &b1 };
+    changes[1].spec = (struct dp_lb_spec) { .vip = ip_of("10.96.0.11"), .port = 443,
+                                            .proto = IP_PROTO_TCP, .dsr = true,
+                                            .name = "LB_NEW", .n_backends = 1,
+                                            .backends = &b1 };
+    changes[2].del = true;
+    changes[2].spec = (struct dp_lb_spec) { .vip = ip_of("10.96.0.99"), .port = 1,
+                                            .proto = IP_PROTO_UDP };
+    cr_assert_eq(dp_lb_apply(dp, changes, 3, &failed, err, sizeof err), 0, "%s", err);
+    dp_lb_list(dp, &infos, &n);
+    cr_expect_eq(n, 2u);
+    dp_lb_info_free(infos, n);
+    dp_conn_dump(dp, &conns, &n);
+    cr_expect_eq(n, !strcmp(first, "b1") ? 1u : 0u, "only the pair to a removed backend went");
+    free(conns);
+
+    /* A bad change anywhere: nothing applies, and the index is reported. */
+    changes[1].spec.port = 0;
+    changes[0].spec.name[0] = 'X';
+    cr_assert_eq(dp_lb_apply(dp, changes, 3, &failed, err, sizeof err), -EINVAL);
+    cr_expect_eq(failed, 1u);
+    dp_lb_list(dp, &infos, &n);
+    for (size_t i = 0; i < n; i++) {
+        cr_expect_neq(infos[i].spec.name[0], 'X', "change 0 must not have applied");
+    }
+    dp_lb_info_free(infos, n);
 }

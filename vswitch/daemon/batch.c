@@ -210,6 +210,66 @@ static void dp_revert_all(struct vswitchd *vd, const struct batch_config *batch,
     }
 }
 
+static bool batch_op_is_peer(const struct batch_op *op)
+{
+    return op->type == BATCH_OP_ADD_PEER || op->type == BATCH_OP_DEL_PEER;
+}
+
+/* Undoes the peer changes of ops[0, n), last first. */
+static void dp_revert_peers(struct vswitchd *vd, const struct batch_config *batch, size_t n)
+{
+    while (n-- > 0) {
+        const struct batch_op *op = &batch->ops[n];
+
+        if (!op->unchanged && !op->absent && batch_op_is_peer(op)) {
+            dp_revert(vd, op);
+        }
+    }
+}
+
+/* Every policy op of the batch in one dp_lb_apply: one pass of the datapath thread, one
+ * flow-cache flush and at most one scan of the flow pairs, however many services change.
+ * On failure nothing changed and '*failed' is the op's index. */
+static int dp_apply_policies(struct vswitchd *vd, const struct batch_config *batch,
+                             size_t *failed, char *err, size_t errlen)
+{
+    struct dp_lb_change *changes = xcalloc(batch->n_ops + 1, sizeof *changes);
+    size_t *op_of = xcalloc(batch->n_ops + 1, sizeof *op_of);
+    size_t n = 0, failed_change = 0;
+    int error;
+
+    for (size_t i = 0; i < batch->n_ops; i++) {
+        const struct batch_op *op = &batch->ops[i];
+
+        if (op->unchanged || op->absent || batch_op_is_peer(op)) {
+            continue;
+        }
+        if (op->type == BATCH_OP_ADD_LB) {
+            control_policy_spec(&op->lb, &changes[n].spec);
+        } else {
+            changes[n].del = true;
+            changes[n].spec.vip = op->lb.service.vip;
+            changes[n].spec.port = op->lb.service.port;
+            changes[n].spec.proto = op->lb.service.proto;
+        }
+        op_of[n++] = i;
+    }
+    err[0] = '\0';
+    error = dp_lb_apply(vd->dp, changes, n, &failed_change, err, errlen);
+    if (error) {
+        *failed = op_of[failed_change];
+        if (!*err) {
+            snprintf(err, errlen, "%s", strerror(-error));
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free((void *) changes[i].spec.backends);
+    }
+    free(changes);
+    free(op_of);
+    return error;
+}
+
 static double ms_since(uint64_t *t)
 {
     uint64_t now = time_usec(), d = now - *t;
@@ -318,23 +378,33 @@ int batch_apply(struct vswitchd *vd, const Vswitch__Batch *msg, bool single,
     }
     t_db = ms_since(&t);
 
+    /* Peers one by one, then every policy change in one pass of the datapath thread. */
     for (i = 0; i < batch.n_ops; i++) {
         const struct batch_op *op = &batch.ops[i];
 
-        if (op->unchanged || op->absent) {
+        if (op->unchanged || op->absent || !batch_op_is_peer(op)) {
             continue;
         }
         error = dp_apply(vd, op, why, sizeof why);
         if (error) {
-            LOG_ERR("the datapath refused the %s: %s; undoing %zu change(s) of the batch",
-                    op_key(op, key), why, i);
-            dp_revert_all(vd, &batch, i);
+            LOG_ERR("the datapath refused the %s: %s; undoing the batch's earlier peers",
+                    op_key(op, key), why);
+            dp_revert_peers(vd, &batch, i);
             db_rollback(vd->db);
             result->failed_op = i + 1;
             op_error(msg, i + 1, single, err, errlen, "the datapath refused the %s: %s; "
                      "nothing was applied", op_key(op, key), why);
             goto out;
         }
+    }
+    error = dp_apply_policies(vd, &batch, &i, why, sizeof why);
+    if (error) {
+        dp_revert_peers(vd, &batch, batch.n_ops);
+        db_rollback(vd->db);
+        result->failed_op = i + 1;
+        op_error(msg, i + 1, single, err, errlen, "the datapath refused the %s: %s; nothing "
+                 "was applied", op_key(&batch.ops[i], key), why);
+        goto out;
     }
     t_dp = ms_since(&t);
 

@@ -544,33 +544,39 @@ static struct lb_config_env lb_env(const struct vswitchd *vd)
     return env;
 }
 
-int control_policy_install(struct vswitchd *vd, const struct lb_config *p, char *err,
-                           size_t errlen)
+void control_policy_spec(const struct lb_config *p, struct dp_lb_spec *spec)
 {
-    struct dp_lb_spec spec = {
+    struct dp_lb_backend *backends = xmalloc((p->n_backends + 1) * sizeof *backends);
+
+    for (size_t i = 0; i < p->n_backends; i++) {
+        backends[i].ip = p->backends[i].ip;
+        backends[i].port = p->backends[i].port;
+    }
+    *spec = (struct dp_lb_spec) {
         .vip = p->service.vip,
         .port = p->service.port,
         .proto = p->service.proto,
         .dsr = p->dsr,
         .affinity_timeout = p->affinity_timeout,
         .n_backends = p->n_backends,
+        .backends = backends,
     };
-    struct dp_lb_backend *backends;
+    str_copy(spec->name, p->name, sizeof spec->name);
+}
+
+int control_policy_install(struct vswitchd *vd, const struct lb_config *p, char *err,
+                           size_t errlen)
+{
+    struct dp_lb_spec spec;
     int error;
 
-    backends = xmalloc((p->n_backends + 1) * sizeof *backends);
-    for (size_t i = 0; i < p->n_backends; i++) {
-        backends[i].ip = p->backends[i].ip;
-        backends[i].port = p->backends[i].port;
-    }
-    spec.backends = backends;
-    str_copy(spec.name, p->name, sizeof spec.name);
+    control_policy_spec(p, &spec);
     err[0] = '\0';
     error = dp_lb_set(vd->dp, &spec, err, errlen);
     if (error && !*err) {
         snprintf(err, errlen, "%s", strerror(-error));
     }
-    free(backends);
+    free((void *) spec.backends);
     return error;
 }
 
@@ -938,14 +944,16 @@ int control_restore_ports(struct vswitchd *vd, char *err, size_t errlen)
 int control_restore_policies(struct vswitchd *vd, char *err, size_t errlen)
 {
     struct lb_config_env env = lb_env(vd);
+    struct dp_lb_change *changes;
     struct lb_config *policies;
-    size_t n;
-    int error, restored = 0;
+    size_t n, n_changes = 0, failed;
+    int error, restored;
 
     error = db_policy_list(vd->db, &policies, &n, err, errlen);
     if (error) {
         return error;
     }
+    changes = xcalloc(n + 1, sizeof *changes);
     for (size_t i = 0; i < n; i++) {
         const struct lb_config *p = &policies[i];
         char msg[512], svc[LB_SERVICE_STR_LEN];
@@ -956,12 +964,20 @@ int control_restore_policies(struct vswitchd *vd, char *err, size_t errlen)
                     svc);
             continue;
         }
-        if (control_policy_install(vd, p, msg, sizeof msg)) {
-            LOG_ERR("cannot restore policy %s for %s: %s", p->name, svc, msg);
-            continue;
-        }
-        restored++;
+        control_policy_spec(p, &changes[n_changes++].spec);
     }
+    /* All at once: thousands of services restore in one pass of the datapath.  One the
+     * datapath refuses is left out, with a log line, and the rest go in. */
+    while (dp_lb_apply(vd->dp, changes, n_changes, &failed, err, errlen)) {
+        LOG_ERR("cannot restore policy %s: %s", changes[failed].spec.name, err);
+        free((void *) changes[failed].spec.backends);
+        changes[failed] = changes[--n_changes];
+    }
+    restored = n_changes;
+    for (size_t i = 0; i < n_changes; i++) {
+        free((void *) changes[i].spec.backends);
+    }
+    free(changes);
     db_policy_list_free(policies, n);
     return restored;
 }

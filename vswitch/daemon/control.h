@@ -9,6 +9,7 @@
 #define VSWITCH_DAEMON_CONTROL_H 1
 
 #include "daemon/vswitchd.h"
+#include "dp/dp.h"
 #include "lib/lb-config.h"
 #include "proto/vswitch.pb-c.h"
 
@@ -31,6 +32,9 @@ int control_restore_policies(struct vswitchd *, char *err, size_t errlen);
 /* Restores every peer stored in the database in the datapath, as the policies.  Without an
  * overlay (no --node-ip) the stored peers are kept but not installed. */
 int control_restore_peers(struct vswitchd *, char *err, size_t errlen);
+
+/* The datapath's form of policy 'p'; free spec->backends afterwards. */
+void control_policy_spec(const struct lb_config *p, struct dp_lb_spec *spec);
 
 /* Creates or replaces the policy 'p' (validated) in the datapath.  Returns 0 or a negative
  * errno with the datapath's reason in 'err'. */

@@ -949,78 +949,133 @@ static int validate_lb_spec(const struct dp_lb_spec *spec, char *err, size_t err
     return 0;
 }
 
-struct lb_set_args {
-    struct lb_policy *policy;
-    struct lb_policy *old;
-};
-
-/* Flow pairs of 'policy_slot' whose backend is not in 'keep' (NULL: all) are deleted. */
-static void delete_pairs(struct dp *dp, uint32_t policy_slot, const struct lb_policy *keep)
+/* Deletes the flow pairs of the policies marked in 'affected' (by slot) whose backend is no
+ * longer in their policy (or whose policy is gone).  One pass over the table, however many
+ * policies changed. */
+static void delete_orphaned_pairs(struct dp *dp, const uint8_t *affected, uint32_t n_slots)
 {
     CT_FOR_EACH (conn, &dp->ct) {
         const struct ct_tuple *reply = &conn->tuple[CT_DIR_REPLY];
+        const struct lb_policy *p;
 
-        if (conn->policy == policy_slot
-            && (!keep || !lb_has_backend(keep, reply->src, ntohs(reply->sport)))) {
+        if (conn->policy >= n_slots || !affected[conn->policy]) {
+            continue;
+        }
+        p = conn->policy < dp->lb.n_slots ? dp->lb.slots[conn->policy] : NULL;
+        if (!p || !lb_has_backend(p, reply->src, ntohs(reply->sport))) {
             ct_delete(&dp->ct, conn);
         }
     }
 }
 
-static void lb_set_cmd(struct dp *dp, void *args_)
+/* True if every backend of 'old' is still in 'new': no flow pair can be orphaned. */
+static bool keeps_backends(const struct lb_policy *old, const struct lb_policy *new)
 {
-    struct lb_set_args *args = args_;
-
-    args->old = lb_insert(&dp->lb, args->policy);
-    if (args->old) {
-        delete_pairs(dp, args->policy->slot, args->policy);
+    for (size_t i = 0; i < old->spec.n_backends; i++) {
+        if (!lb_has_backend(new, old->backends[i].ip, old->backends[i].port)) {
+            return false;
+        }
     }
-    /* Cached decisions may have been taken without the policy (a VIP routed to the host). */
+    return true;
+}
+
+struct lb_apply_args {
+    const struct dp_lb_change *changes;
+    struct lb_policy **policies;    /* In: built for each add.  Out: what to free. */
+    size_t n;
+    size_t n_removed;               /* Out: how many deletes found their policy. */
+};
+
+static void lb_apply_cmd(struct dp *dp, void *args_)
+{
+    struct lb_apply_args *args = args_;
+    uint8_t *affected = NULL;
+    uint32_t n_affected_slots = 0;
+    bool scan = false;
+
+    args->n_removed = 0;
+    for (size_t i = 0; i < args->n; i++) {
+        const struct dp_lb_spec *spec = &args->changes[i].spec;
+        struct lb_policy *gone;
+
+        if (args->changes[i].del) {
+            gone = lb_remove(&dp->lb, spec->vip, spec->port, spec->proto);
+            args->n_removed += gone != NULL;
+        } else {
+            gone = lb_insert(&dp->lb, args->policies[i]);
+            if (gone && keeps_backends(gone, args->policies[i])) {
+                args->policies[i] = gone;
+                continue;
+            }
+        }
+        args->policies[i] = gone;
+        if (gone && dp->ct.n_conns) {
+            if (gone->slot >= n_affected_slots) {
+                uint32_t n = MAX(dp->lb.n_slots, gone->slot + 1);
+
+                affected = xrealloc(affected, n);
+                memset(affected + n_affected_slots, 0, n - n_affected_slots);
+                n_affected_slots = n;
+            }
+            affected[gone->slot] = 1;
+            scan = true;
+        }
+    }
+    if (scan) {
+        delete_orphaned_pairs(dp, affected, n_affected_slots);
+    }
+    free(affected);
+    /* Cached decisions may have been taken without a policy (a VIP routed to the host). */
     flow_cache_flush(&dp->cache);
+}
+
+int dp_lb_apply(struct dp *dp, const struct dp_lb_change *changes, size_t n, size_t *failed,
+                char *err, size_t errlen)
+{
+    struct lb_apply_args args = { .changes = changes, .n = n };
+    int error;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!changes[i].del && (error = validate_lb_spec(&changes[i].spec, err, errlen))) {
+            if (failed) {
+                *failed = i;
+            }
+            return error;
+        }
+    }
+    args.policies = xcalloc(n + 1, sizeof *args.policies);
+    for (size_t i = 0; i < n; i++) {
+        if (!changes[i].del) {
+            args.policies[i] = lb_policy_new(&changes[i].spec);
+        }
+    }
+    dp_call(dp, lb_apply_cmd, &args);
+    for (size_t i = 0; i < n; i++) {
+        lb_policy_free(args.policies[i]);
+    }
+    free(args.policies);
+    return 0;
 }
 
 int dp_lb_set(struct dp *dp, const struct dp_lb_spec *spec, char *err, size_t errlen)
 {
-    struct lb_set_args args;
-    int error = validate_lb_spec(spec, err, errlen);
+    struct dp_lb_change change = { .del = false, .spec = *spec };
 
-    if (error) {
-        return error;
-    }
-    args.policy = lb_policy_new(spec);
-    dp_call(dp, lb_set_cmd, &args);
-    lb_policy_free(args.old);
-    return 0;
-}
-
-struct lb_del_args {
-    be32 vip;
-    uint16_t port;
-    uint8_t proto;
-    struct lb_policy *removed;
-};
-
-static void lb_del_cmd(struct dp *dp, void *args_)
-{
-    struct lb_del_args *args = args_;
-
-    args->removed = lb_remove(&dp->lb, args->vip, args->port, args->proto);
-    if (args->removed) {
-        delete_pairs(dp, args->removed->slot, NULL);
-        flow_cache_flush(&dp->cache);
-    }
+    return dp_lb_apply(dp, &change, 1, NULL, err, errlen);
 }
 
 int dp_lb_del(struct dp *dp, be32 vip, uint16_t port, uint8_t proto)
 {
-    struct lb_del_args args = { .vip = vip, .port = port, .proto = proto };
+    struct dp_lb_change change = {
+        .del = true, .spec = { .vip = vip, .port = port, .proto = proto },
+    };
+    struct lb_apply_args args = { .changes = &change, .n = 1 };
+    struct lb_policy *policy = NULL;
 
-    dp_call(dp, lb_del_cmd, &args);
-    if (!args.removed) {
-        return -ENOENT;
-    }
-    lb_policy_free(args.removed);
-    return 0;
+    args.policies = &policy;
+    dp_call(dp, lb_apply_cmd, &args);
+    lb_policy_free(policy);
+    return args.n_removed ? 0 : -ENOENT;
 }
 
 struct lb_list_args {

@@ -156,6 +156,18 @@ struct dp_lb_info {
 int dp_lb_set(struct dp *, const struct dp_lb_spec *, char *err, size_t errlen);
 /* Deletes the policy and its flow pairs; -ENOENT if there is none. */
 int dp_lb_del(struct dp *, be32 vip, uint16_t port, uint8_t proto);
+
+/* Many policy changes at once, as dp_lb_set/dp_lb_del would make them one by one, in one
+ * pass of the datapath thread with one flow-cache flush and at most one scan of the flow
+ * pairs: what a full sync of thousands of services needs.  A delete of a policy that does not
+ * exist is not an error.  Every spec is validated before anything changes: on -EINVAL nothing
+ * did, '*failed' is the index of the offending change and 'err' says why. */
+struct dp_lb_change {
+    bool del;                       /* Delete spec.vip:port/proto; else create or replace. */
+    struct dp_lb_spec spec;
+};
+int dp_lb_apply(struct dp *, const struct dp_lb_change *, size_t n, size_t *failed,
+                char *err, size_t errlen);
 /* Snapshot of every policy; free with dp_lb_info_free(). */
 int dp_lb_list(struct dp *, struct dp_lb_info **, size_t *n);
 void dp_lb_info_free(struct dp_lb_info *, size_t n);

@@ -81,7 +81,8 @@ struct lb_policy *lb_policy_new(const struct dp_lb_spec *spec)
     qsort(p->backends, spec->n_backends, sizeof *p->backends, backend_cmp);
     p->spec.backends = p->backends;
     if (spec->n_backends) {
-        p->maglev = xmalloc(MAGLEV_SIZE * sizeof *p->maglev);
+        p->maglev_size = maglev_size(spec->n_backends);
+        p->maglev = xmalloc(p->maglev_size * sizeof *p->maglev);
         maglev_build(p->backends, spec->n_backends, p->maglev);
     }
     if (spec->affinity_timeout) {
@@ -320,7 +321,7 @@ const struct dp_lb_backend *lb_select(struct lb_policy *p, be32 client, be32 dst
         return b;
     }
     b = &p->backends[p->maglev[maglev_flow_hash(client, dst, sport, dport, p->spec.proto)
-                               % MAGLEV_SIZE]];
+                               % p->maglev_size]];
     if (p->affinity) {
         affinity_put(p, client, b, now_ms);
     }

@@ -18,7 +18,8 @@ struct lb_affinity;
 struct lb_policy {
     struct dp_lb_spec spec;         /* spec.backends == backends. */
     struct dp_lb_backend *backends; /* Sorted by (ip, port): binary-searchable. */
-    uint16_t *maglev;               /* MAGLEV_SIZE entries; NULL without backends. */
+    uint16_t *maglev;               /* maglev_size entries; NULL without backends. */
+    uint32_t maglev_size;
     struct lb_affinity *affinity;   /* NULL without ClientIP affinity. */
     uint32_t slot;
     uint32_t next;                  /* Hash chain: slot + 1. */
