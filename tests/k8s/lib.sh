@@ -62,7 +62,6 @@ k8s_start() {
     local n=$1 logf; shift
     [ -n "${K8S_CA:-}" ] || k8s_certs
     K8S_NODE=$n
-    K8S_START_ARGS=("$@")
     K8S_STARTS=$((K8S_STARTS + 1))
     logf=$VSW_TMPDIR/apiserver.$K8S_STARTS.log
     ip netns exec "$(ns "$n")" "$VSW_PY" "$K8S_DIR/apiserver.py" --port "$K8S_PORT" \
@@ -72,7 +71,6 @@ k8s_start() {
     K8S_PID[$n]=$!
     on_exit "k8s_stop '$n'"
     wait_until 30 grep -q '^listening' "$logf" || fail "the test API server did not start: $(cat "$logf")"
-    K8S_LOG=$logf
 }
 
 # k8s_stop NODE: SIGTERM (the server saves its state) and wait.
@@ -99,7 +97,7 @@ k8s_stat() {
     ns_exec "$K8S_NODE" "$VSW_PY" "$K8S_DIR/k8sctl.py" raw GET /_test/stats | jq -r ".$1"
 }
 
-declare -A PROXY_PID PROXY_LOG PROXY_ARGS
+declare -A PROXY_PID PROXY_LOG
 PROXY_STARTS=0
 
 # proxy_start NODE [ARGS...]: vswitch-proxy in NODE's namespace against the test server and
@@ -107,7 +105,6 @@ PROXY_STARTS=0
 # exit; its log is checked for sanitizer reports.
 proxy_start() {
     local n=$1; shift
-    PROXY_ARGS[$n]="$*"
     PROXY_STARTS=$((PROXY_STARTS + 1))
     PROXY_LOG[$n]=$VSW_TMPDIR/proxy-$n.$PROXY_STARTS.log
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \

@@ -23,7 +23,7 @@ k8sctl node node-2 --ip 192.168.50.2 --cidr 10.244.2.0/24
 out=$(kubectl_k version -o json 2>&1)
 assert_match "kubectl version reaches the server" '"gitVersion": "v1.30.0"' "$out"
 out=$(kubectl_k get services -A 2>&1) || fail "kubectl get services -A: $out"
-log "kubectl get services -A:"; echo "$out" | sed 's/^/    /'
+log "kubectl get services -A:"; printf '%s\n' "$out" | while IFS= read -r l; do echo "    $l"; done
 assert_match "table header" '^NAMESPACE +NAME +TYPE +CLUSTER-IP +EXTERNAL-IP +PORT\(S\) +AGE' "$out"
 assert_match "a row per Service" '^ns1 +svc3 +ClusterIP +10\.96\.0\.3 +<none> +80/TCP,53/UDP' "$out"
 assert_eq "five Services" 5 "$(echo "$out" | grep -c ' svc[0-9]')"
@@ -60,6 +60,7 @@ assert_match "an expired continue token is 410 Expired" '"code": 410' "$out"
 
 # In-cluster configuration.
 sa=$VSW_TMPDIR/k8s
+# shellcheck disable=SC2016
 bg_start node "$VSW_TMPDIR/proxy-incluster.log" unshare -m sh -c '
     mount --make-rprivate / && mount -t tmpfs tmpfs /run &&
     mkdir -p /run/secrets/kubernetes.io/serviceaccount &&
