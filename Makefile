@@ -133,6 +133,7 @@ endif
 bench: all
 	@bash tests/deps.sh bench
 	bash tests/bench/run.sh $(BUILD)
+	bash tests/bench/proxy-sync.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
