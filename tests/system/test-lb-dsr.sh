@@ -4,7 +4,8 @@
 # gets at least 20%), every backend sees the client pod's own address, and the node
 # namespace's IP stack never sees the service traffic (its Ip InReceives hardly moves).
 # dump-policies shows the policy with IsDSR: TRUE and hit counters that follow the traffic;
-# dump-flows shows both directions of a connection and its flow pair.
+# dump-flows shows both directions of a connection and its flow pair, and a connection
+# survives flush-flows (Maglev sends its next packet to the same backend).
 . "$(dirname "$0")/../lib/netns.sh"
 . "$VSW_LIB_DIR/lb.sh"
 preflight
@@ -71,6 +72,9 @@ assert_match "Hits line in dump-policies" \
     "$(policy_block node "$name")"
 
 # A long-lived connection: both directions in the flow cache and one flow pair naming them.
+_pair_again() {
+    flow_pairs node "orig=\(src=10\.244\.1\.20,dst=${VIP//./\\.},sport=$sport,dport=9000\),reply=\(src=${beip//./\\.},"
+}
 bg_start client "$VSW_TMPDIR/streams.log" "$VSW_PY" "$VSW_SVC" streams $VIP 9000 1 6
 wait_until 10 grep -q '^ready ' "$VSW_TMPDIR/streams.log" || fail "stream through the VIP did not open"
 be=$(awk '/^ready / {print $2}' "$VSW_TMPDIR/streams.log")
@@ -86,6 +90,10 @@ assert_match "original direction cached, DNAT to $beip" \
     "^in_port=h-client,.*tcp,nw_src=10\.244\.1\.20,nw_dst=${VIP//./\\.},tp_src=$sport,tp_dst=9000 .*actions=ct\(pair=[0-9]+,dir=orig\),nat\(src=10\.244\.1\.20:$sport,dst=${beip//./\\.}:9000\)" "$flows"
 assert_match "reply direction cached, un-DNAT to the VIP" \
     "^in_port=h-$be,.*tcp,nw_src=${beip//./\\.},nw_dst=10\.244\.1\.20,tp_src=9000,tp_dst=$sport .*actions=ct\(pair=[0-9]+,dir=reply\),nat\(src=${VIP//./\\.}:9000,dst=10\.244\.1\.20:$sport\).*output:h-client" "$flows"
+# flush-flows forgets the pair; the stream's next packet makes a new one to the same backend.
+assert_ok "flush-flows mid-stream" vsctl_on node flush-flows
+wait_until 5 _pair_again || fail "no flow pair for the stream after flush-flows"
+log "ok: the stream's flow pair is back after flush-flows, to $beip"
 wait_until 15 grep -q "^$be " "$VSW_TMPDIR/streams.log" || fail "stream did not finish"
 assert_match "the stream through the VIP worked throughout" "^$be ok [0-9]+" \
     "$(cat "$VSW_TMPDIR/streams.log")"
