@@ -509,3 +509,66 @@ preflight() {
     require ip jq ping iperf3 ss
     require_build
 }
+
+# --- overlay: nodes joined by an underlay (issue 4) ---------------------------------------
+# Node namespaces joined by a bridge in an "underlay" namespace, each with a veth into it and
+# an address UNDERLAY.N/24, running vswitchd with --node-ip and pod CIDR 10.244.N.0/24.
+# UNDERLAY is 192.168.X with X drawn from the run id, so every run has its own addresses.
+
+VSW_UNDERLAY=192.168.$(( $(printf '%s' "$VSW_RUN" | cksum | cut -d' ' -f1) % 200 + 20 ))
+declare -A VSW_NODE_IP
+
+# add_underlay: the namespace "underlay" holding bridge br0 (no address of its own).
+add_underlay() {
+    add_ns underlay
+    ip -n "$(ns underlay)" link add br0 type bridge || fail "cannot create the underlay bridge"
+    ip -n "$(ns underlay)" link set br0 up || fail "cannot set the underlay bridge up"
+}
+
+# underlay_attach NS N [IF]: a veth from NS (interface IF, default u0, address UNDERLAY.N/24)
+# into the underlay bridge (port u-NS).  Prints nothing; NODE_IP of NS is recorded.
+underlay_attach() {
+    local n=$1 idx=$2 dev=${3:-u0} port="u-$1"
+    [ ${#port} -le 15 ] || fail "underlay_attach: interface name $port too long"
+    add_veth "$n" "$dev" underlay "$port"
+    ip -n "$(ns underlay)" link set "$port" master br0 || fail "cannot attach $port to br0"
+    ip -n "$(ns "$n")" addr add "$VSW_UNDERLAY.$idx/24" dev "$dev" ||
+        fail "cannot address $n/$dev with $VSW_UNDERLAY.$idx/24"
+    VSW_NODE_IP[$n]=$VSW_UNDERLAY.$idx
+}
+
+# add_overlay_node NODE N [EXTRA ARGS...]: node namespace NODE on the underlay as UNDERLAY.N,
+# running vswitchd with --node-ip UNDERLAY.N and pod CIDR 10.244.N.0/24.
+add_overlay_node() {
+    local n=$1 idx=$2; shift 2
+    add_ns "$n"
+    underlay_attach "$n" "$idx"
+    start_vswitchd "$n" "10.244.$idx.0/24" --node-ip "$VSW_UNDERLAY.$idx" "$@"
+}
+
+# peer_nodes NODE...: every NODE gets every other NODE as an overlay peer (add-peer).
+peer_nodes() {
+    local a b
+    for a in "$@"; do
+        for b in "$@"; do
+            [ "$a" = "$b" ] && continue
+            vsctl_on "$a" add-peer "${VSW_NODE_IP[$b]}" "${VSW_CIDR[$b]}" >/dev/null ||
+                fail "add-peer ${VSW_NODE_IP[$b]} ${VSW_CIDR[$b]} on $a failed"
+        done
+    done
+}
+
+# peer_stat NODE NODE_IP FIELD: a peer's counter (tx_packets, tx_bytes, rx_packets, rx_bytes)
+# from `vsctl --json show`.
+peer_stat() {
+    vsctl_on "$1" --json show |
+        jq -r --arg p "$2" --arg f "$3" '.peers[] | select(.node_ip == $p) | .stats[$f]'
+}
+
+# dispatch_mac IP: the dispatch MAC of a pod address, 0a:58: and its four bytes.
+dispatch_mac() {
+    local IFS=.
+    # shellcheck disable=SC2086
+    set -- $1
+    printf '0a:58:%02x:%02x:%02x:%02x' "$1" "$2" "$3" "$4"
+}
