@@ -28,19 +28,6 @@ static be32 ip(const char *s)
     return a;
 }
 
-static uint32_t pseudo_sum(const struct ip_header *iph, size_t l4_len)
-{
-    uint8_t pseudo[12];
-
-    memcpy(pseudo, &iph->src, 4);
-    memcpy(pseudo + 4, &iph->dst, 4);
-    pseudo[8] = 0;
-    pseudo[9] = iph->proto;
-    pseudo[10] = l4_len >> 8;
-    pseudo[11] = l4_len & 0xff;
-    return csum_partial(pseudo, sizeof pseudo, 0);
-}
-
 size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t size)
 {
     struct eth_header *eth = (struct eth_header *) buf;
@@ -119,14 +106,18 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t size)
         tcp->doff_res = 5 << 4;
         tcp->flags = s->tcp_flags ? s->tcp_flags : TCP_SYN;
         tcp->window = htons(65535);
-        tcp->csum = csum_finish(csum_partial(tcp, l4_len, pseudo_sum(iph, l4_len)));
+        tcp->csum = csum_finish(csum_partial(tcp, l4_len, csum_pseudo_header(iph->src, iph->dst,
+                                                                             iph->proto,
+                                                                             l4_len)));
     } else if (proto == IP_PROTO_UDP) {
         struct udp_header *udp = (struct udp_header *) (buf + ofs);
 
         udp->src = htons(s->sport);
         udp->dst = htons(s->dport);
         udp->len = htons(l4_len);
-        udp->csum = csum_finish(csum_partial(udp, l4_len, pseudo_sum(iph, l4_len)));
+        udp->csum = csum_finish(csum_partial(udp, l4_len, csum_pseudo_header(iph->src, iph->dst,
+                                                                             iph->proto,
+                                                                             l4_len)));
     } else if (proto == IP_PROTO_ICMP) {
         struct icmp_header *icmp = (struct icmp_header *) (buf + ofs);
 
@@ -154,5 +145,6 @@ bool pkt_l4_csum_ok(const uint8_t *frame, size_t len)
     if (iph->proto == IP_PROTO_ICMP) {
         return csum_finish(csum_partial(l4, l4_len, 0)) == 0;
     }
-    return csum_finish(csum_partial(l4, l4_len, pseudo_sum(iph, l4_len))) == 0;
+    return csum_finish(csum_partial(l4, l4_len, csum_pseudo_header(iph->src, iph->dst, iph->proto,
+                                                                   l4_len))) == 0;
 }

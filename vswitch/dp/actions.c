@@ -226,19 +226,6 @@ static void write_ip_header(struct ip_header *ip, be32 src, be32 dst, uint8_t pr
     ip->csum = csum_finish(csum_partial(ip, IP_HDR_LEN, 0));
 }
 
-static uint32_t pseudo_header_sum(const struct ip_header *ip, size_t l4_len)
-{
-    uint8_t pseudo[12];
-
-    memcpy(pseudo, &ip->src, 4);
-    memcpy(pseudo + 4, &ip->dst, 4);
-    pseudo[8] = 0;
-    pseudo[9] = ip->proto;
-    pseudo[10] = l4_len >> 8;
-    pseudo[11] = l4_len & 0xff;
-    return csum_partial(pseudo, sizeof pseudo, 0);
-}
-
 /* RFC 9293 section 3.10.7.1: the reset for a segment that reached no connection. */
 static bool build_tcp_reset(struct packet *pkt)
 {
@@ -267,7 +254,9 @@ static bool build_tcp_reset(struct packet *pkt)
         tcp->ack = htonl(seq + payload + !!(flags & TCP_SYN) + !!(flags & TCP_FIN));
         tcp->flags = TCP_RST | TCP_ACK;
     }
-    tcp->csum = csum_finish(csum_partial(tcp, TCP_HDR_LEN, pseudo_header_sum(ip, TCP_HDR_LEN)));
+    tcp->csum = csum_finish(csum_partial(tcp, TCP_HDR_LEN,
+                                         csum_pseudo_header(ip->src, ip->dst, ip->proto,
+                                                            TCP_HDR_LEN)));
     pkt->len = pkt->l3_ofs + IP_HDR_LEN + TCP_HDR_LEN;
     return true;
 }

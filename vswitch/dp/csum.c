@@ -55,6 +55,19 @@ be16 csum_finish(uint32_t partial)
     return htons((uint16_t) ~fold(partial));
 }
 
+uint32_t csum_pseudo_header(be32 src, be32 dst, uint8_t proto, size_t l4_len)
+{
+    uint8_t pseudo[12];
+
+    memcpy(pseudo, &src, 4);
+    memcpy(pseudo + 4, &dst, 4);
+    pseudo[8] = 0;
+    pseudo[9] = proto;
+    pseudo[10] = l4_len >> 8;
+    pseudo[11] = l4_len & 0xff;
+    return csum_partial(pseudo, sizeof pseudo, 0);
+}
+
 be16 csum_update16(be16 csum, be16 old, be16 new)
 {
     uint32_t sum = (uint16_t) ~ntohs(csum);

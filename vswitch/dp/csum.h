@@ -17,6 +17,10 @@ uint32_t csum_partial(const void *data, size_t len, uint32_t partial);
 /* Folds a 32-bit partial sum to 16 bits and complements it: the value to store. */
 be16 csum_finish(uint32_t partial);
 
+/* The ones'-complement sum of the IPv4 pseudo-header (RFC 9293 section 3.1, RFC 768) for an
+ * L4 segment of 'l4_len' bytes, to start a TCP/UDP checksum with. */
+uint32_t csum_pseudo_header(be32 src, be32 dst, uint8_t proto, size_t l4_len);
+
 /* The checksum 'csum' (as stored, network order) after a 16-bit word changed from 'old' to
  * 'new' (both network order). */
 be16 csum_update16(be16 csum, be16 old, be16 new);

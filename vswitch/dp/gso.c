@@ -7,19 +7,6 @@
 #include "dp/csum.h"
 #include "dp/net-headers.h"
 
-static uint32_t pseudo_sum(const struct ip_header *ip, size_t l4_len)
-{
-    uint8_t pseudo[12];
-
-    memcpy(pseudo, &ip->src, 4);
-    memcpy(pseudo + 4, &ip->dst, 4);
-    pseudo[8] = 0;
-    pseudo[9] = ip->proto;
-    pseudo[10] = l4_len >> 8;
-    pseudo[11] = l4_len & 0xff;
-    return csum_partial(pseudo, sizeof pseudo, 0);
-}
-
 void gso_complete_csum(struct packet *pkt)
 {
     size_t start = pkt->vnet.csum_start, field = start + pkt->vnet.csum_offset;
@@ -105,16 +92,17 @@ long gso_segment(const struct packet *pkt, const void *prefix, size_t prefix_len
                 th->flags &= ~0x80;     /* CWR only on the first (RFC 3168 6.1.2). */
             }
             th->csum = 0;
-            csum = csum_finish(csum_partial(l4, l4_hdr + chunk,
-                                            pseudo_sum(sip, l4_hdr + chunk)));
-            th->csum = csum;
+            th->csum = csum_finish(csum_partial(l4, l4_hdr + chunk, csum_pseudo_header(
+                                                    sip->src, sip->dst, sip->proto,
+                                                    l4_hdr + chunk)));
         } else {
             struct udp_header *uh = (struct udp_header *) l4;
 
             uh->len = htons(UDP_HDR_LEN + chunk);
             uh->csum = 0;
-            csum = csum_finish(csum_partial(l4, UDP_HDR_LEN + chunk,
-                                            pseudo_sum(sip, UDP_HDR_LEN + chunk)));
+            csum = csum_finish(csum_partial(l4, UDP_HDR_LEN + chunk, csum_pseudo_header(
+                                                sip->src, sip->dst, sip->proto,
+                                                UDP_HDR_LEN + chunk)));
             uh->csum = csum ? csum : 0xffff;
         }
         res->total += prefix_len + seg_len;

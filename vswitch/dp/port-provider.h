@@ -18,6 +18,12 @@ struct port_class {
     int (*send)(struct port *, struct packet *pkts[], int n);
 };
 
+/* Sends msgs[0, n) with sendmmsg, without blocking.  sendmmsg stops at the first message
+ * that fails: that packet is dropped (its drop_reason set, out_port cleared) and the ones
+ * after it still get their chance.  pkts[i] is the packet of msgs[i].  Returns how many
+ * left. */
+int port_sendmmsg(int fd, struct mmsghdr *msgs, struct packet *pkts[], int n);
+
 extern const struct port_class port_veth_class;
 extern const struct port_class port_tap_class;
 extern const struct port_class port_dummy_class;

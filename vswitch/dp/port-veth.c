@@ -167,29 +167,13 @@ static int veth_recv(struct port *port, struct packet *pkts[], int max)
 static int veth_send(struct port *port, struct packet *pkts[], int n)
 {
     struct veth_priv *priv = port->priv;
-    int done = 0, sent = 0;
 
     for (int i = 0; i < n; i++) {
         priv->iov[i][0] = (struct iovec) { &pkts[i]->vnet, sizeof pkts[i]->vnet };
         priv->iov[i][1] = (struct iovec) { pkts[i]->data, pkts[i]->len };
         priv->msgs[i].msg_hdr.msg_flags = 0;
     }
-    while (done < n) {
-        int r = sendmmsg(port->fd, priv->msgs + done, n - done, MSG_DONTWAIT);
-
-        if (r > 0) {
-            done += r;
-            sent += r;
-        } else if (errno != EINTR) {
-            /* sendmmsg stops at the first frame that fails: drop that one and give the
-             * frames after it their chance. */
-            pkts[done]->drop_reason = errno == EAGAIN || errno == ENOBUFS ? DROP_TX_FULL
-                                                                          : DROP_TX_ERROR;
-            pkts[done]->out_port = 0;
-            done++;
-        }
-    }
-    return sent;
+    return port_sendmmsg(port->fd, priv->msgs, pkts, n);
 }
 
 const struct port_class port_veth_class = {

@@ -198,25 +198,6 @@ static void send_segmented(struct port *port, struct packet *pkt, struct sockadd
     }
 }
 
-static int flush_batch(struct port *port, struct packet *pkts[], int n)
-{
-    struct vxlan_priv *priv = port->priv;
-    int done = 0, sent = 0;
-
-    while (done < n) {
-        int r = sendmmsg(port->fd, priv->msgs + done, n - done, MSG_DONTWAIT);
-
-        if (r > 0) {
-            done += r;
-            sent += r;
-        } else if (errno != EINTR) {
-            fail(pkts[done], -errno);
-            done++;
-        }
-    }
-    return sent;
-}
-
 static int vxlan_send(struct port *port, struct packet *pkts[], int n)
 {
     struct vxlan_priv *priv = port->priv;
@@ -242,7 +223,7 @@ static int vxlan_send(struct port *port, struct packet *pkts[], int n)
         batch[n_batch++] = pkt;
     }
     if (n_batch) {
-        sent += flush_batch(port, batch, n_batch);
+        sent += port_sendmmsg(port->fd, priv->msgs, batch, n_batch);
     }
     return sent;
 }

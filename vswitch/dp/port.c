@@ -87,6 +87,26 @@ int port_send(struct port *port, struct packet *pkts[], int n)
     return port->class->send(port, pkts, n);
 }
 
+int port_sendmmsg(int fd, struct mmsghdr *msgs, struct packet *pkts[], int n)
+{
+    int done = 0, sent = 0;
+
+    while (done < n) {
+        int r = sendmmsg(fd, msgs + done, n - done, MSG_DONTWAIT);
+
+        if (r > 0) {
+            done += r;
+            sent += r;
+        } else if (errno != EINTR) {
+            pkts[done]->drop_reason = errno == EAGAIN || errno == ENOBUFS ? DROP_TX_FULL
+                                                                          : DROP_TX_ERROR;
+            pkts[done]->out_port = 0;
+            done++;
+        }
+    }
+    return sent;
+}
+
 static int netdev_ioctl(unsigned long request, struct ifreq *ifr)
 {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
