@@ -6,12 +6,17 @@
 # TLS (a CA and server certificate made here with openssl) and a bearer token in a file; the
 # proxy runs in the same namespace with a kubeconfig naming both.  k8sctl changes objects,
 # kubectl_k reads them with the real kubectl.
+#
+# K8S_ADDR (set before k8s_start) makes the server listen on another address of its namespace,
+# e.g. an underlay address, so that proxies in other namespaces reach it as in a real cluster;
+# the certificate then names that address too.  Default 127.0.0.1.
 
 K8S_DIR="$VSW_REPO/tests/k8s"
 K8S_PORT=6443
+: "${K8S_ADDR:=127.0.0.1}"
 
-# k8s_certs: a CA, a server certificate for 127.0.0.1/localhost, a token and a kubeconfig in
-# $VSW_TMPDIR/k8s.  Sets K8S_CA, K8S_TOKEN_FILE, K8S_KUBECONFIG, K8S_SERVER.
+# k8s_certs: a CA, a server certificate for 127.0.0.1/localhost (and K8S_ADDR), a token and a
+# kubeconfig in $VSW_TMPDIR/k8s.  Sets K8S_CA, K8S_TOKEN_FILE, K8S_KUBECONFIG, K8S_SERVER.
 k8s_certs() {
     local d=$VSW_TMPDIR/k8s
     mkdir -p "$d"
@@ -21,7 +26,9 @@ k8s_certs() {
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
         -keyout "$d/server.key" -out "$d/server.csr" -subj /CN=kube-apiserver \
         >/dev/null 2>&1 || fail "openssl: cannot make the server key"
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+    local san=IP:127.0.0.1,DNS:localhost
+    [ "$K8S_ADDR" != 127.0.0.1 ] && san+=",IP:$K8S_ADDR"
+    printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" \
         >"$d/ext"
     openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
         -out "$d/server.crt" -days 2 -extfile "$d/ext" >/dev/null 2>&1 ||
@@ -29,7 +36,7 @@ k8s_certs() {
     head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$d/token"
     K8S_CA=$d/ca.crt
     K8S_TOKEN_FILE=$d/token
-    K8S_SERVER=https://127.0.0.1:$K8S_PORT
+    K8S_SERVER=https://$K8S_ADDR:$K8S_PORT
     K8S_KUBECONFIG=$d/kubeconfig
     cat >"$K8S_KUBECONFIG" <<EOK
 apiVersion: v1
@@ -64,7 +71,8 @@ k8s_start() {
     K8S_NODE=$n
     K8S_STARTS=$((K8S_STARTS + 1))
     logf=$VSW_TMPDIR/apiserver.$K8S_STARTS.log
-    ip netns exec "$(ns "$n")" "$VSW_PY" "$K8S_DIR/apiserver.py" --port "$K8S_PORT" \
+    ip netns exec "$(ns "$n")" "$VSW_PY" "$K8S_DIR/apiserver.py" \
+        --addr "$K8S_ADDR" --port "$K8S_PORT" \
         --cert "$VSW_TMPDIR/k8s/server.crt" --key "$VSW_TMPDIR/k8s/server.key" \
         --token-file "$K8S_TOKEN_FILE" --state "$VSW_TMPDIR/k8s/state.json" \
         --bookmark-interval 1 "$@" >"$logf" 2>&1 &
