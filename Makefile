@@ -2,6 +2,7 @@
 #   make            build/vswitchd, build/vsctl, build/vswitch-cni, build/vswitch-proxy
 #   make check      unit tests (Criterion), then the system tests, each also under ASan/UBSan
 #   make bench      the benchmark report (this switch vs the Linux bridge vs Open vSwitch)
+#   make demo       the two-node demo: pods, a Service, DSR across the overlay (as root)
 #   make install    PREFIX (default /usr/local)
 #   V=1             full command lines;  SANITIZE=address,undefined  sanitizer build
 
@@ -134,6 +135,14 @@ bench: all
 	@bash tests/deps.sh bench
 	bash tests/bench/run.sh $(BUILD)
 	bash tests/bench/proxy-sync.sh $(BUILD)
+
+# make demo: its packages first (the cnitool build, iperf3, kubectl...), then the binaries, then
+# the scene (tests/demo/demo.sh).  DEMO_PAUSE=1 keeps it up to explore until Enter.
+.PHONY: demo
+demo:
+	@bash tests/deps.sh demo
+	@$(MAKE) --no-print-directory all
+	@bash tests/demo/demo.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin

@@ -13,7 +13,12 @@ check=("${build[@]}" libcriterion-dev iproute2 iperf3 iputils-ping tcpdump pytho
 # unless a kubectl (another package's) is already installed, which that one would conflict with.
 command -v kubectl >/dev/null 2>&1 || check+=(kubernetes-client)
 bench=("${check[@]}" sockperf openvswitch-switch bridge-utils iptables jq)
-demo=("${check[@]}")
+# make demo: the build, the namespaces' tools, iperf3 and curl in the pods, cnitool's offline
+# build (Go, libcni, dpkg-source) and host-local, python3 for the servers, openssl and kubectl
+# for the test API server.
+demo=("${build[@]}" iproute2 iputils-ping procps iperf3 curl jq python3 openssl
+      golang-go golang-github-appc-cni-dev dpkg-dev containernetworking-plugins)
+command -v kubectl >/dev/null 2>&1 || demo+=(kubernetes-client)
 
 case "${1:-}" in
     build) want=("${build[@]}") ;;
