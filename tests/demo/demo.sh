@@ -44,7 +44,7 @@ DEMO_START=$SECONDS
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ]; then
     C_H=$'\e[1;36m' C_OK=$'\e[32m' C_BAD=$'\e[1;31m' C_DIM=$'\e[2m' C_B=$'\e[1m' C_0=$'\e[0m'
 else
-    C_H= C_OK= C_BAD= C_DIM= C_B= C_0=
+    C_H='' C_OK='' C_BAD='' C_DIM='' C_B='' C_0=
 fi
 
 # The libraries' progress lines ("ok: ...", "vswitchd up in ...") go to the log, not the screen.
@@ -54,6 +54,8 @@ section() {
     local t="== $1 "
     printf '\n%s%s%s%s\n' "$C_H" "$t" "$(printf '%*s' $((92 - ${#t})) '' | tr ' ' =)" "$C_0"
 }
+# lead WORD TEXT: a paragraph starting with WORD in bold.
+lead() { printf '\n   %s%s%s%s\n' "$C_B" "$1" "$C_0" "$2"; }
 # say TEXT: an explanation of what the section shows.
 say() { printf '%s   %s%s\n' "$C_DIM" "$*" "$C_0"; }
 # ok TEXT: a step that worked.
@@ -65,8 +67,9 @@ show() { sed 's/^/     /'; }
 fail() {
     printf '\n   %s✗ FAILED:%s %s\n' "$C_BAD" "$C_0" "$*" >&2
     demo_logs >&2
-    VSW_KEEP=1
-    printf '\n   logs kept in %s\n' "$VSW_TMPDIR" >&2
+    VSW_KEEP=1      # read by netns.sh's cleanup: the scratch directory stays
+    export VSW_KEEP
+    printf '\n   %s✗ FAILED:%s %s\n   (logs kept in %s)\n' "$C_BAD" "$C_0" "$*" "$VSW_TMPDIR" >&2
     exit 1
 }
 
@@ -120,6 +123,73 @@ pod() {
     [ -n "${POD_IP[$p]}" ] || fail "$p has no address after cnitool add"
 }
 
+# --- Kubernetes objects, as kubectl create -f takes them ---------------------------------------
+
+# node_yaml NODE: the Node object its kubelet would register: InternalIP and pod CIDR.
+node_yaml() {
+    cat <<EOF
+apiVersion: v1
+kind: Node
+metadata: {name: $1}
+spec: {podCIDR: ${VSW_CIDR[$1]}, podCIDRs: [${VSW_CIDR[$1]}]}
+status:
+  addresses:
+  - {type: InternalIP, address: ${VSW_NODE_IP[$1]}}
+  - {type: Hostname, address: $1}
+---
+EOF
+}
+
+# service_yaml NAME VIP PORT_NAME PORT TARGET_PORT: a ClusterIP Service in "default".
+service_yaml() {
+    cat <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: $1, namespace: default}
+spec:
+  selector: {app: $1}
+  clusterIP: $2
+  clusterIPs: [$2]
+  ports: [{name: $3, port: $4, targetPort: $5, protocol: TCP}]
+---
+EOF
+}
+
+# slice_yaml NAME SERVICE PORT_NAME PORT POD...: the EndpointSlice the endpoint-slice
+# controller would write for SERVICE's pods, each ready, on its node.
+slice_yaml() {
+    local name=$1 svc=$2 pname=$3 port=$4 p; shift 4
+    cat <<EOF
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $name
+  namespace: default
+  labels:
+    kubernetes.io/service-name: $svc
+    endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io
+addressType: IPv4
+ports: [{name: $pname, port: $port, protocol: TCP}]
+endpoints:
+EOF
+    for p in "$@"; do
+        cat <<EOF
+- addresses: [${POD_IP[$p]}]
+  conditions: {ready: true}
+  nodeName: ${POD_NODE[$p]}
+  targetRef: {kind: Pod, namespace: default, name: $p}
+EOF
+    done
+    echo ---
+}
+
+# kubectl_demo ARGS...: the real kubectl against the test API server, its cache in the
+# scratch directory.
+kubectl_demo() {
+    ns_exec k8s-api kubectl --kubeconfig "$K8S_KUBECONFIG" \
+        --cache-dir "$VSW_TMPDIR/kube-cache" "$@"
+}
+
 # --- dump-flows, for reading ------------------------------------------------------------------
 
 # wrap_flows: dump-flows lines on stdin, wrapped for a terminal: a new line before the
@@ -160,12 +230,18 @@ explain_flows() {
     local n=$1 line what
     while IFS= read -r line; do
         case "$n:$line" in
-            node1:in_port=vxlan,*) what="<- the replies from node2, already from the VIP: routed to the client" ;;
-            node1:in_port=*) what="-> the client's packets to the VIP: backend chosen, MAC fixed, tunneled (no NAT)" ;;
-            node2:in_port=vxlan,*) what="-> from node1, for a pod but to the VIP: DNAT to perf-server, counted in the pair" ;;
-            node2:in_port=*) what="<- perf-server's replies: un-NAT (source VIP:5201), tunneled straight to node1" ;;
-            *:flow-pair*) what="the flow pair: the connection as the client sent it (orig), as the pod answers (reply)" ;;
-            *) what= ;;
+            node1:in_port=vxlan,*)
+                what="<- the replies from node2, already from the VIP: routed to the client" ;;
+            node1:in_port=*)
+                what="-> the client's packets to the VIP: backend chosen, MAC fixed, tunneled" ;;
+            node2:in_port=vxlan,*)
+                what="-> from node1, to the VIP but for a pod: DNAT to perf-server (pair, orig)" ;;
+            node2:in_port=*)
+                what="<- perf-server's replies: un-NAT (source VIP:5201), tunneled to node1" ;;
+            *:flow-pair*)
+                what="the flow pair: the connection as the client sent it (orig) and as the pod"
+                what+=" answers (reply)" ;;
+            *) what='' ;;
         esac
         [ -n "$what" ] && printf '%s     %s%s\n' "$C_DIM" "$what" "$C_0"
         wrap_flows <<<"$line"
@@ -198,7 +274,8 @@ say "runs in it with --node-ip (the VXLAN endpoint) and the node's pod CIDR (its
 add_underlay
 for i in 1 2; do
     add_overlay_node "node$i" "$i"
-    ok "node$i  underlay ${VSW_NODE_IP[node$i]}  pods ${VSW_CIDR[node$i]}  vswitchd pid ${VSW_PID[node$i]}"
+    ok "node$i   underlay ${VSW_NODE_IP[node$i]}  pods ${VSW_CIDR[node$i]}  vswitchd" \
+       "pid ${VSW_PID[node$i]}"
 done
 add_ns k8s-api
 underlay_attach k8s-api 100
@@ -218,12 +295,13 @@ for p in web-1 web-2 web-3 web-4 perf-server client; do
     port=$(vsctl_on "$n" --json show |
            jq -r --arg ip "${POD_IP[$p]}" '.ports[] | select(.ip == $ip) | .name')
     [ -n "$port" ] || fail "vswitchd on $n has no port for $p (${POD_IP[$p]})"
-    printf '     %-12s %-6s %-12s %-18s %s\n' "$p" "$n" "${POD_IP[$p]}" "$(if_mac "$p" eth0)" "$port"
+    printf '     %-12s %-6s %-12s %-18s %s\n' "$p" "$n" "${POD_IP[$p]}" "$(if_mac "$p" eth0)" \
+        "$port"
 done
 for p in web-1 web-2 web-3 web-4; do
     svc_start "$p" http-server 8080 "$p"
 done
-ok "web-1..web-4 serve HTTP on :8080, answering with their name and the client address they saw"
+ok "web-1..web-4 serve HTTP on :8080: each answers with its name and the address it saw"
 iperf_server perf-server 5201
 ok "perf-server runs iperf3 -s on :5201"
 
@@ -233,67 +311,15 @@ say "objects are created with the real kubectl; vswitch-proxy on each node watch
 k8s_start k8s-api
 objects=$VSW_TMPDIR/objects.yaml
 {
-    for i in 1 2; do
-        cat <<EOF
-apiVersion: v1
-kind: Node
-metadata: {name: node$i}
-spec: {podCIDR: ${VSW_CIDR[node$i]}, podCIDRs: [${VSW_CIDR[node$i]}]}
-status:
-  addresses: [{type: InternalIP, address: ${VSW_NODE_IP[node$i]}}, {type: Hostname, address: node$i}]
----
-EOF
-    done
-    cat <<EOF
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: default}
-spec:
-  selector: {app: web}
-  clusterIP: $WEB_VIP
-  clusterIPs: [$WEB_VIP]
-  ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: web-x7k2p
-  namespace: default
-  labels: {kubernetes.io/service-name: web, endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io}
-addressType: IPv4
-ports: [{name: http, port: 8080, protocol: TCP}]
-endpoints:
-EOF
-    for p in web-1 web-2 web-3 web-4; do
-        echo "- {addresses: [${POD_IP[$p]}], conditions: {ready: true}, nodeName: ${POD_NODE[$p]}, targetRef: {kind: Pod, namespace: default, name: $p}}"
-    done
-    cat <<EOF
----
-apiVersion: v1
-kind: Service
-metadata: {name: iperf, namespace: default}
-spec:
-  selector: {app: iperf}
-  clusterIP: $PERF_VIP
-  clusterIPs: [$PERF_VIP]
-  ports: [{name: iperf, port: 5201, targetPort: 5201, protocol: TCP}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: iperf-m4q8z
-  namespace: default
-  labels: {kubernetes.io/service-name: iperf, endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io}
-addressType: IPv4
-ports: [{name: iperf, port: 5201, protocol: TCP}]
-endpoints:
-- {addresses: [${POD_IP[perf-server]}], conditions: {ready: true}, nodeName: node2, targetRef: {kind: Pod, namespace: default, name: perf-server}}
-EOF
+    node_yaml node1
+    node_yaml node2
+    service_yaml web "$WEB_VIP" http 80 8080
+    slice_yaml web-x7k2p web http 8080 web-1 web-2 web-3 web-4
+    service_yaml iperf "$PERF_VIP" iperf 5201 5201
+    slice_yaml iperf-m4q8z iperf iperf 5201 perf-server
 } >"$objects"
-kubectl_demo() {
-    ns_exec k8s-api kubectl --kubeconfig "$K8S_KUBECONFIG" --cache-dir "$VSW_TMPDIR/kube-cache" "$@"
-}
-out=$(kubectl_demo create --validate=false -f "$objects" 2>&1) || fail "kubectl create -f objects.yaml: $out"
+out=$(kubectl_demo create --validate=false -f "$objects" 2>&1) ||
+    fail "kubectl create -f objects.yaml: $out"
 log "$out"
 ok "kubectl create -f objects.yaml: $(grep -c created <<<"$out") objects created"
 out=$(kubectl_demo get nodes,services,endpointslices 2>&1) || fail "kubectl get: $out"
@@ -322,13 +348,14 @@ wait_until 10 _peer_is node2 "${VSW_NODE_IP[node1]} ${VSW_CIDR[node1]}" ||
     fail "node2's overlay peers are not node1's from the Node objects"
 for n in node1 node2; do
     other=node$((3 - ${n#node}))
-    ok "vswitch-proxy on $n synced: 2 policies, peer $other (${VSW_NODE_IP[$other]} ${VSW_CIDR[$other]})"
+    ok "vswitch-proxy on $n synced: 2 policies, overlay peer $other" \
+       "(${VSW_NODE_IP[$other]} ${VSW_CIDR[$other]})"
 done
 
 section "4. The client pod calls the Service by its VIP"
 client_ip=${POD_IP[client]}
-say "client ($client_ip, node1) runs curl http://$WEB_VIP/ $REQUESTS times, a new connection each."
-say "Each backend answers with its name and the peer address it saw."
+say "client ($client_ip, node1) runs curl http://$WEB_VIP/ $REQUESTS times, a new connection"
+say "each time."
 answers=$(curl_many client "http://$WEB_VIP/" "$REQUESTS")
 good=$(grep -cE '^web-[1-4] ' <<<"$answers")
 printf '     %-8s %-6s %8s   %s\n' BACKEND NODE ANSWERED "CLIENT ADDRESS IT SAW"
@@ -382,45 +409,48 @@ iperf_rc=$?
 mine1=$(grep -E "tp_(src|dst)=$DATA_SPORT(,| )|sport=$DATA_SPORT," <<<"$flows1")
 mine2=$(grep -E "tp_(src|dst)=$DATA_SPORT(,| )|sport=$DATA_SPORT," <<<"$flows2")
 log "data connection source port $DATA_SPORT"
-printf '\n   %snode1%s, the client'"'"'s node, balances: it picks the backend and only fixes the MAC to\n' \
-    "$C_B" "$C_0"
-say "the backend's dispatch MAC (0a:58 + its IP), then tunnels to node2, the destination still"
-say "the VIP; it keeps no state.  The replies come back already from the VIP: plain routing."
+lead node1 ", the client's node, balances: it picks the backend, fixes the MAC to that pod's"
+say "dispatch MAC (0a:58 + its IP) and tunnels the packet to node2, still addressed to the VIP;"
+say "it keeps no state.  The replies come back already from the VIP and are simply routed."
 printf '     %s$ vsctl dump-flows%s   (the lines of this connection, port %s; wrapped)\n' \
     "$C_B" "$C_0" "$DATA_SPORT"
 explain_flows node1 <<<"$mine1"
-printf '\n   %snode2%s, the backend'"'"'s node, holds the flow pair: it DNATs VIP:5201 to the pod, and\n' \
-    "$C_B" "$C_0"
+lead node2 ", the backend's node, holds the flow pair: it DNATs VIP:5201 to the pod,"
 say "un-NATs the replies (source back to VIP:5201) and tunnels them straight to node1."
 printf '     %s$ vsctl dump-flows%s\n' "$C_B" "$C_0"
 explain_flows node2 <<<"$mine2"
-grep -Eq "nw_dst=$PERF_VIP,.*actions=.*tunnel\(dst=${VSW_NODE_IP[node2]}[,)].*set_eth\([^)]*dst=$(dispatch_mac "${POD_IP[perf-server]}")" <<<"$mine1" ||
+want="nw_dst=$PERF_VIP,.*actions=.*tunnel\(dst=${VSW_NODE_IP[node2]}[,)]"
+want+=".*set_eth\([^)]*dst=$(dispatch_mac "${POD_IP[perf-server]}")"
+grep -Eq "$want" <<<"$mine1" ||
     fail "node1 has no flow tunneling the connection to node2 with the backend's MAC: $mine1"
 grep -q '^flow-pair ' <<<"$mine1" &&
     fail "node1 holds a flow pair for the connection (it should only dispatch): $mine1"
-grep -Eq "^flow-pair tcp,orig=\(src=$client_ip,dst=$PERF_VIP,sport=$DATA_SPORT,dport=5201\),reply=\(src=${POD_IP[perf-server]},dst=$client_ip,sport=5201,dport=$DATA_SPORT\),.*dsr=yes" <<<"$mine2" ||
+want="^flow-pair tcp,orig=\(src=$client_ip,dst=$PERF_VIP,sport=$DATA_SPORT,dport=5201\),"
+want+="reply=\(src=${POD_IP[perf-server]},dst=$client_ip,sport=5201,dport=$DATA_SPORT\),.*dsr=yes"
+grep -Eq "$want" <<<"$mine2" ||
     fail "node2 has no DSR flow pair for the connection: $mine2"
 ok "node1: MAC fixed and tunneled, no flow pair; node2: the DSR flow pair"
 
 section "7. Throughput through the VIP, across the overlay"
 [ "$iperf_rc" -eq 0 ] || fail "iperf3 failed: $(tail -5 "$VSW_TMPDIR/iperf3-client.json")"
-read -r bps retr < <(jq -r '"\(.end.sum_received.bits_per_second) \(.end.sum_sent.retransmits // 0)"' \
-                     "$VSW_TMPDIR/iperf3-client.json")
+json=$VSW_TMPDIR/iperf3-client.json
+bps=$(jq -r '.end.sum_received.bits_per_second' "$json")
+retr=$(jq -r '.end.sum_sent.retransmits // 0' "$json")
 gbps=$(awk -v b="$bps" 'BEGIN {printf "%.2f", b / 1e9}')
 seen=$(grep -oE 'Accepted connection from [0-9.]+' "$VSW_TMPDIR/iperf3-perf-server-5201.log" |
        awk '{print $4}' | sort -u | paste -sd' ')
 [ "$seen" == "$client_ip" ] || fail "iperf3 server saw '$seen', not the client $client_ip"
 awk -v b="$bps" 'BEGIN {exit !(b > 0)}' || fail "iperf3 measured no throughput"
-printf '   %s%s Gbit/s%s  client (node1) -> %s:5201 -> perf-server (node2), TCP, %ss, %s retransmits\n' \
-    "$C_B" "$gbps" "$C_0" "$PERF_VIP" "$IPERF_SECONDS" "$retr"
-say "(VXLAN, pod MTU 1450, the switch segmenting the pod's 64 KiB GSO frames; one core per switch)"
+printf '   %s%s Gbit/s%s  client (node1) -> %s:5201 -> perf-server (node2): TCP, %s s, %s\n' \
+    "$C_B" "$gbps" "$C_0" "$PERF_VIP" "$IPERF_SECONDS" "$retr retransmits"
+say "(VXLAN, pod MTU 1450, the switch cutting the pod's 64 KiB GSO frames; one core per switch)"
 ok "perf-server saw the connection come from $client_ip"
 
 elapsed=$((SECONDS - DEMO_START))
 if [ "${DEMO_PAUSE:-0}" = 1 ]; then
     section "Your turn: the scene stays up until you press Enter"
     cat <<EOF
-     export VSWITCH_CTL=${VSW_CTL[node1]}     # node1's switch (node2: ${VSW_CTL[node2]})
+     export VSWITCH_CTL=${VSW_CTL[node1]}     # node1 (node2: ${VSW_CTL[node2]})
      $VSW_BUILD/vsctl show
      $VSW_BUILD/vsctl dump-flows
      ip netns exec $(ns client) curl -s http://$WEB_VIP/
