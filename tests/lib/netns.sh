@@ -518,11 +518,16 @@ preflight() {
 VSW_UNDERLAY=192.168.$(( $(printf '%s' "$VSW_RUN" | cksum | cut -d' ' -f1) % 200 + 20 ))
 declare -A VSW_NODE_IP
 
-# add_underlay: the namespace "underlay" holding bridge br0 (no address of its own).
+# The underlay namespace the helpers below use: "underlay" unless VSW_UNDERLAY_NS names
+# another (a benchmark with two overlays side by side).
+: "${VSW_UNDERLAY_NS:=underlay}"
+
+# add_underlay: the namespace $VSW_UNDERLAY_NS holding bridge br0 (no address of its own).
 add_underlay() {
-    add_ns underlay
-    ip -n "$(ns underlay)" link add br0 type bridge || fail "cannot create the underlay bridge"
-    ip -n "$(ns underlay)" link set br0 up || fail "cannot set the underlay bridge up"
+    local u=$VSW_UNDERLAY_NS
+    add_ns "$u"
+    ip -n "$(ns "$u")" link add br0 type bridge || fail "cannot create the underlay bridge"
+    ip -n "$(ns "$u")" link set br0 up || fail "cannot set the underlay bridge up"
 }
 
 # underlay_attach NS N [IF]: a veth from NS (interface IF, default u0, address UNDERLAY.N/24)
@@ -530,8 +535,9 @@ add_underlay() {
 underlay_attach() {
     local n=$1 idx=$2 dev=${3:-u0} port="u-$1"
     [ ${#port} -le 15 ] || fail "underlay_attach: interface name $port too long"
-    add_veth "$n" "$dev" underlay "$port"
-    ip -n "$(ns underlay)" link set "$port" master br0 || fail "cannot attach $port to br0"
+    add_veth "$n" "$dev" "$VSW_UNDERLAY_NS" "$port"
+    ip -n "$(ns "$VSW_UNDERLAY_NS")" link set "$port" master br0 ||
+        fail "cannot attach $port to br0"
     ip -n "$(ns "$n")" addr add "$VSW_UNDERLAY.$idx/24" dev "$dev" ||
         fail "cannot address $n/$dev with $VSW_UNDERLAY.$idx/24"
     VSW_NODE_IP[$n]=$VSW_UNDERLAY.$idx
