@@ -1,7 +1,7 @@
 /* libFuzzer target for the CNI plugin's JSON inputs: the network configuration on stdin
  * (cni/netconf.h), and the results it reads back (an IPAM plugin's, prevResult; cni/result.h),
  * rendered again in every supported version.  Nothing here may crash, leak or read out of
- * bounds whatever the bytes.  tests/cni/fuzz.sh builds and runs it. */
+ * bounds whatever the bytes.  Seeds: tests/fuzz/corpus/netconf/. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

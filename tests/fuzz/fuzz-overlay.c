@@ -1,0 +1,244 @@
+/* libFuzzer target: the overlay, i.e. VXLAN decapsulation (RFC 7348) and everything behind it,
+ * with the datapath thread running as in vswitchd.  There is no API to inject a frame into
+ * the VXLAN port as if it came from a peer (dp_inject() has no tunnel source), so the
+ * VXLAN records of an input (fuzz-dp.h) are sent as real UDP datagrams on loopback, from the
+ * peer's address 127.0.0.2 to this node's socket on 127.0.0.1, and the target waits until
+ * the datapath has counted them; the frames the switch encapsulates for the peer are read
+ * from the peer's socket.  The other records are injected into the pod and host ports, so
+ * one input can open a connection from a pod over the overlay (DSR to the remote backend:
+ * MAC dispatch) and answer it from the peer, or be the peer dispatching to a local backend.
+ *
+ * Checks, besides the sanitizers:
+ *   - a frame for pod1 or pod2 carries its MAC; nothing spoofed by a pod leaves elsewhere;
+ *   - from the peer, an IPv4 frame whose inner source is neither in the peer's pod CIDR nor
+ *     a VIP never reaches a pod;
+ *   - what the switch sends to the peer is VXLAN with the I flag and VNI 42, whose inner
+ *     frame is not multicast;
+ *   - well-formed input with correct checksums leaves with correct checksums. */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fuzz-check.h"
+#include "fuzz-dp.h"
+#include "dp/packet.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct dp *dp;
+static bool replaced;
+static int peer_sock = -1;
+static uint16_t vxlan_port;
+static uint8_t out[PACKET_MAX_FRAME];
+static const char *const port_names[] = { "pod1", "pod2", "pod3", "vsw0", "vxlan" };
+#define N_PORTS (sizeof port_names / sizeof port_names[0])
+#define N_DUMMY 4
+
+#define CHECK(cond, ...)                                                        \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "fuzz-overlay: " __VA_ARGS__);                      \
+            fprintf(stderr, "\n");                                              \
+            abort();                                                            \
+        }                                                                       \
+    } while (0)
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = fuzz_ip(FUZZ_PEER_IP) };
+    socklen_t slen = sizeof sin;
+    int rcvbuf = 8 << 20;
+
+    /* The peer's socket first: its kernel-chosen port is the overlay's port on both ends. */
+    peer_sock = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    if (peer_sock < 0 || bind(peer_sock, (struct sockaddr *) &sin, sizeof sin) < 0
+        || getsockname(peer_sock, (struct sockaddr *) &sin, &slen) < 0) {
+        fuzz_die("peer socket", strerror(errno));
+    }
+    setsockopt(peer_sock, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    vxlan_port = ntohs(sin.sin_port);
+    dp = fuzz_scene(vxlan_port);
+    if (dp_start(dp)) {
+        fuzz_die("dp_start", "failed");
+    }
+    return 0;
+}
+
+static uint64_t vxlan_rx(void)
+{
+    struct dp_port_info *ports;
+    uint64_t rx = 0;
+    size_t n;
+
+    dp_port_list(dp, &ports, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (ports[i].type == DP_PORT_VXLAN) {
+            rx = ports[i].stats.rx_packets;
+        }
+    }
+    free(ports);
+    return rx;
+}
+
+/* Sends 'len' bytes as one datagram from the peer and waits until the datapath counted it
+ * (dp_port_list() runs between two batches, so the datagram's batch is done). */
+static void send_from_peer(const uint8_t *dgram, size_t len)
+{
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(vxlan_port),
+                              .sin_addr.s_addr = fuzz_ip(FUZZ_NODE_IP) };
+    uint64_t before = vxlan_rx();
+
+    if (len > 65507) {
+        len = 65507;
+    }
+    if (sendto(peer_sock, dgram, len, 0, (struct sockaddr *) &to, sizeof to) < 0) {
+        fuzz_die("sendto", strerror(errno));
+    }
+    for (int i = 0; vxlan_rx() == before; i++) {
+        CHECK(i < 20000, "the datapath never received a datagram sent on loopback");
+        usleep(50);
+    }
+}
+
+/* From the peer: true if the inner frame is IPv4 from outside the peer's pods and VIPs. */
+static bool peer_spoofs(const uint8_t *dgram, size_t len)
+{
+    const uint8_t *f = dgram + 8;
+    struct cidr peer;
+    be32 src;
+
+    if (len < 8 + 34 || f[12] != 0x08 || f[13] != 0x00) {
+        return false;
+    }
+    memcpy(&src, f + 26, 4);
+    addr_parse_cidr(FUZZ_PEER_CIDR, &peer);
+    return !cidr_contains(&peer, src) && src != fuzz_ip(FUZZ_VIP_DSR)
+           && src != fuzz_ip(FUZZ_VIP_UDP) && src != fuzz_ip(FUZZ_VIP_EMPTY)
+           && src != fuzz_ip(FUZZ_VIP_HAIRPIN);
+}
+
+static bool pod_spoofs(size_t port, const uint8_t *f, size_t len)
+{
+    struct eth_addr mac;
+    be32 ip;
+
+    if (port >= 2 || len < 14) {
+        return false;
+    }
+    addr_parse_mac(FUZZ_PODS[port].mac, &mac);
+    if (memcmp(f + 6, mac.a, 6)) {
+        return true;
+    }
+    ip = fuzz_ip(FUZZ_PODS[port].ip);
+    return f[12] == 0x08 && f[13] == 0x00 && len >= 34 && memcmp(f + 26, &ip, 4);
+}
+
+/* pod3's MAC is learned: until then the switch asks for it every second, a broadcast ARP
+ * request from the router MAC. */
+static bool is_probe(const uint8_t *f, size_t len)
+{
+    struct eth_addr router;
+
+    addr_parse_mac(FUZZ_ROUTER_MAC, &router);
+    return len >= 42 && f[12] == 0x08 && f[13] == 0x06 && !memcmp(f + 6, router.a, 6)
+           && f[21] == 1;
+}
+
+static void check_frame(const uint8_t *f, size_t len, const char *where, bool in_ok,
+                        const struct virtio_net_hdr *vnet)
+{
+    struct fuzz_frame of;
+
+    fuzz_frame_check(f, len, &of);
+    if (in_ok && of.ipv4) {
+        CHECK(of.ip_csum_ok, "bad IPv4 header checksum on %s (the input's was good)", where);
+        CHECK(!of.l4_checkable || of.l4_csum_ok
+              || (vnet && (vnet->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)),
+              "bad L4 (proto %u) checksum on %s (the input's was good)", of.proto, where);
+    }
+}
+
+static void run_record(const struct fuzz_record *r)
+{
+    size_t in_port = (r->ctl & REC_PORT_MASK) % N_PORTS;
+    bool vxlan = in_port == FUZZ_PORT_VXLAN;
+    bool partial = r->vnet && (r->vnet->flags || r->vnet->gso_type);
+    bool spoofed = vxlan ? peer_spoofs(r->frame, r->len) : pod_spoofs(in_port, r->frame, r->len);
+    struct fuzz_frame in;
+    bool in_ok;
+    ssize_t n;
+
+    if (r->ctl & REC_REPLACE) {
+        fuzz_set_dsr_policy(dp, true, !replaced);
+        replaced = !replaced;
+    }
+    if (r->ctl & REC_FLUSH_ALL) {
+        dp_conn_flush(dp);
+    } else if (r->ctl & REC_FLUSH) {
+        dp_flow_flush(dp);
+    }
+
+    if (vxlan) {
+        fuzz_frame_check(r->len >= 8 ? r->frame + 8 : r->frame, r->len >= 8 ? r->len - 8 : 0,
+                         &in);
+        in_ok = in.ipv4 && in.ip_csum_ok && (!in.l4_checkable || in.l4_csum_ok);
+        send_from_peer(r->frame, r->len);
+    } else {
+        int verdict;
+
+        fuzz_frame_check(r->frame, r->len, &in);
+        in_ok = in.ipv4 && in.ip_csum_ok && (!in.l4_checkable || in.l4_csum_ok) && !partial;
+        verdict = dp_inject(dp, port_names[in_port], r->frame, r->len, r->vnet);
+        CHECK(r->len > PACKET_MAX_FRAME ? verdict == -EMSGSIZE
+                                         : verdict >= 0 && verdict < DROP_N_REASONS,
+              "verdict %d", verdict);
+    }
+
+    for (size_t p = 0; p < N_DUMMY; p++) {
+        struct virtio_net_hdr vnet;
+        int len;
+
+        while ((len = dp_dummy_take(dp, port_names[p], out, sizeof out, &vnet)) >= 0) {
+            CHECK(len >= 14, "a %d-byte frame left on %s", len, port_names[p]);
+            if (p == 2 && is_probe(out, len)) {
+                continue;
+            }
+            CHECK(!(out[0] & 1), "a multicast frame left on %s", port_names[p]);
+            CHECK(!spoofed || p == in_port, "a frame spoofed on %s left on %s",
+                  port_names[in_port], port_names[p]);
+            if (p < 2) {
+                struct eth_addr mac;
+
+                addr_parse_mac(FUZZ_PODS[p].mac, &mac);
+                CHECK(!memcmp(out, mac.a, 6), "a frame for another MAC left on %s",
+                      port_names[p]);
+            }
+            check_frame(out, len, port_names[p], in_ok, &vnet);
+        }
+    }
+    while ((n = recv(peer_sock, out, sizeof out, MSG_DONTWAIT)) >= 0) {
+        CHECK(!spoofed || !vxlan, "a frame spoofed by the peer went back to it");
+        CHECK(n >= 8 + 14, "a %zd-byte datagram to the peer", n);
+        CHECK(out[0] == 0x08 && (out[4] << 16 | out[5] << 8 | out[6]) == FUZZ_VNI,
+              "a datagram to the peer without the I flag and VNI %d", FUZZ_VNI);
+        CHECK(!(out[8] & 1), "a multicast frame to the peer");
+        check_frame(out + 8, n - 8, "the overlay", in_ok, NULL);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct fuzz_record r;
+
+    fuzz_scene_reset(dp, true, &replaced);
+    while (fuzz_record_next(&data, &size, &r)) {
+        run_record(&r);
+    }
+    fuzz_dump_all(dp);
+    return 0;
+}
