@@ -1,0 +1,370 @@
+#!/usr/bin/env bash
+# tests/bench/overlay.sh BUILD_DIR — the overlay benchmark (issue 4): TCP across two nodes on
+# VXLAN, this switch against the kernel's own overlay, side by side.
+#
+# Two node namespaces joined by an underlay (a bridge in a third namespace, a veth to each
+# node, MTU 1500), one pod on each node (MTU 1450, default offloads), served by
+#   kernel   flannel's vxlan backend, built by hand: in each node a bridge cni0 holding the
+#            pod's veth and the gateway address 10.244.N.1/24, a VXLAN device flannel.1
+#            (VNI 1, port 4789, nolearning, local = the node's underlay address) with
+#            10.244.N.0/32, and for the other node a route 10.244.M.0/24 via 10.244.M.0
+#            onlink, a permanent neighbour entry and an FDB entry (its flannel.1 MAC -> its
+#            underlay address); ip_forward=1.  The VIP is kube-proxy's iptables mode in the
+#            client's node (KUBE-SERVICES -> KUBE-SVC -> KUBE-SEP DNAT in nat PREROUTING):
+#            the reply comes back through the client's node, whose conntrack undoes the DNAT.
+#   vswitch  this switch (BUILD_DIR/vswitchd) on each node, --node-ip, the other node as its
+#            peer; the VIP is a DSR policy on both nodes (the client's node dispatches, the
+#            backend's node translates).
+#   vswitch-nopoll
+#            the same with --busy-poll-us 0.  Here two switches share the machine's cores with
+#            the benchmark's four processes, which a real pair of nodes would not: a switch
+#            that spins after traffic (the default, 200 us) takes a core from the very
+#            processes whose answer it waits for.  This column shows what that costs.
+# Measured, client pod on node 1, server pod on node 2:
+#   pod  pod -> pod         TCP throughput (iperf3, 1 and 4 streams), TCP round-trip latency
+#                           (sockperf ping-pong, 64 bytes, p50 and p99)
+#   vip  pod -> VIP -> pod  the same through 10.96.0.10 (one backend: iperf3's control and
+#                           data connections must meet on one server)
+# Every system is built once and stays up (an idle vswitchd uses no CPU); each round measures
+# each metric on every system back to back, the order rotating from round to round, so that
+# the shared 2-core machine's noise hits them alike.  Before measuring, each system must show
+# its pods' traffic on the underlay (VXLAN between the node addresses, by the underlay
+# bridge's counters).  The report gives the median of the
+# rounds and its ratio to the kernel overlay, a table on stdout and JSON in
+# BUILD_DIR/bench-overlay.json.  Targets: throughput >= 0.8x, latency <= 1.2x the kernel's.
+#
+# Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS per measurement (default 3),
+# BENCH_SYSTEMS (default "kernel vswitch vswitch-nopoll"), BENCH_VSWITCHD_ARGS (more vswitchd
+# flags for both vswitch systems), BENCH_JSON (default BUILD_DIR/bench-overlay.json).
+# The targets are checked for "vswitch" (vswitchd's defaults).  About 4 minutes by default.
+set -u
+
+build=${1:?usage: $0 BUILD_DIR}
+export VSW_BUILD=$build
+export VSW_TEST_NAME=bench-overlay
+# shellcheck source=../lib/netns.sh
+. "$(dirname "$0")/../lib/netns.sh"
+
+ROUNDS=${BENCH_ROUNDS:-3}
+SECS=${BENCH_SECONDS:-3}
+SYSTEMS=${BENCH_SYSTEMS:-kernel vswitch vswitch-nopoll}
+JSON_OUT=${BENCH_JSON:-$VSW_BUILD/bench-overlay.json}
+VIP=10.96.0.10
+POD1=10.244.1.2          # client, node 1
+POD2=10.244.2.2          # server, node 2
+MTU=1450
+VSW_ARGS_EXTRA=${BENCH_VSWITCHD_ARGS:-}
+
+log() { printf '[bench-overlay] %s\n' "$*" >&2; }
+require_root
+require ip jq iperf3 sockperf bridge
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || fail "BENCH_ROUNDS: '$ROUNDS' is not a positive number"
+[[ "$SECS" =~ ^[1-9][0-9]*$ ]] || fail "BENCH_SECONDS: '$SECS' is not a positive number"
+
+systems=()
+for s in $SYSTEMS; do
+    case $s in
+        kernel) systems+=(kernel) ;;
+        vswitch|vswitch-nopoll)
+            if [ -x "$VSW_BUILD/vswitchd" ] && [ -x "$VSW_BUILD/vsctl" ]; then
+                systems+=("$s")
+            else
+                log "$VSW_BUILD/vswitchd not built: skipping this switch"
+            fi ;;
+        *) fail "unknown system $s (kernel, vswitch, vswitch-nopoll)" ;;
+    esac
+done
+[ ${#systems[@]} -gt 0 ] || fail "nothing to measure"
+has() { local x=$1; shift; [[ " $* " == *" $x "* ]]; }
+has kernel "${systems[@]}" && require iptables-restore
+
+# --- the kernel's overlay (flannel's vxlan backend) ----------------------------------------
+
+# k_node N: node namespace k-nodeN on the underlay (k-under) as UNDERLAY.N, with cni0, flannel.1
+# and pod k-podN (10.244.N.2) on cni0.
+k_node() {
+    local i=$1 n p
+    n=k-node$i p=k-pod$i
+    add_ns $n
+    underlay_attach $n "$i"
+    ns_exec $n sysctl -qw net.ipv4.ip_forward=1 || fail "kernel: ip_forward in $n"
+    ip -n "$(ns $n)" link add cni0 type bridge &&
+    ip -n "$(ns $n)" addr add "10.244.$i.1/24" dev cni0 &&
+    ip -n "$(ns $n)" link set cni0 up &&
+    ip -n "$(ns $n)" link add flannel.1 type vxlan id 1 local "$VSW_UNDERLAY.$i" dev u0 \
+        dstport 4789 nolearning &&
+    ip -n "$(ns $n)" link set flannel.1 up &&
+    ip -n "$(ns $n)" addr add "10.244.$i.0/32" dev flannel.1 || fail "kernel: cni0/flannel.1 in $n"
+    add_ns $p
+    add_veth $n "h-$p" $p eth0
+    ip -n "$(ns $n)" link set "h-$p" mtu $MTU master cni0 || fail "kernel: pod port in $n"
+    ip -n "$(ns $p)" link set eth0 mtu $MTU &&
+    ip -n "$(ns $p)" addr add "10.244.$i.2/24" dev eth0 &&
+    ip -n "$(ns $p)" route add default via "10.244.$i.1" || fail "kernel: pod $p"
+}
+
+# k_route FROM TO: what flanneld writes on node FROM for node TO.
+k_route() {
+    local a=$1 b=$2 mac
+    mac=$(if_mac k-node$b flannel.1)
+    ip -n "$(ns k-node$a)" route add "10.244.$b.0/24" via "10.244.$b.0" dev flannel.1 onlink &&
+    ip -n "$(ns k-node$a)" neigh add "10.244.$b.0" lladdr "$mac" dev flannel.1 nud permanent &&
+    bridge -n "$(ns k-node$a)" fdb append "$mac" dev flannel.1 dst "$VSW_UNDERLAY.$b" ||
+        fail "kernel: routes of node$a to node$b"
+}
+
+# kube-proxy's iptables mode for the VIP's two ports, one backend each (pod 2), in node 1.
+k_kube_proxy() {
+    local port i=0
+    {
+        echo "*nat"
+        echo ":KUBE-SERVICES - [0:0]"
+        echo ":KUBE-MARK-MASQ - [0:0]"
+        echo ":KUBE-POSTROUTING - [0:0]"
+        for port in 5201 11111; do echo ":KUBE-SVC-$port - [0:0]"; echo ":KUBE-SEP-$port - [0:0]"; done
+        echo "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"
+        echo "-A OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"
+        echo "-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING"
+        echo "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000"
+        echo "-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN"
+        echo "-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0"
+        echo "-A KUBE-POSTROUTING -j MASQUERADE --random-fully"
+        for port in 5201 11111; do
+            echo "-A KUBE-SERVICES -d $VIP/32 -p tcp -m tcp --dport $port -j KUBE-SVC-$port"
+            echo "-A KUBE-SVC-$port ! -s 10.244.0.0/16 -d $VIP/32 -p tcp -m tcp --dport $port -j KUBE-MARK-MASQ"
+            echo "-A KUBE-SVC-$port -j KUBE-SEP-$port"
+            echo "-A KUBE-SEP-$port -s $POD2/32 -j KUBE-MARK-MASQ"
+            echo "-A KUBE-SEP-$port -p tcp -m tcp -j DNAT --to-destination $POD2:$port"
+            i=$((i + 1))
+        done
+        echo "COMMIT"
+        echo "*filter"
+        echo ":KUBE-FORWARD - [0:0]"
+        echo "-A FORWARD -j KUBE-FORWARD"
+        echo "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP"
+        echo "-A KUBE-FORWARD -m mark --mark 0x4000/0x4000 -j ACCEPT"
+        echo "-A KUBE-FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+        echo "COMMIT"
+    } | ns_exec k-node1 iptables-restore || fail "kernel: iptables-restore in k-node1"
+}
+
+setup_kernel() {
+    VSW_UNDERLAY_NS=k-under
+    add_underlay
+    k_node 1
+    k_node 2
+    k_route 1 2
+    k_route 2 1
+    k_kube_proxy
+    CLIENT[kernel]=k-pod1 SERVER[kernel]=k-pod2 UNDER[kernel]=k-under NODE1[kernel]=k-node1
+}
+
+# --- this switch ------------------------------------------------------------------------------
+
+# vswitch_overlay SYSTEM TAG [VSWITCHD ARGS...]: the overlay of this switch in namespaces
+# TAG-under, TAG-node1, TAG-node2, TAG-pod1, TAG-pod2.
+vswitch_overlay() {
+    local sys=$1 t=$2 i; shift 2
+    VSW_UNDERLAY_NS=$t-under
+    add_underlay
+    for i in 1 2; do
+        add_overlay_node "$t-node$i" $i "$@"
+    done
+    peer_nodes "$t-node1" "$t-node2"
+    add_pod "$t-node1" "$t-pod1" $POD1
+    add_pod "$t-node2" "$t-pod2" $POD2
+    for i in 1 2; do
+        ip -n "$(ns "$t-pod$i")" link set eth0 mtu $MTU || fail "$sys: MTU of $t-pod$i"
+        vsctl_on "$t-node$i" add-lb $VIP:5201/tcp $POD2:5201 >/dev/null &&
+        vsctl_on "$t-node$i" add-lb $VIP:11111/tcp $POD2:11111 >/dev/null ||
+            fail "$sys: add-lb on $t-node$i"
+    done
+    CLIENT[$sys]=$t-pod1 SERVER[$sys]=$t-pod2 UNDER[$sys]=$t-under NODE1[$sys]=$t-node1
+}
+
+setup_vswitch() {
+    # shellcheck disable=SC2086
+    vswitch_overlay vswitch v $VSW_ARGS_EXTRA
+}
+
+# The same with --busy-poll-us 0: the two switches share the machine's cores with the four
+# benchmark processes, and a switch that spins after traffic takes a core from them.
+setup_vswitch_nopoll() {
+    # shellcheck disable=SC2086
+    vswitch_overlay vswitch-nopoll n --busy-poll-us 0 $VSW_ARGS_EXTRA
+}
+
+# --- measurements -----------------------------------------------------------------------------
+
+declare -A CLIENT SERVER UNDER NODE1 R
+
+servers() { # SYS: iperf3 and sockperf in the server pod; the client reaches it and the VIP.
+    local s=${SERVER[$1]} c=${CLIENT[$1]}
+    bg_start "$s" "$VSW_TMPDIR/iperf3-$1.log" iperf3 -s -p 5201
+    bg_start "$s" "$VSW_TMPDIR/sockperf-$1.log" sockperf sr --tcp -i $POD2 -p 11111
+    wait_until 5 _vsw_listening "$s" 5201 || fail "$1: iperf3 server did not start"
+    wait_until 5 _vsw_listening "$s" 11111 || fail "$1: sockperf server did not start"
+    ns_exec "$c" ping -c 1 -w 5 $POD2 >/dev/null || fail "$1: pod 1 cannot reach pod 2 across nodes"
+    # The pods' packets cross the underlay as VXLAN: 20 pings, 40 datagrams of 148 bytes on
+    # node 1's underlay port (ICMP 98 bytes + 50 of VXLAN) in the 100..200-byte range.
+    local port=u-${NODE1[$1]} a b
+    a=$(ns_exec "${UNDER[$1]}" cat "/sys/class/net/$port/statistics/rx_packets")
+    ns_exec "$c" ping -q -c 20 -i 0.01 $POD2 >/dev/null || fail "$1: pings across nodes lost"
+    b=$(ns_exec "${UNDER[$1]}" cat "/sys/class/net/$port/statistics/rx_packets")
+    [ $((b - a)) -ge 20 ] || fail "$1: the pings did not cross the underlay ($((b - a)) packets)"
+    ns_exec "$c" timeout 10 iperf3 -c $VIP -p 5201 -t 1 >/dev/null ||
+        fail "$1: no TCP through the VIP $VIP:5201"
+}
+
+record() { R[$1,$2]="${R[$1,$2]:-} $3"; }
+last() { local a; read -ra a <<<"${R[$1,$2]}"; printf '%.2f' "${a[-1]}"; }
+
+# iperf_gbps CLIENT DST STREAMS: TCP throughput in Gbit/s (0 on failure).
+iperf_gbps() {
+    local js v
+    js=$(ns_exec "$1" timeout $((SECS + 20)) iperf3 -c "$2" -p 5201 -t "$SECS" -O 1 -P "$3" -J)
+    v=$(echo "$js" | jq -r '.end.sum_received.bits_per_second / 1e9' 2>/dev/null)
+    [[ "$v" =~ ^[0-9.e+-]+$ ]] || {
+        log "iperf3 -c $2 -P $3 failed: $(echo "$js" | jq -r .error 2>/dev/null)"; v=0; }
+    echo "$v"
+}
+
+# sockperf_pp CLIENT DST: "p50 p99" of a TCP ping-pong in microseconds (0 0 on failure).
+sockperf_pp() {
+    local out p50 p99
+    out=$(ns_exec "$1" timeout $((SECS + 20)) sockperf pp --tcp -i "$2" -p 11111 -t "$SECS" \
+          -m 64 --full-rtt 2>&1)
+    p50=$(echo "$out" | sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p')
+    p99=$(echo "$out" | sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p')
+    [ -n "$p50" ] || { log "sockperf to $2 failed: $(echo "$out" | tail -3)"; p50=0 p99=0; }
+    echo "$p50 $p99"
+}
+
+# measure SYS PATH TEST: one measurement of TEST (tcp1, tcp4, rr) on PATH (pod, vip).
+measure() {
+    local sys=$1 path=$2 test=$3 dst=$POD2 c=${CLIENT[$1]} p50 p99
+    [ "$path" = vip ] && dst=$VIP
+    case $test in
+        tcp1) record "$sys" "$path/tcp_1_gbps" "$(iperf_gbps "$c" $dst 1)"
+              log "$sys $path: tcp1 $(last "$sys" "$path/tcp_1_gbps") Gbit/s" ;;
+        tcp4) record "$sys" "$path/tcp_4_gbps" "$(iperf_gbps "$c" $dst 4)"
+              log "$sys $path: tcp4 $(last "$sys" "$path/tcp_4_gbps") Gbit/s" ;;
+        rr)   read -r p50 p99 < <(sockperf_pp "$c" $dst)
+              record "$sys" "$path/rr_p50_us" "$p50"
+              record "$sys" "$path/rr_p99_us" "$p99"
+              log "$sys $path: rr p50 $p50 us, p99 $p99 us" ;;
+    esac
+}
+
+median() { # values...
+    printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {
+        if (NR == 0) print 0; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'
+}
+
+# --- the run ----------------------------------------------------------------------------------
+
+log "systems: ${systems[*]}; $ROUNDS rounds x ${SECS}s; $(nproc) cores"
+start=$SECONDS
+for s in "${systems[@]}"; do
+    "setup_${s//-/_}"
+    servers "$s"
+done
+
+metrics=(pod/tcp_1_gbps pod/tcp_4_gbps pod/rr_p50_us pod/rr_p99_us
+         vip/tcp_1_gbps vip/tcp_4_gbps vip/rr_p50_us vip/rr_p99_us)
+declare -A LABEL=([tcp_1_gbps]="TCP 1 stream (Gbit/s)" [tcp_4_gbps]="TCP 4 streams (Gbit/s)"
+                  [rr_p50_us]="TCP RR p50 (us)" [rr_p99_us]="TCP RR p99 (us)")
+declare -A SHORT=([kernel]=k [vswitch]=v [vswitch-nopoll]=n)
+declare -A BETTER=([tcp_1_gbps]=higher [tcp_4_gbps]=higher [rr_p50_us]=lower [rr_p99_us]=lower)
+n=${#systems[@]}
+for ((r = 1; r <= ROUNDS; r++)); do
+    log "round $r/$ROUNDS"
+    for path in pod vip; do
+        for test in tcp1 tcp4 rr; do
+            for ((k = 0; k < n; k++)); do
+                measure "${systems[(k + r - 1) % n]}" $path $test
+            done
+        done
+    done
+done
+elapsed=$((SECONDS - start))
+
+# --- the report -------------------------------------------------------------------------------
+
+declare -A MED
+for k in "${!R[@]}"; do
+    # shellcheck disable=SC2086
+    MED[$k]=$(median ${R[$k]})
+done
+ratio() { # SYS METRIC: median of SYS / median of kernel ("n/a" without the kernel)
+    awk -v a="${MED[$1,$2]:-0}" -v b="${MED[kernel,$2]:-0}" 'BEGIN {
+        if (b > 0) printf "%.2f", a / b; else printf "n/a" }'
+}
+{
+    printf '\noverlay: pod on node 1 -> pod on node 2 over VXLAN, %s rounds x %ss, median of rounds\n' \
+        "$ROUNDS" "$SECS"
+    printf '%-30s' metric
+    for s in "${systems[@]}"; do printf '%22s' "$s"; done
+    printf '%22s\n' "spread (min .. max)"
+    for m in "${metrics[@]}"; do
+        path=${m%%/*} base=${m#*/}
+        printf '%-30s' "$path: ${LABEL[$base]}"
+        for s in "${systems[@]}"; do
+            if [ "$s" = kernel ] || ! has kernel "${systems[@]}"; then
+                printf '%22s' "$(printf '%.2f' "${MED[$s,$m]}")"
+            else
+                printf '%22s' "$(printf '%.2f (%sx)' "${MED[$s,$m]}" "$(ratio "$s" "$m")")"
+            fi
+        done
+        printf '   '
+        for s in "${systems[@]}"; do
+            # shellcheck disable=SC2086
+            printf ' %s %s' "${SHORT[$s]}" "$(printf '%s\n' ${R[$s,$m]} | sort -g |
+                awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.1f..%.1f", lo, hi}')"
+        done
+        printf '\n'
+    done
+    printf '(kernel: two Linux bridges joined by VXLAN devices, flannel'"'"'s design, the VIP by kube-proxy'"'"'s\n'
+    printf ' iptables DNAT in the client'"'"'s node; vswitch: DSR across nodes; ratios are to the kernel)\n'
+} | tee "$VSW_TMPDIR/table.txt"
+
+targets=()
+if has kernel "${systems[@]}" && has vswitch "${systems[@]}"; then
+    for m in "${metrics[@]}"; do
+        r=$(ratio vswitch "$m")
+        case $m in
+            */tcp_*) t=">= 0.8x"; met=$(awk -v a="$r" 'BEGIN {print (a != "n/a" && a + 0 >= 0.8) ? "true" : "false"}') ;;
+            */rr_p50_us) t="<= 1.2x"; met=$(awk -v a="$r" 'BEGIN {print (a != "n/a" && a + 0 <= 1.2) ? "true" : "false"}') ;;
+            *) continue ;;
+        esac
+        targets+=("$(jq -n --arg t "$m $t kernel" --arg v "$r" --argjson m "$met" \
+            '{target: $t, value: ($v | tonumber? // null), met: $m}')")
+    done
+    printf '\ntargets:\n'
+    for tj in "${targets[@]}"; do
+        echo "$tj" | jq -r '"  \(if .met then "met   " else "MISSED" end)  \(.target): \(.value)x"'
+    done
+fi
+
+# JSON: per system, path and metric, the rounds, the median and the ratio to the kernel.
+{
+    for s in "${systems[@]}"; do
+        for m in "${metrics[@]}"; do
+            path=${m%%/*} base=${m#*/}
+            # shellcheck disable=SC2086
+            jq -n --arg s "$s" --arg p "$path" --arg m "$base" \
+                --argjson rounds "[$(echo ${R[$s,$m]} | tr ' ' ',')]" \
+                --argjson med "${MED[$s,$m]}" --arg r "$(ratio "$s" "$m")" --arg b "${BETTER[$base]}" \
+                '{($s): {($p): {($m): {rounds: $rounds, median: $med,
+                  ratio_to_kernel: ($r | tonumber? // null), better: $b}}}}'
+        done
+    done | jq -s 'reduce .[] as $x ({}; . * $x)' >"$VSW_TMPDIR/systems.json"
+    jq -n --argjson rounds "$ROUNDS" --argjson secs "$SECS" --argjson cores "$(nproc)" \
+        --argjson elapsed "$elapsed" --slurpfile sys "$VSW_TMPDIR/systems.json" \
+        --argjson targets "[$(IFS=,; echo "${targets[*]:-}")]" --argjson mtu $MTU \
+        '{benchmark: "overlay", rounds: $rounds, seconds: $secs, cores: $cores,
+          elapsed_s: $elapsed, pod_mtu: $mtu, reference: "kernel",
+          paths: {pod: "pod -> pod across nodes", vip: "pod -> VIP -> pod across nodes"},
+          systems: $sys[0], targets: $targets}'
+} >"$JSON_OUT" || fail "could not write $JSON_OUT"
+log "wrote $JSON_OUT (${elapsed}s)"
