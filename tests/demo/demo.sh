@@ -437,7 +437,9 @@ json=$VSW_TMPDIR/iperf3-client.json
 bps=$(jq -r '.end.sum_received.bits_per_second' "$json")
 retr=$(jq -r '.end.sum_sent.retransmits // 0' "$json")
 gbps=$(awk -v b="$bps" 'BEGIN {printf "%.2f", b / 1e9}')
-seen=$(grep -oE 'Accepted connection from [0-9.]+' "$VSW_TMPDIR/iperf3-perf-server-5201.log" |
+srv_log=$VSW_TMPDIR/iperf3-perf-server-5201.log
+wait_until 5 grep -q 'Accepted connection from' "$srv_log" || fail "iperf3 server saw no client"
+seen=$(grep -oE 'Accepted connection from [0-9.]+' "$srv_log" |
        awk '{print $4}' | sort -u | paste -sd' ')
 [ "$seen" == "$client_ip" ] || fail "iperf3 server saw '$seen', not the client $client_ip"
 awk -v b="$bps" 'BEGIN {exit !(b > 0)}' || fail "iperf3 measured no throughput"
