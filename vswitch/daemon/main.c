@@ -121,6 +121,9 @@ static const char usage_text[] =
 "        How long an established TCP flow pair lives without traffic, 1 to 86400 (default\n"
 "        240, as Windows VFP).  Closing TCP connections, UDP and ICMP have shorter\n"
 "        timeouts of their own.\n"
+"        Flow pairs live in the file flow-pairs beside the control socket (on /run's\n"
+"        tmpfs by default): a vswitchd restarted after a crash adopts them, so connections\n"
+"        through a VIP survive it whichever side speaks first.\n"
 "    --busy-poll-us N\n"
 "        After a packet, keep polling the ports for N microseconds before sleeping, 0 to\n"
 "        100000 (default 200).  A wakeup costs a few microseconds per packet: polling\n"
@@ -431,7 +434,7 @@ int main(int argc, char *argv[])
     struct vswitchd_config *cfg = &vd.cfg;
     uv_signal_t sigterm, sigint;
     struct dp_config dp_cfg;
-    char err[512], net[IP_STR_LEN], gw[IP_STR_LEN], mac[ETH_STR_LEN];
+    char err[512], net[IP_STR_LEN], gw[IP_STR_LEN], mac[ETH_STR_LEN], pairs_path[PATH_MAX];
     uv_loop_t loop;
     int error, restored, policies, peers;
 
@@ -464,6 +467,15 @@ int main(int argc, char *argv[])
             goto out;
         }
     }
+    /* Beside the control socket, on /run's tmpfs: a restarted vswitchd adopts the flow pairs
+     * of the one before, and a reboot forgets them. */
+    {
+        const char *slash = strrchr(cfg->ctl_path, '/');
+        int dir_len = slash ? (int) (slash - cfg->ctl_path) : 1;
+
+        snprintf(pairs_path, sizeof pairs_path, "%.*s/flow-pairs", dir_len,
+                 slash ? cfg->ctl_path : ".");
+    }
     dp_cfg = (struct dp_config) {
         .pod_cidr = cfg->pod_cidr,
         .gateway = cfg->gateway,
@@ -477,6 +489,7 @@ int main(int argc, char *argv[])
         .max_flow_pairs = cfg->max_flow_pairs,
         .flow_ttl = cfg->flow_ttl,
         .busy_poll_us = cfg->busy_poll_us,
+        .pairs_path = pairs_path,
     };
     err[0] = '\0';
     error = dp_create(&dp_cfg, &vd.dp, err, sizeof err);

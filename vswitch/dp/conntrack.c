@@ -1,11 +1,20 @@
 /* Flow pairs; see conntrack.h. */
 #include "dp/conntrack.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dp/net-headers.h"
 #include "lib/hash.h"
 #include "lib/util.h"
+
+/* The file starts with a page for the header, so the array stays page-aligned. */
+#define CT_FILE_HEADER 4096
 
 #define REF(IDX, DIR) ((((IDX) + 1) << 1) | (DIR))
 #define REF_IDX(REF) (((REF) >> 1) - 1)
@@ -23,29 +32,152 @@ static bool tuple_equal(const struct ct_tuple *a, const struct ct_tuple *b)
     return x[0] == y[0] && x[1] == y[1];
 }
 
-void ct_init(struct ct_table *ct, size_t capacity, const struct ct_timeouts *timeouts)
+static size_t clamp_capacity(size_t capacity)
+{
+    capacity = MAX(capacity, 16);
+    return MIN(capacity, (size_t) 1 << 24);
+}
+
+/* Everything but the connections array. */
+static void init_index(struct ct_table *ct, size_t capacity, const struct ct_timeouts *timeouts)
 {
     uint32_t n_buckets = 1;
 
-    capacity = MAX(capacity, 16);
-    capacity = MIN(capacity, (size_t) 1 << 24);
     /* Two entries per connection; keep the load under one half. */
     while (n_buckets < capacity * 4) {
         n_buckets <<= 1;
     }
-    memset(ct, 0, sizeof *ct);
     ct->capacity = capacity;
-    ct->conns = xcalloc(capacity, sizeof *ct->conns);
     ct->buckets = xcalloc(n_buckets, sizeof *ct->buckets);
     ct->mask = n_buckets - 1;
     ct->timeouts = *timeouts;
+}
+
+void ct_init(struct ct_table *ct, size_t capacity, const struct ct_timeouts *timeouts)
+{
+    capacity = clamp_capacity(capacity);
+    memset(ct, 0, sizeof *ct);
+    ct->conns = xcalloc(capacity, sizeof *ct->conns);
+    init_index(ct, capacity, timeouts);
     ct_flush(ct);
+}
+
+struct ct_file_header {
+    char magic[8];                  /* "vswpairs" */
+    uint32_t version;
+    uint32_t conn_size;
+    uint64_t capacity;
+    char boot_id[40];               /* /proc/sys/kernel/random/boot_id: times are per boot. */
+};
+_Static_assert(sizeof(struct ct_file_header) <= CT_FILE_HEADER, "header fits its page");
+
+#define CT_FILE_VERSION 1
+
+static void read_boot_id(char *buf, size_t size)
+{
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+    memset(buf, 0, size);
+    if (f) {
+        if (!fgets(buf, size, f)) {
+            buf[0] = '\0';
+        }
+        fclose(f);
+    }
+}
+
+/* Links every in-use connection into its chains and every other slot into the free list. */
+static size_t rebuild_index(struct ct_table *ct)
+{
+    size_t adopted = 0;
+
+    ct->free_head = 0;
+    ct->n_conns = 0;
+    for (uint32_t i = ct->capacity; i-- > 0; ) {
+        struct ct_conn *conn = &ct->conns[i];
+
+        if (conn->in_use && (conn->tuple[0].proto == IP_PROTO_TCP
+                             || conn->tuple[0].proto == IP_PROTO_UDP)) {
+            for (unsigned int d = 0; d < 2; d++) {
+                uint32_t *bucket;
+
+                conn->hash[d] = tuple_hash(&conn->tuple[d]);
+                bucket = &ct->buckets[conn->hash[d] & ct->mask];
+                conn->next[d] = *bucket;
+                *bucket = REF(i, d);
+            }
+            ct->n_conns++;
+            adopted++;
+        } else {
+            conn->in_use = false;
+            conn->next[0] = ct->free_head;
+            ct->free_head = i + 1;
+        }
+    }
+    return adopted;
+}
+
+int ct_init_file(struct ct_table *ct, size_t capacity, const struct ct_timeouts *timeouts,
+                 const char *path)
+{
+    struct ct_file_header want, *have;
+    size_t size;
+    struct stat st;
+    void *map;
+    int fd, error;
+
+    capacity = clamp_capacity(capacity);
+    memset(&want, 0, sizeof want);
+    memcpy(want.magic, "vswpairs", 8);
+    want.version = CT_FILE_VERSION;
+    want.conn_size = sizeof(struct ct_conn);
+    want.capacity = capacity;
+    read_boot_id(want.boot_id, sizeof want.boot_id);
+    size = CT_FILE_HEADER + capacity * sizeof(struct ct_conn);
+
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        error = -errno;
+        goto fallback;
+    }
+    if (fstat(fd, &st) < 0 || ((size_t) st.st_size != size && ftruncate(fd, 0) < 0)
+        || ftruncate(fd, size) < 0) {
+        error = -errno;
+        close(fd);
+        goto fallback;
+    }
+    map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    error = map == MAP_FAILED ? -errno : 0;
+    close(fd);
+    if (error) {
+        goto fallback;
+    }
+
+    memset(ct, 0, sizeof *ct);
+    ct->conns = (struct ct_conn *) ((uint8_t *) map + CT_FILE_HEADER);
+    ct->map_size = size;
+    init_index(ct, capacity, timeouts);
+    have = map;
+    if (memcmp(have, &want, sizeof want)) {
+        /* Another boot, size or layout: nothing in it can be trusted. */
+        memset(ct->conns, 0, capacity * sizeof *ct->conns);
+        *have = want;
+    }
+    return rebuild_index(ct);
+
+fallback:
+    ct_init(ct, capacity, timeouts);
+    return error;
 }
 
 void ct_destroy(struct ct_table *ct)
 {
     if (ct) {
-        free(ct->conns);
+        if (ct->map_size) {
+            munmap((uint8_t *) ct->conns - CT_FILE_HEADER, ct->map_size);
+        } else {
+            free(ct->conns);
+        }
         free(ct->buckets);
         ct->conns = NULL;
         ct->buckets = NULL;

@@ -66,7 +66,8 @@ struct ct_conn {
 };
 
 struct ct_table {
-    struct ct_conn *conns;
+    struct ct_conn *conns;          /* Heap, or a shared file mapping (see ct_init_file). */
+    size_t map_size;                /* Non-zero when 'conns' is mapped. */
     uint32_t capacity;
     uint32_t *buckets;
     uint32_t mask;
@@ -80,6 +81,16 @@ struct ct_table {
 
 /* 'capacity' clamped to [16, 1<<24].  Aborts on out of memory (start-up only). */
 void ct_init(struct ct_table *, size_t capacity, const struct ct_timeouts *);
+
+/* Like ct_init(), but the connections live in the file 'path' (on tmpfs, /run), shared with
+ * the next process that opens it: a vswitchd restarted after a crash adopts the flow pairs of
+ * the one before, so established connections keep their translation whichever side speaks
+ * first.  A file from another boot, capacity or layout is started afresh.  Only the array is
+ * trusted: chains and free list are rebuilt from it, so a write torn by the crash costs at
+ * most that one connection.  Returns the number of connections adopted, or a negative errno
+ * (the table is then initialised in memory, as by ct_init). */
+int ct_init_file(struct ct_table *, size_t capacity, const struct ct_timeouts *,
+                 const char *path);
 void ct_destroy(struct ct_table *);
 
 struct ct_conn *ct_lookup(const struct ct_table *, const struct ct_tuple *, enum ct_dir *dir);

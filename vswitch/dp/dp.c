@@ -470,8 +470,20 @@ int dp_create(const struct dp_config *cfg, struct dp **dpp, char *err, size_t er
             .udp_replied_ms = MIN(ttl, 120u) * 1000,
         };
 
-        ct_init(&dp->ct, cfg->max_flow_pairs ? cfg->max_flow_pairs : DP_DEFAULT_FLOW_PAIRS,
-                &timeouts);
+        size_t capacity = cfg->max_flow_pairs ? cfg->max_flow_pairs : DP_DEFAULT_FLOW_PAIRS;
+
+        if (cfg->pairs_path) {
+            int adopted = ct_init_file(&dp->ct, capacity, &timeouts, cfg->pairs_path);
+
+            if (adopted < 0) {
+                LOG_WARN("flow pairs kept in memory only: %s: %s", cfg->pairs_path,
+                         strerror(-adopted));
+            } else if (adopted) {
+                LOG_INFO("adopted %d flow pair(s) from %s", adopted, cfg->pairs_path);
+            }
+        } else {
+            ct_init(&dp->ct, capacity, &timeouts);
+        }
     }
     lb_table_init(&dp->lb);
     overlay_init(&dp->overlay);
@@ -525,9 +537,36 @@ err:
     return error;
 }
 
+/* Flow pairs adopted from a previous run name their policy by slot, and slots are handed
+ * out anew on every start: find each pair's policy again by its VIP:port/proto. */
+static void rebind_adopted_pairs(struct dp *dp)
+{
+    size_t dropped = 0;
+
+    CT_FOR_EACH (conn, &dp->ct) {
+        const struct ct_tuple *orig = &conn->tuple[CT_DIR_ORIG];
+        const struct ct_tuple *reply = &conn->tuple[CT_DIR_REPLY];
+        struct lb_policy *p = lb_lookup(&dp->lb, orig->dst, orig->dport, orig->proto);
+
+        if (p && lb_has_backend(p, reply->src, ntohs(reply->sport))) {
+            conn->policy = p->slot;
+        } else {
+            ct_delete(&dp->ct, conn);
+            dropped++;
+        }
+    }
+    if (dropped) {
+        LOG_INFO("dropped %zu adopted flow pair(s) whose policy or backend is gone", dropped);
+    }
+}
+
 int dp_start(struct dp *dp)
 {
     int error;
+
+    if (dp->ct.map_size && dp->ct.n_conns) {
+        rebind_adopted_pairs(dp);
+    }
 
     dp->now_ms = time_msec();
     atomic_store(&dp->stop, false);

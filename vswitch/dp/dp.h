@@ -33,6 +33,8 @@ struct dp_config {
     uint16_t vxlan_port;            /* UDP port, host order; 0: 4789. */
     uint16_t overlay_mtu;           /* Largest inner IPv4 packet carried; 0: 1450. */
     size_t max_flow_pairs;          /* Bound of the flow-pair table; 0 for the default. */
+    const char *pairs_path;         /* File (tmpfs) holding the flow pairs across restarts;
+                                     * NULL: process memory only. */
     uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair; 0: 240. */
     uint32_t busy_poll_us;          /* Keep polling this long after the last packet before
                                      * sleeping: trades a core under load for latency. */
@@ -78,6 +80,8 @@ struct dp_flow_info {
 /* Creates the datapath and its host port (TAP 'host_port', created persistent if missing).
  * Returns 0 or a negative errno with a message in 'err'. Does not start the thread. */
 int dp_create(const struct dp_config *, struct dp **, char *err, size_t errlen);
+/* Starts the datapath thread.  Flow pairs adopted from 'pairs_path' are first matched to the
+ * policies restored by then: a pair whose policy or backend is gone is dropped. */
 int dp_start(struct dp *);
 /* Stops the thread and closes ports; persistent TAPs stay.  Accepts NULL. */
 void dp_destroy(struct dp *);
