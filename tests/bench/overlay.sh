@@ -149,7 +149,7 @@ k_kube_proxy() {
 }
 
 setup_kernel() {
-    VSW_UNDERLAY_NS=k-under
+    VSW_UNDERLAY_NS="k-under"
     add_underlay
     k_node 1
     k_node 2
@@ -165,6 +165,7 @@ setup_kernel() {
 # TAG-under, TAG-node1, TAG-node2, TAG-pod1, TAG-pod2.
 vswitch_overlay() {
     local sys=$1 t=$2 i; shift 2
+    # shellcheck disable=SC2034  # read by the library's add_underlay and underlay_attach
     VSW_UNDERLAY_NS=$t-under
     add_underlay
     for i in 1 2; do

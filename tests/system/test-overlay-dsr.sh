@@ -35,10 +35,10 @@ for be in "${BES[@]}"; do
     svc_start "$be" stream-server 9000 "$be"
     bg_start "$be" /dev/null "$VSW_PY" "$VSW_LIB_DIR/pkt.py" udp-echo-server 5353
 done
-for p in client "${BES[@]}"; do ip -n "$(ns $p)" link set eth0 mtu 1450 || fail "MTU of $p"; done
+for p in client "${BES[@]}"; do ip -n "$(ns "$p")" link set eth0 mtu 1450 || fail "MTU of $p"; done
 be_ip() { echo "10.244.${1:2:1}.1${1:3:1}"; }
 
-backends() { local b; for b in "${BES[@]}"; do printf ' %s:%s' "$(be_ip $b)" "$1"; done; }
+backends() { local b; for b in "${BES[@]}"; do printf ' %s:%s' "$(be_ip "$b")" "$1"; done; }
 cat >"$VSW_TMPDIR/policies.txt" <<EOF
 add-lb $VIP:80/tcp$(backends 8080)
 add-lb $VIP:9000/tcp$(backends 9000)
@@ -67,7 +67,9 @@ assert_eq "every backend saw the client pod's own address (DSR)" "10.244.1.20" \
 
 # --- node 1 dispatches; nodes 2 and 3 translate ------------------------------------------------
 f1=$(vsctl_on node1 dump-flows) || fail "dump-flows on node1"
+# shellcheck disable=SC2034  # f2 and f3 are read as ${!fi}
 f2=$(vsctl_on node2 dump-flows) || fail "dump-flows on node2"
+# shellcheck disable=SC2034
 f3=$(vsctl_on node3 dump-flows) || fail "dump-flows on node3"
 log "node1 (client's node):"; echo "$f1" | grep "nw_dst=$VIP" | head -2 | sed 's/^/    /'
 log "node2 (a backend's node):"; echo "$f2" | grep -E "nw_dst=$VIP|^flow-pair" | head -3 | sed 's/^/    /'
@@ -109,9 +111,9 @@ for i in 2 3; do
     assert_ge "node$i holds flow pairs for the VIP" \
         "$(echo "${!fi}" | grep -c "^flow-pair tcp,orig=(src=10\.244\.1\.20,dst=${VIP//./\\.},")" $((N * 3 / 10))
     assert_match "node$i: DNAT of a dispatched frame to its pod" \
-        "^in_port=vxlan,dl_src=0a:58:0a:f4:01:01,dl_dst=0a:58:0a:f4:0$i:0[bc],tcp,nw_src=10\.244\.1\.20,nw_dst=${VIP//./\\.},.* actions=ct\(pair=[0-9]+,dir=orig\),nat\(src=10\.244\.1\.20:[0-9]+,dst=10\.244\.$i\.1[12]:8080\),set_eth\(src=0a:58:0a:f4:0$i:01,dst=02:00:0a:f4:0$i:0[bc]\),dec_ttl,output:h-be$i[12]\$" "${!fi}"
+        "^in_port=vxlan,dl_src=0a:58:0a:f4:01:01,dl_dst=0a:58:0a:f4:0$i:0[bc],tcp,nw_src=10\.244\.1\.20,nw_dst=${VIP//./\\.},.* actions=ct\(pair=[0-9]+,dir=orig\),nat\(src=10\.244\.1\.20:[0-9]+,dst=10\.244\.$i\.1[12]:8080\),set_eth\(src=0a:58:0a:f4:0$i:01,dst=02:00:0a:f4:0$i:0[bc]\),dec_ttl,output:h-be${i}[12]\$" "${!fi}"
     assert_match "node$i: reply un-NAT'd and tunnelled straight to node1" \
-        "^in_port=h-be$i[12],.*tcp,nw_src=10\.244\.$i\.1[12],nw_dst=10\.244\.1\.20,tp_src=8080,.* actions=ct\(pair=[0-9]+,dir=reply\),nat\(src=${VIP//./\\.}:80,dst=10\.244\.1\.20:[0-9]+\),tunnel\(dst=$r1,mtu=1450\),set_eth\(src=0a:58:0a:f4:0$i:01,dst=0a:58:0a:f4:01:01\),dec_ttl,output:vxlan\$" "${!fi}"
+        "^in_port=h-be${i}[12],.*tcp,nw_src=10\.244\.$i\.1[12],nw_dst=10\.244\.1\.20,tp_src=8080,.* actions=ct\(pair=[0-9]+,dir=reply\),nat\(src=${VIP//./\\.}:80,dst=10\.244\.1\.20:[0-9]+\),tunnel\(dst=$r1,mtu=1450\),set_eth\(src=0a:58:0a:f4:0$i:01,dst=0a:58:0a:f4:01:01\),dec_ttl,output:vxlan\$" "${!fi}"
 done
 
 # --- flush node 1 in the middle of long-lived connections -------------------------------------

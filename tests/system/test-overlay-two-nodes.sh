@@ -84,13 +84,13 @@ for dir in "" -R; do
 done
 
 # --- ICMP fragmentation needed -----------------------------------------------------------------
-out=$(ns_exec big ping -n -M do -s 1472 -c 1 -W 2 10.244.2.10 2>&1)
+out=$(ns_exec big ping -n -M "do" -s 1472 -c 1 -W 2 10.244.2.10 2>&1)
 log "ping -M do -s 1472 from a 1500-byte pod: $(echo "$out" | grep -m1 -i 'frag')"
 assert_match "frag needed from the gateway with the overlay MTU" \
     "From 10\.244\.1\.1 icmp_seq=1 Frag needed and DF set \(mtu = 1450\)" "$out"
 assert_match "the pod learned the path MTU" "mtu 1450" \
     "$(ns_exec big ip route get 10.244.2.10)"
-out=$(ns_exec big ping -n -M do -s 1422 -c 2 -W 2 10.244.2.10 2>&1) ||
+out=$(ns_exec big ping -n -M "do" -s 1422 -c 2 -W 2 10.244.2.10 2>&1) ||
     fail "a 1450-byte DF ping across nodes did not come back: $out"
 log "ok: a 1450-byte DF ping crosses"
 
