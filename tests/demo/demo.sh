@@ -190,6 +190,18 @@ kubectl_demo() {
         --cache-dir "$VSW_TMPDIR/kube-cache" "$@"
 }
 
+# demo_wait_synced NODE: waits up to 30 s for NODE's proxy to report its first sync (healthz
+# 200); fails at once if the proxy has exited.
+demo_wait_synced() {
+    local n=$1 deadline=$((SECONDS + 30))
+    until [ "$(proxy_healthz "$n")" == 200 ]; do
+        proxy_alive "$n" || fail "vswitch-proxy on $n exited: $(tail -5 "${PROXY_LOG[$n]}")"
+        [ "$SECONDS" -lt "$deadline" ] ||
+            fail "vswitch-proxy on $n did not sync in 30 s: $(tail -5 "${PROXY_LOG[$n]}")"
+        sleep 0.1
+    done
+}
+
 # --- dump-flows, for reading ------------------------------------------------------------------
 
 # wrap_flows: dump-flows lines on stdin, wrapped for a terminal: a new line before the
@@ -329,7 +341,7 @@ for n in node1 node2; do
     proxy_start "$n"
 done
 for n in node1 node2; do
-    wait_synced "$n" 30
+    demo_wait_synced "$n"
 done
 web_backends=$(for p in web-1 web-2 web-3 web-4; do echo "${POD_IP[$p]}:8080"; done |
                sort -t. -k1,1n -k2,2n -k3,3n -k4,4n | paste -sd,)
