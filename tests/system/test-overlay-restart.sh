@@ -44,9 +44,9 @@ for i in 1 2; do
 done
 
 # Long-lived connections, one per backend, a round trip every 0.1 s for 14 s; a round trip may
-# take up to 6 s (TCP retransmits across the restart).
+# take up to 10 s (TCP retransmits, backing off, across the restart).
 slog=$VSW_TMPDIR/streams.log
-SVC_TIMEOUT=6 bg_start client "$slog" "$VSW_PY" "$VSW_SVC" streams $VIP 9000 4 14
+SVC_TIMEOUT=10 bg_start client "$slog" "$VSW_PY" "$VSW_SVC" streams $VIP 9000 4 14
 wait_until 10 grep -q '^ready ' "$slog" || fail "streams through the VIP did not open: $(cat "$slog")"
 assert_eq "one long-lived connection per backend" "ready be21 be22 be31 be32" "$(head -1 "$slog")"
 sleep 1
@@ -65,7 +65,7 @@ for i in 1 2; do
     sleep 2
 done
 
-wait_until 20 bash -c "[ \$(grep -c '^be[23][12] ' '$slog') -ge 4 ]" ||
+wait_until 30 bash -c "[ \$(grep -c '^be[23][12] ' '$slog') -ge 4 ]" ||
     fail "streams did not finish: $(cat "$slog")"
 log "streams: $(tail -n +2 "$slog" | tr '\n' ';')"
 assert_eq "all four connections survived the restarts of node1 and node2" 4 \
