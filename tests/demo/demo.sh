@@ -285,6 +285,12 @@ say "Each node is a network namespace with an interface on a shared underlay bri
 say "runs in it with --node-ip (the VXLAN endpoint) and the node's pod CIDR (its gateway)."
 add_underlay
 for i in 1 2; do
+    # Each node has its own run directory (its /run/vswitch: the control socket and what
+    # vswitchd keeps beside it) and database.
+    mkdir -p "$VSW_TMPDIR/node$i"
+    VSW_CTL["node$i"]=$VSW_TMPDIR/node$i/vswitchd.sock
+    # shellcheck disable=SC2034  # read by netns.sh's start_vswitchd
+    VSW_DB["node$i"]=$VSW_TMPDIR/node$i/conf.db
     add_overlay_node "node$i" "$i"
     ok "node$i   underlay ${VSW_NODE_IP[node$i]}  pods ${VSW_CIDR[node$i]}  vswitchd" \
        "pid ${VSW_PID[node$i]}"
