@@ -2,6 +2,7 @@
  * of the table from its file after a restart. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -111,5 +112,24 @@ Test(conntrack, a_restart_adopts_the_pairs_from_the_file)
     cr_assert_eq(ct_init_file(&ct, 128, &timeouts, path), 0,
                  "another capacity: nothing is trusted");
     ct_destroy(&ct);
+    unlink(path);
+}
+
+Test(conntrack, one_owner_per_file)
+{
+    char path[] = "/tmp/vswitch-ct-XXXXXX";
+    struct ct_table a, b;
+    int fd = mkstemp(path);
+
+    cr_assert(fd >= 0);
+    close(fd);
+    cr_assert_geq(ct_init_file(&a, 64, &timeouts, path), 0);
+    cr_assert_eq(ct_init_file(&b, 64, &timeouts, path), -EBUSY,
+                 "a second switch must not share the table");
+    cr_assert_eq(b.map_size, 0u, "it falls back to its own memory");
+    ct_destroy(&b);
+    ct_destroy(&a);
+    cr_assert_geq(ct_init_file(&b, 64, &timeouts, path), 0, "free again once the owner is gone");
+    ct_destroy(&b);
     unlink(path);
 }

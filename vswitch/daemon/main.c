@@ -121,8 +121,8 @@ static const char usage_text[] =
 "        How long an established TCP flow pair lives without traffic, 1 to 86400 (default\n"
 "        240, as Windows VFP).  Closing TCP connections, UDP and ICMP have shorter\n"
 "        timeouts of their own.\n"
-"        Flow pairs live in the file flow-pairs beside the control socket (on /run's\n"
-"        tmpfs by default): a vswitchd restarted after a crash adopts them, so connections\n"
+"        Flow pairs live in the file PATH.flow-pairs, PATH being --ctl's (on /run's tmpfs\n"
+"        by default): a vswitchd restarted after a crash adopts them, so connections\n"
 "        through a VIP survive it whichever side speaks first.\n"
 "    --busy-poll-us N\n"
 "        After a packet, keep polling the ports for N microseconds before sleeping, 0 to\n"
@@ -467,15 +467,9 @@ int main(int argc, char *argv[])
             goto out;
         }
     }
-    /* Beside the control socket, on /run's tmpfs: a restarted vswitchd adopts the flow pairs
-     * of the one before, and a reboot forgets them. */
-    {
-        const char *slash = strrchr(cfg->ctl_path, '/');
-        int dir_len = slash ? (int) (slash - cfg->ctl_path) : 1;
-
-        snprintf(pairs_path, sizeof pairs_path, "%.*s/flow-pairs", dir_len,
-                 slash ? cfg->ctl_path : ".");
-    }
+    /* Named after the control socket, which no two switches share, on /run's tmpfs: a
+     * restarted vswitchd adopts the flow pairs of the one before, and a reboot forgets them. */
+    snprintf(pairs_path, sizeof pairs_path, "%s.flow-pairs", cfg->ctl_path);
     dp_cfg = (struct dp_config) {
         .pod_cidr = cfg->pod_cidr,
         .gateway = cfg->gateway,

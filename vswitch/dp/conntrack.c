@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -140,6 +141,13 @@ int ct_init_file(struct ct_table *ct, size_t capacity, const struct ct_timeouts 
         error = -errno;
         goto fallback;
     }
+    /* One owner at a time: two switches writing one table would corrupt each other's
+     * chains.  The lock goes with the process, crash included. */
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        error = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        close(fd);
+        goto fallback;
+    }
     if (fstat(fd, &st) < 0 || ((size_t) st.st_size != size && ftruncate(fd, 0) < 0)
         || ftruncate(fd, size) < 0) {
         error = -errno;
@@ -147,13 +155,14 @@ int ct_init_file(struct ct_table *ct, size_t capacity, const struct ct_timeouts 
         goto fallback;
     }
     map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    error = map == MAP_FAILED ? -errno : 0;
-    close(fd);
-    if (error) {
+    if (map == MAP_FAILED) {
+        error = -errno;
+        close(fd);
         goto fallback;
     }
 
     memset(ct, 0, sizeof *ct);
+    ct->map_fd = fd;
     ct->conns = (struct ct_conn *) ((uint8_t *) map + CT_FILE_HEADER);
     ct->map_size = size;
     init_index(ct, capacity, timeouts);
@@ -175,6 +184,7 @@ void ct_destroy(struct ct_table *ct)
     if (ct) {
         if (ct->map_size) {
             munmap((uint8_t *) ct->conns - CT_FILE_HEADER, ct->map_size);
+            close(ct->map_fd);
         } else {
             free(ct->conns);
         }

@@ -67,7 +67,8 @@ struct ct_conn {
 
 struct ct_table {
     struct ct_conn *conns;          /* Heap, or a shared file mapping (see ct_init_file). */
-    size_t map_size;                /* Non-zero when 'conns' is mapped. */
+    size_t map_size;                /* Non-zero when 'conns' is mapped... */
+    int map_fd;                     /* ...from this file, locked while we own it. */
     uint32_t capacity;
     uint32_t *buckets;
     uint32_t mask;
@@ -87,8 +88,9 @@ void ct_init(struct ct_table *, size_t capacity, const struct ct_timeouts *);
  * the one before, so established connections keep their translation whichever side speaks
  * first.  A file from another boot, capacity or layout is started afresh.  Only the array is
  * trusted: chains and free list are rebuilt from it, so a write torn by the crash costs at
- * most that one connection.  Returns the number of connections adopted, or a negative errno
- * (the table is then initialised in memory, as by ct_init). */
+ * most that one connection.  The file is locked for as long as the table lives; another
+ * process's table gives -EBUSY.  Returns the number of connections adopted, or a negative
+ * errno (the table is then initialised in memory, as by ct_init). */
 int ct_init_file(struct ct_table *, size_t capacity, const struct ct_timeouts *,
                  const char *path);
 void ct_destroy(struct ct_table *);
