@@ -48,7 +48,7 @@
 #define MAX_FLOW_PAIRS_MAX (1u << 24)
 #define DEFAULT_FLOW_TTL 240            /* Seconds, as VFP's "Flow TTL". */
 #define FLOW_TTL_MAX 86400
-#define DEFAULT_BUSY_POLL_US 200
+#define DEFAULT_BUSY_POLL_US 0
 #define BUSY_POLL_MAX_US 100000
 /* VXLAN costs 50 bytes (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14; RFC 7348).  The
  * overlay MTU is the largest inner IPv4 packet: at least IPv4's 576 (RFC 791), at most what
@@ -126,9 +126,10 @@ static const char usage_text[] =
 "        through a VIP survive it whichever side speaks first.\n"
 "    --busy-poll-us N\n"
 "        After a packet, keep polling the ports for N microseconds before sleeping, 0 to\n"
-"        100000 (default 200).  A wakeup costs a few microseconds per packet: polling\n"
-"        cuts round-trip latency under load for the price of one busy core while traffic\n"
-"        flows; 0 never polls.  An idle switch sleeps either way.\n"
+"        100000 (default 0: never).  A wakeup costs a few microseconds per packet: on a\n"
+"        node with a core to spare, polling (e.g. 200) cuts round-trip latency for the\n"
+"        price of that core while traffic flows; on a small, busy node it takes the core\n"
+"        from the pods it waits for.  An idle switch sleeps either way.\n"
 "    --log-level LEVEL\n"
 "        error, warn, info (default) or debug.\n"
 "    -h, --help\n"

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -377,11 +378,16 @@ static void *dp_thread_main(void *dp_)
     bool spinning = false;
 
     while (!atomic_load(&dp->stop)) {
-        /* Right after traffic, poll instead of sleeping: a wakeup costs a few microseconds,
-         * as much again as the switch itself spends on a packet. */
-        int n = epoll_wait(dp->epfd, events, ARRAY_SIZE(events),
-                           spinning ? 0 : DP_HOUSEKEEPING_MS);
         uint64_t now_us;
+        int n;
+
+        /* Right after traffic, poll instead of sleeping: a wakeup costs a few microseconds,
+         * as much again as the switch itself spends on a packet.  Polling yields the core
+         * to anything else runnable on it: the pods whose packets it waits for may be. */
+        if (spinning) {
+            sched_yield();
+        }
+        n = epoll_wait(dp->epfd, events, ARRAY_SIZE(events), spinning ? 0 : DP_HOUSEKEEPING_MS);
 
         if (n < 0 && errno != EINTR) {
             LOG_ERR("epoll_wait: %s", strerror(errno));
