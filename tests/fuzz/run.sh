@@ -67,9 +67,8 @@ for t in "${targets[@]}"; do
     else
         printf 'FAIL  fuzz-%-12s %4ss (exit %s)\n' "$t" "$dur" "$rc"
         grep -a -E -A30 'ERROR:|fuzz-[a-z-]+: |runtime error' "$log" | head -80 | sed 's/^/    | /'
-        for a in $(grep -a -Eo "Test unit written to [^ ]+" "$log" | awk '{print $NF}'); do
-            echo "    reproduce: $bin $a"
-        done
+        grep -a -Eo "Test unit written to [^ ]+" "$log" | awk '{print $NF}' |
+            while read -r a; do echo "    reproduce: $bin $a"; done
         failed+=("$t")
     fi
 done

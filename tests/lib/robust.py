@@ -1,0 +1,416 @@
+#!/usr/bin/python3
+"""tests/lib/robust.py — traffic and abuse tools for the fault, abuse and soak tests
+(tests/system/test-fault-*.sh, test-abuse-*.sh, test-soak.sh), run inside a namespace.
+Standard library only.  The servers are tests/lib/svc.py's (stream-server greets with its
+NAME and echoes; udp-server answers every datagram), plus push-server here.  Times are epoch
+seconds; every tool stops early when the file named by $ROBUST_STOP exists.
+
+  hold IP PORT N SECONDS [INTERVAL] [TIMEOUT]
+        N connections to a stream-server (through a VIP), each in its own thread doing an echo
+        round trip every INTERVAL (0.1 s), waiting up to TIMEOUT (20 s) for each, so a
+        connection that stalls while the switch restarts and then recovers counts as alive.
+        Prints per connection "conn I NAME ok ROUNDS STALL_MS" (STALL_MS: the longest time
+        between two answered round trips) or "conn I NAME KIND EPOCH" for the first failure
+        (reset, closed, timeout, corrupt), then "hold alive=A of N max_stall_ms=M".
+  push-server PORT NAME
+        TCP: greets with NAME, then sends a 32-byte line every 0.05 s until the peer goes.
+  push-hold IP PORT N SECONDS
+        N connections to a push-server that only read; prints per connection "conn I NAME ok
+        LINES SILENCE_MS" or "conn I NAME KIND EPOCH", then "push alive=A of N
+        max_silence_ms=M".
+  churn IP PORT SECONDS [PARALLEL]
+        new connections to a stream-server one after another (PARALLEL loops, default 1):
+        connect and read the greeting, each within 1 s; prints "EPOCH ok NAME" or
+        "EPOCH fail REASON" per attempt and "churn attempts=A ok=O fail=F max_gap_ms=G
+        gap_at=EPOCH" (G: the longest time without a successful connection).
+  udp-probe IP PORT SECONDS [INTERVAL]
+        a datagram every INTERVAL (0.01 s) from one socket to a udp-server; prints "probe
+        sent=S answered=A max_gap_ms=G gap_at=EPOCH" (G: the longest time between answers).
+  flood-udp IP PORT COUNT [FIRST_SPORT]
+        COUNT datagrams to IP:PORT, each from another source port (FIRST_SPORT, 20000, and
+        up, wrapping below 61000): COUNT new flows.  Prints "flood sent=N secs=S".
+  ctl-idle SOCKET N SECONDS
+        N connections to a control socket that send nothing; prints "idle open=N" once they
+        are open, holds them SECONDS, prints "idle closed_by_peer=C".
+  ctl-partial SOCKET BYTES SECONDS
+        announces a request of 60 MiB and sends BYTES of it, then holds the connection
+        SECONDS; prints "partial sent=BYTES".
+  ctl-noread SOCKET COUNT SECONDS
+        writes COUNT Show requests without reading a reply; prints "noread sent=S
+        closed_by_peer=yes|no" after SECONDS.
+  ctl-show SOCKET
+        one Show request; prints "show ms=MS bytes=B" (the reply's round trip).
+"""
+import os
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+
+STOP = os.environ.get("ROBUST_STOP")
+
+
+def stopped():
+    return bool(STOP) and os.path.exists(STOP)
+
+
+def out(line):
+    print(line, flush=True)
+
+
+def read_line(s, timeout):
+    s.settimeout(timeout)
+    buf = b""
+    while not buf.endswith(b"\n"):
+        b = s.recv(256)
+        if not b:
+            raise ConnectionError("closed")
+        buf += b
+    return buf.decode(errors="replace").strip()
+
+
+def failure_kind(e):
+    if isinstance(e, ConnectionResetError):
+        return "reset"
+    if isinstance(e, socket.timeout):
+        return "timeout"
+    if isinstance(e, ConnectionError) and "closed" in str(e):
+        return "closed"
+    return "error(%s)" % e.__class__.__name__
+
+
+# --- established connections -------------------------------------------------------------
+
+def hold(ip, port, n, seconds, interval=0.1, timeout=20):
+    n, seconds, interval, timeout = int(n), float(seconds), float(interval), float(timeout)
+    conns = []
+    for _ in range(n):
+        s = socket.create_connection((ip, int(port)), timeout=3)
+        conns.append((s, read_line(s, 3)))
+    out("ready " + " ".join(name for _, name in conns))
+    results = [None] * n
+    end = time.time() + seconds
+
+    def run(i):
+        s, name = conns[i]
+        rounds, last_ok, stall = 0, time.time(), 0.0
+        try:
+            while time.time() < end and not stopped():
+                rounds += 1
+                msg = b"ping %d %d\n" % (i, rounds)
+                s.sendall(msg)
+                s.settimeout(timeout)
+                got = b""
+                while len(got) < len(msg):
+                    b = s.recv(len(msg) - len(got))
+                    if not b:
+                        raise ConnectionError("closed")
+                    got += b
+                if got != msg:
+                    results[i] = "conn %d %s corrupt %.3f" % (i, name, time.time())
+                    return
+                now = time.time()
+                stall, last_ok = max(stall, now - last_ok), now
+                time.sleep(interval)
+            results[i] = "conn %d %s ok %d %d" % (i, name, rounds, stall * 1000)
+        except OSError as e:
+            results[i] = "conn %d %s %s %.3f" % (i, name, failure_kind(e), time.time())
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    alive, worst = 0, 0
+    for r in results:
+        out(r)
+        f = r.split()
+        if f[3] == "ok":
+            alive += 1
+            worst = max(worst, int(f[5]))
+    out("hold alive=%d of %d max_stall_ms=%d" % (alive, n, worst))
+    for s, _ in conns:
+        s.close()
+
+
+def push_server(port, name):
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", int(port)))
+    srv.listen(128)
+    out("listening")
+
+    def serve(c):
+        try:
+            c.sendall(("%s\n" % name).encode())
+            seq = 0
+            while True:
+                seq += 1
+                c.sendall(b"%031d\n" % seq)
+                time.sleep(0.05)
+        except OSError:
+            pass
+        c.close()
+
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+def push_hold(ip, port, n, seconds):
+    n, seconds = int(n), float(seconds)
+    conns = []
+    for _ in range(n):
+        s = socket.create_connection((ip, int(port)), timeout=3)
+        conns.append((s, read_line(s, 3)))
+    out("ready " + " ".join(name for _, name in conns))
+    results = [None] * n
+    end = time.time() + seconds
+
+    def run(i):
+        s, name = conns[i]
+        lines, last, silence = 0, time.time(), 0.0
+        try:
+            while time.time() < end and not stopped():
+                read_line(s, 20)
+                now = time.time()
+                lines, silence, last = lines + 1, max(silence, now - last), now
+            results[i] = "conn %d %s ok %d %d" % (i, name, lines, silence * 1000)
+        except OSError as e:
+            results[i] = "conn %d %s %s %.3f" % (i, name, failure_kind(e), time.time())
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    alive, worst = 0, 0
+    for r in results:
+        out(r)
+        f = r.split()
+        if f[3] == "ok":
+            alive += 1
+            worst = max(worst, int(f[5]))
+    out("push alive=%d of %d max_silence_ms=%d" % (alive, n, worst))
+    for s, _ in conns:
+        s.close()
+
+
+# --- new connections and probes ----------------------------------------------------------
+
+def churn(ip, port, seconds, parallel=1):
+    seconds, parallel = float(seconds), int(parallel)
+    lock = threading.Lock()
+    stats = {"attempts": 0, "ok": 0, "fail": 0, "oks": []}
+    start = time.time()
+    end = start + seconds
+
+    def loop():
+        while time.time() < end and not stopped():
+            t0 = time.time()
+            try:
+                s = socket.create_connection((ip, int(port)), timeout=1)
+                try:
+                    name = read_line(s, 1)
+                finally:
+                    s.close()
+                line, ok = "%.3f ok %s" % (t0, name), True
+            except OSError as e:
+                line, ok = "%.3f fail %s" % (t0, failure_kind(e)), False
+                time.sleep(0.01)
+            with lock:
+                stats["attempts"] += 1
+                stats["ok" if ok else "fail"] += 1
+                if ok:
+                    stats["oks"].append(time.time())
+                out(line)
+
+    threads = [threading.Thread(target=loop) for _ in range(parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    times = [start] + sorted(stats["oks"]) + [min(time.time(), end)]
+    gap, at = 0.0, start
+    for a, b in zip(times, times[1:]):
+        if b - a > gap:
+            gap, at = b - a, a
+    out("churn attempts=%d ok=%d fail=%d max_gap_ms=%d gap_at=%.3f" %
+        (stats["attempts"], stats["ok"], stats["fail"], gap * 1000, at))
+
+
+def udp_probe(ip, port, seconds, interval=0.01):
+    seconds, interval = float(seconds), float(interval)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((ip, int(port)))
+    s.setblocking(False)
+    start = time.time()
+    sent = answered = 0
+    last, gap, at = start, 0.0, start
+    while time.time() - start < seconds and not stopped():
+        try:
+            s.send(b"p %d" % sent)
+            sent += 1
+        except OSError:
+            pass
+        deadline = time.time() + interval
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                break
+            r, _, _ = select.select([s], [], [], left)
+            if not r:
+                break
+            try:
+                s.recv(512)
+            except OSError:
+                continue
+            now = time.time()
+            answered += 1
+            if now - last > gap:
+                gap, at = now - last, last
+            last = now
+    now = time.time()
+    if now - last > gap:
+        gap, at = now - last, last
+    out("probe sent=%d answered=%d max_gap_ms=%d gap_at=%.3f" % (sent, answered, gap * 1000, at))
+
+
+def flood_udp(ip, port, count, first=20000):
+    count, first = int(count), int(first)
+    t0 = time.time()
+    sent = 0
+    for i in range(count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", first + i % (61000 - first)))
+            s.sendto(b"flood %d" % i, (ip, int(port)))
+            sent += 1
+        except OSError:
+            pass
+        s.close()
+        if stopped():
+            break
+    out("flood sent=%d secs=%.2f" % (sent, time.time() - t0))
+
+
+# --- the control socket --------------------------------------------------------------------
+
+SHOW = b"\x00\x00\x00\x03\x82\x01\x00"     # Request { show: Show {} }, framed
+
+
+def unix(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    return s
+
+
+def ctl_idle(path, n, seconds):
+    n, seconds = int(n), float(seconds)
+    conns = []
+    for _ in range(n):
+        try:
+            conns.append(unix(path))
+        except OSError as e:
+            out("idle connect failed after %d: %s" % (len(conns), e))
+            break
+    out("idle open=%d" % len(conns))
+    end = time.time() + seconds
+    while time.time() < end and not stopped():
+        time.sleep(0.1)
+    closed = 0
+    for s in conns:
+        s.setblocking(False)
+        try:
+            if s.recv(1) == b"":
+                closed += 1
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed += 1
+        s.close()
+    out("idle closed_by_peer=%d" % closed)
+
+
+def ctl_partial(path, nbytes, seconds):
+    nbytes, seconds = int(nbytes), float(seconds)
+    s = unix(path)
+    s.sendall(struct.pack("!I", 60 << 20))
+    chunk = b"\x0a" * 65536
+    sent = 0
+    while sent < nbytes:
+        n = min(len(chunk), nbytes - sent)
+        s.sendall(chunk[:n])
+        sent += n
+    out("partial sent=%d" % sent)
+    end = time.time() + seconds
+    while time.time() < end and not stopped():
+        time.sleep(0.1)
+    s.close()
+
+
+def ctl_noread(path, count, seconds):
+    count, seconds = int(count), float(seconds)
+    s = unix(path)
+    s.setblocking(False)
+    sent, closed = 0, False
+    end = time.time() + seconds
+    data = SHOW * 64
+    while sent < count and time.time() < end:
+        try:
+            n = s.send(data)
+            sent += n // len(SHOW)
+        except BlockingIOError:
+            time.sleep(0.01)
+        except OSError:
+            closed = True
+            break
+    while time.time() < end and not closed and not stopped():
+        time.sleep(0.1)
+        try:
+            s.send(SHOW)
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed = True
+    out("noread sent=%d closed_by_peer=%s" % (sent, "yes" if closed else "no"))
+    s.close()
+
+
+def ctl_show(path):
+    t0 = time.monotonic()
+    s = unix(path)
+    s.settimeout(10)
+    s.sendall(SHOW)
+    hdr = b""
+    while len(hdr) < 4:
+        b = s.recv(4 - len(hdr))
+        if not b:
+            raise ConnectionError("closed")
+        hdr += b
+    want, got = struct.unpack("!I", hdr)[0], 0
+    while got < want:
+        b = s.recv(min(65536, want - got))
+        if not b:
+            raise ConnectionError("closed")
+        got += len(b)
+    out("show ms=%d bytes=%d" % ((time.monotonic() - t0) * 1000, got))
+
+
+def main(argv):
+    cmds = {
+        "hold": hold, "push-server": push_server, "push-hold": push_hold, "churn": churn,
+        "udp-probe": udp_probe, "flood-udp": flood_udp, "ctl-idle": ctl_idle,
+        "ctl-partial": ctl_partial, "ctl-noread": ctl_noread, "ctl-show": ctl_show,
+    }
+    if len(argv) < 2 or argv[1] not in cmds:
+        sys.stderr.write(__doc__)
+        return 2
+    return cmds[argv[1]](*argv[2:]) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
