@@ -41,7 +41,7 @@ log "FIGURE vswitchd CPU idle: ${idle}%"
 
 # gone POD PORT HOW: removes POD's interface with HOW while pod1 pings it; checks the above.
 gone() {
-    local pod=$1 port=$2 how=$3 ip down0 flood busy quiet pid
+    local pod=$1 port=$2 how=$3 ip down0 flood quiet pid
     ip=$(vsctl_on node --json show | jq -r --arg p "$port" '.ports[] | select(.name == $p) | .ip')
     down0=$(drop_count node port_down)
     ns_exec pod1 ping -q -i 0.01 -w 12 "$ip" >/dev/null 2>&1 &
