@@ -390,3 +390,52 @@ Test(vxlan, full_size_gso_frame_arrives_as_valid_mtu_segments)
     cr_expect_eq(payload, 65000u, "every byte arrived");
     cr_expect_eq(n_segments, 47);
 }
+
+Test(vxlan, segments_arriving_together_reach_the_pod_as_one_gso_frame)
+{
+    static uint8_t frame[2048], out[PACKET_MAX_FRAME];
+    struct virtio_net_hdr vnet;
+    const struct ip_header *ip;
+    struct tcp_header *tcp;
+    int n = -1;
+
+    /* Ten full segments and a short last one, sent before the datapath runs so that one
+     * receive batch holds them all. */
+    for (int i = 0; i < 11; i++) {
+        struct pkt_spec seg = { .eth_src = "0a:58:0a:f4:02:01", .eth_dst = ROUTER,
+                                .ip_src = "10.244.2.7", .ip_dst = "10.244.1.5",
+                                .sport = 5201, .dport = 40000,
+                                .tcp_flags = TCP_ACK | (i == 10 ? 0x08 : 0),
+                                .payload = i == 10 ? 300 : 1000 };
+        size_t len = pkt_build(&seg, frame, sizeof frame);
+        struct tcp_header *th = (struct tcp_header *) (frame + 34);
+        struct ip_header *iph = (struct ip_header *) (frame + 14);
+
+        th->seq = htonl(1000000 + i * 1000);
+        th->csum = 0;
+        th->csum = csum_finish(csum_partial(th, len - 34, csum_pseudo_header(
+                                                iph->src, iph->dst, 6, len - 34)));
+        peer_send("127.0.0.2", 42, frame, len);
+    }
+    cr_assert_eq(dp_start(dp), 0);
+    for (int i = 0; i < 200 && (n = dp_dummy_take(dp, "pod", out, sizeof out, &vnet)) < 0; i++) {
+        usleep(10000);
+    }
+    cr_assert_eq(n, 54 + 10 * 1000 + 300, "one frame with every byte (got %d)", n);
+    cr_expect_eq(dp_dummy_take(dp, "pod", frame, sizeof frame, NULL), -EAGAIN, "no other");
+    cr_expect_eq(vnet.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    cr_expect_eq(vnet.gso_size, 1000);
+    cr_expect_eq(vnet.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    cr_expect_eq(vnet.csum_start, 34);
+    cr_expect_eq(vnet.csum_offset, 16);
+    ip = (const struct ip_header *) (out + 14);
+    tcp = (struct tcp_header *) (out + 34);
+    cr_expect_eq(ntohs(ip->tot_len), 20 + 20 + 10300);
+    cr_expect_eq(ip->ttl, 63, "routed once here");
+    cr_expect(pkt_ip_csum_ok(out, n));
+    cr_expect_eq(ntohl(tcp->seq), 1000000u);
+    cr_expect(tcp->flags & 0x08, "PSH of the last segment kept");
+    /* Completed as the pod's kernel would, the checksum is right. */
+    tcp->csum = csum_finish(csum_partial(tcp, n - 34, 0));
+    cr_expect(pkt_l4_csum_ok(out, n));
+}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "dp/dp-private.h"
+#include "dp/gro.h"
 #include "dp/net-headers.h"
 #include "dp/pipeline.h"
 #include "dp/port-dummy.h"
@@ -291,6 +292,9 @@ static void receive(struct dp *dp, struct port *port)
     if (n < 0) {
         port_set_down(dp, port, n);
         return;
+    }
+    if (port->type == DP_PORT_VXLAN) {
+        n = gro_merge(dp->pkts, n);
     }
     for (int i = 0; i < n; i++) {
         process_packet(dp, port, dp->pkts[i]);
