@@ -77,8 +77,10 @@ for dir in "" -R; do
     log "iperf3 $dir across nodes: $sent bytes sent, $gbps Gbit/s"
     assert_eq "iperf3 $dir: no error" "null" "$(echo "$js" | jq -r .error)"
     assert_ge "iperf3 $dir: the $want bytes asked for were sent" "$sent" $want
-    assert_ge "iperf3 $dir: $rcv's eth0 received them all ($((rx1 - rx0)) bytes)" \
-        $((rx1 - rx0)) "$sent"
+    # iperf3 stops its server at TEST_END with the last bytes still in flight, so eth0 is
+    # held to what the server counted, not to what the client wrote.
+    assert_ge "iperf3 $dir: $rcv's eth0 carried what the server received ($((rx1 - rx0)) bytes)" \
+        $((rx1 - rx0)) "$rcvd"
     assert_ge "iperf3 $dir: the receiver counted most before TEST_END ($rcvd)" \
         "$rcvd" $((sent * 3 / 4))
 done
