@@ -14,10 +14,10 @@ seconds; every tool stops early when the file named by $ROBUST_STOP exists.
         (reset, closed, timeout, corrupt), then "hold alive=A of N max_stall_ms=M".
   push-server PORT NAME
         TCP: greets with NAME, then sends a 32-byte line every 0.05 s until the peer goes.
-  push-hold IP PORT N SECONDS
-        N connections to a push-server that only read; prints per connection "conn I NAME ok
-        LINES SILENCE_MS" or "conn I NAME KIND EPOCH", then "push alive=A of N
-        max_silence_ms=M".
+  push-hold IP PORT N SECONDS [TIMEOUT]
+        N connections to a push-server that only read, each failing after TIMEOUT (20 s)
+        without a line; prints per connection "conn I NAME ok LINES SILENCE_MS" or "conn I
+        NAME KIND EPOCH", then "push alive=A of N max_silence_ms=M".
   churn IP PORT SECONDS [PARALLEL]
         new connections to a stream-server one after another (PARALLEL loops, default 1):
         connect and read the greeting, each within 1 s; prints "EPOCH ok NAME" or
@@ -26,9 +26,10 @@ seconds; every tool stops early when the file named by $ROBUST_STOP exists.
   udp-probe IP PORT SECONDS [INTERVAL]
         a datagram every INTERVAL (0.01 s) from one socket to a udp-server; prints "probe
         sent=S answered=A max_gap_ms=G gap_at=EPOCH" (G: the longest time between answers).
-  flood-udp IP PORT COUNT [FIRST_SPORT]
-        COUNT datagrams to IP:PORT, each from another source port (FIRST_SPORT, 20000, and
-        up, wrapping below 61000): COUNT new flows.  Prints "flood sent=N secs=S".
+  flood-udp IP PORT COUNT [SECONDS]
+        datagrams to IP:PORT, each from another source port (20000 and up, wrapping below
+        61000), COUNT of them, again and again until SECONDS (0: once) have passed: at least
+        COUNT new flows.  Prints "flood sent=N secs=S rate=PER_SECOND".
   ctl-idle SOCKET N SECONDS
         N connections to a control socket that send nothing; prints "idle open=N" once they
         are open, holds them SECONDS, prints "idle closed_by_peer=C".
@@ -159,22 +160,25 @@ def push_server(port, name):
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 
-def push_hold(ip, port, n, seconds):
-    n, seconds = int(n), float(seconds)
+def push_hold(ip, port, n, seconds, timeout=20):
+    n, seconds, timeout = int(n), float(seconds), float(timeout)
     conns = []
     for _ in range(n):
         s = socket.create_connection((ip, int(port)), timeout=3)
-        conns.append((s, read_line(s, 3)))
-    out("ready " + " ".join(name for _, name in conns))
+        f = s.makefile("rb")
+        conns.append((s, f, f.readline().decode().strip()))
+    out("ready " + " ".join(name for _, _, name in conns))
     results = [None] * n
     end = time.time() + seconds
 
     def run(i):
-        s, name = conns[i]
+        s, f, name = conns[i]
         lines, last, silence = 0, time.time(), 0.0
+        s.settimeout(timeout)
         try:
             while time.time() < end and not stopped():
-                read_line(s, 20)
+                if not f.readline().endswith(b"\n"):
+                    raise ConnectionError("closed")
                 now = time.time()
                 lines, silence, last = lines + 1, max(silence, now - last), now
             results[i] = "conn %d %s ok %d %d" % (i, name, lines, silence * 1000)
@@ -194,7 +198,8 @@ def push_hold(ip, port, n, seconds):
             alive += 1
             worst = max(worst, int(f[5]))
     out("push alive=%d of %d max_silence_ms=%d" % (alive, n, worst))
-    for s, _ in conns:
+    for s, f, _ in conns:
+        f.close()
         s.close()
 
 
@@ -278,23 +283,25 @@ def udp_probe(ip, port, seconds, interval=0.01):
     out("probe sent=%d answered=%d max_gap_ms=%d gap_at=%.3f" % (sent, answered, gap * 1000, at))
 
 
-def flood_udp(ip, port, count, first=20000):
-    count, first = int(count), int(first)
+def flood_udp(ip, port, count, seconds=0):
+    count, seconds = int(count), float(seconds)
     t0 = time.time()
-    sent = 0
-    for i in range(count):
+    sent = i = 0
+    while not stopped():
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind(("0.0.0.0", first + i % (61000 - first)))
+            s.bind(("0.0.0.0", 20000 + i % 41000))
             s.sendto(b"flood %d" % i, (ip, int(port)))
             sent += 1
         except OSError:
             pass
         s.close()
-        if stopped():
+        i += 1
+        if i >= count and time.time() - t0 >= seconds:
             break
-    out("flood sent=%d secs=%.2f" % (sent, time.time() - t0))
+    secs = time.time() - t0
+    out("flood sent=%d secs=%.2f rate=%d" % (sent, secs, sent / max(secs, 0.001)))
 
 
 # --- the control socket --------------------------------------------------------------------
