@@ -585,3 +585,72 @@ Test(lb, batch_applies_many_changes_and_keeps_unaffected_pairs)
     }
     dp_lb_info_free(infos, n);
 }
+
+Test(lb, same_port_directly_then_through_the_vip_gets_a_new_source_port)
+{
+    static const char *const one[] = { "10.244.1.6" };
+    struct pkt_spec direct = { .eth_src = CLIENT_MAC, .eth_dst = B1_MAC, .ip_src = "10.244.1.5",
+                               .ip_dst = "10.244.1.6", .sport = 40000, .dport = 8080 };
+    struct pkt_spec direct_reply = { .eth_src = B1_MAC, .eth_dst = CLIENT_MAC,
+                                     .ip_src = "10.244.1.6", .ip_dst = "10.244.1.5",
+                                     .sport = 8080, .dport = 40000,
+                                     .tcp_flags = TCP_SYN | TCP_ACK };
+    struct pkt_spec via_vip = { .eth_src = CLIENT_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                                .ip_dst = VIP, .sport = 40000, .dport = 80 };
+    uint8_t frame[256], out[2048];
+    uint16_t port;
+    int len;
+
+    set_policy(true, 0, 1, one);
+    inject("client", frame, pkt_build(&direct, frame, sizeof frame), out, &len, NULL);
+    inject("b1", frame, pkt_build(&direct_reply, frame, sizeof frame), out, &len, NULL);
+
+    cr_assert_str_eq(inject("client", frame, pkt_build(&via_vip, frame, sizeof frame), out,
+                            &len, NULL), "b1");
+    port = sport_of(out);
+    cr_expect(port >= 61000, "source port %u rewritten above the ephemeral range", port);
+    cr_expect_eq(ip_hdr(out)->src, ip_of("10.244.1.5"), "the address is still the client's");
+    assert_checksums(out, len);
+
+    /* The backend answers the rewritten port; the client sees its own port and the VIP. */
+    direct_reply.dport = port;
+    direct_reply.eth_dst = ROUTER;
+    cr_assert_str_eq(inject("b1", frame, pkt_build(&direct_reply, frame, sizeof frame), out,
+                            &len, NULL), "client");
+    cr_expect_eq(ip_hdr(out)->src, ip_of(VIP));
+    cr_expect_eq(dport_of(out), 40000);
+    assert_checksums(out, len);
+}
+
+Test(lb, a_closed_pair_gives_way_to_a_direct_connection_on_its_tuple)
+{
+    static const char *const one[] = { "10.244.1.6" };
+    struct pkt_spec syn = { .eth_src = CLIENT_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                            .ip_dst = VIP, .sport = 40001, .dport = 80, .tcp_flags = TCP_SYN };
+    struct pkt_spec fin = syn;
+    struct pkt_spec fin_back = { .eth_src = B1_MAC, .eth_dst = CLIENT_MAC,
+                                 .ip_src = "10.244.1.6", .ip_dst = "10.244.1.5",
+                                 .sport = 8080, .dport = 40001,
+                                 .tcp_flags = TCP_FIN | TCP_ACK };
+    struct pkt_spec direct = { .eth_src = CLIENT_MAC, .eth_dst = B1_MAC, .ip_src = "10.244.1.5",
+                               .ip_dst = "10.244.1.6", .sport = 40001, .dport = 8080,
+                               .tcp_flags = TCP_SYN };
+    struct pkt_spec direct_reply = fin_back;
+    uint8_t frame[256], out[2048];
+    int len;
+
+    set_policy(true, 0, 1, one);
+    fin.tcp_flags = TCP_FIN | TCP_ACK;
+    direct_reply.tcp_flags = TCP_SYN | TCP_ACK;
+    inject("client", frame, pkt_build(&syn, frame, sizeof frame), out, &len, NULL);
+    inject("client", frame, pkt_build(&fin, frame, sizeof frame), out, &len, NULL);
+    inject("b1", frame, pkt_build(&fin_back, frame, sizeof frame), out, &len, NULL);
+
+    /* The same client port, now straight to the backend. */
+    cr_assert_str_eq(inject("client", frame, pkt_build(&direct, frame, sizeof frame), out,
+                            &len, NULL), "b1");
+    cr_assert_str_eq(inject("b1", frame, pkt_build(&direct_reply, frame, sizeof frame), out,
+                            &len, NULL), "client");
+    cr_expect_eq(ip_hdr(out)->src, ip_of("10.244.1.6"), "not translated to the VIP any more");
+    cr_expect_eq(sport_of(out), 8080);
+}

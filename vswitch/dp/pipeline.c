@@ -148,22 +148,61 @@ static struct ct_tuple tuple_from_key(const struct flow_key *key)
     return t;
 }
 
-/* The reply tuple of a new flow pair must be unique, or two connections would share one
- * 4-tuple at the backend (a client reaching one backend through two VIPs from one port).
- * On a clash the source port is rewritten, as the kernel's NAT does. */
-static bool make_reply_unique(const struct dp *dp, struct ct_tuple *reply)
+/* True if a cached flow of plain (untranslated) traffic carries 'reply' as it would enter the
+ * switch: the reply of an earlier direct connection between the same two sockets. */
+static bool cached_as_plain(const struct dp *dp, const struct ct_tuple *reply)
+{
+    const struct port *backend = dp_port_by_ip(dp, reply->src);
+    const struct port *client = dp_port_by_ip(dp, reply->dst);
+    struct flow_key key;
+
+    if (!backend || !backend->mac_known) {
+        return false;
+    }
+    memset(&key, 0, sizeof key);
+    key.in_port = backend->port_no;
+    key.dl_type = htons(ETH_TYPE_IPV4);
+    key.nw_proto = reply->proto;
+    key.dl_src = backend->mac;
+    key.nw_src = reply->src;
+    key.nw_dst = reply->dst;
+    key.tp_src = reply->sport;
+    key.tp_dst = reply->dport;
+    /* Routed by the gateway, or switched straight to a client in the same subnet. */
+    key.dl_dst = dp->cfg.router_mac;
+    if (flow_cache_lookup(&dp->cache, &key, flow_key_hash(&key))) {
+        return true;
+    }
+    if (client && client->mac_known) {
+        key.dl_dst = client->mac;
+        return flow_cache_lookup(&dp->cache, &key, flow_key_hash(&key)) != NULL;
+    }
+    return false;
+}
+
+static bool tuple_in_use(const struct dp *dp, const struct ct_tuple *reply)
 {
     enum ct_dir dir;
+
+    return ct_lookup(&dp->ct, reply, &dir) || cached_as_plain(dp, reply);
+}
+
+/* The reply tuple of a new flow pair must be unique, or two connections would share one
+ * 4-tuple at the backend: a client reaching one backend from one port through two VIPs, or
+ * directly and through a VIP (the second SYN would meet the first's TIME_WAIT and PAWS).  On
+ * a clash the source port is rewritten, as the kernel's NAT does, to one of 61000-65535:
+ * above Linux's ephemeral range, so the client's own later connections do not clash with it. */
+static bool make_reply_unique(const struct dp *dp, struct ct_tuple *reply)
+{
     uint32_t start;
 
-    if (!ct_lookup(&dp->ct, reply, &dir)) {
+    if (!tuple_in_use(dp, reply)) {
         return true;
     }
     start = hash_u32(reply->src ^ reply->dst, ntohs(reply->dport));
     for (uint32_t i = 0; i < 128; i++) {
-        /* The Linux ephemeral range, 32768-60999. */
-        reply->dport = htons(32768 + (start + i * 7919) % 28232);
-        if (!ct_lookup(&dp->ct, reply, &dir)) {
+        reply->dport = htons(61000 + (start + i * 7919) % 4536);
+        if (!tuple_in_use(dp, reply)) {
             return true;
         }
     }
@@ -271,6 +310,24 @@ static bool dsr_dispatch(struct dp *dp, const struct port *in, const struct flow
     return true;
 }
 
+/* A direct connection opened from the 4-tuple a closed pair used for its backend side (the
+ * client reused its port): the pair would translate the backend's answers to the VIP, so it
+ * goes.  A pair still open is left alone: its port was made unique when it was created. */
+static void forget_closed_pair_on(struct dp *dp, const struct ct_tuple *t)
+{
+    struct ct_tuple inverse = {
+        .src = t->dst, .dst = t->src, .sport = t->dport, .dport = t->sport, .proto = t->proto,
+    };
+    struct ct_conn *conn;
+    enum ct_dir dir;
+
+    conn = ct_lookup(&dp->ct, &inverse, &dir);
+    if (conn && dir == CT_DIR_REPLY
+        && (conn->state == CT_CLOSED || conn->state == CT_CLOSING)) {
+        ct_delete(&dp->ct, conn);
+    }
+}
+
 /* Flow pairs and policies, for TCP and UDP.  Returns true if it decided. */
 static bool decide_lb(struct dp *dp, struct port *in, const struct flow_key *key_,
                       struct packet *pkt, struct action_list *acts, bool *cacheable)
@@ -300,6 +357,10 @@ static bool decide_lb(struct dp *dp, struct port *in, const struct flow_key *key
 
     t = tuple_from_key(&key);
     conn = ct_lookup(&dp->ct, &t, &dir);
+    if (!conn && key.nw_proto == IP_PROTO_TCP
+        && (pkt->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+        forget_closed_pair_on(dp, &t);
+    }
     if (conn) {
         conn_actions(dp, conn, dir, acts);
     } else if (dsr_dispatch(dp, in, &key, acts, cacheable)) {
