@@ -18,11 +18,17 @@
 #include "lib/ctl-msg.h"
 
 static const char usage_text[] =
-"Usage: vsctl [--ctl PATH] [--json] [--timeout SECONDS] COMMAND [ARG...]\n"
+"NAME\n"
+"    vsctl - configure and inspect vswitchd\n"
 "\n"
-"Configure and inspect vswitchd.\n"
+"SYNOPSIS\n"
+"    vsctl [--ctl PATH] [--json] [--timeout SECONDS] COMMAND [ARG...]\n"
 "\n"
-"Commands:\n"
+"DESCRIPTION\n"
+"    vsctl speaks vswitchd's control protocol over its unix socket: it attaches pod ports,\n"
+"    load-balancing policies and overlay peers, and shows what the switch is doing.\n"
+"\n"
+"COMMANDS\n"
 "  show                        the switch, its ports and peers with counters, and drops\n"
 "                              by reason\n"
 "  add-port NAME --ip IP [--mac MAC] [--type veth|tap]\n"
@@ -47,7 +53,7 @@ static const char usage_text[] =
 "  dump-flows                  the flow cache and the flow pairs, one per line\n"
 "  flush-flows                 empty the flow cache and forget every flow pair\n"
 "\n"
-"Options:\n"
+"OPTIONS\n"
 "  --ctl PATH         vswitchd's control socket (default: $" CTL_ENV_PATH ", else\n"
 "                     " CTL_DEFAULT_PATH ")\n"
 "  --json             print machine-readable JSON\n"
@@ -55,7 +61,14 @@ static const char usage_text[] =
 "  -h, --help         print this help\n"
 "  -V, --version      print the version\n"
 "\n"
-"Exit status: 0 on success, 1 on any error (message on stderr).\n";
+"EXIT STATUS\n"
+"    0 on success, 1 on any error (the message on stderr).\n"
+"\n"
+"EXAMPLES\n"
+"    vsctl add-port h-pod1 --ip 10.244.1.2 --mac 0a:58:0a:f4:01:02\n"
+"    vsctl add-lb 10.96.0.10:80/tcp 10.244.1.2:8080 10.244.2.7:8080\n"
+"    vsctl add-peer 192.168.1.12 10.244.2.0/24\n"
+"    vsctl dump-policies; vsctl dump-flows; vsctl --json show\n";
 
 enum {
     OPT_CTL = 256, OPT_JSON, OPT_TIMEOUT, OPT_IP, OPT_MAC, OPT_TYPE, OPT_POD_NAMESPACE,

@@ -77,8 +77,8 @@ static const char usage_text[] =
 "    translates the rest of the connection in both directions.  With --node-ip it joins\n"
 "    the VXLAN overlay: traffic to the pod CIDRs of other nodes (vsctl add-peer) is\n"
 "    encapsulated to them.  Ports, policies and peers are configured with vsctl(8) and kept\n"
-"    in the database, so they come back when vswitchd restarts.  It runs in the foreground, logs to stderr, and stops cleanly on SIGTERM or\n"
-"    SIGINT.\n"
+"    in the database, so they come back when vswitchd restarts.  It runs in the\n"
+"    foreground, logs to stderr, and stops cleanly on SIGTERM or SIGINT.\n"
 "\n"
 "OPTIONS\n"
 "    --pod-cidr CIDR\n"
@@ -140,7 +140,7 @@ static const char usage_text[] =
 "EXIT STATUS\n"
 "    0 after a clean shutdown, 1 if vswitchd cannot start or fails, 2 for bad usage.\n"
 "\n"
-"EXAMPLE\n"
+"EXAMPLES\n"
 "    vswitchd --pod-cidr 10.244.1.0/24 --node-ip 192.168.0.11\n"
 "    vsctl add-peer 192.168.0.12 10.244.2.0/24\n";
 

@@ -65,7 +65,8 @@ static const char usage_text[] =
 "        kubeconfig file with the API server, its CA and the credentials (token, tokenFile\n"
 "        or client certificate).  Without it, the in-cluster service account is used:\n"
 "        $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT with the token and ca.crt in\n"
-"        " KUBE_SA_DIR ".  A token file is read again whenever it changes.\n"
+"        " KUBE_SA_DIR ".\n"
+"        A token file is read again whenever it changes.\n"
 "    --context NAME\n"
 "        The kubeconfig context to use (default: its current-context).\n"
 "    --ctl PATH\n"
@@ -104,7 +105,7 @@ static const char usage_text[] =
 "EXIT STATUS\n"
 "    0 after SIGTERM or SIGINT, 1 if it cannot start, 2 for bad usage.\n"
 "\n"
-"EXAMPLE\n"
+"EXAMPLES\n"
 "    vswitch-proxy --kubeconfig /etc/kubernetes/proxy.conf --node-name node-1\n";
 
 enum {
