@@ -41,6 +41,16 @@ seconds; every tool stops early when the file named by $ROBUST_STOP exists.
         closed_by_peer=yes|no" after SECONDS.
   ctl-show SOCKET
         one Show request; prints "show ms=MS bytes=B" (the reply's round trip).
+  raw-syn IFACE SMAC DMAC SRC_IP DST_IP DPORT COUNT
+        COUNT TCP SYNs (source ports 30000 and up) with the given, possibly spoofed, addresses.
+  raw-udp IFACE SMAC DMAC SRC_IP DST_IP DPORT COUNT
+        COUNT UDP datagrams likewise (source ports 30000 and up).
+  raw-vxlan IFACE SMAC DMAC SRC_IP DST_IP VNI INNER_SRC INNER_DST COUNT
+        COUNT VXLAN datagrams (UDP 4789) with the given outer addresses, each carrying an ICMP
+        echo request INNER_SRC -> INNER_DST (ICMP id 0x5a5a, inner MACs 0a:58:... of the
+        addresses).
+  arp-request IFACE SMAC SPA TPA COUNT
+        COUNT broadcast ARP requests "who has TPA, tell SPA".
 """
 import os
 import select
@@ -49,6 +59,10 @@ import struct
 import sys
 import threading
 import time
+
+sys.dont_write_bytecode = True          # no __pycache__ left in tests/lib
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pkt  # noqa: E402  (tests/lib/pkt.py: eth, ipv4, icmp_echo, csum, raw_socket)
 
 STOP = os.environ.get("ROBUST_STOP")
 
@@ -407,11 +421,72 @@ def ctl_show(path):
     out("show ms=%d bytes=%d" % ((time.monotonic() - t0) * 1000, got))
 
 
+# --- raw frames ------------------------------------------------------------------------------
+
+def _l4_csum(src, dst, proto, seg):
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, proto,
+                                                                           len(seg))
+    return pkt.csum(pseudo + seg)
+
+
+def _tcp_syn(src, dst, sport, dport):
+    h = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, 0x02, 65535, 0, 0)
+    c = _l4_csum(src, dst, 6, h)
+    return h[:16] + struct.pack("!H", c) + h[18:]
+
+
+def _udp(src, dst, sport, dport, payload):
+    h = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    c = _l4_csum(src, dst, 17, h) or 0xFFFF
+    return h[:6] + struct.pack("!H", c) + h[8:]
+
+
+def _dispatch_mac(ip):
+    return "0a:58:" + ":".join("%02x" % int(b) for b in ip.split("."))
+
+
+def raw_syn(iface, smac, dmac, sip, dip, dport, count):
+    s = pkt.raw_socket(iface)
+    frames = [pkt.eth(dmac, smac, 0x0800) +
+              pkt.ipv4(sip, dip, 6, _tcp_syn(sip, dip, 30000 + i, int(dport)))
+              for i in range(int(count))]
+    pkt.send_all(s, frames, 1, gap=0.001)
+
+
+def raw_udp(iface, smac, dmac, sip, dip, dport, count):
+    s = pkt.raw_socket(iface)
+    frames = [pkt.eth(dmac, smac, 0x0800) +
+              pkt.ipv4(sip, dip, 17, _udp(sip, dip, 30000 + i, int(dport), b"spoof"))
+              for i in range(int(count))]
+    pkt.send_all(s, frames, 1, gap=0.001)
+
+
+def raw_vxlan(iface, smac, dmac, sip, dip, vni, isrc, idst, count):
+    s = pkt.raw_socket(iface)
+    frames = []
+    for i in range(int(count)):
+        inner = pkt.eth(_dispatch_mac(idst), _dispatch_mac(isrc), 0x0800) + \
+            pkt.ipv4(isrc, idst, 1, pkt.icmp_echo(seq=i + 1))
+        vx = struct.pack("!B3xI", 0x08, (int(vni) & 0xFFFFFF) << 8) + inner
+        frames.append(pkt.eth(dmac, smac, 0x0800) +
+                      pkt.ipv4(sip, dip, 17, _udp(sip, dip, 40000 + i, 4789, vx)))
+    pkt.send_all(s, frames, 1, gap=0.002)
+
+
+def arp_request(iface, smac, spa, tpa, count):
+    s = pkt.raw_socket(iface)
+    req = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, pkt.mac_bytes(smac),
+                      socket.inet_aton(spa), b"\0" * 6, socket.inet_aton(tpa))
+    pkt.send_all(s, [pkt.eth("ff:ff:ff:ff:ff:ff", smac, 0x0806) + req], int(count), gap=0.01)
+
+
 def main(argv):
     cmds = {
         "hold": hold, "push-server": push_server, "push-hold": push_hold, "churn": churn,
         "udp-probe": udp_probe, "flood-udp": flood_udp, "ctl-idle": ctl_idle,
         "ctl-partial": ctl_partial, "ctl-noread": ctl_noread, "ctl-show": ctl_show,
+        "raw-syn": raw_syn, "raw-udp": raw_udp, "raw-vxlan": raw_vxlan,
+        "arp-request": arp_request,
     }
     if len(argv) < 2 or argv[1] not in cmds:
         sys.stderr.write(__doc__)
