@@ -115,6 +115,38 @@ static void open_log(const struct netconf *conf)
     close(fd);
 }
 
+static const char help_text[] =
+"NAME\n"
+"    vswitch-cni - the CNI plugin of vswitch (type \"vswitch\")\n"
+"\n"
+"SYNOPSIS\n"
+"    CNI_COMMAND=ADD|DEL|CHECK|VERSION|STATUS|GC CNI_CONTAINERID=.. CNI_NETNS=..\n"
+"    CNI_IFNAME=.. CNI_PATH=.. vswitch-cni < NETCONF\n"
+"    vswitch-cni --help\n"
+"\n"
+"DESCRIPTION\n"
+"    Container runtimes (containerd, CRI-O, through libcni) run it, installed as\n"
+"    /opt/cni/bin/vswitch, for every pod: ADD creates a veth pair, moves one end into the\n"
+"    pod's network namespace with the address its IPAM plugin (host-local) gives, and\n"
+"    attaches the other end to vswitchd; DEL undoes that and is idempotent; CHECK verifies\n"
+"    it; STATUS says whether vswitchd answers; GC removes ports of attachments that are no\n"
+"    longer valid.  CNI specification 1.1; results in the configuration's own version\n"
+"    (0.3.0 to 1.1.0).\n"
+"\n"
+"NETCONF\n"
+"    {\"cniVersion\": \"1.0.0\", \"name\": \"podnet\", \"type\": \"vswitch\",\n"
+"     \"ctl\": \"/run/vswitch/vswitchd.sock\", \"mtu\": 1450, \"logFile\": \"/var/log/vswitch-cni.log\",\n"
+"     \"ipam\": {\"type\": \"host-local\", \"ranges\": [[{\"subnet\": \"10.244.1.0/24\"}]]}}\n"
+"\n"
+"EXIT STATUS\n"
+"    0 on success; otherwise non-zero with the CNI error object (code, msg, details) on\n"
+"    standard output: 4 bad environment, 6 undecodable input, 7 invalid configuration,\n"
+"    11 try again later, 50 vswitchd not available (STATUS), 100 and up this plugin's own.\n"
+"\n"
+"EXAMPLES\n"
+"    cnitool add podnet /run/netns/pod1      (with NETCONFPATH holding the conflist)\n"
+"    CNI_COMMAND=VERSION vswitch-cni </dev/null\n";
+
 int main(int argc, char *argv[])
 {
     struct cni_err err = { 0 };
@@ -125,8 +157,10 @@ int main(int argc, char *argv[])
     size_t len = 0;
     int rc;
 
-    (void) argc;
-    (void) argv;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        fputs(help_text, stdout);
+        return 0;
+    }
     signal(SIGPIPE, SIG_IGN);
     log_set_program("vswitch-cni");
 
