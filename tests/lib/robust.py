@@ -40,7 +40,8 @@ seconds; every tool stops early when the file named by $ROBUST_STOP exists.
         writes COUNT Show requests without reading a reply; prints "noread sent=S
         closed_by_peer=yes|no" after SECONDS.
   ctl-show SOCKET
-        one Show request; prints "show ms=MS bytes=B" (the reply's round trip).
+        one Show request; prints "show ms=MS bytes=B" (the reply's round trip), or "show
+        failed ..." and exits 1.
   raw-syn IFACE SMAC DMAC SRC_IP DST_IP DPORT COUNT
         COUNT TCP SYNs (source ports 30000 and up) with the given, possibly spoofed, addresses.
   raw-udp IFACE SMAC DMAC SRC_IP DST_IP DPORT COUNT
@@ -403,21 +404,25 @@ def ctl_noread(path, count, seconds):
 
 def ctl_show(path):
     t0 = time.monotonic()
-    s = unix(path)
-    s.settimeout(10)
-    s.sendall(SHOW)
-    hdr = b""
-    while len(hdr) < 4:
-        b = s.recv(4 - len(hdr))
-        if not b:
-            raise ConnectionError("closed")
-        hdr += b
-    want, got = struct.unpack("!I", hdr)[0], 0
-    while got < want:
-        b = s.recv(min(65536, want - got))
-        if not b:
-            raise ConnectionError("closed")
-        got += len(b)
+    try:
+        s = unix(path)
+        s.settimeout(10)
+        s.sendall(SHOW)
+        hdr = b""
+        while len(hdr) < 4:
+            b = s.recv(4 - len(hdr))
+            if not b:
+                raise ConnectionError("closed")
+            hdr += b
+        want, got = struct.unpack("!I", hdr)[0], 0
+        while got < want:
+            b = s.recv(min(65536, want - got))
+            if not b:
+                raise ConnectionError("closed")
+            got += len(b)
+    except OSError as e:
+        out("show failed after %d ms: %s" % ((time.monotonic() - t0) * 1000, e))
+        return 1
     out("show ms=%d bytes=%d" % ((time.monotonic() - t0) * 1000, got))
 
 
