@@ -53,6 +53,7 @@ seconds; every tool stops early when the file named by $ROBUST_STOP exists.
   arp-request IFACE SMAC SPA TPA COUNT
         COUNT broadcast ARP requests "who has TPA, tell SPA".
 """
+import errno
 import os
 import select
 import socket
@@ -94,6 +95,8 @@ def failure_kind(e):
         return "timeout"
     if isinstance(e, ConnectionError) and "closed" in str(e):
         return "closed"
+    if getattr(e, "errno", None):
+        return "error(%s)" % errno.errorcode.get(e.errno, e.errno)
     return "error(%s)" % e.__class__.__name__
 
 

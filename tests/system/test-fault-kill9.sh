@@ -24,6 +24,9 @@ N_HOLD=12
 add_underlay
 add_overlay_node node 1
 add_pod node client 10.244.1.20
+# A client that opens thousands of connections a second: the whole port range, and reuse of
+# ports in TIME_WAIT, as such clients are configured (else the churn runs out of ports).
+ns_exec client sysctl -qw net.ipv4.ip_local_port_range="10000 65000" net.ipv4.tcp_tw_reuse=1
 for i in 1 2 3; do
     add_pod node be$i 10.244.1.1$i
     svc_start be$i stream-server 7000 be$i
