@@ -134,6 +134,7 @@ endif
 bench: all
 	@bash tests/deps.sh bench
 	bash tests/bench/run.sh $(BUILD)
+	bash tests/bench/overlay.sh $(BUILD)
 	bash tests/bench/proxy-sync.sh $(BUILD)
 
 # make demo: its packages first (the cnitool build, iperf3, kubectl...), then the binaries, then
