@@ -112,12 +112,11 @@ assert_eq "control socket mode" 600 "$(stat -c %a "${VSW_CTL[node]}")"
 denied "an unprivileged user in the pod's namespace cannot use vsctl" as "$USER_A" pod1 show
 denied "nor in the node's namespace" as "$USER_A" node show
 denied "nor add a port" as "$USER_A" add-port h-x --ip 10.244.1.99
-pairs_file=$RUNDIR/flow-pairs
-if [ -e "$pairs_file" ]; then
-    assert_eq "the flow-pair file's mode" 600 "$(stat -c %a "$pairs_file")"
-    assert_fail "an unprivileged user cannot read the flow-pair file" \
-        runuser -u "$USER_A" -- head -c 1 "$pairs_file"
-fi
+pairs_file=${VSW_CTL[node]}.flow-pairs
+[ -e "$pairs_file" ] || fail "no flow-pair file beside the control socket ($pairs_file)"
+assert_eq "the flow-pair file's mode" 600 "$(stat -c %a "$pairs_file")"
+assert_fail "an unprivileged user cannot read the flow-pair file" \
+    runuser -u "$USER_A" -- head -c 1 "$pairs_file"
 assert_fail "the metrics endpoint is not reachable from the pod" \
     ns_exec pod1 curl -s --max-time 2 "http://10.244.1.1:9479/metrics"
 assert_fail "nor on the node's address" \

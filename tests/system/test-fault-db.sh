@@ -7,8 +7,12 @@
 #   - a file at --db that is not ours is refused, with a message naming the file and what is
 #     wrong, and left byte for byte as it was: garbage over the SQLite header, a text file, a
 #     foreign SQLite database, one of a newer schema, pages of a good one overwritten, and a
-#     directory; the good file put back, vswitchd starts with its configuration.
+#     directory; the good file put back, vswitchd starts with its configuration;
+#   - the flow-pair file beside the control socket (kept across a crash) damaged: all random,
+#     cut short, or random after a valid header (as if the process died mid-write): vswitchd
+#     starts, adopts nothing it cannot trust, and its VIP works.
 . "$(dirname "$0")/../lib/netns.sh"
+. "$VSW_LIB_DIR/lb.sh"
 preflight
 
 add_node node 10.244.1.0/24
@@ -132,3 +136,33 @@ assert_eq "the good file back: every policy" "$policies" \
     "$(vsctl_on node --json dump-policies | jq '.policies | length')"
 assert_eq "the good file back: the port" h-pod1 "$(port_names node | tr -d '\n')"
 ping_ok pod1 10.244.1.1
+
+# --- the flow-pair file ---------------------------------------------------------------------
+PAIRS=${VSW_CTL[node]}.flow-pairs
+[ -f "$PAIRS" ] || fail "no flow-pair file at $PAIRS"
+add_pod node pod2 10.244.1.3
+svc_start pod2 stream-server 7000 pod2
+vsctl_on node add-lb 10.96.200.1:7000/tcp 10.244.1.3:7000 >/dev/null || fail "add-lb"
+churn_ok() {
+    ns_exec pod1 "$VSW_PY" "$VSW_LIB_DIR/robust.py" churn 10.96.200.1 7000 "$1" | tail -1
+}
+assert_match "the VIP works" ' fail=0 ' "$(churn_ok 0.5)"
+size=$(stat -c %s "$PAIRS")
+damaged() {
+    local desc=$1 msg
+    kill9_vswitchd node
+    eval "$2"
+    restart_vswitchd node
+    assert_match "flow-pair file $desc: the VIP works after the restart" ' fail=0 ' \
+        "$(churn_ok 0.5)"
+    msg=$(grep -E 'adopted|dropped|flow pairs' "${VSW_LOG[node]}" | sed 's/.*info: //' |
+          tr '\n' ' ')
+    log "ok: flow-pair file $desc: ${msg:-nothing adopted}"
+}
+damaged "all random" "head -c $size /dev/urandom >'$PAIRS'"
+damaged "cut short" "truncate -s $((size / 3)) '$PAIRS'"
+# Let connections leave pairs behind, then keep the header and make the rest noise.
+churn_ok 1 >/dev/null
+damaged "random after a valid header" \
+    "head -c $((size - 4096)) /dev/urandom | dd of='$PAIRS' bs=4096 seek=1 conv=notrunc status=none"
+assert_ok "vswitchd alive" vswitchd_alive node
