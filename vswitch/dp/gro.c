@@ -100,7 +100,7 @@ static void finish(struct gro_run *run)
 
 int gro_merge(struct packet *pkts[], int n)
 {
-    struct gro_run runs[GRO_MAX_OPEN];
+    struct gro_run runs[GRO_MAX_OPEN] = { { 0 } };
     struct packet *absorbed[PACKET_BATCH_SIZE];
     int n_runs = 0, kept = 0, n_absorbed = 0;
 
@@ -140,7 +140,13 @@ int gro_merge(struct packet *pkts[], int n)
         pkts[kept++] = pkt;
         if (payload) {
             if (!run) {
-                run = n_runs < GRO_MAX_OPEN ? &runs[n_runs++] : &runs[i % GRO_MAX_OPEN];
+                /* A free slot, or (all taken) the oldest-numbered one, whose run ends here. */
+                for (int r = 0; r < n_runs && !run; r++) {
+                    run = runs[r].head ? NULL : &runs[r];
+                }
+                if (!run) {
+                    run = n_runs < GRO_MAX_OPEN ? &runs[n_runs++] : &runs[i % GRO_MAX_OPEN];
+                }
                 if (run->head) {
                     finish(run);
                 }
