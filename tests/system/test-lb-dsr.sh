@@ -68,7 +68,7 @@ cn1=$(policy_stat node $VIP:80/tcp connections)
 assert_ge "policy hit counter: connections grew by the requests" "$cn1" $((cn0 + N))
 assert_ge "policy hit counter: packets grew" "$pk1" $((pk0 + 5 * N))
 assert_match "Hits line in dump-policies" \
-    "^Hits: packets=$pk1 bytes=[0-9]+ connections=$cn1 rejected=0 active_flow_pairs=[0-9]+\$" \
+    "^Hits: packets=$pk1 bytes=[0-9]+ connections=$cn1 dispatched=0 rejected=0 active_flow_pairs=[0-9]+\$" \
     "$(policy_block node "$name")"
 
 # A long-lived connection: both directions in the flow cache and one flow pair naming them.

@@ -475,8 +475,9 @@ static json_t *policy_json(const Vswitch__Policy *p)
                        "snat_ip", *p->snat_ip ? json_string(p->snat_ip) : json_null());
     if (s) {
         json_object_set_new(policy, "stats", json_pack(
-            "{s:I, s:I, s:I, s:I, s:I}", "packets", (json_int_t) s->packets,
+            "{s:I, s:I, s:I, s:I, s:I, s:I}", "packets", (json_int_t) s->packets,
             "bytes", (json_int_t) s->bytes, "connections", (json_int_t) s->connections,
+            "dispatched", (json_int_t) s->dispatched,
             "rejected", (json_int_t) s->rejected,
             "active_flow_pairs", (json_int_t) s->active_flow_pairs));
     }
@@ -516,6 +517,10 @@ static void print_policy_text(const Vswitch__Policy *p)
     if (!p->dsr) {
         printf("Modifying source IP (SNAT to %s)\n", p->snat_ip);
     }
+    if (p->dsr) {
+        /* The same rule dispatches where the chosen backend is on another node. */
+        puts("Dispatching by MAC to backends on other nodes (they create the flow pair)");
+    }
     printf("Creating a flow pair\n"
            "Count of DIP Ranges: %zu\n"
            "DIP Range(s) :\n", p->n_backends);
@@ -526,9 +531,9 @@ static void print_policy_text(const Vswitch__Policy *p)
     if (p->affinity_timeout) {
         printf("Session affinity: ClientIP, timeout %" PRIu32 " s\n", p->affinity_timeout);
     }
-    printf("Hits: packets=%" PRIu64 " bytes=%" PRIu64 " connections=%" PRIu64 " rejected=%"
-           PRIu64 " active_flow_pairs=%" PRIu64 "\n", s->packets, s->bytes, s->connections,
-           s->rejected, s->active_flow_pairs);
+    printf("Hits: packets=%" PRIu64 " bytes=%" PRIu64 " connections=%" PRIu64 " dispatched=%"
+           PRIu64 " rejected=%" PRIu64 " active_flow_pairs=%" PRIu64 "\n", s->packets,
+           s->bytes, s->connections, s->dispatched, s->rejected, s->active_flow_pairs);
 }
 
 static void print_policies(const Vswitch__DumpPoliciesReply *reply, bool json)

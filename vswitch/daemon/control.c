@@ -763,6 +763,7 @@ static Vswitch__Response *handle_dump_policies(struct vswitchd *vd)
         stats->bytes = info->bytes;
         stats->connections = info->connections;
         stats->rejected = info->rejected;
+        stats->dispatched = info->dispatched;
         stats->active_flow_pairs = info->active_pairs;
         m->stats = stats;
         reply->policies[i] = m;

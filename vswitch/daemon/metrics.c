@@ -83,6 +83,8 @@ static const struct policy_metric policy_metrics[] = {
     { "vswitch_policy_packets_total", "counter", "Packets that hit the policy." },
     { "vswitch_policy_bytes_total", "counter", "Bytes that hit the policy." },
     { "vswitch_policy_connections_total", "counter", "Flow pairs the policy created." },
+    { "vswitch_policy_dispatched_total", "counter",
+      "Connections sent by MAC to the backend's node (DSR across the overlay)." },
     { "vswitch_policy_rejected_total", "counter",
       "Connections refused for want of a backend (TCP RST, ICMP port unreachable)." },
     { "vswitch_policy_flow_pairs", "gauge", "Flow pairs of the policy now." },
@@ -94,9 +96,10 @@ static void policy_values(const struct dp_lb_info *p, uint64_t v[ARRAY_SIZE(poli
     v[0] = p->packets;
     v[1] = p->bytes;
     v[2] = p->connections;
-    v[3] = p->rejected;
-    v[4] = p->active_pairs;
-    v[5] = p->spec.n_backends;
+    v[3] = p->dispatched;
+    v[4] = p->rejected;
+    v[5] = p->active_pairs;
+    v[6] = p->spec.n_backends;
 }
 
 static void put_policy_metrics(FILE *out, const struct dp_lb_info *policies, size_t n)

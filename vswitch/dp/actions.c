@@ -74,6 +74,15 @@ void actions_tunnel(struct action_list *list, be32 dst, uint16_t peer, uint16_t 
     }
 }
 
+void actions_policy(struct action_list *list, uint32_t slot)
+{
+    struct action *a = append(list, ACTION_POLICY);
+
+    if (a) {
+        a->port = slot;
+    }
+}
+
 void actions_set_eth(struct action_list *list, struct eth_addr src, struct eth_addr dst)
 {
     struct action *a = append(list, ACTION_SET_ETH);
@@ -379,6 +388,16 @@ int actions_execute(const struct action_list *list, struct packet *pkt,
             }
             break;
         }
+        case ACTION_POLICY: {
+            struct lb_policy *policy = a->port < ctx->lb->n_slots ? ctx->lb->slots[a->port]
+                                                                  : NULL;
+
+            if (policy) {
+                policy->packets++;
+                policy->bytes += pkt->len;
+            }
+            break;
+        }
         case ACTION_NAT:
             actions_nat_headers(pkt, packet_l3(pkt), pkt->l4_valid ? packet_l4(pkt) : NULL,
                                 a->u.nat.src, a->u.nat.sport, a->u.nat.dst, a->u.nat.dport);
@@ -437,6 +456,9 @@ void actions_format(const struct action_list *list,
         case ACTION_CT:
             n += snprintf(buf + n, size - n, "%sct(pair=%u,dir=%s)", sep, a->u.ct.conn,
                           a->dir ? "reply" : "orig");
+            break;
+        case ACTION_POLICY:
+            n += snprintf(buf + n, size - n, "%spolicy(slot=%u)", sep, a->port);
             break;
         case ACTION_NAT:
             n += snprintf(buf + n, size - n, "%snat(src=%s:%u,dst=%s:%u)", sep,

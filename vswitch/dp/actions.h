@@ -17,6 +17,7 @@ struct overlay;
 
 enum action_type {
     ACTION_CT,          /* Account to flow pair 'conn' in direction 'dir'; stale if it is gone. */
+    ACTION_POLICY,      /* Account to policy slot 'port' (a flow with no pair here). */
     ACTION_NAT,         /* Rewrite addresses and ports, checksums updated (RFC 1624). */
     ACTION_TUNNEL,      /* Send over VXLAN to peer 'dst'; too big: ICMP back (RFC 1191). */
     ACTION_SET_ETH,     /* Rewrite source and destination MAC. */
@@ -30,7 +31,8 @@ struct action {
     uint8_t type;
     uint8_t dir;                    /* ACTION_CT: enum ct_dir. */
     uint16_t reason;                /* ACTION_DROP: enum drop_reason. */
-    uint32_t port;                  /* ACTION_OUTPUT, ACTION_REJECT: port number. */
+    uint32_t port;                  /* ACTION_OUTPUT, ACTION_REJECT: port number;
+                                     * ACTION_POLICY: policy slot. */
     union {
         struct {                    /* ACTION_SET_ETH, ACTION_REJECT. */
             struct eth_addr src, dst;
@@ -72,6 +74,7 @@ static inline void action_list_init(struct action_list *list)
 
 void actions_ct(struct action_list *, uint32_t conn, uint32_t gen, int dir);
 void actions_nat(struct action_list *, be32 src, be16 sport, be32 dst, be16 dport);
+void actions_policy(struct action_list *, uint32_t slot);
 void actions_tunnel(struct action_list *, be32 dst, uint16_t peer, uint16_t mtu, be32 gateway);
 void actions_set_eth(struct action_list *, struct eth_addr src, struct eth_addr dst);
 void actions_dec_ttl(struct action_list *);

@@ -1159,6 +1159,7 @@ static void lb_list_cmd(struct dp *dp, void *args_)
         info->packets = p->packets;
         info->bytes = p->bytes;
         info->connections = p->connections;
+        info->dispatched = p->dispatched;
         info->rejected = p->rejected;
         info->active_pairs = pairs[s];
     }

@@ -149,7 +149,8 @@ struct dp_lb_info {
     struct dp_lb_spec spec;         /* spec.backends points into 'backends' below. */
     struct dp_lb_backend *backends;
     uint64_t packets, bytes;        /* Packets that hit the policy (first packets and pairs). */
-    uint64_t connections;           /* Flow pairs created. */
+    uint64_t connections;           /* Flow pairs created here. */
+    uint64_t dispatched;            /* Connections sent by MAC to a backend's node (DSR). */
     uint64_t rejected;              /* RST / ICMP unreachable sent for want of a backend. */
     uint32_t active_pairs;
 };

@@ -212,6 +212,7 @@ struct lb_policy *lb_insert(struct lb_table *lb, struct lb_policy *p)
         p->packets = old->packets;
         p->bytes = old->bytes;
         p->connections = old->connections;
+        p->dispatched = old->dispatched;
         p->rejected = old->rejected;
         lb->slots[p->slot] = p;
         /* The chain links by slot, so the chain itself is unchanged. */

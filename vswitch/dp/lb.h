@@ -23,7 +23,7 @@ struct lb_policy {
     struct lb_affinity *affinity;   /* NULL without ClientIP affinity. */
     uint32_t slot;
     uint32_t next;                  /* Hash chain: slot + 1. */
-    uint64_t packets, bytes, connections, rejected;
+    uint64_t packets, bytes, connections, dispatched, rejected;
 };
 
 struct lb_table {

@@ -247,15 +247,17 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
         actions_drop(acts, DROP_NO_ROUTE);
         return;
     }
-    policy->connections++;
     if (hop.peer && policy->spec.dsr) {
         /* DSR across the overlay: only the MAC is fixed, to the one that stands for the
          * backend pod; its node translates and keeps the pair.  Nothing is kept here: the
          * reply never comes back this way, and Maglev picks the same backend again after a
          * flush or a restart. */
+        policy->dispatched++;
+        actions_policy(acts, policy->slot);
         output_to_peer(dp, hop.peer, overlay_dispatch_mac(backend->ip), acts);
         return;
     }
+    policy->connections++;
     /* Hairpin: a pod reaching itself through the VIP would see its own address as the
      * source and answer itself directly; the gateway address brings the reply back. */
     snat = !policy->spec.dsr || hop.port == in;
@@ -306,6 +308,7 @@ static bool dsr_dispatch(struct dp *dp, const struct port *in, const struct flow
         actions_drop(acts, DROP_NO_ROUTE);
         return true;
     }
+    policy->connections++;
     conn_actions(dp, conn, CT_DIR_ORIG, acts);
     return true;
 }
