@@ -2,8 +2,8 @@
  * unit tests' packet builder (tests/unit/pkt-builder.h) and the control protocol, so that
  * the seeds follow the code: the frames the unit tests use for the parser (flow-key), record
  * sequences that open, answer and close connections through every kind of policy in the
- * fuzz scene (pipeline, overlay; see fuzz-dp.h), and control streams of every request kind
- * (ctl).  tests/fuzz/run.sh runs it before the targets; the text targets' seeds are files
+ * fuzz scene (pipeline, overlay; see fuzz-dp.h), control streams of every request kind
+ * (ctl), and batches of TCP segments to join (gro).  tests/fuzz/run.sh runs it before the targets; the text targets' seeds are files
  * in tests/fuzz/corpus/.
  *
  * Usage: gen-seeds OUTDIR */
@@ -274,6 +274,41 @@ static void seeds_pipeline(const char *target, bool overlay)
     write_seed(target, "overlay-dsr", s.buf, s.len);
 }
 
+/* ---- Batches for receive coalescing ---- */
+
+static void seeds_gro(void)
+{
+    static struct seq s;
+    static uint8_t frame[2048];
+    struct pkt_spec p;
+
+    /* One flow, five consecutive segments (the last short, with PSH); then two interleaved
+     * flows; then a gap in the sequence numbers. */
+    s.len = 0;
+    for (int i = 0; i < 5; i++) {
+        p = (struct pkt_spec) { .eth_src = PEER_ROUTER, .eth_dst = ROUTER, .ip_src = "10.244.2.7",
+                                .ip_dst = "10.244.1.5", .sport = 5201, .dport = 40000,
+                                .tcp_flags = TCP_ACK | (i == 4 ? 0x08 : 0),
+                                .payload = i == 4 ? 300 : 1398, .ttl = 63 };
+        size_t len = pkt_build(&p, frame, sizeof frame);
+
+        ((struct tcp_header *) (frame + 34))->seq = htonl(1000 + 1398 * i);
+        rec(&s, 0, NULL, frame, len);
+    }
+    write_seed("gro", "one-flow", s.buf, s.len);
+    s.len = 0;
+    for (int i = 0; i < 8; i++) {
+        p = (struct pkt_spec) { .eth_src = PEER_ROUTER, .eth_dst = ROUTER, .ip_src = "10.244.2.7",
+                                .ip_dst = "10.244.1.5", .sport = 5201 + i % 2, .dport = 40000,
+                                .tcp_flags = TCP_ACK, .payload = 1000, .ttl = 63 };
+        size_t len = pkt_build(&p, frame, sizeof frame);
+
+        ((struct tcp_header *) (frame + 34))->seq = htonl(1000 + 1000 * (i / 2) + (i == 6 ? 7 : 0));
+        rec(&s, i & 1, NULL, frame, len);
+    }
+    write_seed("gro", "two-flows-gap", s.buf, s.len);
+}
+
 /* ---- Frames for the parser ---- */
 
 static void seeds_flow_key(void)
@@ -456,5 +491,6 @@ int main(int argc, char *argv[])
     seeds_pipeline("pipeline", false);
     seeds_pipeline("overlay", true);
     seeds_ctl();
+    seeds_gro();
     return 0;
 }
