@@ -81,15 +81,15 @@ assert_eq "node1 holds no flow pair" 0 "$(echo "$f1" | grep -c '^flow-pair')"
 assert_eq "node1: n_flow_pairs 0" 0 "$(vsctl_on node1 --json show | jq .n_flow_pairs)"
 assert_no_match "node1 translates nothing (no ct, no nat)" '(ct|nat)\(' "$f1"
 r1=${N1//./\\.} r2=${N2//./\\.} r3=${N3//./\\.}
-disp="tunnel\(dst=($r2|$r3),mtu=1450\),set_eth\(src=0a:58:0a:f4:01:01,dst=0a:58:0a:f4:0[23]:0[bc]\),dec_ttl,output:vxlan"
+disp="policy\(slot=[0-9]+\),tunnel\(dst=($r2|$r3),mtu=1450\),set_eth\(src=0a:58:0a:f4:01:01,dst=0a:58:0a:f4:0[23]:0[bc]\),dec_ttl,output:vxlan"
 n_to_vip=$(echo "$f1" | grep -c "nw_dst=${VIP//./\\.},tp_src=[0-9]*,tp_dst=80 ")
 assert_ge "node1: a cache flow per connection to the VIP" "$n_to_vip" "$M"
 assert_eq "node1: every flow to the VIP only tunnels with a dispatch MAC" 0 \
     "$(echo "$f1" | grep "nw_dst=${VIP//./\\.}," | grep -Evc "actions=$disp\$")"
 assert_match "node1: flows dispatched to node2's pods" \
-    "actions=tunnel\(dst=$r2,mtu=1450\),set_eth\(src=0a:58:0a:f4:01:01,dst=0a:58:0a:f4:02:0[bc]\)" "$f1"
+    "actions=policy\(slot=[0-9]+\),tunnel\(dst=$r2,mtu=1450\),set_eth\(src=0a:58:0a:f4:01:01,dst=0a:58:0a:f4:02:0[bc]\)" "$f1"
 assert_match "node1: flows dispatched to node3's pods" \
-    "actions=tunnel\(dst=$r3,mtu=1450\),set_eth\(src=0a:58:0a:f4:01:01,dst=0a:58:0a:f4:03:0[bc]\)" "$f1"
+    "actions=policy\(slot=[0-9]+\),tunnel\(dst=$r3,mtu=1450\),set_eth\(src=0a:58:0a:f4:01:01,dst=0a:58:0a:f4:03:0[bc]\)" "$f1"
 assert_no_match "node1: never a dispatch MAC of node3 tunnelled to node2 or the reverse" \
     "tunnel\(dst=$r2,[^)]*\),set_eth\([^)]*dst=0a:58:0a:f4:03|tunnel\(dst=$r3,[^)]*\),set_eth\([^)]*dst=0a:58:0a:f4:02" "$f1"
 assert_match "node1: replies from the VIP delivered by plain routing" \
