@@ -4,6 +4,7 @@
 #   make bench      the benchmark report (this switch vs the Linux bridge vs Open vSwitch)
 #   make demo       the two-node demo: pods, a Service, DSR across the overlay (as root)
 #   make install    PREFIX (default /usr/local)
+#   make fuzz       every libFuzzer target of tests/fuzz/ (clang, ASan/UBSan) into build/fuzz/
 #   V=1             full command lines;  SANITIZE=address,undefined  sanitizer build
 
 PREFIX    ?= /usr/local
@@ -63,7 +64,7 @@ UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 
 BINS := $(BUILD)/vswitchd $(BUILD)/vsctl $(BUILD)/vswitch-cni $(BUILD)/vswitch-proxy
 
-.PHONY: all check unit-check system-check bench install clean deps
+.PHONY: all check unit-check system-check bench install clean deps fuzz
 all: $(BINS)
 
 $(PROTO_C) $(PROTO_H): proto/vswitch.proto
@@ -114,6 +115,41 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libvswitch-cni.a $(BUILD)/libvswitch-p
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
+# make fuzz: the libFuzzer targets tests/fuzz/fuzz-*.c, with every product source they may
+# use rebuilt by clang with coverage and ASan/UBSan in $(FUZZ_DIR)/obj, and the seed generator.
+# tests/fuzz/run.sh runs them (tests/fuzz/README.md).
+FUZZ_CC    ?= clang
+FUZZ_DIR   := $(BUILD)/fuzz
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_FLAGS  = -std=gnu11 -g -O1 -D_GNU_SOURCE -MMD -MP $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+              -I. -Ivswitch -I$(BUILD) -Itests/unit $(shell pkg-config --cflags $(PKGS))
+fuzz_obj    = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
+FUZZ_LIB_SRC := $(LIB_SRC) $(DP_SRC) $(filter-out %/main.c,$(DAEMON_SRC) $(CNI_SRC) $(PROXY_SRC))
+FUZZ_LIB_OBJ := $(call fuzz_obj,$(FUZZ_LIB_SRC)) $(FUZZ_DIR)/obj/proto/vswitch.pb-c.o
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_SECONDS ?= 20
+
+$(FUZZ_DIR)/obj/%.o: %.c | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
+$(FUZZ_DIR)/obj/proto/vswitch.pb-c.o: $(PROTO_C)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
+$(FUZZ_DIR)/libfuzz.a: $(FUZZ_LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz-%.o $(FUZZ_DIR)/libfuzz.a
+	@echo "  LD      $@"
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LDLIBS)
+$(FUZZ_DIR)/gen-seeds: $(call fuzz_obj,tests/fuzz/gen-seeds.c tests/unit/pkt-builder.c) \
+                       $(FUZZ_DIR)/libfuzz.a
+	@echo "  LD      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(LDLIBS)
+
+.SECONDARY: $(call fuzz_obj,$(wildcard tests/fuzz/fuzz-*.c))
+fuzz: $(FUZZ_BINS) $(FUZZ_DIR)/gen-seeds
+
 deps:
 	@bash tests/deps.sh check
 
@@ -123,6 +159,8 @@ CHECK_SAN ?= 1
 check: deps
 	$(MAKE) --no-print-directory all $(BUILD)/unit-tests
 	$(BUILD)/unit-tests --jobs 2
+	$(MAKE) --no-print-directory fuzz
+	bash tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 	bash tests/system/run.sh $(BUILD)
 ifeq ($(CHECK_SAN),1)
 	$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined \
@@ -157,4 +195,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
