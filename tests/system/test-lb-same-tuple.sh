@@ -10,11 +10,20 @@ add_pod node be1 10.244.1.11
 svc_start be1 http-server 8080 be1            # HTTP/1.0, closes first: TIME_WAIT on be1
 vsctl_on node add-lb 10.96.0.10:80/tcp 10.244.1.11:8080
 
+# get DST DST_PORT CLIENT_PORT: one request from the client bound to CLIENT_PORT with
+# SO_REUSEADDR (curl's --local-port is refused while that port sits in TIME_WAIT on the
+# client's side, which happens when the client closes first).
+get() { ns_exec client /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.244.1.20", int(sys.argv[3]))); s.settimeout(5)
+s.connect((sys.argv[1], int(sys.argv[2]))); s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+print(s.recv(1000).decode().splitlines()[-1])' "$@"; }
+
 # Directly first, then through the VIP from the same port: the switch must not hand the
 # backend the 4-tuple that sits in TIME_WAIT there.
-ns_exec client curl -s --max-time 5 --local-port 40000 http://10.244.1.11:8080/ >/dev/null ||
-    fail "direct curl failed"
-out=$(ns_exec client curl -sS --local-port 40000 --max-time 5 http://10.96.0.10/ 2>&1) ||
+get 10.244.1.11 8080 40000 >/dev/null || fail "direct request from port 40000 failed"
+out=$(get 10.96.0.10 80 40000 2>&1) ||
     fail "same client port through the VIP: $out; $(vsctl_on node dump-flows | grep -E 'tp_dst=40000|flow-pair')"
 log "ok: directly, then through the VIP: $out"
 assert_match "the pair's backend side uses a port above the ephemeral range" \
@@ -23,13 +32,7 @@ assert_match "the pair's backend side uses a port above the ephemeral range" \
 
 # Through the VIP first, then directly from the same port: the closed pair must not
 # translate the backend's answers to the VIP.
-get() { ns_exec client /usr/bin/python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.244.1.20", 40001)); s.settimeout(5)
-s.connect((sys.argv[1], int(sys.argv[2]))); s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-print(s.recv(1000).decode().splitlines()[-1])' "$@"; }
-get 10.96.0.10 80 >/dev/null || fail "VIP from port 40001 failed"
-out=$(get 10.244.1.11 8080 2>&1) ||
+get 10.96.0.10 80 40001 >/dev/null || fail "VIP from port 40001 failed"
+out=$(get 10.244.1.11 8080 40001 2>&1) ||
     fail "same client port directly after the VIP: $out; $(vsctl_on node dump-flows | grep -E 'tp_dst=40001|flow-pair')"
 log "ok: through the VIP, then directly: $out"
