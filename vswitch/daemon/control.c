@@ -880,8 +880,10 @@ Vswitch__Response *control_handle(const Vswitch__Request *req, void *vd_)
     case VSWITCH__REQUEST__COMMAND_DUMP_FLOWS:
         return handle_dump_flows(vd);
     case VSWITCH__REQUEST__COMMAND_FLUSH_FLOWS:
-        dp_conn_flush(vd->dp);
-        LOG_INFO("flow cache and flow pairs flushed");
+        /* The cache only: flow pairs are the connections' state, not a cache, and
+         * forgetting them would reset every connection whose server speaks next. */
+        dp_flow_flush(vd->dp);
+        LOG_INFO("flow cache flushed");
         return ctl_msg_response_new();
     case VSWITCH__REQUEST__COMMAND_ADD_LB:
         return handle_add_lb(vd, req->add_lb);

@@ -197,7 +197,7 @@ struct dp_conn_info {
 
 /* Snapshot of the flow pairs.  Caller frees '*conns'. */
 int dp_conn_dump(struct dp *, struct dp_conn_info **conns, size_t *n);
-/* Forgets every flow pair as well as the flow cache (vsctl flush-flows). */
+/* Forgets every flow pair as well as the flow cache: a switch that lost its state (tests). */
 void dp_conn_flush(struct dp *);
 
 /* ---- Overlay peers ---- */
