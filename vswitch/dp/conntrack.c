@@ -97,8 +97,10 @@ static size_t rebuild_index(struct ct_table *ct)
     for (uint32_t i = ct->capacity; i-- > 0; ) {
         struct ct_conn *conn = &ct->conns[i];
 
-        if (conn->in_use && (conn->tuple[0].proto == IP_PROTO_TCP
-                             || conn->tuple[0].proto == IP_PROTO_UDP)) {
+        /* Only the bytes that cannot hold an invalid value are trusted as they are. */
+        if (conn->in_use == 1 && conn->dsr <= 1 && conn->state <= CT_UDP_REPLIED
+            && (conn->tuple[0].proto == IP_PROTO_TCP
+                || conn->tuple[0].proto == IP_PROTO_UDP)) {
             for (unsigned int d = 0; d < 2; d++) {
                 uint32_t *bucket;
 

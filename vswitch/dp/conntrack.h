@@ -59,8 +59,9 @@ struct ct_conn {
     uint32_t timeout_ms;
     uint8_t state;                  /* enum ct_state. */
     uint8_t fin_seen;               /* Bit per direction. */
-    bool in_use;
-    bool dsr;
+    /* Bytes rather than bools: adoption reads them from a file that may hold anything. */
+    uint8_t in_use;                 /* 0 or 1. */
+    uint8_t dsr;                    /* 0 or 1. */
     uint64_t packets[2];
     uint64_t bytes[2];
 };

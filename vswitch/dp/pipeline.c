@@ -543,6 +543,11 @@ void pipeline_arp(struct dp *dp, struct port *in, struct packet *pkt, const stru
         dp_count_drop(dp, in, pkt, DROP_VLAN);
         return;
     }
+    if (in->type == DP_PORT_VXLAN) {
+        /* Peers route to each other; nothing over the overlay has an address to ask for. */
+        dp_count_drop(dp, in, pkt, DROP_ARP_IGNORED);
+        return;
+    }
     if (is_pod_port(in)) {
         if (!in->mac_known || !eth_addr_equals(key->dl_src, in->mac)
             || !eth_addr_equals(arp->sha, in->mac)) {

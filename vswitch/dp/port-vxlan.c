@@ -174,6 +174,11 @@ static void send_segmented(struct port *port, struct packet *pkt, struct sockadd
             return;
         }
         if (!res.n_segments) {
+            if (!payload_done) {
+                /* Not even one segment fits a UDP datagram: a gso_size no MTU allows. */
+                pkt->out_port = 0;
+                pkt->drop_reason = DROP_TOO_BIG;
+            }
             return;
         }
         iov = (struct iovec) { priv->gso_buf, res.total };
