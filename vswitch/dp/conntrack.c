@@ -1,21 +1,34 @@
 /* Flow pairs; see conntrack.h. */
+#define LOG_MODULE "conntrack"
+
 #include "dp/conntrack.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "dp/net-headers.h"
+#include "lib/addr.h"
 #include "lib/hash.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 /* The file starts with a page for the header, so the array stays page-aligned. */
 #define CT_FILE_HEADER 4096
+
+/* What a new connection may cost a full table: how far down a class list it looks for a
+ * pair of a source over its share, and how many slots it sweeps for expired pairs. */
+#define CT_EVICT_SCAN 16
+#define CT_EXPIRE_SCAN 64
+/* A flood is refused thousands of times a second: say so once in a while, not each time. */
+#define CT_LOG_INTERVAL_MS 10000
 
 #define REF(IDX, DIR) ((((IDX) + 1) << 1) | (DIR))
 #define REF_IDX(REF) (((REF) >> 1) - 1)
@@ -42,16 +55,200 @@ static size_t clamp_capacity(size_t capacity)
 /* Everything but the connections array. */
 static void init_index(struct ct_table *ct, size_t capacity, const struct ct_timeouts *timeouts)
 {
-    uint32_t n_buckets = 1;
+    uint32_t n_buckets = 1, n_source_buckets = 1;
 
     /* Two entries per connection; keep the load under one half. */
     while (n_buckets < capacity * 4) {
         n_buckets <<= 1;
     }
+    while (n_source_buckets < capacity) {
+        n_source_buckets <<= 1;
+    }
     ct->capacity = capacity;
     ct->buckets = xcalloc(n_buckets, sizeof *ct->buckets);
     ct->mask = n_buckets - 1;
     ct->timeouts = *timeouts;
+    /* As many sources as pairs, so that a new pair always finds one; handed out in order
+     * (source_get), so the pages of those never used are never touched. */
+    ct->sources = xcalloc(capacity, sizeof *ct->sources);
+    ct->source_buckets = xcalloc(n_source_buckets, sizeof *ct->source_buckets);
+    ct->source_mask = n_source_buckets - 1;
+}
+
+void ct_set_max_per_source(struct ct_table *ct, uint32_t max)
+{
+    ct->max_per_source = max;
+}
+
+/* ---- Sources: the pairs each client address holds ---- */
+
+static uint32_t source_bucket(const struct ct_table *ct, be32 ip)
+{
+    return hash_u32(ip, 0x73726300) & ct->source_mask;
+}
+
+static struct ct_source *source_find(const struct ct_table *ct, be32 ip)
+{
+    for (uint32_t ref = ct->source_buckets[source_bucket(ct, ip)]; ref; ) {
+        struct ct_source *src = &ct->sources[ref - 1];
+
+        if (src->ip == ip) {
+            return src;
+        }
+        ref = src->next;
+    }
+    return NULL;
+}
+
+uint32_t ct_source_pairs(const struct ct_table *ct, be32 ip)
+{
+    const struct ct_source *src = source_find(ct, ip);
+
+    return src ? src->n_pairs : 0;
+}
+
+/* Returns the index + 1 of the source 'ip', created if need be.  Cannot run out while a
+ * connection slot is free, since every source in use holds a pair. */
+static uint32_t source_get(struct ct_table *ct, be32 ip)
+{
+    struct ct_source *src = source_find(ct, ip);
+    uint32_t ref, *bucket;
+
+    if (src) {
+        return src - ct->sources + 1;
+    }
+    if (ct->source_free) {
+        ref = ct->source_free;
+        ct->source_free = ct->sources[ref - 1].next;
+    } else {
+        ref = ++ct->source_used;
+    }
+    src = &ct->sources[ref - 1];
+    memset(src, 0, sizeof *src);
+    src->ip = ip;
+    bucket = &ct->source_buckets[source_bucket(ct, ip)];
+    src->next = *bucket;
+    *bucket = ref;
+    ct->n_sources++;
+    return ref;
+}
+
+/* One pair fewer for source 'ref'; the source goes with its last pair. */
+static void source_put(struct ct_table *ct, uint32_t ref)
+{
+    struct ct_source *src = &ct->sources[ref - 1];
+    uint32_t *link;
+
+    if (--src->n_pairs) {
+        return;
+    }
+    link = &ct->source_buckets[source_bucket(ct, src->ip)];
+    while (*link != ref) {
+        link = &ct->sources[*link - 1].next;
+    }
+    *link = src->next;
+    src->next = ct->source_free;
+    ct->source_free = ref;
+    ct->n_sources--;
+}
+
+/* ---- Eviction classes ---- */
+
+/* Each class is a circular list threaded through the pairs by index + 1, oldest first (the
+ * head's 'prev' is the newest); a pair is on its class's list for the table and on its
+ * source's. */
+static uint32_t *list_links(struct ct_table *ct, uint32_t ref, bool by_source)
+{
+    struct ct_conn *conn = &ct->conns[ref - 1];
+
+    return by_source ? conn->source_link : conn->class_link;
+}
+
+static void list_append(struct ct_table *ct, uint32_t *head, uint32_t ref, bool by_source)
+{
+    uint32_t *links = list_links(ct, ref, by_source);
+
+    if (!*head) {
+        links[0] = links[1] = ref;
+        *head = ref;
+    } else {
+        uint32_t *first = list_links(ct, *head, by_source);
+        uint32_t last = first[0];
+
+        links[0] = last;
+        links[1] = *head;
+        list_links(ct, last, by_source)[1] = ref;
+        first[0] = ref;
+    }
+}
+
+static void list_remove(struct ct_table *ct, uint32_t *head, uint32_t ref, bool by_source)
+{
+    uint32_t *links = list_links(ct, ref, by_source);
+
+    if (links[1] == ref) {
+        *head = 0;
+    } else {
+        list_links(ct, links[0], by_source)[1] = links[1];
+        list_links(ct, links[1], by_source)[0] = links[0];
+        if (*head == ref) {
+            *head = links[1];
+        }
+    }
+}
+
+static enum ct_class class_of(const struct ct_conn *conn)
+{
+    switch ((enum ct_state) conn->state) {
+    case CT_CLOSED:
+        return CT_CLASS_CLOSED;
+    case CT_CLOSING:
+        return CT_CLASS_CLOSING;
+    case CT_SYN_SENT:
+    case CT_ESTABLISHED:
+    case CT_UDP_UNREPLIED:
+    case CT_UDP_REPLIED:
+        break;
+    }
+    return conn->assured ? CT_CLASS_ASSURED : CT_CLASS_UNASSURED;
+}
+
+static void class_enter(struct ct_table *ct, struct ct_conn *conn)
+{
+    uint32_t ref = ct_index(ct, conn) + 1;
+    enum ct_class class = class_of(conn);
+
+    conn->evict_class = class;
+    if (class < CT_N_LISTS) {
+        list_append(ct, &ct->class_head[class], ref, false);
+        list_append(ct, &ct->sources[conn->source - 1].head[class], ref, true);
+    }
+}
+
+static void class_leave(struct ct_table *ct, struct ct_conn *conn)
+{
+    uint32_t ref = ct_index(ct, conn) + 1;
+    enum ct_class class = conn->evict_class;
+
+    if (class < CT_N_LISTS) {
+        list_remove(ct, &ct->class_head[class], ref, false);
+        list_remove(ct, &ct->sources[conn->source - 1].head[class], ref, true);
+    }
+}
+
+/* Counts a new or adopted pair against its source and lists it under its class. */
+static void attach(struct ct_table *ct, struct ct_conn *conn)
+{
+    conn->source = source_get(ct, conn->tuple[CT_DIR_ORIG].src);
+    ct->sources[conn->source - 1].n_pairs++;
+    class_enter(ct, conn);
+}
+
+static void detach(struct ct_table *ct, struct ct_conn *conn)
+{
+    class_leave(ct, conn);
+    source_put(ct, conn->source);
+    conn->source = 0;
 }
 
 void ct_init(struct ct_table *ct, size_t capacity, const struct ct_timeouts *timeouts)
@@ -72,7 +269,8 @@ struct ct_file_header {
 };
 _Static_assert(sizeof(struct ct_file_header) <= CT_FILE_HEADER, "header fits its page");
 
-#define CT_FILE_VERSION 1
+/* 2: eviction classes (the 'assured' byte and the bookkeeping after it). */
+#define CT_FILE_VERSION 2
 
 static void read_boot_id(char *buf, size_t size)
 {
@@ -87,7 +285,8 @@ static void read_boot_id(char *buf, size_t size)
     }
 }
 
-/* Links every in-use connection into its chains and every other slot into the free list. */
+/* Links every in-use connection into its chains, its source and its class, and every other
+ * slot into the free list. */
 static size_t rebuild_index(struct ct_table *ct)
 {
     size_t adopted = 0;
@@ -99,6 +298,7 @@ static size_t rebuild_index(struct ct_table *ct)
 
         /* Only the bytes that cannot hold an invalid value are trusted as they are. */
         if (conn->in_use == 1 && conn->dsr <= 1 && conn->state <= CT_UDP_REPLIED
+            && conn->assured <= 1
             && (conn->tuple[0].proto == IP_PROTO_TCP
                 || conn->tuple[0].proto == IP_PROTO_UDP)) {
             for (unsigned int d = 0; d < 2; d++) {
@@ -116,6 +316,10 @@ static size_t rebuild_index(struct ct_table *ct)
             conn->next[0] = ct->free_head;
             ct->free_head = i + 1;
         }
+    }
+    /* In a second pass, in table order: the age order of the lists died with the process. */
+    CT_FOR_EACH (conn, ct) {
+        attach(ct, conn);
     }
     return adopted;
 }
@@ -191,8 +395,12 @@ void ct_destroy(struct ct_table *ct)
             free(ct->conns);
         }
         free(ct->buckets);
+        free(ct->sources);
+        free(ct->source_buckets);
         ct->conns = NULL;
         ct->buckets = NULL;
+        ct->sources = NULL;
+        ct->source_buckets = NULL;
     }
 }
 
@@ -232,25 +440,12 @@ void ct_delete(struct ct_table *ct, struct ct_conn *conn)
 
     unlink_dir(ct, conn, CT_DIR_ORIG);
     unlink_dir(ct, conn, CT_DIR_REPLY);
+    detach(ct, conn);
     conn->in_use = false;
     conn->gen++;
     conn->next[0] = ct->free_head;
     ct->free_head = idx + 1;
     ct->n_conns--;
-}
-
-static void evict_one(struct ct_table *ct)
-{
-    for (uint32_t n = 0; n < ct->capacity; n++) {
-        struct ct_conn *conn = &ct->conns[ct->evict_cursor];
-
-        ct->evict_cursor = (ct->evict_cursor + 1) % ct->capacity;
-        if (conn->in_use) {
-            ct_delete(ct, conn);
-            ct->evictions++;
-            return;
-        }
-    }
 }
 
 static void timeout_for_state(struct ct_table *ct, struct ct_conn *conn)
@@ -267,15 +462,113 @@ static void timeout_for_state(struct ct_table *ct, struct ct_conn *conn)
     }
 }
 
-struct ct_conn *ct_create(struct ct_table *ct, const struct ct_tuple *orig,
-                          const struct ct_tuple *reply, uint32_t policy, bool dsr,
-                          uint64_t now_ms)
+static void evict(struct ct_table *ct, uint32_t ref, enum ct_eviction why)
 {
+    ct_delete(ct, &ct->conns[ref - 1]);
+    ct->evictions++;
+    ct->evicted[why]++;
+}
+
+/* Recycles the oldest of the source's own pairs that is not assured. */
+static bool evict_own(struct ct_table *ct, const struct ct_source *src, enum ct_eviction why)
+{
+    for (int class = 0; class < CT_N_LISTS; class++) {
+        if (src->head[class]) {
+            evict(ct, src->head[class], why);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The oldest pair of 'class' whose source holds more than 'share', among the first few;
+ * failing that, the oldest of all. */
+static uint32_t pick_over_share(const struct ct_table *ct, enum ct_class class, uint32_t share)
+{
+    uint32_t head = ct->class_head[class], ref = head;
+
+    for (int n = 0; ref && n < CT_EVICT_SCAN; n++) {
+        const struct ct_conn *conn = &ct->conns[ref - 1];
+
+        if (ct->sources[conn->source - 1].n_pairs > share) {
+            return ref;
+        }
+        ref = conn->class_link[1];
+        if (ref == head) {
+            break;
+        }
+    }
+    return head;
+}
+
+/* Frees a slot of a full table for a new pair from 'ip'.  False if every pair is assured. */
+static bool make_room(struct ct_table *ct, be32 ip, uint64_t now_ms)
+{
+    const struct ct_source *src = source_find(ct, ip);
+    uint32_t share = ct->capacity / MAX(ct->n_sources, 1);
+    /* With the new pair, the source would hold more than its share: let it pay. */
+    bool over = src && src->n_pairs >= share;
+
+    if (ct->class_head[CT_CLASS_CLOSED]) {
+        evict(ct, ct->class_head[CT_CLASS_CLOSED], CT_EVICTED_CLOSED);
+        return true;
+    }
+    if (ct_expire(ct, now_ms, CT_EXPIRE_SCAN, NULL, NULL)) {
+        return true;
+    }
+    for (int class = CT_CLASS_UNASSURED; class < CT_N_LISTS; class++) {
+        uint32_t ref = over && src->head[class] ? src->head[class]
+                                                : pick_over_share(ct, class, share);
+
+        if (ref) {
+            evict(ct, ref, class == CT_CLASS_UNASSURED ? CT_EVICTED_UNASSURED
+                                                       : CT_EVICTED_CLOSED);
+            return true;
+        }
+    }
+    return false;
+}
+
+static int refuse(struct ct_table *ct, enum ct_refusal why, const struct ct_tuple *orig,
+                  uint64_t now_ms)
+{
+    uint64_t total;
+
+    ct->refused[why]++;
+    total = ct->refused[CT_REFUSED_TABLE_FULL] + ct->refused[CT_REFUSED_POD_QUOTA];
+    if (now_ms >= ct->next_log_ms) {
+        unsigned long long n = total - ct->refused_logged;
+        char ip[IP_STR_LEN];
+
+        addr_ip_str(orig->src, ip);
+        if (why == CT_REFUSED_POD_QUOTA) {
+            LOG_WARN("%s holds %" PRIu32 " flow pairs, its limit (--max-flow-pairs-per-pod), "
+                     "all established: its new connection is refused (%llu refused since "
+                     "the last message)", ip, ct_source_pairs(ct, orig->src), n);
+        } else {
+            LOG_WARN("flow-pair table full (%" PRIu32 " pairs, all established): a new "
+                     "connection from %s is refused (%llu refused since the last message)",
+                     ct->n_conns, ip, n);
+        }
+        ct->refused_logged = total;
+        ct->next_log_ms = now_ms + CT_LOG_INTERVAL_MS;
+    }
+    return why == CT_REFUSED_POD_QUOTA ? -EDQUOT : -ENOSPC;
+}
+
+int ct_create(struct ct_table *ct, const struct ct_tuple *orig, const struct ct_tuple *reply,
+              uint32_t policy, bool dsr, uint64_t now_ms, struct ct_conn **connp)
+{
+    const struct ct_source *src = source_find(ct, orig->src);
     struct ct_conn *conn;
     uint32_t idx, gen;
 
-    if (!ct->free_head) {
-        evict_one(ct);
+    if (src && ct->max_per_source && src->n_pairs >= ct->max_per_source
+        && !evict_own(ct, src, CT_EVICTED_POD_QUOTA)) {
+        return refuse(ct, CT_REFUSED_POD_QUOTA, orig, now_ms);
+    }
+    if (!ct->free_head && !make_room(ct, orig->src, now_ms)) {
+        return refuse(ct, CT_REFUSED_TABLE_FULL, orig, now_ms);
     }
     idx = ct->free_head - 1;
     conn = &ct->conns[idx];
@@ -300,7 +593,9 @@ struct ct_conn *ct_create(struct ct_table *ct, const struct ct_tuple *orig,
         *bucket = REF(idx, d);
     }
     ct->n_conns++;
-    return conn;
+    attach(ct, conn);
+    *connp = conn;
+    return 0;
 }
 
 void ct_flush(struct ct_table *ct)
@@ -315,19 +610,28 @@ void ct_flush(struct ct_table *ct)
     }
     ct->free_head = 1;
     ct->n_conns = 0;
+    memset(ct->source_buckets, 0, (size_t) (ct->source_mask + 1) * sizeof *ct->source_buckets);
+    ct->source_free = 0;
+    ct->source_used = 0;
+    ct->n_sources = 0;
+    memset(ct->class_head, 0, sizeof ct->class_head);
 }
 
 void ct_update(struct ct_table *ct, struct ct_conn *conn, enum ct_dir dir, uint8_t tcp_flags,
                uint32_t len, uint64_t now_ms)
 {
     enum ct_state old = conn->state;
+    uint8_t was_assured = conn->assured;
 
     conn->packets[dir]++;
     conn->bytes[dir] += len;
     conn->used_ms = now_ms;
 
     if (conn->tuple[0].proto != IP_PROTO_TCP) {
-        if (dir == CT_DIR_REPLY) {
+        if (conn->state == CT_UDP_REPLIED) {
+            /* Anything after the first answer: a dialogue or a stream, not a probe. */
+            conn->assured = 1;
+        } else if (dir == CT_DIR_REPLY) {
             conn->state = CT_UDP_REPLIED;
         }
     } else if (tcp_flags & TCP_RST) {
@@ -337,13 +641,22 @@ void ct_update(struct ct_table *ct, struct ct_conn *conn, enum ct_dir dir, uint8
         conn->state = conn->fin_seen == 3 ? CT_CLOSED : CT_CLOSING;
     } else if (conn->state == CT_SYN_SENT && dir == CT_DIR_REPLY) {
         conn->state = CT_ESTABLISHED;
+    } else if (conn->state == CT_ESTABLISHED && dir == CT_DIR_ORIG) {
+        /* The client acknowledged the backend: not a half-open flood. */
+        conn->assured = 1;
     } else if (conn->state == CT_CLOSED && (tcp_flags & TCP_SYN) && !(tcp_flags & TCP_ACK)) {
         /* The client reuses the port: a new connection on the same pair. */
         conn->state = CT_SYN_SENT;
         conn->fin_seen = 0;
+        conn->assured = 0;
     }
     if (conn->state != old) {
         timeout_for_state(ct, conn);
+    }
+    if ((conn->state != old || conn->assured != was_assured)
+        && class_of(conn) != conn->evict_class) {
+        class_leave(ct, conn);
+        class_enter(ct, conn);
     }
 }
 

@@ -10,7 +10,25 @@
  *
  * Owned by the datapath thread.  Connections live in one preallocated array and are referred
  * to by index; a generation number, bumped whenever a slot is freed, lets cached flows notice
- * that the connection they were compiled for is gone. */
+ * that the connection they were compiled for is gone.
+ *
+ * The table is bounded, and a full table must not let one pod's flood of new connections
+ * kill the established connections of others.  Every pair is counted against its source (the
+ * client's address, the original direction's source) and sorted into an eviction class, as
+ * Linux conntrack's early drop does with its ASSURED bit:
+ *   - closed (RST, or FIN both ways): garbage that only waits for its timeout;
+ *   - unassured: the client never answered the backend (TCP: no ACK after the SYN-ACK, so
+ *     SYN floods and scans; UDP: nothing after the first reply, so one-shot probes);
+ *   - closing (one FIN): possibly a half-closed stream, so taken after the unassured;
+ *   - assured: a live two-way connection.  Never evicted to make room: the new connection
+ *     is refused instead (-ENOSPC), and the client's retransmission tries again.
+ * A source may hold at most 'max_per_source' pairs: at its limit, its own oldest closed,
+ * unassured or closing pair is recycled, else its new connection is refused (-EDQUOT).
+ * When the table is full, a closed pair goes first, then a pair idle past its timeout that
+ * the aging sweep has not reached yet, then an unassured pair and last a closing one, each
+ * preferably of a source holding more than its fair share (capacity / sources).  Every
+ * class is kept in a FIFO list per source and one for the whole table, so each choice costs
+ * O(1) (plus a short bounded scan); nothing is allocated after ct_init. */
 #ifndef VSWITCH_DP_CONNTRACK_H
 #define VSWITCH_DP_CONNTRACK_H 1
 
@@ -49,6 +67,15 @@ struct ct_timeouts {
     uint32_t udp_replied_ms;
 };
 
+/* Eviction classes, in the order a full table gives them up; assured pairs are kept. */
+enum ct_class {
+    CT_CLASS_CLOSED,                /* RST, or FIN both ways. */
+    CT_CLASS_UNASSURED,             /* The client has not answered the backend yet. */
+    CT_CLASS_CLOSING,               /* One FIN. */
+    CT_N_LISTS,                     /* Classes kept in eviction lists. */
+    CT_CLASS_ASSURED = CT_N_LISTS,  /* Both sides spoke, the client after the backend. */
+};
+
 struct ct_conn {
     struct ct_tuple tuple[2];       /* [CT_DIR_ORIG], [CT_DIR_REPLY]. */
     uint32_t next[2];               /* Hash chains: (index + 1) << 1 | dir; 0 ends. */
@@ -64,6 +91,39 @@ struct ct_conn {
     uint8_t dsr;                    /* 0 or 1. */
     uint64_t packets[2];
     uint64_t bytes[2];
+    uint8_t assured;                /* 0 or 1: the client spoke after the backend. */
+    /* Eviction bookkeeping, rebuilt on adoption and never read from the file. */
+    uint8_t evict_class;            /* enum ct_class. */
+    uint8_t pad_[2];
+    uint32_t source;                /* Index + 1 in the table's sources. */
+    uint32_t class_link[2];         /* Prev, next (index + 1) in the table's list of its
+                                     * class... */
+    uint32_t source_link[2];        /* ...and in its source's. */
+};
+_Static_assert(sizeof(struct ct_conn) == 128, "a flow pair is two cache lines");
+
+/* The pairs held by one client address. */
+struct ct_source {
+    be32 ip;
+    uint32_t n_pairs;
+    uint32_t next;                  /* Hash chain, or free list: index + 1; 0 ends. */
+    uint32_t head[CT_N_LISTS];      /* Oldest pair of each class (index + 1), or 0. */
+};
+
+/* Why pairs were evicted before their time: to make room in a full table (by class), or to
+ * keep a source within its limit (any class but assured). */
+enum ct_eviction {
+    CT_EVICTED_CLOSED,              /* Closed or closing. */
+    CT_EVICTED_UNASSURED,
+    CT_EVICTED_POD_QUOTA,           /* A source's own pair, recycled at its limit. */
+    CT_N_EVICTIONS,
+};
+
+/* Why new connections were refused. */
+enum ct_refusal {
+    CT_REFUSED_TABLE_FULL,          /* -ENOSPC: every pair is assured. */
+    CT_REFUSED_POD_QUOTA,           /* -EDQUOT: the source is at its limit, all assured. */
+    CT_N_REFUSALS,
 };
 
 struct ct_table {
@@ -76,20 +136,36 @@ struct ct_table {
     uint32_t free_head;             /* Index + 1. */
     uint32_t n_conns;
     uint32_t expire_cursor;
-    uint32_t evict_cursor;
-    uint64_t evictions;
     struct ct_timeouts timeouts;
+
+    uint32_t max_per_source;        /* Pairs one client address may hold; 0: no limit. */
+    struct ct_source *sources;      /* 'capacity' of them: a source holds at least one pair. */
+    uint32_t *source_buckets;
+    uint32_t source_mask;
+    uint32_t source_free;           /* Index + 1 of a freed source... */
+    uint32_t source_used;           /* ...else the first never used. */
+    uint32_t n_sources;
+    uint32_t class_head[CT_N_LISTS];    /* Oldest pair of each class, index + 1, or 0. */
+
+    uint64_t evictions;             /* All of evicted[]. */
+    uint64_t evicted[CT_N_EVICTIONS];
+    uint64_t refused[CT_N_REFUSALS];
+    uint64_t refused_logged;        /* Refusals up to the last log message... */
+    uint64_t next_log_ms;           /* ...and when the next may be written. */
 };
 
-/* 'capacity' clamped to [16, 1<<24].  Aborts on out of memory (start-up only). */
+/* 'capacity' clamped to [16, 1<<24].  Aborts on out of memory (start-up only).  No limit
+ * per source until ct_set_max_per_source(). */
 void ct_init(struct ct_table *, size_t capacity, const struct ct_timeouts *);
+/* At most 'max' pairs per client address (0: no limit).  Pairs already held stay. */
+void ct_set_max_per_source(struct ct_table *, uint32_t max);
 
 /* Like ct_init(), but the connections live in the file 'path' (on tmpfs, /run), shared with
  * the next process that opens it: a vswitchd restarted after a crash adopts the flow pairs of
  * the one before, so established connections keep their translation whichever side speaks
  * first.  A file from another boot, capacity or layout is started afresh.  Only the array is
- * trusted: chains and free list are rebuilt from it, so a write torn by the crash costs at
- * most that one connection.  The file is locked for as long as the table lives; another
+ * trusted: chains, free list, sources and eviction lists are rebuilt from it, so a write
+ * torn by the crash costs at most that one connection.  The file is locked for as long as the table lives; another
  * process's table gives -EBUSY.  Returns the number of connections adopted, or a negative
  * errno (the table is then initialised in memory, as by ct_init). */
 int ct_init_file(struct ct_table *, size_t capacity, const struct ct_timeouts *,
@@ -97,16 +173,18 @@ int ct_init_file(struct ct_table *, size_t capacity, const struct ct_timeouts *,
 void ct_destroy(struct ct_table *);
 
 struct ct_conn *ct_lookup(const struct ct_table *, const struct ct_tuple *, enum ct_dir *dir);
-/* Creates a connection for 'orig' and 'reply' (neither may exist).  When the table is full
- * the least recently scanned connection is evicted and counted.  Never fails. */
-struct ct_conn *ct_create(struct ct_table *, const struct ct_tuple *orig,
-                          const struct ct_tuple *reply, uint32_t policy, bool dsr,
-                          uint64_t now_ms);
+/* Creates a connection for 'orig' and 'reply' (neither may exist) and stores it in '*conn'.
+ * Makes room as the header comment says, counting what it evicts.  Returns 0, -EDQUOT when
+ * orig->src is at its limit with only assured pairs, or -ENOSPC when the table is full of
+ * assured pairs; refusals are counted, and logged at most every 10 s. */
+int ct_create(struct ct_table *, const struct ct_tuple *orig, const struct ct_tuple *reply,
+              uint32_t policy, bool dsr, uint64_t now_ms, struct ct_conn **conn);
 void ct_delete(struct ct_table *, struct ct_conn *);
 void ct_flush(struct ct_table *);
 
 /* Accounts a packet of 'len' bytes with 'tcp_flags' in direction 'dir' and moves the state
- * machine: both directions seen -> established, FIN/RST -> shorter timeouts. */
+ * machine: both directions seen -> established, then the client again -> assured, FIN/RST
+ * -> shorter timeouts. */
 void ct_update(struct ct_table *, struct ct_conn *, enum ct_dir dir, uint8_t tcp_flags,
                uint32_t len, uint64_t now_ms);
 
@@ -117,6 +195,9 @@ size_t ct_expire(struct ct_table *, uint64_t now_ms, uint32_t budget,
                  void (*on_delete)(struct ct_conn *, void *), void *aux);
 
 const char *ct_state_name(enum ct_state);
+
+/* Pairs held by client address 'ip' now. */
+uint32_t ct_source_pairs(const struct ct_table *, be32 ip);
 
 static inline uint32_t ct_index(const struct ct_table *ct, const struct ct_conn *conn)
 {

@@ -494,6 +494,7 @@ int dp_create(const struct dp_config *cfg, struct dp **dpp, char *err, size_t er
         } else {
             ct_init(&dp->ct, capacity, &timeouts);
         }
+        ct_set_max_per_source(&dp->ct, cfg->max_flow_pairs_per_pod);
     }
     lb_table_init(&dp->lb);
     overlay_init(&dp->overlay);
@@ -958,6 +959,10 @@ static void table_stats_cmd(struct dp *dp, void *stats_)
     stats->flow_evictions = dp->cache.evictions;
     stats->flow_pairs = dp->ct.n_conns;
     stats->flow_pair_evictions = dp->ct.evictions;
+    stats->flow_pair_evictions_closed = dp->ct.evicted[CT_EVICTED_CLOSED];
+    stats->flow_pair_evictions_unassured = dp->ct.evicted[CT_EVICTED_UNASSURED];
+    stats->flow_pair_evictions_pod_quota = dp->ct.evicted[CT_EVICTED_POD_QUOTA];
+    stats->flow_pair_sources = dp->ct.n_sources;
     stats->policies = dp->lb.n_policies;
     stats->peers = dp->overlay.n_peers;
 }

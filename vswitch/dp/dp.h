@@ -33,6 +33,8 @@ struct dp_config {
     uint16_t vxlan_port;            /* UDP port, host order; 0: 4789. */
     uint16_t overlay_mtu;           /* Largest inner IPv4 packet carried; 0: 1450. */
     size_t max_flow_pairs;          /* Bound of the flow-pair table; 0 for the default. */
+    uint32_t max_flow_pairs_per_pod;    /* Flow pairs one client address may hold; 0: no
+                                         * limit. */
     const char *pairs_path;         /* File (tmpfs) holding the flow pairs across restarts;
                                      * NULL: process memory only. */
     uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair; 0: 240. */
@@ -107,7 +109,11 @@ struct dp_table_stats {
     size_t flows;                   /* Cached flows. */
     uint64_t flow_evictions;        /* Cached flows evicted because the cache was full. */
     size_t flow_pairs;
-    uint64_t flow_pair_evictions;   /* Flow pairs evicted because the table was full. */
+    uint64_t flow_pair_evictions;   /* Flow pairs evicted before their time, all kinds: */
+    uint64_t flow_pair_evictions_closed;    /* closed or closing, from a full table; */
+    uint64_t flow_pair_evictions_unassured; /* never assured, from a full table; */
+    uint64_t flow_pair_evictions_pod_quota; /* a client's own, at its per-pod limit. */
+    size_t flow_pair_sources;       /* Client addresses holding flow pairs. */
     size_t policies;
     size_t peers;
 };

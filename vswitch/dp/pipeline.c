@@ -11,6 +11,7 @@
 #include "dp/pipeline.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 
 #include "dp/csum.h"
 #include "dp/dp-private.h"
@@ -209,9 +210,10 @@ static bool make_reply_unique(const struct dp *dp, struct ct_tuple *reply)
     return false;
 }
 
-static struct ct_conn *create_pair(struct dp *dp, const struct flow_key *key,
-                                   const struct lb_policy *policy, be32 backend_ip,
-                                   uint16_t backend_port, bool snat)
+/* Returns 0 with the pair in '*conn', or the drop reason for the packet. */
+static enum drop_reason create_pair(struct dp *dp, const struct flow_key *key,
+                                    const struct lb_policy *policy, be32 backend_ip,
+                                    uint16_t backend_port, bool snat, struct ct_conn **conn)
 {
     struct ct_tuple orig = tuple_from_key(key), reply = {
         .src = backend_ip, .dst = snat ? dp->cfg.gateway : key->nw_src,
@@ -219,15 +221,23 @@ static struct ct_conn *create_pair(struct dp *dp, const struct flow_key *key,
     };
 
     if (!make_reply_unique(dp, &reply)) {
-        return NULL;
+        return DROP_NO_ROUTE;
     }
-    return ct_create(&dp->ct, &orig, &reply, policy->slot, !snat, dp->now_ms);
+    switch (ct_create(&dp->ct, &orig, &reply, policy->slot, !snat, dp->now_ms, conn)) {
+    case 0:
+        return DROP_NONE;
+    case -EDQUOT:
+        return DROP_FLOW_PAIR_QUOTA;
+    default:
+        return DROP_FLOW_TABLE_FULL;
+    }
 }
 
 static void lb_connect(struct dp *dp, const struct port *in, const struct flow_key *key,
                        struct lb_policy *policy, struct action_list *acts, bool *cacheable)
 {
     const struct dp_lb_backend *backend;
+    enum drop_reason why;
     struct next_hop hop;
     struct ct_conn *conn;
     bool snat;
@@ -257,16 +267,17 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
         output_to_peer(dp, hop.peer, overlay_dispatch_mac(backend->ip), acts);
         return;
     }
-    policy->connections++;
     /* Hairpin: a pod reaching itself through the VIP would see its own address as the
      * source and answer itself directly; the gateway address brings the reply back. */
     snat = !policy->spec.dsr || hop.port == in;
-    conn = create_pair(dp, key, policy, backend->ip, backend->port, snat);
-    if (!conn) {
+    why = create_pair(dp, key, policy, backend->ip, backend->port, snat, &conn);
+    if (why) {
+        /* Not cached: the client's retransmission may find room. */
         *cacheable = false;
-        actions_drop(acts, DROP_NO_ROUTE);
+        actions_drop(acts, why);
         return;
     }
+    policy->connections++;
     conn_actions(dp, conn, CT_DIR_ORIG, acts);
 }
 
@@ -279,6 +290,7 @@ static bool dsr_dispatch(struct dp *dp, const struct port *in, const struct flow
 {
     const struct dp_lb_backend *chosen = NULL;
     struct lb_policy *policy;
+    enum drop_reason why;
     struct ct_conn *conn;
     struct port *pod;
     be32 pod_ip;
@@ -302,10 +314,10 @@ static bool dsr_dispatch(struct dp *dp, const struct port *in, const struct flow
         actions_drop(acts, DROP_NO_BACKEND);
         return true;
     }
-    conn = create_pair(dp, key, policy, chosen->ip, chosen->port, false);
-    if (!conn) {
+    why = create_pair(dp, key, policy, chosen->ip, chosen->port, false, &conn);
+    if (why) {
         *cacheable = false;
-        actions_drop(acts, DROP_NO_ROUTE);
+        actions_drop(acts, why);
         return true;
     }
     policy->connections++;
