@@ -301,7 +301,7 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
         json_t *peers = json_array();
 
         json_object_set_new(root, "daemon", json_pack(
-            "{s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:o, s:s, s:I, s:I, s:I, s:i}",
+            "{s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:o, s:s, s:I, s:I, s:I, s:I, s:i}",
             "version", d->version, "pod_cidr", d->pod_cidr, "gateway", d->gateway,
             "router_mac", d->router_mac,
             "node_ip", *d->node_ip ? json_string(d->node_ip) : json_null(),
@@ -310,7 +310,9 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
             "host_port", d->host_port,
             "uptime_ms", (json_int_t) d->uptime_ms,
             "flow_cache_size", (json_int_t) d->flow_cache_size,
-            "max_flow_pairs", (json_int_t) d->max_flow_pairs, "flow_ttl", (int) d->flow_ttl));
+            "max_flow_pairs", (json_int_t) d->max_flow_pairs,
+            "max_flow_pairs_per_pod", (json_int_t) d->max_flow_pairs_per_pod,
+            "flow_ttl", (int) d->flow_ttl));
         for (size_t i = 0; i < show->n_ports; i++) {
             json_array_append_new(ports, port_json(show->ports[i]));
         }
@@ -330,6 +332,13 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
         json_object_set_new(root, "flow_evictions", json_integer(show->flow_evictions));
         json_object_set_new(root, "flow_pair_evictions",
                             json_integer(show->flow_pair_evictions));
+        json_object_set_new(root, "flow_pair_evictions_by", json_pack(
+            "{s:I, s:I, s:I}",
+            "closed", (json_int_t) show->flow_pair_evictions_closed,
+            "unassured", (json_int_t) show->flow_pair_evictions_unassured,
+            "pod_quota", (json_int_t) show->flow_pair_evictions_pod_quota));
+        json_object_set_new(root, "n_flow_pair_sources",
+                            json_integer(show->n_flow_pair_sources));
         print_json(root);
         return;
     }
@@ -349,12 +358,21 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
         print_peer_text(show->peers[i]);
     }
     printf("policies: %" PRIu32 "\n", show->n_policies);
-    printf("flows: %" PRIu64 " (max %" PRIu64 "), flow pairs: %" PRIu64 " (max %" PRIu64
-           ", ttl %" PRIu32 "s)", show->n_flows, d->flow_cache_size, show->n_flow_pairs,
-           d->max_flow_pairs, d->flow_ttl);
+    printf("flows: %" PRIu64 " (max %" PRIu64 "), flow pairs: %" PRIu64 " from %" PRIu64
+           " clients (max %" PRIu64, show->n_flows, d->flow_cache_size, show->n_flow_pairs,
+           show->n_flow_pair_sources, d->max_flow_pairs);
+    if (d->max_flow_pairs_per_pod) {
+        printf(", %" PRIu64 " per pod", d->max_flow_pairs_per_pod);
+    }
+    printf(", ttl %" PRIu32 "s)", d->flow_ttl);
     if (show->flow_evictions || show->flow_pair_evictions) {
         printf(", evicted: %" PRIu64 " flows, %" PRIu64 " flow pairs", show->flow_evictions,
                show->flow_pair_evictions);
+    }
+    if (show->flow_pair_evictions) {
+        printf(" (closed %" PRIu64 ", unassured %" PRIu64 ", pod quota %" PRIu64 ")",
+               show->flow_pair_evictions_closed, show->flow_pair_evictions_unassured,
+               show->flow_pair_evictions_pod_quota);
     }
     putchar('\n');
     for (size_t i = 0; i < show->n_drops; i++) {

@@ -189,12 +189,17 @@ static Vswitch__Response *handle_show(struct vswitchd *vd)
     info->uptime_ms = time_msec() - vd->start_msec;
     info->flow_cache_size = cfg->flow_cache_size;
     info->max_flow_pairs = cfg->max_flow_pairs;
+    info->max_flow_pairs_per_pod = cfg->max_flow_pairs_per_pod;
     info->flow_ttl = cfg->flow_ttl;
     show->n_policies = tables.policies;
     show->n_flows = tables.flows;
     show->n_flow_pairs = tables.flow_pairs;
     show->flow_evictions = tables.flow_evictions;
     show->flow_pair_evictions = tables.flow_pair_evictions;
+    show->flow_pair_evictions_closed = tables.flow_pair_evictions_closed;
+    show->flow_pair_evictions_unassured = tables.flow_pair_evictions_unassured;
+    show->flow_pair_evictions_pod_quota = tables.flow_pair_evictions_pod_quota;
+    show->n_flow_pair_sources = tables.flow_pair_sources;
 
     show->n_ports = n_ports;
     show->ports = n_ports ? xmalloc(n_ports * sizeof *show->ports) : NULL;

@@ -46,6 +46,9 @@
 #define FLOW_CACHE_MAX (1u << 24)
 #define DEFAULT_MAX_FLOW_PAIRS 262144
 #define MAX_FLOW_PAIRS_MAX (1u << 24)
+/* One client may fill a quarter of the table: a flood from one pod leaves the other three
+ * quarters to the rest, and a busy pod (an ingress proxy) still has room to work. */
+#define DEFAULT_FLOW_PAIRS_PER_POD_DIVISOR 4
 #define DEFAULT_FLOW_TTL 240            /* Seconds, as VFP's "Flow TTL". */
 #define FLOW_TTL_MAX 86400
 #define DEFAULT_BUSY_POLL_US 0
@@ -64,7 +67,8 @@ static const char usage_text[] =
 "SYNOPSIS\n"
 "    vswitchd --pod-cidr CIDR [--ctl PATH] [--db PATH] [--node-ip IP] [--vni N]\n"
 "             [--vxlan-port N] [--overlay-mtu N] [--metrics ADDR:PORT] [--log-level LEVEL]\n"
-"             [--ctl-group GROUP] [--flow-cache-size N] [--max-flow-pairs N]\n"
+"             [--ctl-group GROUP] [--flow-cache-size N]\n"
+"             [--max-flow-pairs N] [--max-flow-pairs-per-pod N]\n"
 "             [--flow-ttl SECONDS] [--busy-poll-us N]\n"
 "    vswitchd --help | --version\n"
 "\n"
@@ -115,8 +119,19 @@ static const char usage_text[] =
 "        Maximum number of cached flows (default 65536).\n"
 "    --max-flow-pairs N\n"
 "        Maximum number of flow pairs (load-balanced connections) at once, 1 to 16777216\n"
-"        (default 262144).  When the table is full, a new connection evicts an existing\n"
-"        pair, and the eviction is counted.\n"
+"        (default 262144).  When the table is full, a new connection evicts a closed\n"
+"        pair (RST, or FIN both ways) or one idle past its timeout, else an unassured\n"
+"        one (a SYN, or a datagram, that the client did not follow up after the\n"
+"        backend's answer), else a closing one (one FIN), preferably of a client\n"
+"        holding more than its share.  An established pair is never evicted: the new\n"
+"        connection is refused instead (drop reason flow_table_full), and the client's\n"
+"        retransmission tries again.  Evictions are counted by kind.\n"
+"    --max-flow-pairs-per-pod N\n"
+"        Maximum number of flow pairs one client address (a pod, or a client on another\n"
+"        node) may hold, 0 to 16777216 (default a quarter of --max-flow-pairs; 0: no\n"
+"        limit).  At the limit, a new connection of that client recycles its own\n"
+"        oldest closed, unassured or closing pair, or is refused (drop reason\n"
+"        flow_pair_quota) when all its pairs are established.\n"
 "    --flow-ttl SECONDS\n"
 "        How long an established TCP flow pair lives without traffic, 1 to 86400 (default\n"
 "        240, as Windows VFP).  Closing TCP connections, UDP and ICMP have shorter\n"
@@ -148,6 +163,7 @@ enum {
     OPT_CTL = 256, OPT_DB, OPT_POD_CIDR, OPT_NODE_IP, OPT_VNI, OPT_VXLAN_PORT, OPT_METRICS,
     OPT_LOG_LEVEL, OPT_CTL_GROUP, OPT_FLOW_CACHE_SIZE, OPT_MAX_FLOW_PAIRS, OPT_FLOW_TTL,
     OPT_BUSY_POLL_US,
+    OPT_MAX_FLOW_PAIRS_PER_POD,
     OPT_OVERLAY_MTU,
 };
 
@@ -164,6 +180,7 @@ static const struct option long_options[] = {
     { "ctl-group", required_argument, NULL, OPT_CTL_GROUP },
     { "flow-cache-size", required_argument, NULL, OPT_FLOW_CACHE_SIZE },
     { "max-flow-pairs", required_argument, NULL, OPT_MAX_FLOW_PAIRS },
+    { "max-flow-pairs-per-pod", required_argument, NULL, OPT_MAX_FLOW_PAIRS_PER_POD },
     { "flow-ttl", required_argument, NULL, OPT_FLOW_TTL },
     { "busy-poll-us", required_argument, NULL, OPT_BUSY_POLL_US },
     { "help", no_argument, NULL, 'h' },
@@ -218,6 +235,7 @@ static gid_t parse_group(const char *name)
 static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
 {
     const char *pod_cidr = NULL;
+    bool per_pod_given = false;
     enum log_level level;
     int c;
 
@@ -294,6 +312,11 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
             cfg->max_flow_pairs = parse_number("--max-flow-pairs", optarg, 1,
                                                MAX_FLOW_PAIRS_MAX);
             break;
+        case OPT_MAX_FLOW_PAIRS_PER_POD:
+            cfg->max_flow_pairs_per_pod = parse_number("--max-flow-pairs-per-pod", optarg, 0,
+                                                       MAX_FLOW_PAIRS_MAX);
+            per_pod_given = true;
+            break;
         case OPT_FLOW_TTL:
             cfg->flow_ttl = parse_number("--flow-ttl", optarg, 1, FLOW_TTL_MAX);
             break;
@@ -320,6 +343,10 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
     }
     if (!pod_cidr) {
         usage_error("--pod-cidr is required (this node's pod subnet, e.g. 10.244.1.0/24)");
+    }
+    if (!per_pod_given) {
+        cfg->max_flow_pairs_per_pod = MAX(cfg->max_flow_pairs
+                                          / DEFAULT_FLOW_PAIRS_PER_POD_DIVISOR, 1);
     }
     if (cfg->overlay_mtu && !cfg->node_ip) {
         usage_error("--overlay-mtu needs --node-ip: without it there is no overlay");
@@ -482,6 +509,7 @@ int main(int argc, char *argv[])
         .vxlan_port = cfg->vxlan_port,
         .overlay_mtu = cfg->overlay_mtu,
         .max_flow_pairs = cfg->max_flow_pairs,
+        .max_flow_pairs_per_pod = cfg->max_flow_pairs_per_pod,
         .flow_ttl = cfg->flow_ttl,
         .busy_poll_us = cfg->busy_poll_us,
         .pairs_path = pairs_path,

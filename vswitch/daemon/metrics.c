@@ -204,10 +204,25 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
     fprintf(out, "vswitch_flow_pairs %zu\n", tables.flow_pairs);
     put_header(out, "vswitch_flow_pairs_max", "gauge", "Bound of the flow-pair table.");
     fprintf(out, "vswitch_flow_pairs_max %zu\n", vd->cfg.max_flow_pairs);
+    put_header(out, "vswitch_flow_pairs_per_pod_max", "gauge",
+               "Flow pairs one client address may hold; 0: no limit.");
+    fprintf(out, "vswitch_flow_pairs_per_pod_max %u\n", vd->cfg.max_flow_pairs_per_pod);
+    put_header(out, "vswitch_flow_pair_sources", "gauge",
+               "Client addresses holding flow pairs.");
+    fprintf(out, "vswitch_flow_pair_sources %zu\n", tables.flow_pair_sources);
     put_header(out, "vswitch_flow_pair_evictions_total", "counter",
-               "Flow pairs evicted because the flow-pair table was full.");
+               "Flow pairs evicted before their time to make room, all kinds.");
     fprintf(out, "vswitch_flow_pair_evictions_total %llu\n",
             (unsigned long long) tables.flow_pair_evictions);
+    put_header(out, "vswitch_flow_pair_evictions_by_kind_total", "counter",
+               "Flow pairs evicted: closed or closing, or unassured, from a full table; "
+               "a client's own at its per-pod limit.");
+    fprintf(out, "vswitch_flow_pair_evictions_by_kind_total{kind=\"closed\"} %llu\n"
+            "vswitch_flow_pair_evictions_by_kind_total{kind=\"unassured\"} %llu\n"
+            "vswitch_flow_pair_evictions_by_kind_total{kind=\"pod_quota\"} %llu\n",
+            (unsigned long long) tables.flow_pair_evictions_closed,
+            (unsigned long long) tables.flow_pair_evictions_unassured,
+            (unsigned long long) tables.flow_pair_evictions_pod_quota);
     put_header(out, "vswitch_policies", "gauge", "Load-balancing policies.");
     fprintf(out, "vswitch_policies %zu\n", tables.policies);
     put_header(out, "vswitch_peers", "gauge", "Overlay peers (remote nodes).");

@@ -29,6 +29,7 @@ struct vswitchd_config {
     gid_t ctl_gid;                  /* (gid_t) -1: no --ctl-group. */
     size_t flow_cache_size;
     size_t max_flow_pairs;          /* Bound of the flow-pair table. */
+    uint32_t max_flow_pairs_per_pod;    /* Pairs one client address may hold; 0: no limit. */
     uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair. */
     uint32_t busy_poll_us;          /* Polling after traffic before sleeping. */
 };
