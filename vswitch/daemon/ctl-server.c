@@ -2,15 +2,23 @@
  *
  * Requests on one connection are answered in order, synchronously in the read callback: a
  * handler is quick (a database commit, a command to the datapath thread), and doing one thing
- * at a time keeps every change atomic with respect to every other client. */
+ * at a time keeps every change atomic with respect to every other client.
+ *
+ * The timeouts are checked by one sweep a second over every connection: at most 1024 of
+ * them, cheaper than a timer each and exact enough for limits counted in seconds.  Times are
+ * the loop's clock (uv_now()).  A sweep that comes late because a handler held the loop
+ * expires nothing: what clients sent meanwhile has not been read yet, and whether they read
+ * what was sent to them cannot be known until the loop has written again. */
 #include "daemon/ctl-server.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,12 +33,25 @@
 /* Bytes of replies a client may leave unread before it is dropped.  One reply of any size is
  * always accepted onto an empty queue, so a big dump is never refused for its size alone. */
 #define CTL_CONN_MAX_QUEUED (4u << 20)
-/* Connections beyond this are closed as soon as accepted: each costs a descriptor. */
-#define CTL_MAX_CONNS 1024
 #define CTL_READ_BUF 16384
+#define CTL_SWEEP_MS 1000
+/* Descriptors left to the rest of the daemon (ports, database, metrics) when the
+ * descriptor limit is too low for CTL_MAX_CONNS connections. */
+#define CTL_FD_RESERVE 512
+#define CTL_PROCESS_BUCKETS 64
+
+/* A process at the other end of connections (SO_PEERCRED): the unit of fairness.  Every
+ * client is root or in --ctl-group, so the user says little; one process is one program. */
+struct ctl_process {
+    struct ctl_process *next;   /* In its bucket. */
+    pid_t pid;
+    uid_t uid;
+    size_t n_conns;
+};
 
 struct ctl_server {
     uv_pipe_t listener;
+    uv_timer_t sweep;
     uv_loop_t *loop;
     char *path;
     dev_t dev;                  /* Of the socket file, to remove only our own at close. */
@@ -39,16 +60,38 @@ struct ctl_server {
     void *aux;
     struct ctl_conn *conns;     /* Doubly linked list of open connections. */
     size_t n_conns;
-    size_t n_handles;           /* Listener + connections not yet closed. */
+    size_t max_conns;
+    size_t max_per_process;
+    uint64_t idle_timeout_ms;   /* 0: never. */
+    struct ctl_process *processes[CTL_PROCESS_BUCKETS];
+    size_t n_handles;           /* Listener, sweep timer, connections not yet closed. */
+    bool sweeping;              /* The sweep timer is initialised. */
     bool closing;
+    uint64_t last_sweep_ms;
+
+    /* Closes are logged one line per CTL_LOG_INTERVAL_MS; those in between are summed up. */
+    uint64_t log_next_ms;
+    uint64_t unlogged[CTL_CLOSE_N_REASONS];
+
+    /* Counters: written by the control thread, read by the metrics thread. */
+    atomic_size_t stat_conns;
+    _Atomic uint64_t stat_accepted;
+    _Atomic uint64_t stat_accept_errors;
+    _Atomic uint64_t stat_closed[CTL_CLOSE_N_REASONS];
 };
 
 struct ctl_conn {
     uv_pipe_t pipe;
     struct ctl_server *server;
     struct ctl_conn *prev, *next;
+    struct ctl_process *process;    /* NULL until accepted; then it is in the list. */
     struct ctl_msg_decoder decoder;
     size_t queued;              /* Bytes of replies handed to libuv and not yet written. */
+    uint64_t sent;              /* Bytes of replies handed to libuv, ever. */
+    uint64_t written_seen;      /* Of those, written to the socket at the last look. */
+    uint64_t active_ms;         /* Last byte read, or last progress writing. */
+    uint64_t request_ms;        /* When the incomplete request began; 0: none. */
+    uint64_t write_ms;          /* Last progress writing while replies wait. */
     bool closing;
     bool close_when_flushed;
     char rbuf[CTL_READ_BUF];
@@ -60,6 +103,67 @@ struct ctl_write {
     size_t len;
     uint8_t *frame;
 };
+
+static const char *const reason_names[] = {
+#define CTL_CLOSE_NAME(ENUM, LABEL, TEXT) LABEL,
+    CTL_CLOSE_REASONS(CTL_CLOSE_NAME)
+#undef CTL_CLOSE_NAME
+};
+
+static const char *const reason_texts[] = {
+#define CTL_CLOSE_TEXT(ENUM, LABEL, TEXT) TEXT,
+    CTL_CLOSE_REASONS(CTL_CLOSE_TEXT)
+#undef CTL_CLOSE_TEXT
+};
+
+const char *ctl_close_reason_name(enum ctl_close_reason reason)
+{
+    return reason < CTL_CLOSE_N_REASONS ? reason_names[reason] : "unknown";
+}
+
+static void counter_inc(_Atomic uint64_t *counter)
+{
+    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+}
+
+static struct ctl_process **process_bucket(struct ctl_server *server, pid_t pid)
+{
+    return &server->processes[(uint32_t) pid % CTL_PROCESS_BUCKETS];
+}
+
+static struct ctl_process *process_ref(struct ctl_server *server, pid_t pid, uid_t uid)
+{
+    struct ctl_process **bucket = process_bucket(server, pid);
+    struct ctl_process *p;
+
+    for (p = *bucket; p; p = p->next) {
+        if (p->pid == pid) {
+            p->n_conns++;
+            return p;
+        }
+    }
+    p = xmalloc(sizeof *p);
+    p->pid = pid;
+    p->uid = uid;
+    p->n_conns = 1;
+    p->next = *bucket;
+    *bucket = p;
+    return p;
+}
+
+static void process_unref(struct ctl_server *server, struct ctl_process *p)
+{
+    struct ctl_process **pp;
+
+    if (--p->n_conns) {
+        return;
+    }
+    for (pp = process_bucket(server, p->pid); *pp != p; pp = &(*pp)->next) {
+        continue;
+    }
+    *pp = p->next;
+    free(p);
+}
 
 static void server_unref(struct ctl_server *server)
 {
@@ -87,16 +191,98 @@ static void conn_close(struct ctl_conn *conn)
         return;
     }
     conn->closing = true;
-    if (conn->prev) {
-        conn->prev->next = conn->next;
-    } else {
-        server->conns = conn->next;
+    if (conn->process) {
+        if (conn->prev) {
+            conn->prev->next = conn->next;
+        } else {
+            server->conns = conn->next;
+        }
+        if (conn->next) {
+            conn->next->prev = conn->prev;
+        }
+        server->n_conns--;
+        atomic_store_explicit(&server->stat_conns, server->n_conns, memory_order_relaxed);
+        process_unref(server, conn->process);
     }
-    if (conn->next) {
-        conn->next->prev = conn->prev;
-    }
-    server->n_conns--;
     uv_close((uv_handle_t *) &conn->pipe, conn_closed);
+}
+
+static uint64_t secs(uint64_t ms)
+{
+    return (ms + 500) / 1000;
+}
+
+/* Logs the closes not logged yet, if any, once the interval allows. */
+static void log_unlogged(struct ctl_server *server, uint64_t now)
+{
+    enum log_level level = LOG_LVL_INFO;
+    char list[256];
+    size_t len = 0;
+    uint64_t total = 0;
+
+    if (now < server->log_next_ms) {
+        return;
+    }
+    list[0] = '\0';
+    for (int r = 0; r < CTL_CLOSE_N_REASONS; r++) {
+        if (server->unlogged[r]) {
+            len += snprintf(list + len, sizeof list - MIN(len, sizeof list), "%s%llu %s",
+                            total ? ", " : "", (unsigned long long) server->unlogged[r],
+                            reason_names[r]);
+            len = MIN(len, sizeof list - 1);
+            total += server->unlogged[r];
+            if (r != CTL_CLOSE_IDLE) {
+                level = LOG_LVL_WARN;
+            }
+            server->unlogged[r] = 0;
+        }
+    }
+    if (total) {
+        log_msg(level, LOG_MODULE, "closed %llu more control connections: %s",
+                (unsigned long long) total, list);
+        server->log_next_ms = now + CTL_LOG_INTERVAL_MS;
+    }
+}
+
+/* Counts that the server closes 'conn' for 'reason' and logs it, or sums it up for later
+ * if a close was logged less than CTL_LOG_INTERVAL_MS ago. */
+static void note_close(struct ctl_conn *conn, enum ctl_close_reason reason, const char *detail)
+{
+    struct ctl_server *server = conn->server;
+    uint64_t now = uv_now(server->loop);
+
+    counter_inc(&server->stat_closed[reason]);
+    if (now < server->log_next_ms) {
+        server->unlogged[reason]++;
+        return;
+    }
+    server->log_next_ms = now + CTL_LOG_INTERVAL_MS;
+    log_msg(reason == CTL_CLOSE_IDLE ? LOG_LVL_INFO : LOG_LVL_WARN, LOG_MODULE,
+            "closing a control connection of pid %ld (uid %ld): %s: %s",
+            conn->process ? (long) conn->process->pid : -1L,
+            conn->process ? (long) conn->process->uid : -1L, reason_texts[reason], detail);
+}
+
+static void conn_drop(struct ctl_conn *conn, enum ctl_close_reason reason, const char *detail)
+{
+    note_close(conn, reason, detail);
+    conn_close(conn);
+}
+
+static size_t conn_unsent(const struct ctl_conn *conn)
+{
+    return uv_stream_get_write_queue_size((const uv_stream_t *) &conn->pipe);
+}
+
+/* Notes whether the client took any of its replies since the last look. */
+static void conn_check_written(struct ctl_conn *conn, uint64_t now)
+{
+    uint64_t written = conn->sent - conn_unsent(conn);
+
+    if (written != conn->written_seen) {
+        conn->written_seen = written;
+        conn->write_ms = conn->active_ms = now;
+    }
 }
 
 static void write_done(uv_write_t *req, int status)
@@ -113,7 +299,10 @@ static void write_done(uv_write_t *req, int status)
     if (status < 0) {
         LOG_DBG("client write failed: %s", uv_strerror(status));
         conn_close(conn);
-    } else if (conn->close_when_flushed && !conn->queued) {
+        return;
+    }
+    conn_check_written(conn, uv_now(conn->server->loop));
+    if (conn->close_when_flushed && !conn->queued) {
         conn_close(conn);
     }
 }
@@ -123,7 +312,7 @@ static void conn_send(struct ctl_conn *conn, Vswitch__Response *resp)
 {
     struct ctl_write *w;
     uint8_t *frame;
-    size_t len;
+    size_t len, unsent;
     uv_buf_t buf;
     int error;
 
@@ -141,9 +330,11 @@ static void conn_send(struct ctl_conn *conn, Vswitch__Response *resp)
         abort();                /* An error reply always fits. */
     }
     if (conn->queued && conn->queued + len > CTL_CONN_MAX_QUEUED) {
-        LOG_WARN("dropping a client that left %zu bytes of replies unread", conn->queued);
+        char detail[64];
+
+        snprintf(detail, sizeof detail, "%zu bytes waiting", conn->queued);
         free(frame);
-        conn_close(conn);
+        conn_drop(conn, CTL_CLOSE_REPLY_BACKLOG, detail);
         return;
     }
 
@@ -153,6 +344,7 @@ static void conn_send(struct ctl_conn *conn, Vswitch__Response *resp)
     w->len = len;
     w->frame = frame;
     buf = uv_buf_init((char *) frame, len);
+    unsent = conn_unsent(conn);
     error = uv_write(&w->req, (uv_stream_t *) &conn->pipe, &buf, 1, write_done);
     if (error) {
         LOG_DBG("client write failed: %s", uv_strerror(error));
@@ -161,7 +353,12 @@ static void conn_send(struct ctl_conn *conn, Vswitch__Response *resp)
         conn_close(conn);
         return;
     }
+    if (!unsent) {
+        /* The write clock starts now: nothing was waiting before. */
+        conn->write_ms = uv_now(conn->server->loop);
+    }
     conn->queued += len;
+    conn->sent += len;
 }
 
 static void conn_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
@@ -171,27 +368,31 @@ static void conn_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(conn->rbuf, sizeof conn->rbuf);
 }
 
-static void conn_handle_frames(struct ctl_conn *conn)
+/* Answers the whole requests received.  Returns how many. */
+static int conn_handle_frames(struct ctl_conn *conn)
 {
     struct ctl_server *server = conn->server;
     const uint8_t *body;
     size_t len;
-    int n;
+    int n, handled = 0;
 
     while (!conn->closing && (n = ctl_msg_decoder_next(&conn->decoder, &body, &len))) {
         Vswitch__Request *req;
         Vswitch__Response *resp;
 
         if (n < 0) {
+            char detail[64];
+
             /* The frame's end is unknown, so nothing after it can be read: answer, then
              * hang up once the answer is out. */
-            LOG_WARN("client sent a request over %u bytes; closing its connection",
+            snprintf(detail, sizeof detail, "more than %u bytes announced",
                      CTL_MSG_MAX_REQUEST);
+            note_close(conn, CTL_CLOSE_OVERSIZED, detail);
             uv_read_stop((uv_stream_t *) &conn->pipe);
             conn->close_when_flushed = true;
             conn_send(conn, ctl_msg_response_error(-EMSGSIZE, "request exceeds the maximum "
                                                    "of %u bytes", CTL_MSG_MAX_REQUEST));
-            return;
+            return handled;
         }
         if (ctl_msg_unpack_request(body, len, &req)) {
             LOG_DBG("malformed request of %zu bytes", len);
@@ -202,12 +403,16 @@ static void conn_handle_frames(struct ctl_conn *conn)
             ctl_msg_request_free(req);
         }
         conn_send(conn, resp);
+        handled++;
     }
+    return handled;
 }
 
 static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     struct ctl_conn *conn = stream->data;
+    uint64_t now = uv_now(conn->server->loop);
+    int handled;
 
     if (nread < 0) {
         if (nread != UV_EOF) {
@@ -218,19 +423,128 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         conn_close(conn);
         return;
     }
-    if (nread > 0) {
-        ctl_msg_decoder_feed(&conn->decoder, buf->base, nread);
-        conn_handle_frames(conn);
+    if (!nread) {
+        return;
+    }
+    conn->active_ms = now;
+    ctl_msg_decoder_feed(&conn->decoder, buf->base, nread);
+    handled = conn_handle_frames(conn);
+    /* A request's clock starts with its first byte, or with the end of the request before
+     * it when both came in one read: a client that trickles bytes in runs out of time
+     * however steadily it trickles. */
+    if (!ctl_msg_decoder_pending(&conn->decoder)) {
+        conn->request_ms = 0;
+    } else if (handled || !conn->request_ms) {
+        conn->request_ms = now;
+    }
+}
+
+/* Returns why 'conn' must be closed now, with details in 'detail', or -1 if it may stay. */
+static int conn_expired(const struct ctl_conn *conn, uint64_t now, char *detail, size_t size)
+{
+    uint64_t idle_ms = conn->server->idle_timeout_ms;
+    size_t unsent = conn_unsent(conn);
+    size_t partial;
+
+    if (unsent) {
+        if (now - conn->write_ms < CTL_WRITE_TIMEOUT_MS) {
+            return -1;
+        }
+        snprintf(detail, size, "%zu bytes waiting, none read for %llu s", unsent,
+                 (unsigned long long) secs(now - conn->write_ms));
+        return CTL_CLOSE_UNREAD_REPLIES;
+    }
+    if (conn->close_when_flushed) {
+        return -1;
+    }
+    partial = ctl_msg_decoder_pending(&conn->decoder);
+    if (partial) {
+        if (now - conn->request_ms < CTL_REQUEST_TIMEOUT_MS) {
+            return -1;
+        }
+        snprintf(detail, size, "%zu bytes of it after %llu s", partial,
+                 (unsigned long long) secs(now - conn->request_ms));
+        return CTL_CLOSE_SLOW_REQUEST;
+    }
+    if (!idle_ms || now - conn->active_ms < idle_ms) {
+        return -1;
+    }
+    snprintf(detail, size, "nothing sent or pending for %llu s",
+             (unsigned long long) secs(now - conn->active_ms));
+    return CTL_CLOSE_IDLE;
+}
+
+static void sweep(uv_timer_t *timer)
+{
+    struct ctl_server *server = timer->data;
+    uint64_t now = uv_now(server->loop);
+    bool late = now - server->last_sweep_ms > 3 * CTL_SWEEP_MS;
+    struct ctl_conn *conn, *next;
+
+    server->last_sweep_ms = now;
+    for (conn = server->conns; conn; conn = next) {
+        char detail[96];
+        int reason;
+
+        next = conn->next;
+        conn_check_written(conn, now);
+        if (!late && (reason = conn_expired(conn, now, detail, sizeof detail)) >= 0) {
+            conn_drop(conn, reason, detail);
+        }
+    }
+    log_unlogged(server, now);
+}
+
+/* The newcomer 'conn' is in: if it takes its process past its share, or the server past
+ * its limit, another connection makes room.  The newcomer itself is always served. */
+static void make_room(struct ctl_server *server, struct ctl_conn *newcomer)
+{
+    uint64_t now = uv_now(server->loop);
+    struct ctl_conn *victim = NULL;
+    char detail[128];
+
+    if (newcomer->process->n_conns > server->max_per_process) {
+        for (struct ctl_conn *c = server->conns; c; c = c->next) {
+            if (c != newcomer && c->process == newcomer->process
+                && (!victim || c->active_ms < victim->active_ms)) {
+                victim = c;
+            }
+        }
+        snprintf(detail, sizeof detail, "its share is %zu connections; this one was quiet "
+                 "for %llu s", server->max_per_process,
+                 (unsigned long long) secs(now - victim->active_ms));
+        conn_drop(victim, CTL_CLOSE_PROCESS_SHARE, detail);
+        victim = NULL;
+    }
+    if (server->n_conns > server->max_conns) {
+        /* The heaviest holder pays first, so that a process opening connections in a loop
+         * closes its own and not those of the CNI plugin or the proxy. */
+        for (struct ctl_conn *c = server->conns; c; c = c->next) {
+            if (c != newcomer
+                && (!victim || c->process->n_conns > victim->process->n_conns
+                    || (c->process->n_conns == victim->process->n_conns
+                        && c->active_ms < victim->active_ms))) {
+                victim = c;
+            }
+        }
+        snprintf(detail, sizeof detail, "%zu connections open, %zu of them by this process; "
+                 "this one was quiet for %llu s", server->n_conns, victim->process->n_conns,
+                 (unsigned long long) secs(now - victim->active_ms));
+        conn_drop(victim, CTL_CLOSE_EVICTED, detail);
     }
 }
 
 static void on_connection(uv_stream_t *listener, int status)
 {
     struct ctl_server *server = listener->data;
+    struct ucred cred = { .pid = 0, .uid = (uid_t) -1 };
+    socklen_t cred_len = sizeof cred;
     struct ctl_conn *conn;
+    uv_os_fd_t fd;
     int error;
 
     if (status < 0) {
+        counter_inc(&server->stat_accept_errors);
         LOG_WARN("accepting a client failed: %s", uv_strerror(status));
         return;
     }
@@ -240,24 +554,31 @@ static void on_connection(uv_stream_t *listener, int status)
     uv_pipe_init(server->loop, &conn->pipe, 0);
     conn->pipe.data = conn;
     server->n_handles++;
+
+    error = uv_accept(listener, (uv_stream_t *) &conn->pipe);
+    if (error) {
+        counter_inc(&server->stat_accept_errors);
+        LOG_WARN("accepting a client failed: %s", uv_strerror(error));
+        conn_close(conn);
+        return;
+    }
+    counter_inc(&server->stat_accepted);
+    if (!uv_fileno((uv_handle_t *) &conn->pipe, &fd)
+        && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len)) {
+        /* Counted with the other clients of unknown process, as pid 0. */
+        LOG_DBG("no credentials for a client: %s", strerror(errno));
+    }
+    conn->process = process_ref(server, cred.pid, cred.uid);
+    conn->active_ms = uv_now(server->loop);
     conn->next = server->conns;
     if (server->conns) {
         server->conns->prev = conn;
     }
     server->conns = conn;
     server->n_conns++;
+    atomic_store_explicit(&server->stat_conns, server->n_conns, memory_order_relaxed);
+    make_room(server, conn);
 
-    error = uv_accept(listener, (uv_stream_t *) &conn->pipe);
-    if (error) {
-        LOG_WARN("accepting a client failed: %s", uv_strerror(error));
-        conn_close(conn);
-        return;
-    }
-    if (server->n_conns > CTL_MAX_CONNS) {
-        LOG_WARN("more than %d control clients; refusing one", CTL_MAX_CONNS);
-        conn_close(conn);
-        return;
-    }
     error = uv_read_start((uv_stream_t *) &conn->pipe, conn_alloc, conn_read);
     if (error) {
         LOG_WARN("reading from a client failed: %s", uv_strerror(error));
@@ -312,13 +633,49 @@ static int check_existing(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static void listener_closed(uv_handle_t *handle)
+static void server_handle_closed(uv_handle_t *handle)
 {
     server_unref(handle->data);
 }
 
-int ctl_server_open(uv_loop_t *loop, const char *path, gid_t gid, ctl_server_handler *handler,
-                    void *aux, struct ctl_server **serverp, char *err, size_t errlen)
+/* Returns how many connections the descriptor limit leaves room for, after raising the
+ * soft limit if it is below what CTL_MAX_CONNS needs (systemd's default soft limit is 1024;
+ * its hard limit is far higher). */
+static size_t fit_descriptor_limit(void)
+{
+    const rlim_t want = CTL_MAX_CONNS + CTL_FD_RESERVE;
+    struct rlimit rl;
+    size_t n;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want) {
+        return CTL_MAX_CONNS;
+    }
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > rl.rlim_cur) {
+        struct rlimit raised = {
+            .rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : MIN(want, rl.rlim_max),
+            .rlim_max = rl.rlim_max,
+        };
+
+        if (!setrlimit(RLIMIT_NOFILE, &raised)) {
+            LOG_INFO("raised the descriptor limit from %llu to %llu for the control socket's "
+                     "clients", (unsigned long long) rl.rlim_cur,
+                     (unsigned long long) raised.rlim_cur);
+            rl.rlim_cur = raised.rlim_cur;
+        }
+    }
+    if (rl.rlim_cur >= want) {
+        return CTL_MAX_CONNS;
+    }
+    n = rl.rlim_cur > 2 * CTL_FD_RESERVE ? rl.rlim_cur - CTL_FD_RESERVE : rl.rlim_cur / 2;
+    n = MAX(n, 8);
+    LOG_WARN("the descriptor limit (RLIMIT_NOFILE) is %llu: at most %zu control connections "
+             "instead of %d", (unsigned long long) rl.rlim_cur, n, CTL_MAX_CONNS);
+    return n;
+}
+
+int ctl_server_open(uv_loop_t *loop, const char *path, gid_t gid, unsigned int idle_timeout,
+                    ctl_server_handler *handler, void *aux, struct ctl_server **serverp,
+                    char *err, size_t errlen)
 {
     struct sockaddr_un sun;
     struct ctl_server *server;
@@ -347,6 +704,10 @@ int ctl_server_open(uv_loop_t *loop, const char *path, gid_t gid, ctl_server_han
     server->path = xstrdup(path);
     server->handler = handler;
     server->aux = aux;
+    server->idle_timeout_ms = (uint64_t) idle_timeout * 1000;
+    server->max_conns = fit_descriptor_limit();
+    server->max_per_process = MAX(server->max_conns * CTL_MAX_CONNS_PER_PROCESS
+                                  / CTL_MAX_CONNS, 1);
     uv_pipe_init(loop, &server->listener, 0);
     server->listener.data = server;
     server->n_handles = 1;
@@ -381,7 +742,7 @@ error_unlink:
     unlink(path);
 error:
     server->closing = true;
-    uv_close((uv_handle_t *) &server->listener, listener_closed);
+    uv_close((uv_handle_t *) &server->listener, server_handle_closed);
     return error;
 }
 
@@ -394,8 +755,36 @@ int ctl_server_start(struct ctl_server *server, char *err, size_t errlen)
                  uv_strerror(error));
         return error;
     }
-    LOG_INFO("listening on %s", server->path);
+    uv_timer_init(server->loop, &server->sweep);
+    server->sweep.data = server;
+    server->n_handles++;
+    server->sweeping = true;
+    server->last_sweep_ms = uv_now(server->loop);
+    uv_timer_start(&server->sweep, sweep, CTL_SWEEP_MS, CTL_SWEEP_MS);
+    if (server->idle_timeout_ms) {
+        LOG_INFO("listening on %s (at most %zu clients, %zu per process; idle ones closed "
+                 "after %llu s)", server->path, server->max_conns, server->max_per_process,
+                 (unsigned long long) server->idle_timeout_ms / 1000);
+    } else {
+        LOG_INFO("listening on %s (at most %zu clients, %zu per process; idle ones kept)",
+                 server->path, server->max_conns, server->max_per_process);
+    }
     return 0;
+}
+
+void ctl_server_get_stats(const struct ctl_server *server, struct ctl_server_stats *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    stats->conns = atomic_load_explicit(&server->stat_conns, memory_order_relaxed);
+    stats->max_conns = server->max_conns;
+    stats->max_conns_per_process = server->max_per_process;
+    stats->idle_timeout = server->idle_timeout_ms / 1000;
+    stats->accepted = atomic_load_explicit(&server->stat_accepted, memory_order_relaxed);
+    stats->accept_errors = atomic_load_explicit(&server->stat_accept_errors,
+                                                memory_order_relaxed);
+    for (int r = 0; r < CTL_CLOSE_N_REASONS; r++) {
+        stats->closed[r] = atomic_load_explicit(&server->stat_closed[r], memory_order_relaxed);
+    }
 }
 
 void ctl_server_close(struct ctl_server *server)
@@ -406,6 +795,7 @@ void ctl_server_close(struct ctl_server *server)
         return;
     }
     server->closing = true;
+    log_unlogged(server, UINT64_MAX);
     while (server->conns) {
         conn_close(server->conns);
     }
@@ -413,5 +803,8 @@ void ctl_server_close(struct ctl_server *server)
     if (!stat(server->path, &st) && st.st_dev == server->dev && st.st_ino == server->ino) {
         unlink(server->path);
     }
-    uv_close((uv_handle_t *) &server->listener, listener_closed);
+    if (server->sweeping) {
+        uv_close((uv_handle_t *) &server->sweep, server_handle_closed);
+    }
+    uv_close((uv_handle_t *) &server->listener, server_handle_closed);
 }

@@ -69,7 +69,7 @@ static const char usage_text[] =
 "             [--vxlan-port N] [--overlay-mtu N] [--metrics ADDR:PORT] [--log-level LEVEL]\n"
 "             [--ctl-group GROUP] [--flow-cache-size N]\n"
 "             [--max-flow-pairs N] [--max-flow-pairs-per-pod N]\n"
-"             [--flow-ttl SECONDS] [--busy-poll-us N]\n"
+"             [--flow-ttl SECONDS] [--busy-poll-us N] [--ctl-idle-timeout SECONDS]\n"
 "    vswitchd --help | --version\n"
 "\n"
 "DESCRIPTION\n"
@@ -93,6 +93,13 @@ static const char usage_text[] =
 "    --ctl-group GROUP\n"
 "        Let members of GROUP use the control socket (mode 0660); by default only root\n"
 "        may (mode 0600).\n"
+"    --ctl-idle-timeout SECONDS\n"
+"        Close a control connection that has had no request in progress and no reply\n"
+"        waiting for SECONDS, 0 to 86400 (default 90; 0: never).  vswitch-proxy keeps\n"
+"        its connection busy every --sync-period; with a longer period it reconnects.\n"
+"        Whatever this says, a request must arrive whole within 10 s and replies must be\n"
+"        read within 10 s; at the limit of 1024 connections (128 per process) a new\n"
+"        client closes the quietest connection of the process holding the most.\n"
 "    --db PATH\n"
 "        Configuration database, SQLite (default " DEFAULT_DB ").\n"
 "    --node-ip IP\n"
@@ -165,6 +172,7 @@ enum {
     OPT_BUSY_POLL_US,
     OPT_MAX_FLOW_PAIRS_PER_POD,
     OPT_OVERLAY_MTU,
+    OPT_CTL_IDLE_TIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -178,6 +186,7 @@ static const struct option long_options[] = {
     { "metrics", required_argument, NULL, OPT_METRICS },
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
     { "ctl-group", required_argument, NULL, OPT_CTL_GROUP },
+    { "ctl-idle-timeout", required_argument, NULL, OPT_CTL_IDLE_TIMEOUT },
     { "flow-cache-size", required_argument, NULL, OPT_FLOW_CACHE_SIZE },
     { "max-flow-pairs", required_argument, NULL, OPT_MAX_FLOW_PAIRS },
     { "max-flow-pairs-per-pod", required_argument, NULL, OPT_MAX_FLOW_PAIRS_PER_POD },
@@ -187,6 +196,9 @@ static const struct option long_options[] = {
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
 };
+
+/* --ctl-idle-timeout: only the control server needs it. */
+static unsigned int ctl_idle_timeout = CTL_DEFAULT_IDLE_TIMEOUT;
 
 static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
 {
@@ -304,6 +316,10 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
             break;
         case OPT_CTL_GROUP:
             cfg->ctl_gid = parse_group(optarg);
+            break;
+        case OPT_CTL_IDLE_TIMEOUT:
+            ctl_idle_timeout = parse_number("--ctl-idle-timeout", optarg, 0,
+                                            CTL_MAX_IDLE_TIMEOUT);
             break;
         case OPT_FLOW_CACHE_SIZE:
             cfg->flow_cache_size = parse_number("--flow-cache-size", optarg, 1, FLOW_CACHE_MAX);
@@ -476,8 +492,8 @@ int main(int argc, char *argv[])
         LOG_ERR("cannot create the event loop: %s", uv_strerror(error));
         return 1;
     }
-    error = ctl_server_open(&loop, cfg->ctl_path, cfg->ctl_gid, control_handle, &vd, &vd.ctl,
-                            err, sizeof err);
+    error = ctl_server_open(&loop, cfg->ctl_path, cfg->ctl_gid, ctl_idle_timeout,
+                            control_handle, &vd, &vd.ctl, err, sizeof err);
     if (error) {
         LOG_ERR("%s", err);
         goto out;
