@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define LOG_MODULE "metrics"
+#include "daemon/ctl-server.h"
 #include "daemon/vswitchd.h"
 #include "dp/dp.h"
 #include "lib/ctl-msg.h"
@@ -155,6 +156,31 @@ static void put_peer_metrics(FILE *out, const struct dp_peer_info *peers, size_t
     }
 }
 
+static void put_ctl_metrics(FILE *out, const struct ctl_server *ctl)
+{
+    struct ctl_server_stats st;
+
+    ctl_server_get_stats(ctl, &st);
+    put_header(out, "vswitch_ctl_connections", "gauge", "Control socket connections open.");
+    fprintf(out, "vswitch_ctl_connections %zu\n", st.conns);
+    put_header(out, "vswitch_ctl_connections_max", "gauge",
+               "Control socket connections allowed at once; a new client beyond makes room.");
+    fprintf(out, "vswitch_ctl_connections_max %zu\n", st.max_conns);
+    put_header(out, "vswitch_ctl_connections_accepted_total", "counter",
+               "Control socket connections accepted.");
+    fprintf(out, "vswitch_ctl_connections_accepted_total %llu\n",
+            (unsigned long long) st.accepted);
+    put_header(out, "vswitch_ctl_accept_errors_total", "counter",
+               "Control socket clients that could not be accepted.");
+    fprintf(out, "vswitch_ctl_accept_errors_total %llu\n", (unsigned long long) st.accept_errors);
+    put_header(out, "vswitch_ctl_connections_closed_total", "counter",
+               "Control socket connections closed by vswitchd, by reason.");
+    for (int r = 0; r < CTL_CLOSE_N_REASONS; r++) {
+        fprintf(out, "vswitch_ctl_connections_closed_total{reason=\"%s\"} %llu\n",
+                ctl_close_reason_name(r), (unsigned long long) st.closed[r]);
+    }
+}
+
 /* Writes the exposition into a new buffer; returns 0 or a negative errno. */
 static int render(const struct vswitchd *vd, char **text, size_t *len)
 {
@@ -258,6 +284,7 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
     }
     put_policy_metrics(out, policies, n_policies);
     put_peer_metrics(out, peers, n_peers);
+    put_ctl_metrics(out, vd->ctl);
     if (fclose(out)) {
         abort();
     }
