@@ -19,7 +19,10 @@
 #     promptly: the holders' quietest connections make room;
 #   - the idle timeout (a second vswitchd with --ctl-idle-timeout 2): a connection that sends
 #     nothing, and one that sent a Show and then nothing, are closed after 2 s; one asking
-#     every second stays.
+#     every second stays;
+#   - the descriptor limit: a soft limit of 600 is raised to fit 1024 connections; under a
+#     hard limit of 600 the server takes 300, and 370 connections from ten processes still
+#     leave room for a newcomer, without a failed accept().
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../cni/lib.sh"
 preflight
@@ -224,6 +227,32 @@ assert_match "a client asking every second is not idle" '^pulse ok rounds=[0-9]+
 assert_eq "/metrics: 2 idle connections closed" 2 "$(ctl_metric node2 idle)"
 assert_match "vswitchd logs an idle close" 'closing a control connection .*: idle: nothing' \
     "$(cat "${VSW_LOG[node2]}")"
+
+# --- the descriptor limit ------------------------------------------------------------------
+# Last: the test's own limits drop here for good.  A soft limit too low is raised (systemd's
+# default soft limit is 1024); a hard one too low lowers the connection limit instead, so
+# that accept() never runs out of descriptors (libuv would then drop waiting clients unseen).
+ulimit -Sn 600
+add_node node3 10.244.3.0/24
+assert_eq "a soft limit of 600 descriptors is raised: 1024 connections" 1024 \
+    "$(ctl_metric node3 vswitch_ctl_connections_max)"
+assert_match "vswitchd says it raised it" 'raised the descriptor limit from 600 to 1536' \
+    "$(cat "${VSW_LOG[node3]}")"
+ulimit -n 600
+add_node node4 10.244.4.0/24
+SOCK4=${VSW_CTL[node4]}
+assert_eq "a hard limit of 600 descriptors: 300 connections" 300 \
+    "$(ctl_metric node4 vswitch_ctl_connections_max)"
+"$VSW_PY" "$ABUSE" hold "$SOCK4" 10 37 2 >"$VSW_TMPDIR/hold4.log" 2>&1 &
+hold4=$!
+wait_until 20 grep -q '^hold open=' "$VSW_TMPDIR/hold4.log" || fail "node4: holders did not connect"
+sleep 0.5
+out=$(timeout 10 "$VSW_PY" "$ROBUST" ctl-show "$SOCK4" 2>&1) ||
+    fail "node4: Show with 370 connections against 300 slots: $out"
+log "ok: node4: a newcomer is served with 370 connections against 300 slots ($out)"
+wait "$hold4"
+assert_ge "node4: at least 70 connections made room" "$(ctl_metric node4 evicted)" 70
+assert_eq "node4: no accept() failed" 0 "$(ctl_metric node4 vswitch_ctl_accept_errors_total)"
 
 served "at the end"
 ping_ok pod1 10.244.1.1
