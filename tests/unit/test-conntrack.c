@@ -219,8 +219,11 @@ Test(conntrack, assured_is_the_client_after_the_backend)
     ct_update(&ct, conn, CT_DIR_REPLY, 0, 60, 12);
     cr_expect_eq(conn->state, CT_UDP_REPLIED);
     cr_expect_eq(conn->evict_class, CT_CLASS_UNASSURED, "one answer: a probe, a DNS query");
-    ct_update(&ct, conn, CT_DIR_REPLY, 0, 60, 13);
-    cr_expect_eq(conn->evict_class, CT_CLASS_ASSURED, "a stream, or a dialogue");
+    ct_update(&ct, conn, CT_DIR_ORIG, 0, 60, 20);
+    ct_update(&ct, conn, CT_DIR_REPLY, 0, 60, 30);
+    cr_expect_eq(conn->evict_class, CT_CLASS_UNASSURED, "a DNS query's twin (A, then AAAA)");
+    ct_update(&ct, conn, CT_DIR_ORIG, 0, 60, 2010);
+    cr_expect_eq(conn->evict_class, CT_CLASS_ASSURED, "still talking after 2 s: a stream");
     check_invariants(&ct);
     ct_destroy(&ct);
 }

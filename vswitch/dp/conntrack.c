@@ -582,6 +582,7 @@ int ct_create(struct ct_table *ct, const struct ct_tuple *orig, const struct ct_
     conn->policy = policy;
     conn->dsr = dsr;
     conn->used_ms = now_ms;
+    conn->created_ds = now_ms / 100;
     conn->state = orig->proto == IP_PROTO_TCP ? CT_SYN_SENT : CT_UDP_UNREPLIED;
     timeout_for_state(ct, conn);
     for (unsigned int d = 0; d < 2; d++) {
@@ -629,8 +630,10 @@ void ct_update(struct ct_table *ct, struct ct_conn *conn, enum ct_dir dir, uint8
 
     if (conn->tuple[0].proto != IP_PROTO_TCP) {
         if (conn->state == CT_UDP_REPLIED) {
-            /* Anything after the first answer: a dialogue or a stream, not a probe. */
-            conn->assured = 1;
+            /* More after the first answer, and for 2 s or more: a stream or a dialogue,
+             * not a probe nor a DNS query and its twin (Linux's rule for UDP streams).
+             * The wrapped age may read young again after 109 min: then it waits. */
+            conn->assured |= (uint16_t) (now_ms / 100 - conn->created_ds) >= 20;
         } else if (dir == CT_DIR_REPLY) {
             conn->state = CT_UDP_REPLIED;
         }

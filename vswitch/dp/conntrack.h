@@ -18,7 +18,8 @@
  * Linux conntrack's early drop does with its ASSURED bit:
  *   - closed (RST, or FIN both ways): garbage that only waits for its timeout;
  *   - unassured: the client never answered the backend (TCP: no ACK after the SYN-ACK, so
- *     SYN floods and scans; UDP: nothing after the first reply, so one-shot probes);
+ *     SYN floods and scans; UDP: nothing after the first reply, or not yet 2 s old, so
+ *     one-shot probes and DNS queries);
  *   - closing (one FIN): possibly a half-closed stream, so taken after the unassured;
  *   - assured: a live two-way connection.  Never evicted to make room: the new connection
  *     is refused instead (-ENOSPC), and the client's retransmission tries again.
@@ -91,10 +92,10 @@ struct ct_conn {
     uint8_t dsr;                    /* 0 or 1. */
     uint64_t packets[2];
     uint64_t bytes[2];
-    uint8_t assured;                /* 0 or 1: the client spoke after the backend. */
+    uint8_t assured;                /* 0 or 1: a live two-way connection (ct_update). */
     /* Eviction bookkeeping, rebuilt on adoption and never read from the file. */
     uint8_t evict_class;            /* enum ct_class. */
-    uint8_t pad_[2];
+    uint16_t created_ds;            /* Creation, in 100 ms units, wrapped: UDP's age. */
     uint32_t source;                /* Index + 1 in the table's sources. */
     uint32_t class_link[2];         /* Prev, next (index + 1) in the table's list of its
                                      * class... */
