@@ -34,6 +34,9 @@
  * always accepted onto an empty queue, so a big dump is never refused for its size alone. */
 #define CTL_CONN_MAX_QUEUED (4u << 20)
 #define CTL_READ_BUF 16384
+/* A request buffer that grew past this is freed once its request is in: a client that sent
+ * one huge request keeps no memory while it idles. */
+#define CTL_KEEP_BUF 65536
 #define CTL_SWEEP_MS 1000
 /* Descriptors left to the rest of the daemon (ports, database, metrics) when the
  * descriptor limit is too low for CTL_MAX_CONNS connections. */
@@ -62,6 +65,7 @@ struct ctl_server {
     size_t n_conns;
     size_t max_conns;
     size_t max_per_process;
+    size_t buffered;            /* Request buffers and queued replies of every client. */
     uint64_t idle_timeout_ms;   /* 0: never. */
     struct ctl_process *processes[CTL_PROCESS_BUCKETS];
     size_t n_handles;           /* Listener, sweep timer, connections not yet closed. */
@@ -75,6 +79,7 @@ struct ctl_server {
 
     /* Counters: written by the control thread, read by the metrics thread. */
     atomic_size_t stat_conns;
+    atomic_size_t stat_buffered;
     _Atomic uint64_t stat_accepted;
     _Atomic uint64_t stat_accept_errors;
     _Atomic uint64_t stat_closed[CTL_CLOSE_N_REASONS];
@@ -87,6 +92,7 @@ struct ctl_conn {
     struct ctl_process *process;    /* NULL until accepted; then it is in the list. */
     struct ctl_msg_decoder decoder;
     size_t queued;              /* Bytes of replies handed to libuv and not yet written. */
+    size_t buffered;            /* Its part of server->buffered. */
     uint64_t sent;              /* Bytes of replies handed to libuv, ever. */
     uint64_t written_seen;      /* Of those, written to the socket at the last look. */
     uint64_t active_ms;         /* Last byte read, or last progress writing. */
@@ -183,6 +189,17 @@ static void conn_closed(uv_handle_t *handle)
     server_unref(server);
 }
 
+/* Brings server->buffered up to date with what 'conn' holds now. */
+static void conn_account(struct ctl_conn *conn)
+{
+    struct ctl_server *server = conn->server;
+    size_t buffered = conn->closing ? 0 : conn->decoder.cap + conn->queued;
+
+    server->buffered = server->buffered - conn->buffered + buffered;
+    conn->buffered = buffered;
+    atomic_store_explicit(&server->stat_buffered, server->buffered, memory_order_relaxed);
+}
+
 static void conn_close(struct ctl_conn *conn)
 {
     struct ctl_server *server = conn->server;
@@ -191,6 +208,7 @@ static void conn_close(struct ctl_conn *conn)
         return;
     }
     conn->closing = true;
+    conn_account(conn);
     if (conn->process) {
         if (conn->prev) {
             conn->prev->next = conn->next;
@@ -285,6 +303,44 @@ static void conn_check_written(struct ctl_conn *conn, uint64_t now)
     }
 }
 
+/* Since when 'conn' has held what it holds without progress. */
+static uint64_t conn_stalled_since(const struct ctl_conn *conn)
+{
+    if (conn_unsent(conn)) {
+        return conn->write_ms;
+    }
+    return ctl_msg_decoder_pending(&conn->decoder) ? conn->request_ms : conn->active_ms;
+}
+
+/* Closes connections while the server holds more than CTL_MAX_BUFFERED bytes for its
+ * clients, the one stalled longest first: a client sending or reading a big message at
+ * full speed keeps making progress, one that stalls does not. */
+static void shed(struct ctl_server *server)
+{
+    uint64_t now = uv_now(server->loop);
+
+    while (server->buffered > CTL_MAX_BUFFERED) {
+        struct ctl_conn *victim = NULL;
+        char detail[160];
+
+        for (struct ctl_conn *c = server->conns; c; c = c->next) {
+            /* Small buffers are every connection's: closing them would free little. */
+            if (c->buffered > CTL_KEEP_BUF
+                && (!victim || conn_stalled_since(c) < conn_stalled_since(victim))) {
+                victim = c;
+            }
+        }
+        if (!victim) {
+            break;
+        }
+        snprintf(detail, sizeof detail, "%zu bytes held for all clients, over %u; this one "
+                 "held %zu bytes, without progress for %llu s", server->buffered,
+                 CTL_MAX_BUFFERED, victim->buffered,
+                 (unsigned long long) secs(now - conn_stalled_since(victim)));
+        conn_drop(victim, CTL_CLOSE_MEMORY, detail);
+    }
+}
+
 static void write_done(uv_write_t *req, int status)
 {
     struct ctl_write *w = req->data;
@@ -296,6 +352,7 @@ static void write_done(uv_write_t *req, int status)
     if (conn->closing) {
         return;
     }
+    conn_account(conn);
     if (status < 0) {
         LOG_DBG("client write failed: %s", uv_strerror(status));
         conn_close(conn);
@@ -359,6 +416,8 @@ static void conn_send(struct ctl_conn *conn, Vswitch__Response *resp)
     }
     conn->queued += len;
     conn->sent += len;
+    conn_account(conn);
+    shed(conn->server);
 }
 
 static void conn_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
@@ -434,8 +493,16 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
      * however steadily it trickles. */
     if (!ctl_msg_decoder_pending(&conn->decoder)) {
         conn->request_ms = 0;
+        if (conn->decoder.cap > CTL_KEEP_BUF && !conn->close_when_flushed) {
+            ctl_msg_decoder_destroy(&conn->decoder);
+            ctl_msg_decoder_init(&conn->decoder, CTL_MSG_MAX_REQUEST);
+        }
     } else if (handled || !conn->request_ms) {
         conn->request_ms = now;
+    }
+    if (!conn->closing) {
+        conn_account(conn);
+        shed(conn->server);
     }
 }
 
@@ -776,6 +843,7 @@ void ctl_server_get_stats(const struct ctl_server *server, struct ctl_server_sta
 {
     memset(stats, 0, sizeof *stats);
     stats->conns = atomic_load_explicit(&server->stat_conns, memory_order_relaxed);
+    stats->buffered = atomic_load_explicit(&server->stat_buffered, memory_order_relaxed);
     stats->max_conns = server->max_conns;
     stats->max_conns_per_process = server->max_per_process;
     stats->idle_timeout = server->idle_timeout_ms / 1000;

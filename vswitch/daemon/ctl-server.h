@@ -9,6 +9,9 @@
  *     previous request), and replies must be read: a connection whose queued replies make no
  *     progress for CTL_WRITE_TIMEOUT_MS, or pile up past a bound, is closed;
  *   - a connection with nothing in progress for the idle timeout is closed;
+ *   - requests being received and replies not yet read hold at most CTL_MAX_BUFFERED bytes
+ *     for all clients together (give or take one read): past it, the connection that has
+ *     held its bytes longest without progress is closed;
  *   - at the connection limit a new client is still served: the longest-quiet connection of
  *     the process holding the most connections is closed to make room, and no process keeps
  *     more than a share of the slots (its own oldest connection makes room for its newest).
@@ -40,15 +43,20 @@
 #define CTL_MAX_CONNS 1024
 #define CTL_MAX_CONNS_PER_PROCESS (CTL_MAX_CONNS / 8)
 #define CTL_LOG_INTERVAL_MS 10000
+/* Room for two requests of the largest size at once (each takes up to twice its size while
+ * it arrives), or many replies of the largest size; a bound on what 1024 clients that send
+ * huge requests slowly, or never read, could make vswitchd hold. */
+#define CTL_MAX_BUFFERED (256u << 20)
 
 /* Why the server closed a connection (a client's own hang-up is not counted):
  * X(ENUM, metric label, log text). */
 #define CTL_CLOSE_REASONS(X)                                                                   \
-    X(IDLE, "idle", "idle")                                                                   \
+    X(IDLE, "idle", "idle")                                                                    \
     X(SLOW_REQUEST, "slow_request", "request incomplete")                                      \
     X(UNREAD_REPLIES, "unread_replies", "replies unread")                                      \
     X(REPLY_BACKLOG, "reply_backlog", "too many replies unread")                               \
     X(OVERSIZED, "oversized", "request over the size limit")                                   \
+    X(MEMORY, "memory", "over the memory budget for clients")                                  \
     X(EVICTED, "evicted", "made room for a new client at the connection limit")                \
     X(PROCESS_SHARE, "process_share", "made room for a newer connection of the same process")
 
@@ -64,6 +72,7 @@ const char *ctl_close_reason_name(enum ctl_close_reason reason);
 
 struct ctl_server_stats {
     size_t conns;                       /* Open now. */
+    size_t buffered;                    /* Bytes held for them now (CTL_MAX_BUFFERED). */
     size_t max_conns;                   /* The limit (may be below 1024: see open()). */
     size_t max_conns_per_process;
     unsigned int idle_timeout;          /* Seconds; 0: never. */

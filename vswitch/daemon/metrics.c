@@ -163,6 +163,9 @@ static void put_ctl_metrics(FILE *out, const struct ctl_server *ctl)
     ctl_server_get_stats(ctl, &st);
     put_header(out, "vswitch_ctl_connections", "gauge", "Control socket connections open.");
     fprintf(out, "vswitch_ctl_connections %zu\n", st.conns);
+    put_header(out, "vswitch_ctl_buffered_bytes", "gauge",
+               "Bytes held for control clients: requests arriving, replies not yet read.");
+    fprintf(out, "vswitch_ctl_buffered_bytes %zu\n", st.buffered);
     put_header(out, "vswitch_ctl_connections_max", "gauge",
                "Control socket connections allowed at once; a new client beyond makes room.");
     fprintf(out, "vswitch_ctl_connections_max %zu\n", st.max_conns);
