@@ -26,6 +26,10 @@ that must not read its replies can still tell.  Times are milliseconds.
   partial SOCKET BYTES SECONDS
         announces a 60 MiB request and sends BYTES of it at once; prints "partial sent=B",
         then "partial closed_after_ms=T" (since the last byte) or "partial open".
+  partials SOCKET N BYTES SECONDS
+        N connections, one after the other, each announcing a 60 MiB request and sending
+        BYTES of it; prints "partials sent=S" (how many got all their bytes out), then
+        "partials closed_by_peer=C of N" after SECONDS.
   stuck SOCKET REQUESTS SECONDS
         sends REQUESTS Show requests at once, then neither reads nor writes: the replies pile
         up in the server; prints "stuck sent=N", then "stuck closed_after_ms=T" (since the
@@ -185,6 +189,24 @@ def partial(path, nbytes, seconds):
     out("partial open" if ms is None else "partial closed_after_ms=%d" % ms)
 
 
+def partials(path, n, nbytes, seconds):
+    chunk = b"\x0a" * (1 << 20)
+    conns, sent = [], 0
+    for _ in range(int(n)):
+        s = unix(path)
+        conns.append(s)
+        try:
+            s.sendall(struct.pack("!I", 60 << 20))
+            for _ in range(int(nbytes) >> 20):
+                s.sendall(chunk)
+            sent += 1
+        except OSError:
+            pass
+    out("partials sent=%d" % sent)
+    time.sleep(float(seconds))
+    out("partials closed_by_peer=%d of %d" % (sum(gone(s, 0) for s in conns), len(conns)))
+
+
 def stuck(path, requests, seconds):
     s = unix(path)
     s.sendall(SHOW * int(requests))
@@ -195,7 +217,8 @@ def stuck(path, requests, seconds):
 
 def main(argv):
     modes = {"hold": hold, "quiet": quiet, "pulse": pulse, "idle": idle,
-             "slowloris": slowloris, "partial": partial, "stuck": stuck}
+             "slowloris": slowloris, "partial": partial, "partials": partials,
+             "stuck": stuck}
     if len(argv) < 2 or argv[1] not in modes:
         sys.exit(__doc__)
     sys.exit(modes[argv[1]](*argv[2:]))

@@ -10,6 +10,8 @@
 #     a 60 MiB request and then nothing (vswitchd's VmRSS before, during and after is
 #     logged), a request trickled in one byte every 2 s (slow-loris), and a client that sends
 #     1000 requests and then neither reads nor writes (its replies wait in the server);
+#   - six requests of 60 MiB of which 48 MiB arrive each: four fill the 256 MiB budget for
+#     clients' buffers, and the oldest are closed to make room for the fifth and sixth;
 #   - a client that writes 20,000 requests and never reads a reply: dropped once 4 MiB of
 #     replies wait for it;
 #   - the connection limit: one process opening 1030 connections keeps its share (128);
@@ -145,6 +147,30 @@ rss2=$(rss_kb)
 log "FIGURE VmRSS ${rss0} kB before, ${rss1} kB with 48 MiB of a request buffered," \
     "${rss2} kB after the server closed it"
 served "after the stalls"
+
+# --- the memory budget ----------------------------------------------------------------------
+# Six requests of 60 MiB, 48 MiB of each sent: each takes a 64 MiB buffer, and four fill the
+# 256 MiB budget; the fifth and sixth close the oldest as they grow.
+rss0=$(rss_kb)
+bg_start node "$VSW_TMPDIR/partials.log" "$VSW_PY" "$ABUSE" partials "$SOCK" 6 $((48 << 20)) 3
+partials=$BG_PID
+wait_until 60 grep -q '^partials sent' "$VSW_TMPDIR/partials.log" ||
+    fail "the partial requests were not sent: $(cat "$VSW_TMPDIR/partials.log")"
+buffered=$(ctl_metric node vswitch_ctl_buffered_bytes)
+served "while 6 requests of 48 MiB wait"
+wait "$partials"
+# Four fill the budget exactly: any other byte held (the Show's reply) closes one more.
+closed=$(grep -Eo 'closed_by_peer=[0-9]+' "$VSW_TMPDIR/partials.log" | cut -d= -f2)
+assert_ge "at least two of six were closed" "$closed" 2
+assert_eq "/metrics: as many closed for memory" "$closed" "$(ctl_metric node memory)"
+[ "$buffered" -le $((256 << 20)) ] || fail "$buffered bytes buffered, over 256 MiB"
+log "ok: $buffered bytes buffered for clients at most 256 MiB"
+sleep 0.5
+log "FIGURE VmRSS ${rss0} kB before six 48 MiB requests, VmHWM (peak)" \
+    "$(awk '$1 == "VmHWM:" {print $2}' "/proc/${VSW_PID[node]}/status") kB," \
+    "VmRSS $(rss_kb) kB after; $buffered bytes buffered with four left"
+assert_eq "/metrics: nothing buffered once they left" 0 \
+    "$(ctl_metric node vswitch_ctl_buffered_bytes)"
 
 # --- a client that never reads --------------------------------------------------------------
 bg_start node "$VSW_TMPDIR/noread.log" "$VSW_PY" "$ROBUST" ctl-noread "$SOCK" 20000 4
