@@ -359,7 +359,7 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
     }
     printf("policies: %" PRIu32 "\n", show->n_policies);
     printf("flows: %" PRIu64 " (max %" PRIu64 "), flow pairs: %" PRIu64 " from %" PRIu64
-           " clients (max %" PRIu64, show->n_flows, d->flow_cache_size, show->n_flow_pairs,
+           " client(s) (max %" PRIu64, show->n_flows, d->flow_cache_size, show->n_flow_pairs,
            show->n_flow_pair_sources, d->max_flow_pairs);
     if (d->max_flow_pairs_per_pod) {
         printf(", %" PRIu64 " per pod", d->max_flow_pairs_per_pod);
