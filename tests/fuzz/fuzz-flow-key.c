@@ -36,32 +36,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void segment(struct packet *pkt)
 {
     static const uint8_t prefix[8] = { 0x08, 0, 0, 0, 0, 0, 42, 0 };
+    static struct gso_batch batch;
     static uint8_t out[OUT_SIZE];
     size_t offset = 0;
 
     for (int rounds = 0; rounds < 2048; rounds++) {
-        struct gso_result res;
-        long next = gso_segment(pkt, prefix, sizeof prefix, offset, GSO_MAX_SEGMENTS, out,
-                                sizeof out, &res);
+        /* Alternately with and without the overlay's MTU, as the VXLAN port calls it. */
+        long next = gso_segment(pkt, prefix, sizeof prefix, rounds & 1 ? 1450 : 0, offset,
+                                OUT_SIZE, &batch);
+        size_t total = 0;
 
         if (next < 0) {
             return;
         }
-        CHECK(res.total <= sizeof out, "segments overflow the buffer (%zu)", res.total);
-        CHECK(res.n_segments <= GSO_MAX_SEGMENTS, "%zu segments", res.n_segments);
-        for (size_t i = 0, ofs = 0; i < res.n_segments; i++) {
-            size_t len = MIN(res.unit, res.total - ofs);
+        CHECK(batch.total <= OUT_SIZE, "segments exceed the limit (%zu)", batch.total);
+        CHECK(batch.n_segments <= GSO_MAX_SEGMENTS, "%zu segments", batch.n_segments);
+        for (size_t i = 0; i < 2 * batch.n_segments; i++) {
+            CHECK(total + batch.iov[i].iov_len <= OUT_SIZE, "iovecs exceed the total");
+            memcpy(out + total, batch.iov[i].iov_base, batch.iov[i].iov_len);
+            total += batch.iov[i].iov_len;
+        }
+        CHECK(total == batch.total, "iovecs hold %zu bytes, total says %zu", total,
+              batch.total);
+        for (size_t i = 0, ofs = 0; i < batch.n_segments; i++) {
+            size_t len = MIN(batch.unit, batch.total - ofs);
             struct fuzz_frame f;
 
             CHECK(!memcmp(out + ofs, prefix, sizeof prefix), "segment %zu lost its prefix", i);
+            CHECK(!(rounds & 1) || len - sizeof prefix - pkt->l3_ofs <= 1450,
+                  "segment %zu exceeds the MTU", i);
             fuzz_frame_check(out + ofs + sizeof prefix, len - sizeof prefix, &f);
             CHECK(f.ipv4, "segment %zu of %zu is not a valid IPv4 packet (unit %zu)", i,
-                  res.n_segments, res.unit);
+                  batch.n_segments, batch.unit);
             CHECK(f.ip_csum_ok, "segment %zu: bad IPv4 header checksum", i);
             CHECK(!f.l4_checkable || f.l4_csum_ok, "segment %zu: bad L4 checksum", i);
             ofs += len;
         }
-        if (!res.n_segments || (size_t) next == offset) {
+        if (!batch.n_segments || (size_t) next == offset) {
             return;
         }
         offset = next;

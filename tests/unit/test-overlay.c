@@ -4,8 +4,10 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,49 +35,133 @@ static be32 ip_of(const char *s)
 
 /* ---- Segmentation ---- */
 
+/* The segments of a batch back to back, as the kernel's UDP_SEGMENT sees them. */
+static size_t flatten(const struct gso_batch *batch, uint8_t *out)
+{
+    size_t len = 0;
+
+    for (size_t i = 0; i < 2 * batch->n_segments; i++) {
+        memcpy(out + len, batch->iov[i].iov_base, batch->iov[i].iov_len);
+        len += batch->iov[i].iov_len;
+    }
+    return len;
+}
+
+static struct packet *gso_frame(const struct pkt_spec *spec, uint16_t gso_size)
+{
+    static uint8_t frame[PACKET_MAX_FRAME];
+    struct packet *pkt = packet_array_alloc(1);
+    struct flow_key key;
+
+    packet_set_frame(pkt, frame, pkt_build(spec, frame, sizeof frame));
+    flow_key_extract(pkt, 1, &key);
+    pkt->vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    pkt->vnet.gso_type = spec->proto == 17 ? VIRTIO_NET_HDR_GSO_UDP_L4
+                                           : VIRTIO_NET_HDR_GSO_TCPV4;
+    pkt->vnet.gso_size = gso_size;
+    pkt->vnet.csum_start = 34;
+    pkt->vnet.csum_offset = spec->proto == 17 ? 6 : 16;
+    return pkt;
+}
+
+/* Checks n_segments segments of 'mss' payload bytes (the last shorter) in 'batch'. */
+static void check_tcp_segments(const struct gso_batch *batch, const uint8_t prefix[4],
+                               size_t mss, size_t payload, uint32_t seq0)
+{
+    static uint8_t out[256 * 1024];
+    size_t total = flatten(batch, out);
+
+    cr_assert_eq(total, batch->total);
+    cr_assert_eq(batch->n_segments, (payload + mss - 1) / mss);
+    cr_assert_eq(batch->unit, 4u + 54 + mss);
+    cr_assert_eq(batch->total, payload + batch->n_segments * (4 + 54));
+    for (size_t i = 0; i < batch->n_segments; i++) {
+        const uint8_t *unit = out + i * batch->unit;
+        const uint8_t *seg = unit + 4;
+        const struct ip_header *ip = (const struct ip_header *) (seg + ETH_HDR_LEN);
+        const struct tcp_header *tcp = (const struct tcp_header *) (ip + 1);
+        bool last = i == batch->n_segments - 1;
+        size_t len = 54 + (last ? payload - i * mss : mss);
+
+        cr_assert_eq(memcmp(unit, prefix, 4), 0);
+        cr_expect_eq(ntohs(ip->tot_len), len - ETH_HDR_LEN, "segment %zu", i);
+        cr_expect_eq(ntohs(ip->id), 0x1234 + i);
+        cr_expect_eq(ntohl(tcp->seq), seq0 + i * mss);
+        cr_expect_eq(!!(tcp->flags & 0x08), last, "PSH only on the last");
+        cr_expect(pkt_ip_csum_ok(seg, len), "segment %zu IP checksum", i);
+        cr_expect(pkt_l4_csum_ok(seg, len), "segment %zu TCP checksum", i);
+    }
+}
+
 Test(gso, tcp_frame_cut_into_valid_segments)
 {
     struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
                              .ip_dst = "10.244.2.5", .sport = 1000, .dport = 2000,
                              .tcp_flags = TCP_ACK | 0x08 /* PSH */, .payload = 10000 };
-    struct packet *pkt = packet_array_alloc(1);
-    static uint8_t frame[PACKET_MAX_FRAME], out[256 * 1024];
+    struct packet *pkt = gso_frame(&spec, 1410);
+    static struct gso_batch batch;
     uint8_t prefix[4] = { 0xde, 0xad, 0xbe, 0xef };
-    struct gso_result res;
-    struct flow_key key;
-    long next;
-    uint32_t seq0;
+    uint32_t seq0 = ntohl(((struct tcp_header *) packet_l4(pkt))->seq);
 
-    packet_set_frame(pkt, frame, pkt_build(&spec, frame, sizeof frame));
-    flow_key_extract(pkt, 1, &key);
-    pkt->vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-    pkt->vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-    pkt->vnet.gso_size = 1410;
-    pkt->vnet.csum_start = 34;
-    pkt->vnet.csum_offset = 16;
-    seq0 = ntohl(((struct tcp_header *) packet_l4(pkt))->seq);
+    cr_assert_eq(gso_segment(pkt, prefix, sizeof prefix, 0, 0, SIZE_MAX, &batch), 10000);
+    check_tcp_segments(&batch, prefix, 1410, 10000, seq0);      /* 7 x 1410 + 130. */
+    packet_array_free(pkt, 1);
+}
 
-    next = gso_segment(pkt, prefix, sizeof prefix, 0, GSO_MAX_SEGMENTS, out, sizeof out, &res);
-    cr_assert_eq(next, 10000);
-    cr_assert_eq(res.n_segments, 8u);          /* 7 x 1410 + 130. */
-    cr_assert_eq(res.unit, 4u + 54 + 1410);
-    cr_assert_eq(res.total, 7 * res.unit + 4 + 54 + 130);
-    for (size_t i = 0; i < res.n_segments; i++) {
-        const uint8_t *unit = out + i * res.unit;
-        const uint8_t *seg = unit + sizeof prefix;
-        const struct ip_header *ip = (const struct ip_header *) (seg + ETH_HDR_LEN);
-        const struct tcp_header *tcp = (const struct tcp_header *) (ip + 1);
-        bool last = i == res.n_segments - 1;
-        size_t len = last ? 54 + 130 : 54 + 1410;
+/* A pod left at MTU 1500 on a 1450 overlay sends gso_size 1460: the segments must still fit
+ * the overlay, or the underlay fragments every VXLAN datagram. */
+Test(gso, tcp_segments_cut_to_the_mtu_not_the_gso_size)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = "10.244.2.5", .sport = 1000, .dport = 2000,
+                             .tcp_flags = TCP_ACK | 0x08 /* PSH */, .payload = 14600 };
+    struct packet *pkt = gso_frame(&spec, 1460);
+    static struct gso_batch batch;
+    uint8_t prefix[4] = { 1, 2, 3, 4 };
+    uint32_t seq0 = ntohl(((struct tcp_header *) packet_l4(pkt))->seq);
 
-        cr_assert_eq(memcmp(unit, prefix, sizeof prefix), 0);
-        cr_expect_eq(ntohs(ip->tot_len), len - ETH_HDR_LEN, "segment %zu", i);
-        cr_expect_eq(ntohs(ip->id), 0x1234 + i);
-        cr_expect_eq(ntohl(tcp->seq), seq0 + i * 1410);
-        cr_expect_eq(!!(tcp->flags & 0x08), last, "PSH only on the last");
-        cr_expect(pkt_ip_csum_ok(seg, len), "segment %zu IP checksum", i);
-        cr_expect(pkt_l4_csum_ok(seg, len), "segment %zu TCP checksum", i);
+    cr_assert_eq(gso_segment(pkt, prefix, sizeof prefix, 1450, 0, SIZE_MAX, &batch), 14600);
+    check_tcp_segments(&batch, prefix, 1410, 14600, seq0);
+    packet_array_free(pkt, 1);
+}
+
+/* UDP datagrams cannot be cut smaller than the application made them. */
+Test(gso, udp_datagrams_over_the_mtu_refused)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = "10.244.2.5", .proto = 17, .sport = 1, .dport = 2,
+                             .payload = 4 * 1472 };
+    struct packet *pkt = gso_frame(&spec, 1472);
+    static struct gso_batch batch;
+    uint8_t prefix[4] = { 0 };
+
+    cr_expect_eq(gso_segment(pkt, prefix, sizeof prefix, 1450, 0, SIZE_MAX, &batch), -EMSGSIZE);
+    cr_expect_eq(gso_segment(pkt, prefix, sizeof prefix, 1500, 0, SIZE_MAX, &batch), 4 * 1472);
+    cr_expect_eq(batch.n_segments, 4u);
+    packet_array_free(pkt, 1);
+}
+
+/* A send is limited to one UDP datagram's worth: the rest comes in the next call. */
+Test(gso, batches_stop_at_max_bytes_and_continue)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = "10.244.2.5", .sport = 1000, .dport = 2000,
+                             .tcp_flags = TCP_ACK, .payload = 60000 };
+    struct packet *pkt = gso_frame(&spec, 1398);
+    static struct gso_batch batch;
+    uint8_t prefix[4] = { 0 };
+    long next = 0;
+    size_t sends = 0, segments = 0;
+
+    while (next < 60000) {
+        next = gso_segment(pkt, prefix, sizeof prefix, 0, next, 20000, &batch);
+        cr_assert_gt(next, 0);
+        cr_assert_leq(batch.total, 20000u);
+        segments += batch.n_segments;
+        sends++;
     }
+    cr_expect_eq(segments, (60000 + 1397) / 1398);
+    cr_expect_eq(sends, 4u, "%zu sends of at most 20000 bytes", sends);
     packet_array_free(pkt, 1);
 }
 
@@ -440,6 +526,96 @@ Test(vxlan, segments_arriving_together_reach_the_pod_as_one_gso_frame)
     cr_expect(pkt_l4_csum_ok(out, n));
 }
 
+/* Sends 'n' inner frames of 'len' bytes each ('frames' back to back, the last one may be
+ * 'last_len') as one UDP_SEGMENT send: the switch's socket receives them as one UDP GRO
+ * bundle, as it does from a switch on another node. */
+static void peer_send_bundle(const uint8_t *frames, size_t len, size_t last_len, int n)
+{
+    static uint8_t bundle[65536];
+    struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(vxlan_port),
+                               .sin_addr.s_addr = ip_of("127.0.0.1") };
+    int unit = VXLAN_HDR_LEN + len;
+    size_t total = 0;
+
+    for (int i = 0; i < n; i++) {
+        size_t this_len = i == n - 1 ? last_len : len;
+        uint8_t hdr[VXLAN_HDR_LEN] = { VXLAN_FLAG_VNI, 0, 0, 0, 0, 0, 42, 0 };
+
+        memcpy(bundle + total, hdr, sizeof hdr);
+        memcpy(bundle + total + VXLAN_HDR_LEN, frames + i * len, this_len);
+        total += VXLAN_HDR_LEN + this_len;
+    }
+    cr_assert_eq(setsockopt(peer_sock, SOL_UDP, UDP_SEGMENT, &unit, sizeof unit), 0);
+    cr_assert_eq(sendto(peer_sock, bundle, total, 0, (struct sockaddr *) &dst, sizeof dst),
+                 (ssize_t) total, "%s", strerror(errno));
+    unit = 0;
+    setsockopt(peer_sock, SOL_UDP, UDP_SEGMENT, &unit, sizeof unit);
+}
+
+Test(vxlan, a_gro_bundle_of_tcp_segments_reaches_the_pod_as_one_gso_frame)
+{
+    static uint8_t frames[40 * 1054], out[PACKET_MAX_FRAME];
+    struct virtio_net_hdr vnet;
+    int n = -1;
+
+    for (int i = 0; i < 40; i++) {
+        struct pkt_spec seg = { .eth_src = "0a:58:0a:f4:02:01", .eth_dst = ROUTER,
+                                .ip_src = "10.244.2.7", .ip_dst = "10.244.1.5",
+                                .sport = 5201, .dport = 40000, .tcp_flags = TCP_ACK,
+                                .payload = 1000 };
+        uint8_t *frame = frames + i * 1054;
+        struct tcp_header *th = (struct tcp_header *) (frame + 34);
+        struct ip_header *iph = (struct ip_header *) (frame + 14);
+
+        pkt_build(&seg, frame, 1054);
+        th->seq = htonl(7000000 + i * 1000);
+        th->csum = 0;
+        th->csum = csum_finish(csum_partial(th, 1020, csum_pseudo_header(iph->src, iph->dst,
+                                                                         6, 1020)));
+    }
+    cr_assert_eq(dp_start(dp), 0);
+    peer_send_bundle(frames, 1054, 1054, 40);
+    for (int i = 0; i < 200 && (n = dp_dummy_take(dp, "pod", out, sizeof out, &vnet)) < 0; i++) {
+        usleep(10000);
+    }
+    cr_assert_eq(n, 54 + 40 * 1000, "one frame with every byte (got %d)", n);
+    cr_expect_eq(vnet.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    cr_expect_eq(vnet.gso_size, 1000);
+    cr_expect_eq(ntohl(((struct tcp_header *) (out + 34))->seq), 7000000u);
+}
+
+/* 50 UDP datagrams in one bundle: more frames than one receive batch holds, none of which
+ * can be joined; the ones left over must not wait for the next datagram to arrive. */
+Test(vxlan, a_gro_bundle_larger_than_a_batch_is_delivered_whole)
+{
+    static uint8_t frames[50 * 242], out[2048];
+    int got = 0;
+
+    for (int i = 0; i < 50; i++) {
+        struct pkt_spec dgram = { .eth_src = "0a:58:0a:f4:02:01", .eth_dst = ROUTER,
+                                  .ip_src = "10.244.2.7", .ip_dst = "10.244.1.5",
+                                  .proto = 17, .sport = 5000, .dport = 6000 + i,
+                                  .payload = 200 };
+
+        cr_assert_eq(pkt_build(&dgram, frames + i * 242, 242), 242u);
+    }
+    cr_assert_eq(dp_start(dp), 0);
+    peer_send_bundle(frames, 242, 242, 50);
+    for (int i = 0; i < 300 && got < 50; i++) {
+        int n = dp_dummy_take(dp, "pod", out, sizeof out, NULL);
+
+        if (n < 0) {
+            usleep(10000);
+            continue;
+        }
+        cr_expect_eq(n, 242);
+        cr_expect_eq(ntohs(((struct udp_header *) (out + 34))->dst), 6000 + got,
+                     "datagram %d in order", got);
+        got++;
+    }
+    cr_expect_eq(got, 50, "%d of 50 datagrams reached the pod", got);
+}
+
 /* Findings of the overlay fuzzing (tests/fuzz/fuzz-overlay.c) and its review. */
 static uint64_t drops_total(void)
 {
@@ -536,4 +712,36 @@ Test(vxlan, arp_from_the_overlay_is_not_answered)
     cr_assert_geq(rx, 1u, "the datagram never arrived");
     cr_expect_eq(tx, 0u, "an answer to ARP from the overlay was sent out of the VXLAN port");
     cr_expect_eq(drops[DROP_ARP_IGNORED], 1u, "ARP from the overlay is not counted as ignored");
+}
+
+/* A pod left at MTU 1500 (gso_size 1460) on a 1450 overlay: the segments follow the
+ * overlay's MTU, so the underlay never fragments VXLAN datagrams. */
+Test(vxlan, gso_frames_are_cut_to_the_overlay_mtu)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = "10.244.2.7", .sport = 1000, .dport = 2000,
+                             .tcp_flags = TCP_ACK, .payload = 14600 };
+    struct virtio_net_hdr vnet = {
+        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+        .gso_size = 1460, .csum_start = 34, .csum_offset = 16,
+    };
+    static uint8_t frame[PACKET_MAX_FRAME], dgram[PACKET_MAX_FRAME];
+    size_t len = pkt_build(&spec, frame, sizeof frame), payload = 0;
+    struct pollfd pfd = { .fd = peer_sock, .events = POLLIN };
+    int biggest = 0;
+
+    cr_assert_eq(dp_inject(dp, "pod", frame, len, &vnet), 0);
+    while (poll(&pfd, 1, 300) == 1) {
+        int n = recv(peer_sock, dgram, sizeof dgram, 0);
+
+        if (n < 0) {
+            break;
+        }
+        biggest = n > biggest ? n : biggest;
+        cr_expect(pkt_l4_csum_ok(dgram + VXLAN_HDR_LEN, n - VXLAN_HDR_LEN));
+        payload += n - VXLAN_HDR_LEN - 54;
+    }
+    cr_expect_eq(payload, 14600u, "%zu of 14600 payload bytes reached the peer", payload);
+    cr_expect_leq(biggest - VXLAN_HDR_LEN - ETH_HDR_LEN, 1450, "an inner packet of %d bytes",
+                  biggest - VXLAN_HDR_LEN - ETH_HDR_LEN);
 }

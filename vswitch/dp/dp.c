@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "dp/dp-private.h"
-#include "dp/gro.h"
 #include "dp/net-headers.h"
 #include "dp/pipeline.h"
 #include "dp/port-dummy.h"
@@ -287,19 +286,18 @@ static void port_set_down(struct dp *dp, struct port *port, int error)
 
 static void receive(struct dp *dp, struct port *port)
 {
-    int n = port_recv(port, dp->pkts, PACKET_BATCH_SIZE);
+    do {
+        int n = port_recv(port, dp->pkts, PACKET_BATCH_SIZE);
 
-    if (n < 0) {
-        port_set_down(dp, port, n);
-        return;
-    }
-    if (port->type == DP_PORT_VXLAN) {
-        n = gro_merge(dp->pkts, n);
-    }
-    for (int i = 0; i < n; i++) {
-        process_packet(dp, port, dp->pkts[i]);
-    }
-    transmit(dp, dp->pkts, n);
+        if (n < 0) {
+            port_set_down(dp, port, n);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            process_packet(dp, port, dp->pkts[i]);
+        }
+        transmit(dp, dp->pkts, n);
+    } while (port->rx_pending);
 }
 
 static void send_probes(struct dp *dp)
@@ -528,7 +526,9 @@ int dp_create(const struct dp_config *cfg, struct dp **dpp, char *err, size_t er
 
         error = port_vxlan_open(cfg->node_ip, cfg->vxlan_port ? cfg->vxlan_port
                                                               : VXLAN_DEFAULT_PORT,
-                                cfg->vni, &vxlan, err, errlen);
+                                cfg->vni, cfg->overlay_mtu ? cfg->overlay_mtu
+                                                           : OVERLAY_DEFAULT_MTU,
+                                &vxlan, err, errlen);
         if (error) {
             goto err;
         }

@@ -6,63 +6,60 @@
 #include "dp/csum.h"
 #include "dp/net-headers.h"
 
-/* How many flows a batch may interleave and still be joined. */
-#define GRO_MAX_OPEN 8
 #define TCP_PSH 0x08
 
-struct gro_run {
-    struct packet *head;
-    uint32_t next_seq;
-    uint16_t mss;
-    uint16_t n_segments;
-};
-
-static struct ip_header *ip_of(struct packet *pkt)
+static const struct ip_header *ip_of(const uint8_t *frame)
 {
-    return (struct ip_header *) (pkt->data + ETH_HDR_LEN);
+    return (const struct ip_header *) (frame + ETH_HDR_LEN);
 }
 
-static struct tcp_header *tcp_of(struct packet *pkt)
+static const struct tcp_header *tcp_of(const uint8_t *frame)
 {
-    return (struct tcp_header *) (pkt->data + ETH_HDR_LEN + IP_HDR_LEN);
+    return (const struct tcp_header *) (frame + ETH_HDR_LEN + IP_HDR_LEN);
 }
 
-/* The TCP payload length of a frame that may be joined, or 0. */
-static size_t segment_payload(struct packet *pkt)
+/* The TCP payload length of a plain frame that may be joined, or 0. */
+static size_t segment_payload(const uint8_t *frame, size_t len)
 {
-    const struct eth_header *eth = (const struct eth_header *) pkt->data;
+    const struct eth_header *eth = (const struct eth_header *) frame;
     const struct ip_header *ip;
     const struct tcp_header *tcp;
     size_t thlen;
 
-    if (pkt->drop_reason || pkt->vnet.flags || pkt->vnet.gso_type
-        || pkt->len < ETH_HDR_LEN + IP_HDR_LEN + TCP_HDR_LEN
-        || eth->type != htons(ETH_TYPE_IPV4)) {
+    if (len < ETH_HDR_LEN + IP_HDR_LEN + TCP_HDR_LEN || eth->type != htons(ETH_TYPE_IPV4)) {
         return 0;
     }
-    ip = ip_of(pkt);
+    ip = ip_of(frame);
     if (ip->ihl_ver != 0x45 || ip->proto != IP_PROTO_TCP
         || (ntohs(ip->frag_off) & (IP_MF | IP_FRAG_OFF_MASK))
-        || ntohs(ip->tot_len) != pkt->len - ETH_HDR_LEN) {
+        || ntohs(ip->tot_len) != len - ETH_HDR_LEN) {
         return 0;
     }
-    tcp = tcp_of(pkt);
+    tcp = tcp_of(frame);
     thlen = (tcp->doff_res >> 4) * 4;
-    if (thlen < TCP_HDR_LEN || ETH_HDR_LEN + IP_HDR_LEN + thlen >= pkt->len
+    if (thlen < TCP_HDR_LEN || ETH_HDR_LEN + IP_HDR_LEN + thlen >= len
         || (tcp->flags & ~TCP_PSH) != TCP_ACK) {
         return 0;
     }
-    return pkt->len - ETH_HDR_LEN - IP_HDR_LEN - thlen;
+    return len - ETH_HDR_LEN - IP_HDR_LEN - thlen;
+}
+
+static size_t packet_segment_payload(const struct packet *pkt)
+{
+    if (pkt->drop_reason || pkt->vnet.flags || pkt->vnet.gso_type) {
+        return 0;
+    }
+    return segment_payload(pkt->data, pkt->len);
 }
 
 /* Everything but the sequence number, flags, checksum and IP length/ID/checksum matches. */
-static bool same_flow(struct packet *a, struct packet *b)
+static bool same_flow(const struct packet *head, const uint8_t *frame, be32 tun_src)
 {
-    const struct ip_header *ia = ip_of(a), *ib = ip_of(b);
-    const struct tcp_header *ta = tcp_of(a), *tb = tcp_of(b);
+    const struct ip_header *ia = ip_of(head->data), *ib = ip_of(frame);
+    const struct tcp_header *ta = tcp_of(head->data), *tb = tcp_of(frame);
     size_t thlen = (ta->doff_res >> 4) * 4;
 
-    return a->tun_src == b->tun_src && !memcmp(a->data, b->data, ETH_HDR_LEN)
+    return head->tun_src == tun_src && !memcmp(head->data, frame, ETH_HDR_LEN)
            && ia->src == ib->src && ia->dst == ib->dst && ia->ttl == ib->ttl
            && ia->tos == ib->tos && ia->frag_off == ib->frag_off
            && ta->src == tb->src && ta->dst == tb->dst && ta->ack == tb->ack
@@ -74,10 +71,11 @@ static bool same_flow(struct packet *a, struct packet *b)
 static void finish(struct gro_run *run)
 {
     struct packet *pkt = run->head;
-    struct ip_header *ip = ip_of(pkt);
-    struct tcp_header *tcp = tcp_of(pkt);
+    struct ip_header *ip = (struct ip_header *) (pkt->data + ETH_HDR_LEN);
+    struct tcp_header *tcp = (struct tcp_header *) (ip + 1);
     size_t l4_ofs = ETH_HDR_LEN + IP_HDR_LEN;
 
+    run->head = NULL;
     if (run->n_segments < 2) {
         return;
     }
@@ -98,70 +96,97 @@ static void finish(struct gro_run *run)
     };
 }
 
+void gro_init(struct gro_table *gro)
+{
+    memset(gro, 0, sizeof *gro);
+}
+
+bool gro_absorb(struct gro_table *gro, const uint8_t *frame, size_t len, be32 tun_src)
+{
+    size_t payload = segment_payload(frame, len);
+    struct gro_run *run = NULL;
+    struct tcp_header *head_tcp;
+
+    for (unsigned int r = 0; payload && r < gro->n_runs; r++) {
+        if (gro->runs[r].head && same_flow(gro->runs[r].head, frame, tun_src)) {
+            run = &gro->runs[r];
+            break;
+        }
+    }
+    if (!run) {
+        return false;
+    }
+    head_tcp = (struct tcp_header *) (run->head->data + ETH_HDR_LEN + IP_HDR_LEN);
+    if (ntohl(tcp_of(frame)->seq) != run->next_seq || payload > run->mss
+        || run->head->len + payload > ETH_HDR_LEN + 65535 || (head_tcp->flags & TCP_PSH)) {
+        /* The flow goes on, but not where this run ends: the frame heads the next run. */
+        finish(run);
+        return false;
+    }
+    memcpy(run->head->data + run->head->len, frame + len - payload, payload);
+    run->head->len += payload;
+    head_tcp->flags |= tcp_of(frame)->flags;
+    run->next_seq += payload;
+    run->n_segments++;
+    /* A short segment ends the run: the sender had no more to send. */
+    if (payload < run->mss) {
+        finish(run);
+    }
+    return true;
+}
+
+void gro_open(struct gro_table *gro, struct packet *pkt)
+{
+    size_t payload = packet_segment_payload(pkt);
+    struct gro_run *run = NULL;
+
+    if (!payload) {
+        return;
+    }
+    for (unsigned int r = 0; r < gro->n_runs && !run; r++) {
+        run = gro->runs[r].head ? NULL : &gro->runs[r];
+    }
+    if (!run && gro->n_runs < GRO_MAX_OPEN) {
+        run = &gro->runs[gro->n_runs++];
+    }
+    if (!run) {
+        run = &gro->runs[gro->next_victim++ % GRO_MAX_OPEN];
+        finish(run);
+    }
+    *run = (struct gro_run) {
+        .head = pkt, .next_seq = ntohl(tcp_of(pkt->data)->seq) + payload,
+        .mss = payload, .n_segments = 1,
+    };
+}
+
+void gro_flush(struct gro_table *gro)
+{
+    for (unsigned int r = 0; r < gro->n_runs; r++) {
+        if (gro->runs[r].head) {
+            finish(&gro->runs[r]);
+        }
+    }
+    gro->n_runs = 0;
+}
+
 int gro_merge(struct packet *pkts[], int n)
 {
-    struct gro_run runs[GRO_MAX_OPEN] = { { 0 } };
     struct packet *absorbed[PACKET_BATCH_SIZE];
-    int n_runs = 0, kept = 0, n_absorbed = 0;
+    int kept = 0, n_absorbed = 0;
+    struct gro_table gro;
 
+    gro_init(&gro);
     for (int i = 0; i < n; i++) {
         struct packet *pkt = pkts[i];
-        size_t payload = segment_payload(pkt);
-        struct gro_run *run = NULL;
 
-        for (int r = 0; payload && r < n_runs; r++) {
-            if (runs[r].head && same_flow(runs[r].head, pkt)) {
-                run = &runs[r];
-                break;
-            }
-        }
-        if (run && ntohl(tcp_of(pkt)->seq) == run->next_seq && payload <= run->mss
-            && run->head->len + payload <= ETH_HDR_LEN + 65535
-            && !(tcp_of(run->head)->flags & TCP_PSH)) {
-            const uint8_t *data = pkt->data + pkt->len - payload;
-
-            memcpy(run->head->data + run->head->len, data, payload);
-            run->head->len += payload;
-            tcp_of(run->head)->flags |= tcp_of(pkt)->flags;
-            run->next_seq += payload;
-            run->n_segments++;
+        if (packet_segment_payload(pkt) && gro_absorb(&gro, pkt->data, pkt->len, pkt->tun_src)) {
             absorbed[n_absorbed++] = pkt;
-            /* A short segment ends the run: the sender had no more to send. */
-            if (payload < run->mss) {
-                finish(run);
-                run->head = NULL;
-            }
             continue;
         }
-        if (run) {
-            finish(run);
-            run->head = NULL;
-        }
         pkts[kept++] = pkt;
-        if (payload) {
-            if (!run) {
-                /* A free slot, or (all taken) the oldest-numbered one, whose run ends here. */
-                for (int r = 0; r < n_runs && !run; r++) {
-                    run = runs[r].head ? NULL : &runs[r];
-                }
-                if (!run) {
-                    run = n_runs < GRO_MAX_OPEN ? &runs[n_runs++] : &runs[i % GRO_MAX_OPEN];
-                }
-                if (run->head) {
-                    finish(run);
-                }
-            }
-            *run = (struct gro_run) {
-                .head = pkt, .next_seq = ntohl(tcp_of(pkt)->seq) + payload,
-                .mss = payload, .n_segments = 1,
-            };
-        }
+        gro_open(&gro, pkt);
     }
-    for (int r = 0; r < n_runs; r++) {
-        if (runs[r].head) {
-            finish(&runs[r]);
-        }
-    }
+    gro_flush(&gro);
     memcpy(pkts + kept, absorbed, n_absorbed * sizeof *absorbed);
     return kept;
 }

@@ -25,12 +25,12 @@ void gso_complete_csum(struct packet *pkt)
 }
 
 long gso_segment(const struct packet *pkt, const void *prefix, size_t prefix_len,
-                 size_t offset, size_t max_segments, uint8_t *out, size_t out_size,
-                 struct gso_result *res)
+                 size_t max_l3_len, size_t offset, size_t max_bytes, struct gso_batch *batch)
 {
     uint8_t type = pkt->vnet.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
     const struct ip_header *ip = (const struct ip_header *) packet_l3(pkt);
-    size_t l4_hdr, hdr_len, payload, mss = pkt->vnet.gso_size;
+    size_t l3_hdr = pkt->l4_ofs - pkt->l3_ofs, l4_hdr, hdr_len, payload;
+    size_t mss = pkt->vnet.gso_size;
     bool tcp = type == VIRTIO_NET_HDR_GSO_TCPV4;
     uint16_t ip_id = ntohs(ip->id);
     uint32_t seq = 0;
@@ -51,36 +51,47 @@ long gso_segment(const struct packet *pkt, const void *prefix, size_t prefix_len
         l4_hdr = UDP_HDR_LEN;
     }
     hdr_len = pkt->l4_ofs + l4_hdr;
-    if (hdr_len > pkt->len) {
+    if (hdr_len > pkt->len || prefix_len + hdr_len > GSO_HDR_ROOM) {
         return -EINVAL;
     }
+    if (max_l3_len && l3_hdr + l4_hdr + mss > max_l3_len) {
+        if (!tcp || max_l3_len <= l3_hdr + l4_hdr) {
+            return -EMSGSIZE;
+        }
+        /* TCP can be cut finer than the pod asked: its receiver sees smaller segments. */
+        mss = max_l3_len - l3_hdr - l4_hdr;
+    }
     payload = pkt->len - hdr_len;
-    res->unit = prefix_len + hdr_len + mss;
-    res->total = 0;
+    batch->unit = prefix_len + hdr_len + mss;
+    batch->total = 0;
 
-    while (offset < payload && n < max_segments) {
+    while (offset < payload && n < GSO_MAX_SEGMENTS) {
         size_t chunk = MIN(mss, payload - offset);
         size_t seg_len = hdr_len + chunk;
-        uint8_t *unit = out + res->total;
-        struct ip_header *sip;
-        uint8_t *l4;
+        const uint8_t *data = pkt->data + hdr_len + offset;
+        uint8_t *hdr = batch->hdrs[n];
         bool last = offset + chunk == payload;
-        be16 csum;
+        struct ip_header *sip;
+        uint32_t sum;
+        uint8_t *l4;
 
-        if (res->total + prefix_len + seg_len > out_size) {
+        if (batch->total + prefix_len + seg_len > max_bytes) {
+            if (!n) {
+                return -EMSGSIZE;
+            }
             break;
         }
-        memcpy(unit, prefix, prefix_len);
-        memcpy(unit + prefix_len, pkt->data, hdr_len);
-        memcpy(unit + prefix_len + hdr_len, pkt->data + hdr_len + offset, chunk);
+        memcpy(hdr, prefix, prefix_len);
+        memcpy(hdr + prefix_len, pkt->data, hdr_len);
 
-        sip = (struct ip_header *) (unit + prefix_len + pkt->l3_ofs);
+        sip = (struct ip_header *) (hdr + prefix_len + pkt->l3_ofs);
         sip->tot_len = htons(seg_len - pkt->l3_ofs);
         sip->id = htons(ip_id + (uint16_t) (offset / mss));
         sip->csum = 0;
-        sip->csum = csum_finish(csum_partial(sip, pkt->l4_ofs - pkt->l3_ofs, 0));
+        sip->csum = csum_finish(csum_partial(sip, l3_hdr, 0));
 
-        l4 = unit + prefix_len + pkt->l4_ofs;
+        l4 = hdr + prefix_len + pkt->l4_ofs;
+        sum = csum_pseudo_header(sip->src, sip->dst, sip->proto, l4_hdr + chunk);
         if (tcp) {
             struct tcp_header *th = (struct tcp_header *) l4;
 
@@ -92,23 +103,23 @@ long gso_segment(const struct packet *pkt, const void *prefix, size_t prefix_len
                 th->flags &= ~0x80;     /* CWR only on the first (RFC 3168 6.1.2). */
             }
             th->csum = 0;
-            th->csum = csum_finish(csum_partial(l4, l4_hdr + chunk, csum_pseudo_header(
-                                                    sip->src, sip->dst, sip->proto,
-                                                    l4_hdr + chunk)));
+            /* l4_hdr is even, so the payload's sum continues the header's. */
+            th->csum = csum_finish(csum_partial(data, chunk, csum_partial(l4, l4_hdr, sum)));
         } else {
             struct udp_header *uh = (struct udp_header *) l4;
+            be16 csum;
 
             uh->len = htons(UDP_HDR_LEN + chunk);
             uh->csum = 0;
-            csum = csum_finish(csum_partial(l4, UDP_HDR_LEN + chunk, csum_pseudo_header(
-                                                sip->src, sip->dst, sip->proto,
-                                                UDP_HDR_LEN + chunk)));
+            csum = csum_finish(csum_partial(data, chunk, csum_partial(l4, UDP_HDR_LEN, sum)));
             uh->csum = csum ? csum : 0xffff;
         }
-        res->total += prefix_len + seg_len;
+        batch->iov[2 * n] = (struct iovec) { hdr, prefix_len + hdr_len };
+        batch->iov[2 * n + 1] = (struct iovec) { (void *) data, chunk };
+        batch->total += prefix_len + seg_len;
         offset += chunk;
         n++;
     }
-    res->n_segments = n;
+    batch->n_segments = n;
     return offset;
 }

@@ -1,14 +1,16 @@
 /* Software segmentation for the overlay: a pod hands the switch 64 KiB TCP (or UDP GSO)
- * frames; the overlay carries MTU-sized ones.  The segments are written back to back, each
- * behind a copy of a prefix (the VXLAN header), so one sendmsg with UDP_SEGMENT sends them
- * all and the kernel cuts the UDP payload at every 'unit' bytes.  Every segment gets its own
- * IP length, ID and checksum and a complete L4 checksum (the wire carries no partial ones).
- * Datapath thread. */
+ * frames; the overlay carries MTU-sized ones.  Segmentation copies nothing: each segment is a
+ * header of its own (a prefix such as the VXLAN header, then the frame's headers with this
+ * segment's IP length, ID and checksums) followed by a slice of the frame's payload where it
+ * lies, both described by an iovec, so one sendmsg with UDP_SEGMENT hands the kernel all the
+ * segments and the kernel cuts the UDP payload at every 'unit' bytes.  Every segment gets a
+ * complete L4 checksum (the wire carries no partial ones).  Datapath thread. */
 #ifndef VSWITCH_DP_GSO_H
 #define VSWITCH_DP_GSO_H 1
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "dp/packet.h"
 
@@ -19,20 +21,29 @@
 
 /* Most segments one UDP_SEGMENT send may carry (the kernel's UDP_MAX_SEGMENTS). */
 #define GSO_MAX_SEGMENTS 64
+/* A prefix of up to 16 bytes, Ethernet with a VLAN tag, IPv4 and TCP with all options. */
+#define GSO_HDR_ROOM (16 + 18 + 60 + 60)
 
-struct gso_result {
-    size_t unit;                    /* Bytes per segment, prefix included. */
-    size_t total;                   /* Bytes written. */
+struct gso_batch {
+    size_t unit;                    /* Bytes per segment, prefix included; the last may be
+                                     * shorter. */
+    size_t total;                   /* Bytes in all segments. */
     size_t n_segments;
+    struct iovec iov[2 * GSO_MAX_SEGMENTS];     /* Per segment: its header, its payload. */
+    uint8_t hdrs[GSO_MAX_SEGMENTS][GSO_HDR_ROOM];
 };
 
-/* Segments 'pkt' (parsed: l3_ofs/l4_ofs valid; vnet.gso_type TCPV4 or UDP_L4) into 'out'.
- * At most 'max_segments' are written, starting with payload byte 'offset'; call again with
- * the returned offset until it equals the payload length.  Returns the next offset, or a
- * negative errno (-EPROTONOSUPPORT for other GSO types, -EINVAL for an inconsistent frame). */
+/* Segments 'pkt' (parsed: l3_ofs/l4_ofs valid; vnet.gso_type TCPV4 or UDP_L4) into 'batch',
+ * starting with payload byte 'offset', as many segments as fit GSO_MAX_SEGMENTS and
+ * 'max_bytes' in all; call again with the returned offset until it equals the payload
+ * length.  The payload slices point into 'pkt', which must stay unchanged until they are
+ * sent.  TCP segments carry at most 'max_l3_len' bytes of IP packet (0: no limit): a pod
+ * whose gso_size exceeds the overlay's MTU still gets its data through whole.  Returns the
+ * next offset, or a negative errno: -EPROTONOSUPPORT for other GSO types, -EMSGSIZE when a
+ * UDP datagram (which cannot be cut smaller) exceeds 'max_l3_len' or one segment does not
+ * fit 'max_bytes', -EINVAL for an inconsistent frame. */
 long gso_segment(const struct packet *pkt, const void *prefix, size_t prefix_len,
-                 size_t offset, size_t max_segments, uint8_t *out, size_t out_size,
-                 struct gso_result *);
+                 size_t max_l3_len, size_t offset, size_t max_bytes, struct gso_batch *);
 
 /* Completes a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM) in place, as a NIC would, and
  * clears the flag. */

@@ -8,7 +8,7 @@
 #include "dp/port-provider.h"
 #include "lib/util.h"
 
-#define DUMMY_RING 32
+#define DUMMY_RING 64
 #define DUMMY_SLOT (PACKET_MAX_FRAME)
 
 struct dummy_priv {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dp/drop.h"
+#include "dp/gro.h"
 #include "dp/gso.h"
 #include "dp/overlay.h"
 #include "dp/port-provider.h"
@@ -18,21 +19,39 @@
 #include "lib/util.h"
 
 #define VXLAN_SOCKBUF (8 << 20)
-/* One UDP_SEGMENT send: 64 segments of at most a jumbo-sized unit... */
-#define VXLAN_GSO_BUF (GSO_MAX_SEGMENTS * 9216)
-/* ...but no more than one UDP datagram may carry (65535 less the IPv4 and UDP headers): the
- * kernel refuses a larger UDP_SEGMENT send with EMSGSIZE. */
+/* A UDP_SEGMENT send may carry no more than one UDP datagram can (65535 less the IPv4 and UDP
+ * headers): the kernel refuses a larger one with EMSGSIZE. */
 #define VXLAN_GSO_MAX_SEND (65535 - 20 - 8)
+/* Receive: buffers for this many UDP GRO bundles (up to 64 KiB each) per recvmmsg. */
+#define VXLAN_RX_BUNDLES 8
+#define VXLAN_RX_BUNDLE_SIZE 65536
+/* recvmmsg calls per recv(): a batch's worth of plain datagrams, so that a peer without GSO
+ * still gets its segments joined. */
+#define VXLAN_RX_CALLS (PACKET_BATCH_SIZE / VXLAN_RX_BUNDLES)
+
+/* What the kernel handed over and recv() has not unpacked yet. */
+struct vxlan_rx {
+    struct mmsghdr msgs[VXLAN_RX_BUNDLES];
+    struct iovec iov[VXLAN_RX_BUNDLES];
+    struct sockaddr_in from[VXLAN_RX_BUNDLES];
+    char control[VXLAN_RX_BUNDLES][CMSG_SPACE(sizeof(int))];
+    uint8_t *bufs[VXLAN_RX_BUNDLES];
+    uint16_t seg_size[VXLAN_RX_BUNDLES];        /* 0: one datagram. */
+    int n_bundles;
+    int bundle;                                 /* Being unpacked... */
+    size_t offset;                              /* ...from this byte. */
+};
 
 struct vxlan_priv {
     uint16_t udp_port;                          /* Network order. */
+    uint16_t mtu;                               /* Largest inner IPv4 packet sent. */
     uint8_t header[VXLAN_HDR_LEN];              /* The template every frame gets. */
     uint32_t vni;
     struct mmsghdr msgs[PACKET_BATCH_SIZE];
     struct iovec iov[PACKET_BATCH_SIZE][2];
     struct sockaddr_in addrs[PACKET_BATCH_SIZE];
-    uint8_t rx_headers[PACKET_BATCH_SIZE][VXLAN_HDR_LEN];
-    uint8_t *gso_buf;
+    struct gso_batch gso;
+    struct vxlan_rx rx;
 };
 
 static int vxlan_open(struct port *port, bool create, char *err, size_t errlen)
@@ -41,12 +60,12 @@ static int vxlan_open(struct port *port, bool create, char *err, size_t errlen)
     return -EINVAL;
 }
 
-int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, struct port **portp,
-                    char *err, size_t errlen)
+int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, uint16_t mtu,
+                    struct port **portp, char *err, size_t errlen)
 {
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(udp_port),
                                .sin_addr.s_addr = node_ip };
-    int bufsize = VXLAN_SOCKBUF;
+    int bufsize = VXLAN_SOCKBUF, on = 1;
     char ip[IP_STR_LEN];
     struct vxlan_priv *priv;
     struct port *port;
@@ -64,6 +83,9 @@ int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, struct port *
     if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof bufsize) < 0) {
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
     }
+    /* Without it the kernel would cut every bundle back into datagrams, each a socket
+     * buffer queued and copied on its own: most of the receive cost.  Linux 5.0 and later. */
+    setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on);
     if (bind(fd, (struct sockaddr *) &sin, sizeof sin) < 0) {
         error = -errno;
         snprintf(err, errlen, "cannot bind the VXLAN socket to %s:%u: %s%s",
@@ -75,17 +97,26 @@ int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, struct port *
 
     priv = xcalloc(1, sizeof *priv);
     priv->udp_port = htons(udp_port);
+    priv->mtu = mtu;
     priv->vni = vni;
     priv->header[0] = VXLAN_FLAG_VNI;
     priv->header[4] = vni >> 16;
     priv->header[5] = vni >> 8;
     priv->header[6] = vni;
-    priv->gso_buf = xmalloc(VXLAN_GSO_BUF);
     for (int i = 0; i < PACKET_BATCH_SIZE; i++) {
         priv->msgs[i].msg_hdr.msg_iov = priv->iov[i];
         priv->msgs[i].msg_hdr.msg_iovlen = 2;
         priv->msgs[i].msg_hdr.msg_name = &priv->addrs[i];
         priv->msgs[i].msg_hdr.msg_namelen = sizeof priv->addrs[i];
+    }
+    for (int i = 0; i < VXLAN_RX_BUNDLES; i++) {
+        struct vxlan_rx *rx = &priv->rx;
+
+        rx->bufs[i] = xmalloc(VXLAN_RX_BUNDLE_SIZE);
+        rx->iov[i] = (struct iovec) { rx->bufs[i], VXLAN_RX_BUNDLE_SIZE };
+        rx->msgs[i].msg_hdr.msg_iov = &rx->iov[i];
+        rx->msgs[i].msg_hdr.msg_iovlen = 1;
+        rx->msgs[i].msg_hdr.msg_name = &rx->from[i];
     }
 
     port = xcalloc(1, sizeof *port);
@@ -108,40 +139,133 @@ static void vxlan_close(struct port *port, bool remove)
         close(port->fd);
     }
     if (priv) {
-        free(priv->gso_buf);
+        for (int i = 0; i < VXLAN_RX_BUNDLES; i++) {
+            free(priv->rx.bufs[i]);
+        }
         free(priv);
     }
+}
+
+/* Fills rx with what the socket holds.  Returns the number of bundles, 0 if none, or a
+ * negative errno. */
+static int receive_bundles(struct port *port, struct vxlan_rx *rx)
+{
+    int n;
+
+    for (int i = 0; i < VXLAN_RX_BUNDLES; i++) {
+        struct msghdr *mh = &rx->msgs[i].msg_hdr;
+
+        mh->msg_namelen = sizeof rx->from[i];
+        mh->msg_control = rx->control[i];
+        mh->msg_controllen = sizeof rx->control[i];
+        mh->msg_flags = 0;
+    }
+    n = recvmmsg(port->fd, rx->msgs, VXLAN_RX_BUNDLES, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+    }
+    for (int i = 0; i < n; i++) {
+        struct msghdr *mh = &rx->msgs[i].msg_hdr;
+        struct cmsghdr *cm;
+
+        rx->seg_size[i] = 0;
+        for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+            if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+                int size;
+
+                memcpy(&size, CMSG_DATA(cm), sizeof size);
+                rx->seg_size[i] = size > 0 && size < VXLAN_RX_BUNDLE_SIZE ? size : 0;
+            }
+        }
+    }
+    rx->n_bundles = n;
+    rx->bundle = 0;
+    rx->offset = 0;
+    return n;
+}
+
+/* The next datagram of the bundles received, or NULL when all are unpacked. */
+static const uint8_t *next_datagram(struct vxlan_rx *rx, size_t *len, be32 *from, bool *trunc)
+{
+    const struct msghdr *mh;
+    const uint8_t *dgram;
+    size_t total;
+
+    if (rx->bundle >= rx->n_bundles) {
+        return NULL;
+    }
+    mh = &rx->msgs[rx->bundle].msg_hdr;
+    total = rx->msgs[rx->bundle].msg_len;
+    dgram = rx->bufs[rx->bundle] + rx->offset;
+    *len = rx->seg_size[rx->bundle] ? MIN(rx->seg_size[rx->bundle], total - rx->offset)
+                                     : total;
+    *from = rx->from[rx->bundle].sin_addr.s_addr;
+    *trunc = mh->msg_flags & MSG_TRUNC;
+    rx->offset += *len;
+    if (rx->offset >= total || *trunc) {
+        rx->bundle++;
+        rx->offset = 0;
+    }
+    return dgram;
 }
 
 static int vxlan_recv(struct port *port, struct packet *pkts[], int max)
 {
     struct vxlan_priv *priv = port->priv;
-    int n;
+    struct vxlan_rx *rx = &priv->rx;
+    int receives = 0, last_received = VXLAN_RX_BUNDLES;
+    struct gro_table gro;
+    int n = 0;
 
-    for (int i = 0; i < max; i++) {
-        packet_reset(pkts[i]);
-        priv->iov[i][0] = (struct iovec) { priv->rx_headers[i], VXLAN_HDR_LEN };
-        priv->iov[i][1] = (struct iovec) { pkts[i]->data, PACKET_MAX_FRAME };
-        priv->msgs[i].msg_hdr.msg_namelen = sizeof priv->addrs[i];
-        priv->msgs[i].msg_hdr.msg_flags = 0;
-    }
-    n = recvmmsg(port->fd, priv->msgs, max, MSG_DONTWAIT, NULL);
-    if (n < 0) {
-        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-    }
-    for (int i = 0; i < n; i++) {
-        const uint8_t *h = priv->rx_headers[i];
-        uint32_t len = priv->msgs[i].msg_len;
+    gro_init(&gro);
+    while (n < max) {
+        const uint8_t *dgram;
+        struct packet *pkt;
+        size_t len;
+        be32 from;
+        bool trunc;
+        int error;
 
-        pkts[i]->tun_src = priv->addrs[i].sin_addr.s_addr;
-        pkts[i]->len = len > VXLAN_HDR_LEN ? len - VXLAN_HDR_LEN : 0;
-        if (len < VXLAN_HDR_LEN || !(h[0] & VXLAN_FLAG_VNI)
-            || (priv->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-            pkts[i]->drop_reason = DROP_VXLAN_MALFORMED;
-        } else if (((uint32_t) h[4] << 16 | h[5] << 8 | h[6]) != priv->vni) {
-            pkts[i]->drop_reason = DROP_VXLAN_BAD_VNI;
+        dgram = next_datagram(rx, &len, &from, &trunc);
+        if (!dgram) {
+            /* A few times per call, so that one busy socket cannot hold the thread, and
+             * not again once the socket was found empty. */
+            if (receives++ == VXLAN_RX_CALLS || last_received < VXLAN_RX_BUNDLES) {
+                break;
+            }
+            error = receive_bundles(port, rx);
+            if (error <= 0) {
+                if (error < 0 && !n) {
+                    return error;
+                }
+                break;
+            }
+            last_received = error;
+            continue;
+        }
+        if (len >= VXLAN_HDR_LEN && !trunc && (dgram[0] & VXLAN_FLAG_VNI)
+            && ((uint32_t) dgram[4] << 16 | dgram[5] << 8 | dgram[6]) == priv->vni
+            && gro_absorb(&gro, dgram + VXLAN_HDR_LEN, len - VXLAN_HDR_LEN, from)) {
+            continue;
+        }
+        pkt = pkts[n++];
+        packet_reset(pkt);
+        pkt->tun_src = from;
+        if (len < VXLAN_HDR_LEN || trunc || !(dgram[0] & VXLAN_FLAG_VNI)) {
+            pkt->drop_reason = DROP_VXLAN_MALFORMED;
+        } else if (((uint32_t) dgram[4] << 16 | dgram[5] << 8 | dgram[6]) != priv->vni) {
+            pkt->drop_reason = DROP_VXLAN_BAD_VNI;
+        }
+        if (len > VXLAN_HDR_LEN) {
+            pkt->len = len - VXLAN_HDR_LEN;
+            memcpy(pkt->data, dgram + VXLAN_HDR_LEN, pkt->len);
+        }
+        if (!pkt->drop_reason) {
+            gro_open(&gro, pkt);
         }
     }
+    gro_flush(&gro);
+    port->rx_pending = rx->bundle < rx->n_bundles;
     return n;
 }
 
@@ -155,36 +279,34 @@ static void fail(struct packet *pkt, int error)
 static void send_segmented(struct port *port, struct packet *pkt, struct sockaddr_in *to)
 {
     struct vxlan_priv *priv = port->priv;
+    struct gso_batch *gso = &priv->gso;
     char control[CMSG_SPACE(sizeof(uint16_t))];
     size_t payload_done = 0;
 
     for (;;) {
-        struct gso_result res;
-        struct iovec iov;
-        struct msghdr msg = { .msg_name = to, .msg_namelen = sizeof *to,
-                              .msg_iov = &iov, .msg_iovlen = 1 };
-        long next = gso_segment(pkt, priv->header, VXLAN_HDR_LEN, payload_done,
-                                GSO_MAX_SEGMENTS, priv->gso_buf,
-                                MIN(VXLAN_GSO_BUF, VXLAN_GSO_MAX_SEND), &res);
+        struct msghdr msg = { .msg_name = to, .msg_namelen = sizeof *to, .msg_iov = gso->iov };
+        long next = gso_segment(pkt, priv->header, VXLAN_HDR_LEN, priv->mtu, payload_done,
+                                VXLAN_GSO_MAX_SEND, gso);
 
         if (next < 0) {
             pkt->out_port = 0;
             pkt->drop_reason = next == -EPROTONOSUPPORT ? DROP_GSO_UNSUPPORTED
+                               : next == -EMSGSIZE      ? DROP_TOO_BIG
                                                         : DROP_BAD_VNET_HDR;
             return;
         }
-        if (!res.n_segments) {
+        if (!gso->n_segments) {
             if (!payload_done) {
-                /* Not even one segment fits a UDP datagram: a gso_size no MTU allows. */
+                /* A GSO frame without payload: nothing a pod's kernel sends. */
                 pkt->out_port = 0;
-                pkt->drop_reason = DROP_TOO_BIG;
+                pkt->drop_reason = DROP_BAD_VNET_HDR;
             }
             return;
         }
-        iov = (struct iovec) { priv->gso_buf, res.total };
-        if (res.n_segments > 1) {
+        msg.msg_iovlen = 2 * gso->n_segments;
+        if (gso->n_segments > 1) {
             struct cmsghdr *cm;
-            uint16_t unit = res.unit;
+            uint16_t unit = gso->unit;
 
             memset(control, 0, sizeof control);
             msg.msg_control = control;

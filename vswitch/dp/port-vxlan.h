@@ -1,8 +1,10 @@
 /* The VXLAN port (RFC 7348): the overlay's end in this switch, a UDP socket on the node's
  * underlay address.  Encapsulation is the 8-byte VXLAN header in front of the inner frame;
  * the kernel's UDP socket adds the outer IPv4/UDP headers, and with UDP_SEGMENT sends a
- * whole segmented 64 KiB frame in one call.  Decapsulation checks the VNI flag and the VNI;
- * the peer check belongs to the datapath, which knows the peers. */
+ * whole segmented 64 KiB frame in one call.  The socket asks for UDP GRO, so the kernel hands
+ * over the datagrams of one flow that arrived together in one buffer, and the port joins
+ * their TCP segments again (gro.h) as it unpacks them.  Decapsulation checks the VNI flag
+ * and the VNI; the peer check belongs to the datapath, which knows the peers. */
 #ifndef VSWITCH_DP_PORT_VXLAN_H
 #define VSWITCH_DP_PORT_VXLAN_H 1
 
@@ -15,8 +17,10 @@ struct port;
 
 #define VXLAN_PORT_NAME "vxlan"
 
-/* Opens the overlay port bound to node_ip:udp_port (host order) for 'vni'.  Control thread. */
-int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, struct port **,
-                    char *err, size_t errlen);
+/* Opens the overlay port bound to node_ip:udp_port (host order) for 'vni'; the inner IPv4
+ * packets it sends carry at most 'mtu' bytes (TCP frames from pods are cut to fit).  Control
+ * thread. */
+int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, uint16_t mtu,
+                    struct port **, char *err, size_t errlen);
 
 #endif

@@ -34,6 +34,8 @@ struct port {
     bool mac_learned;
     bool up;
     bool created;                   /* A TAP the switch created: deleted with the port. */
+    bool rx_pending;                /* The class holds frames recv() has not returned yet:
+                                     * call it again (epoll will not say so). */
     struct dp_port_stats stats;
     void *priv;                     /* The class's own state. */
 };
