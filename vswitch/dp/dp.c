@@ -152,14 +152,6 @@ static bool is_icmp_error(const struct flow_key *key)
            && (type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED || type == 12);
 }
 
-static void execute(struct dp *dp, const struct action_list *acts, struct packet *pkt)
-{
-    struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .overlay = &dp->overlay,
-                               .now_ms = dp->now_ms };
-
-    actions_execute(acts, pkt, &ctx);
-}
-
 static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
 {
     struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .overlay = &dp->overlay,
@@ -226,7 +218,7 @@ static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
         flow->packets++;
         flow->bytes += pkt->len;
     }
-    execute(dp, &acts, pkt);
+    actions_execute(&acts, pkt, &ctx);
 
 done:
     if (!pkt->out_port) {

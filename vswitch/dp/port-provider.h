@@ -24,6 +24,10 @@ struct port_class {
  * left. */
 int port_sendmmsg(int fd, struct mmsghdr *msgs, struct packet *pkts[], int n);
 
+/* Drops 'pkt', which a send failed with 'error' (an errno value): a full queue (EAGAIN,
+ * ENOBUFS) is DROP_TX_FULL, anything else DROP_TX_ERROR. */
+void port_tx_failed(struct packet *pkt, int error);
+
 extern const struct port_class port_veth_class;
 extern const struct port_class port_tap_class;
 extern const struct port_class port_dummy_class;

@@ -127,9 +127,7 @@ static int tap_send(struct port *port, struct packet *pkts[], int n)
         };
 
         if (writev(port->fd, iov, 2) < 0) {
-            pkts[i]->drop_reason = errno == EAGAIN || errno == ENOBUFS ? DROP_TX_FULL
-                                                                       : DROP_TX_ERROR;
-            pkts[i]->out_port = 0;
+            port_tx_failed(pkts[i], errno);
         } else {
             sent++;
         }

@@ -269,12 +269,6 @@ static int vxlan_recv(struct port *port, struct packet *pkts[], int max)
     return n;
 }
 
-static void fail(struct packet *pkt, int error)
-{
-    pkt->out_port = 0;
-    pkt->drop_reason = error == -EAGAIN || error == -ENOBUFS ? DROP_TX_FULL : DROP_TX_ERROR;
-}
-
 /* One sendmsg per up to GSO_MAX_SEGMENTS segments, cut by the kernel at every 'unit'. */
 static void send_segmented(struct port *port, struct packet *pkt, struct sockaddr_in *to)
 {
@@ -318,7 +312,7 @@ static void send_segmented(struct port *port, struct packet *pkt, struct sockadd
             memcpy(CMSG_DATA(cm), &unit, sizeof unit);
         }
         if (sendmsg(port->fd, &msg, MSG_DONTWAIT) < 0) {
-            fail(pkt, -errno);
+            port_tx_failed(pkt, errno);
             return;
         }
         payload_done = next;

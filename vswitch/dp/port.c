@@ -87,6 +87,12 @@ int port_send(struct port *port, struct packet *pkts[], int n)
     return port->class->send(port, pkts, n);
 }
 
+void port_tx_failed(struct packet *pkt, int error)
+{
+    pkt->drop_reason = error == EAGAIN || error == ENOBUFS ? DROP_TX_FULL : DROP_TX_ERROR;
+    pkt->out_port = 0;
+}
+
 int port_sendmmsg(int fd, struct mmsghdr *msgs, struct packet *pkts[], int n)
 {
     int done = 0, sent = 0;
@@ -98,10 +104,7 @@ int port_sendmmsg(int fd, struct mmsghdr *msgs, struct packet *pkts[], int n)
             done += r;
             sent += r;
         } else if (errno != EINTR) {
-            pkts[done]->drop_reason = errno == EAGAIN || errno == ENOBUFS ? DROP_TX_FULL
-                                                                          : DROP_TX_ERROR;
-            pkts[done]->out_port = 0;
-            done++;
+            port_tx_failed(pkts[done++], errno);
         }
     }
     return sent;
