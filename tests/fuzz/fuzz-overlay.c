@@ -16,6 +16,7 @@
  *     frame is not multicast;
  *   - well-formed input with correct checksums leaves with correct checksums. */
 #include <errno.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -85,9 +86,11 @@ static uint64_t vxlan_rx(void)
     return rx;
 }
 
-/* Sends 'len' bytes as one datagram from the peer and waits until the datapath counted it
- * (dp_port_list() runs between two batches, so the datagram's batch is done). */
-static void send_from_peer(const uint8_t *dgram, size_t len)
+/* Sends 'len' bytes from the peer, as one datagram, or with 'seg_size' as datagrams of
+ * 'seg_size' bytes in one UDP_SEGMENT send (which the switch's socket receives as one UDP GRO
+ * bundle, as from a switch on another node), and waits until the datapath counted them
+ * (dp_port_list() runs between two receives, and a bundle is unpacked in one). */
+static void send_from_peer(const uint8_t *dgram, size_t len, int seg_size)
 {
     struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(vxlan_port),
                               .sin_addr.s_addr = fuzz_ip(FUZZ_NODE_IP) };
@@ -95,6 +98,9 @@ static void send_from_peer(const uint8_t *dgram, size_t len)
 
     if (len > 65507) {
         len = 65507;
+    }
+    if (setsockopt(peer_sock, SOL_UDP, UDP_SEGMENT, &seg_size, sizeof seg_size) < 0) {
+        fuzz_die("UDP_SEGMENT", strerror(errno));
     }
     if (sendto(peer_sock, dgram, len, 0, (struct sockaddr *) &to, sizeof to) < 0) {
         fuzz_die("sendto", strerror(errno));
@@ -106,7 +112,7 @@ static void send_from_peer(const uint8_t *dgram, size_t len)
 }
 
 /* From the peer: true if the inner frame is IPv4 from outside the peer's pods and VIPs. */
-static bool peer_spoofs(const uint8_t *dgram, size_t len)
+static bool peer_spoofs_one(const uint8_t *dgram, size_t len)
 {
     const uint8_t *f = dgram + 8;
     struct cidr peer;
@@ -120,6 +126,32 @@ static bool peer_spoofs(const uint8_t *dgram, size_t len)
     return !cidr_contains(&peer, src) && src != fuzz_ip(FUZZ_VIP_DSR)
            && src != fuzz_ip(FUZZ_VIP_UDP) && src != fuzz_ip(FUZZ_VIP_EMPTY)
            && src != fuzz_ip(FUZZ_VIP_HAIRPIN);
+}
+
+/* A bundle: the strict checks hold only if every datagram in it spoofs. */
+static bool peer_spoofs(const uint8_t *dgrams, size_t len, size_t seg_size)
+{
+    for (size_t ofs = 0; ofs < len; ofs += seg_size) {
+        if (!peer_spoofs_one(dgrams + ofs, MIN(seg_size, len - ofs))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Every datagram's inner frame is IPv4 with good checksums. */
+static bool peer_frames_ok(const uint8_t *dgrams, size_t len, size_t seg_size)
+{
+    for (size_t ofs = 0; ofs < len; ofs += seg_size) {
+        size_t n = MIN(seg_size, len - ofs);
+        struct fuzz_frame in;
+
+        fuzz_frame_check(n >= 8 ? dgrams + ofs + 8 : dgrams + ofs, n >= 8 ? n - 8 : 0, &in);
+        if (!in.ipv4 || !in.ip_csum_ok || (in.l4_checkable && !in.l4_csum_ok)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static bool pod_spoofs(size_t port, const uint8_t *f, size_t len)
@@ -168,7 +200,14 @@ static void run_record(const struct fuzz_record *r)
     size_t in_port = (r->ctl & REC_PORT_MASK) % N_PORTS;
     bool vxlan = in_port == FUZZ_PORT_VXLAN;
     bool partial = r->vnet && (r->vnet->flags || r->vnet->gso_type);
-    bool spoofed = vxlan ? peer_spoofs(r->frame, r->len) : pod_spoofs(in_port, r->frame, r->len);
+    /* From the peer, a virtio-net header means nothing: its gso_size cuts the record into a
+     * bundle of datagrams instead (at least a VXLAN header and an Ethernet one each). */
+    size_t len = MIN(r->len, (size_t) 65507);
+    int seg_size = vxlan && r->vnet && r->vnet->gso_size >= 22 && r->vnet->gso_size < len
+                   && (len + r->vnet->gso_size - 1) / r->vnet->gso_size <= 64
+                   ? r->vnet->gso_size : 0;
+    bool spoofed = vxlan ? peer_spoofs(r->frame, len, seg_size ? seg_size : len)
+                         : pod_spoofs(in_port, r->frame, r->len);
     struct fuzz_frame in;
     bool in_ok;
     ssize_t n;
@@ -184,10 +223,8 @@ static void run_record(const struct fuzz_record *r)
     }
 
     if (vxlan) {
-        fuzz_frame_check(r->len >= 8 ? r->frame + 8 : r->frame, r->len >= 8 ? r->len - 8 : 0,
-                         &in);
-        in_ok = in.ipv4 && in.ip_csum_ok && (!in.l4_checkable || in.l4_csum_ok);
-        send_from_peer(r->frame, r->len);
+        in_ok = peer_frames_ok(r->frame, len, seg_size ? seg_size : len);
+        send_from_peer(r->frame, len, seg_size);
     } else {
         int verdict;
 
