@@ -7,12 +7,12 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/cli.h"
 #include "lib/ctl-batch.h"
 #include "lib/ctl-client.h"
 #include "lib/ctl-msg.h"
@@ -109,18 +109,6 @@ struct options {
     int n_args;
 };
 
-static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
-{
-    va_list args;
-
-    fputs("vsctl: ", stderr);
-    va_start(args, fmt);
-    vfprintf(stderr, fmt, args);
-    va_end(args);
-    fputs("\nTry 'vsctl --help' for more information.\n", stderr);
-    exit(1);
-}
-
 static void parse_options(int argc, char *argv[], struct options *opts)
 {
     int c, opt_index;
@@ -151,7 +139,7 @@ static void parse_options(int argc, char *argv[], struct options *opts)
         case OPT_TIMEOUT:
             seconds = strtod(optarg, &end);
             if (!*optarg || *end || !(seconds > 0 && seconds <= 86400)) {
-                usage_error("invalid --timeout '%s': expected seconds, more than 0", optarg);
+                cli_usage_error("invalid --timeout '%s': expected seconds, more than 0", optarg);
             }
             opts->timeout_ms = seconds * 1000 < 1 ? 1 : seconds * 1000;
             break;
@@ -183,11 +171,9 @@ static void parse_options(int argc, char *argv[], struct options *opts)
             unsigned long value;
 
             /* The range (0 to 86400) is vswitchd's to check, with its message. */
-            errno = 0;
-            value = strtoul(optarg, &end, 10);
-            if (!*optarg || *end || errno || *optarg == '-' || value > UINT_MAX) {
-                usage_error("invalid --affinity-timeout '%s': expected seconds, 0 to 86400",
-                            optarg);
+            if (cli_parse_ulong(optarg, 0, UINT_MAX, &value)) {
+                cli_usage_error("invalid --affinity-timeout '%s': expected seconds, 0 to 86400",
+                                optarg);
             }
             opts->add_lb.affinity_timeout = value;
             break;
@@ -201,13 +187,8 @@ static void parse_options(int argc, char *argv[], struct options *opts)
         case 'V':
             printf("vsctl (vswitch) %s\n", VSWITCH_VERSION);
             exit(0);
-        case ':':
-            usage_error("option '%s' needs an argument", argv[optind - 1]);
         default:
-            if (optopt) {
-                usage_error("unknown option '-%c'", optopt);
-            }
-            usage_error("unknown option '%s'", argv[optind - 1]);
+            cli_bad_option(c, argv, long_options);
         }
     }
     opts->args = argv + optind;
@@ -579,11 +560,11 @@ static void print_policies(const Vswitch__DumpPoliciesReply *reply, bool json)
 static void need_args(const struct options *opts, int n, const char *synopsis)
 {
     if (opts->n_args - 1 < n) {
-        usage_error("%s: missing argument; usage: vsctl %s", opts->args[0], synopsis);
+        cli_usage_error("%s: missing argument; usage: vsctl %s", opts->args[0], synopsis);
     }
     if (opts->n_args - 1 > n) {
-        usage_error("%s: unexpected argument '%s'; usage: vsctl %s", opts->args[0],
-                    opts->args[n + 1], synopsis);
+        cli_usage_error("%s: unexpected argument '%s'; usage: vsctl %s", opts->args[0],
+                        opts->args[n + 1], synopsis);
     }
 }
 
@@ -636,18 +617,19 @@ int main(int argc, char *argv[])
     char err[512];
     int error;
 
+    cli_set_program("vsctl", 1);
     parse_options(argc, argv, &opts);
     ctl_batch_init(&batch);
     if (!opts.n_args) {
-        usage_error("missing command (show, add-port, del-port, add-lb, del-lb, add-peer, "
-                    "del-peer, batch, dump-policies, dump-flows, flush-flows)");
+        cli_usage_error("missing command (show, add-port, del-port, add-lb, del-lb, add-peer, "
+                        "del-peer, batch, dump-policies, dump-flows, flush-flows)");
     }
     cmd = opts.args[0];
     if (opts.port_option && strcmp(cmd, "add-port")) {
-        usage_error("option '--%s' is only for add-port", opts.port_option);
+        cli_usage_error("option '--%s' is only for add-port", opts.port_option);
     }
     if (opts.lb_option && strcmp(cmd, "add-lb")) {
-        usage_error("option '--%s' is only for add-lb", opts.lb_option);
+        cli_usage_error("option '--%s' is only for add-lb", opts.lb_option);
     }
 
     if (!strcmp(cmd, "show")) {
@@ -657,8 +639,8 @@ int main(int argc, char *argv[])
     } else if (!strcmp(cmd, "add-port")) {
         need_args(&opts, 1, "add-port NAME --ip IP [--mac MAC] [--type veth|tap]");
         if (!*opts.add_port.ip) {
-            usage_error("add-port: --ip is required; usage: vsctl add-port NAME --ip IP "
-                        "[--mac MAC] [--type veth|tap]");
+            cli_usage_error("add-port: --ip is required; usage: vsctl add-port NAME --ip IP "
+                            "[--mac MAC] [--type veth|tap]");
         }
         opts.add_port.name = opts.args[1];
         req.command_case = VSWITCH__REQUEST__COMMAND_ADD_PORT;
@@ -670,9 +652,9 @@ int main(int argc, char *argv[])
         req.del_port = &del_port;
     } else if (!strcmp(cmd, "add-lb")) {
         if (opts.n_args < 2) {
-            usage_error("add-lb: missing argument; usage: vsctl add-lb VIP:PORT/PROTO "
-                        "[BACKEND:PORT...] [--no-dsr] [--affinity-timeout SECONDS] "
-                        "[--name NAME]");
+            cli_usage_error("add-lb: missing argument; usage: vsctl add-lb VIP:PORT/PROTO "
+                            "[BACKEND:PORT...] [--no-dsr] [--affinity-timeout SECONDS] "
+                            "[--name NAME]");
         }
         opts.add_lb.service = opts.args[1];
         opts.add_lb.backends = opts.args + 2;
@@ -714,7 +696,7 @@ int main(int argc, char *argv[])
         req.command_case = VSWITCH__REQUEST__COMMAND_FLUSH_FLOWS;
         req.flush_flows = &flush_flows;
     } else {
-        usage_error("unknown command '%s'", cmd);
+        cli_usage_error("unknown command '%s'", cmd);
     }
 
     error = ctl_client_call(opts.ctl, opts.timeout_ms, &req, &resp, err, sizeof err);

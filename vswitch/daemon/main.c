@@ -15,7 +15,6 @@
 #include <limits.h>
 #include <net/if.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 #include "daemon/metrics.h"
 #include "daemon/vswitchd.h"
 #include "dp/dp.h"
+#include "lib/cli.h"
 #include "lib/ctl-client.h"
 #include "lib/ctl-msg.h"
 #include "lib/log.h"
@@ -201,55 +201,25 @@ static const struct option long_options[] = {
 /* --ctl-idle-timeout: only the control server needs it. */
 static unsigned int ctl_idle_timeout = CTL_DEFAULT_IDLE_TIMEOUT;
 
-static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
-{
-    va_list args;
-
-    fputs("vswitchd: ", stderr);
-    va_start(args, fmt);
-    vfprintf(stderr, fmt, args);
-    va_end(args);
-    fputs("\nTry 'vswitchd --help' for more information.\n", stderr);
-    exit(2);
-}
-
-/* Parses a decimal in [min, max] or exits with a usage error naming 'flag'. */
-static unsigned long parse_number(const char *flag, const char *s, unsigned long min,
-                                  unsigned long max)
-{
-    unsigned long value;
-    char *end;
-
-    errno = 0;
-    value = strtoul(s, &end, 10);
-    if (!*s || *end || errno || *s == '-' || value < min || value > max) {
-        usage_error("invalid %s '%s': expected a number from %lu to %lu", flag, s, min, max);
-    }
-    return value;
-}
-
 static gid_t parse_group(const char *name)
 {
     struct group *gr = getgrnam(name);
-    char *end;
     unsigned long gid;
 
     if (gr) {
         return gr->gr_gid;
     }
-    errno = 0;
-    gid = strtoul(name, &end, 10);
-    if (*name && !*end && !errno && gid < UINT_MAX) {
+    /* (gid_t) -1 means "no group" to chown(). */
+    if (!cli_parse_ulong(name, 0, (gid_t) -1 - 1, &gid)) {
         return gid;
     }
-    usage_error("invalid --ctl-group '%s': no such group", name);
+    cli_usage_error("invalid --ctl-group '%s': no such group", name);
 }
 
 static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
 {
     const char *pod_cidr = NULL;
     bool per_pod_given = false;
-    enum log_level level;
     int c;
 
     *cfg = (struct vswitchd_config) {
@@ -269,76 +239,73 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         switch (c) {
         case OPT_CTL:
             if (!*optarg) {
-                usage_error("--ctl needs a path");
+                cli_usage_error("--ctl needs a path");
             }
             cfg->ctl_path = optarg;
             break;
         case OPT_DB:
             if (!*optarg) {
-                usage_error("--db needs a path");
+                cli_usage_error("--db needs a path");
             }
             cfg->db_path = optarg;
             break;
         case OPT_POD_CIDR:
             pod_cidr = optarg;
             if (addr_parse_cidr(optarg, &cfg->pod_cidr)) {
-                usage_error("invalid --pod-cidr '%s': expected A.B.C.D/N with the host bits "
-                            "zero, e.g. 10.244.1.0/24", optarg);
+                cli_usage_error("invalid --pod-cidr '%s': expected A.B.C.D/N with the host "
+                                "bits zero, e.g. 10.244.1.0/24", optarg);
             }
             if (cfg->pod_cidr.prefix > 30) {
-                usage_error("invalid --pod-cidr '%s': a /%d has no room for a gateway and "
-                            "pods (use /30 or shorter)", optarg, cfg->pod_cidr.prefix);
+                cli_usage_error("invalid --pod-cidr '%s': a /%d has no room for a gateway "
+                                "and pods (use /30 or shorter)", optarg, cfg->pod_cidr.prefix);
             }
             break;
         case OPT_NODE_IP:
             if (addr_parse_ip(optarg, &cfg->node_ip) || !cfg->node_ip) {
-                usage_error("invalid --node-ip '%s': expected an IPv4 address", optarg);
+                cli_usage_error("invalid --node-ip '%s': expected an IPv4 address", optarg);
             }
             break;
         case OPT_VNI:
-            cfg->vni = parse_number("--vni", optarg, 1, VNI_MAX);
+            cfg->vni = cli_ulong_arg("--vni", optarg, 1, VNI_MAX);
             break;
         case OPT_VXLAN_PORT:
-            cfg->vxlan_port = parse_number("--vxlan-port", optarg, 1, 65535);
+            cfg->vxlan_port = cli_ulong_arg("--vxlan-port", optarg, 1, 65535);
             break;
         case OPT_OVERLAY_MTU:
-            cfg->overlay_mtu = parse_number("--overlay-mtu", optarg, OVERLAY_MTU_MIN,
-                                            OVERLAY_MTU_MAX);
+            cfg->overlay_mtu = cli_ulong_arg("--overlay-mtu", optarg, OVERLAY_MTU_MIN,
+                                             OVERLAY_MTU_MAX);
             break;
         case OPT_METRICS:
             cfg->metrics_addr = optarg;
             break;
         case OPT_LOG_LEVEL:
-            if (log_level_from_name(optarg, &level)) {
-                usage_error("invalid --log-level '%s': expected error, warn, info or debug",
-                            optarg);
-            }
-            log_set_level(level);
+            cli_log_level_arg(optarg);
             break;
         case OPT_CTL_GROUP:
             cfg->ctl_gid = parse_group(optarg);
             break;
         case OPT_CTL_IDLE_TIMEOUT:
-            ctl_idle_timeout = parse_number("--ctl-idle-timeout", optarg, 0,
-                                            CTL_MAX_IDLE_TIMEOUT);
+            ctl_idle_timeout = cli_ulong_arg("--ctl-idle-timeout", optarg, 0,
+                                             CTL_MAX_IDLE_TIMEOUT);
             break;
         case OPT_FLOW_CACHE_SIZE:
-            cfg->flow_cache_size = parse_number("--flow-cache-size", optarg, 1, FLOW_CACHE_MAX);
+            cfg->flow_cache_size = cli_ulong_arg("--flow-cache-size", optarg, 1,
+                                                 FLOW_CACHE_MAX);
             break;
         case OPT_MAX_FLOW_PAIRS:
-            cfg->max_flow_pairs = parse_number("--max-flow-pairs", optarg, 1,
-                                               MAX_FLOW_PAIRS_MAX);
+            cfg->max_flow_pairs = cli_ulong_arg("--max-flow-pairs", optarg, 1,
+                                                MAX_FLOW_PAIRS_MAX);
             break;
         case OPT_MAX_FLOW_PAIRS_PER_POD:
-            cfg->max_flow_pairs_per_pod = parse_number("--max-flow-pairs-per-pod", optarg, 0,
-                                                       MAX_FLOW_PAIRS_MAX);
+            cfg->max_flow_pairs_per_pod = cli_ulong_arg("--max-flow-pairs-per-pod", optarg,
+                                                        0, MAX_FLOW_PAIRS_MAX);
             per_pod_given = true;
             break;
         case OPT_FLOW_TTL:
-            cfg->flow_ttl = parse_number("--flow-ttl", optarg, 1, FLOW_TTL_MAX);
+            cfg->flow_ttl = cli_ulong_arg("--flow-ttl", optarg, 1, FLOW_TTL_MAX);
             break;
         case OPT_BUSY_POLL_US:
-            cfg->busy_poll_us = parse_number("--busy-poll-us", optarg, 0, BUSY_POLL_MAX_US);
+            cfg->busy_poll_us = cli_ulong_arg("--busy-poll-us", optarg, 0, BUSY_POLL_MAX_US);
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -346,31 +313,24 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         case 'V':
             printf("vswitchd (vswitch) %s\n", VSWITCH_VERSION);
             exit(0);
-        case ':':
-            usage_error("option '%s' needs an argument", argv[optind - 1]);
         default:
-            if (optopt) {
-                usage_error("unknown option '-%c'", optopt);
-            }
-            usage_error("unknown option '%s'", argv[optind - 1]);
+            cli_bad_option(c, argv, long_options);
         }
     }
-    if (optind < argc) {
-        usage_error("unexpected argument '%s'", argv[optind]);
-    }
+    cli_no_operands(argc, argv);
     if (!pod_cidr) {
-        usage_error("--pod-cidr is required (this node's pod subnet, e.g. 10.244.1.0/24)");
+        cli_usage_error("--pod-cidr is required (this node's pod subnet, e.g. 10.244.1.0/24)");
     }
     if (!per_pod_given) {
         cfg->max_flow_pairs_per_pod = MAX(cfg->max_flow_pairs
                                           / DEFAULT_FLOW_PAIRS_PER_POD_DIVISOR, 1);
     }
     if (cfg->overlay_mtu && !cfg->node_ip) {
-        usage_error("--overlay-mtu needs --node-ip: without it there is no overlay");
+        cli_usage_error("--overlay-mtu needs --node-ip: without it there is no overlay");
     }
     if (addr_parse_ip_port(cfg->metrics_addr, &cfg->metrics_ip, &cfg->metrics_port)) {
-        usage_error("invalid --metrics '%s': expected ADDR:PORT, e.g. %s", cfg->metrics_addr,
-                    DEFAULT_METRICS);
+        cli_usage_error("invalid --metrics '%s': expected ADDR:PORT, e.g. %s",
+                        cfg->metrics_addr, DEFAULT_METRICS);
     }
     cfg->gateway = htonl(ntohl(cfg->pod_cidr.net) + 1);
     cfg->router_mac = addr_mac_from_ip(cfg->gateway);
@@ -484,6 +444,7 @@ int main(int argc, char *argv[])
     int error, restored, policies, peers;
 
     log_set_program("vswitchd");
+    cli_set_program("vswitchd", 2);
     parse_options(argc, argv, cfg);
     /* A client that hangs up before its reply is written must not kill the daemon. */
     signal(SIGPIPE, SIG_IGN);

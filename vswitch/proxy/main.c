@@ -4,13 +4,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define LOG_MODULE "main"
+#include "lib/cli.h"
 #include "lib/ctl-client.h"
 #include "lib/ctl-msg.h"
 #include "lib/log.h"
@@ -131,18 +131,6 @@ static const struct option long_options[] = {
     { NULL, 0, NULL, 0 },
 };
 
-static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
-{
-    va_list args;
-
-    fputs("vswitch-proxy: ", stderr);
-    va_start(args, fmt);
-    vfprintf(stderr, fmt, args);
-    va_end(args);
-    fputs("\nTry 'vswitch-proxy --help' for more information.\n", stderr);
-    exit(2);
-}
-
 static bool parse_bool(const char *flag, const char *s)
 {
     if (!strcmp(s, "true")) {
@@ -150,7 +138,7 @@ static bool parse_bool(const char *flag, const char *s)
     } else if (!strcmp(s, "false")) {
         return false;
     }
-    usage_error("invalid %s '%s': expected true or false", flag, s);
+    cli_usage_error("invalid %s '%s': expected true or false", flag, s);
 }
 
 /* "100ms", "2s", "1m", "1h" (Go's time.ParseDuration for one unit) into ms. */
@@ -174,8 +162,8 @@ static uint32_t parse_duration(const char *flag, const char *s, uint32_t min, ui
             break;
         }
     }
-    usage_error("invalid %s '%s': expected a duration from %ums to %us, e.g. 100ms or 2s",
-                flag, s, min, max / 1000);
+    cli_usage_error("invalid %s '%s': expected a duration from %ums to %us, e.g. 100ms or 2s",
+                    flag, s, min, max / 1000);
 }
 
 struct options {
@@ -188,8 +176,7 @@ struct options {
 
 static void parse_options(int argc, char *argv[], struct options *o)
 {
-    enum log_level level;
-    char *end;
+    unsigned long page_limit;
     int c;
 
     *o = (struct options) {
@@ -224,19 +211,13 @@ static void parse_options(int argc, char *argv[], struct options *o)
             o->proxy.sync_period_ms = parse_duration("--sync-period", optarg, 1000, 86400000);
             break;
         case OPT_PAGE:
-            errno = 0;
-            o->proxy.page_limit = strtoul(optarg, &end, 10);
-            if (errno || *end || !*optarg || *optarg == '-' || o->proxy.page_limit < 1 ||
-                o->proxy.page_limit > 100000) {
-                usage_error("invalid --list-page-size '%s': expected 1 to 100000", optarg);
+            if (cli_parse_ulong(optarg, 1, 100000, &page_limit)) {
+                cli_usage_error("invalid --list-page-size '%s': expected 1 to 100000", optarg);
             }
+            o->proxy.page_limit = page_limit;
             break;
         case OPT_LOG_LEVEL:
-            if (log_level_from_name(optarg, &level)) {
-                usage_error("invalid --log-level '%s': expected error, warn, info or debug",
-                            optarg);
-            }
-            log_set_level(level);
+            cli_log_level_arg(optarg);
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -245,19 +226,17 @@ static void parse_options(int argc, char *argv[], struct options *o)
             printf("vswitch-proxy %s\n", VSWITCH_VERSION);
             exit(0);
         case ':':
-            usage_error("option '%s' needs a value", argv[optind - 1]);
+            cli_usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
-            usage_error("unknown option '%s'", argv[optind - 1]);
+            cli_bad_option(c, argv, long_options);
         }
     }
-    if (optind < argc) {
-        usage_error("unexpected argument '%s'", argv[optind]);
-    }
+    cli_no_operands(argc, argv);
     if (!o->proxy.node_name || !*o->proxy.node_name) {
-        usage_error("--node-name is required");
+        cli_usage_error("--node-name is required");
     }
     if (o->context && !o->kubeconfig) {
-        usage_error("--context needs --kubeconfig");
+        cli_usage_error("--context needs --kubeconfig");
     }
 }
 
@@ -278,6 +257,7 @@ int main(int argc, char *argv[])
     int error;
 
     log_set_program("vswitch-proxy");
+    cli_set_program("vswitch-proxy", 2);
     parse_options(argc, argv, &o);
 
     error = o.kubeconfig ? kubeconfig_load(o.kubeconfig, o.context, &kcfg, err, sizeof err)

@@ -1,0 +1,290 @@
+/* The command-line plumbing of lib/cli.h: number parsing as a table of strings, then the
+ * usage errors, each run in a child process (they exit) whose stderr and exit status are
+ * compared with what a user of vswitchd (status 2) or vsctl (status 1) sees. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/cli.h"
+
+struct ulong_case {
+    const char *s;
+    unsigned long min, max;
+    int error;
+    unsigned long value;            /* When accepted. */
+};
+
+static const struct ulong_case ulong_cases[] = {
+    { "0", 0, 10, 0, 0 },
+    { "10", 0, 10, 0, 10 },
+    { "007", 0, 10, 0, 7 },
+    { "+5", 0, 10, 0, 5 },          /* strtoul()'s forms, as before lib/cli. */
+    { " 5", 0, 10, 0, 5 },
+    { "4294967295", 0, UINT_MAX, 0, UINT_MAX },
+    { "18446744073709551615", 0, ULONG_MAX, 0, ULONG_MAX },
+    { "", 0, 10, -EINVAL, 0 },
+    { "x", 0, 10, -EINVAL, 0 },
+    { "5x", 0, 10, -EINVAL, 0 },
+    { "5 ", 0, 10, -EINVAL, 0 },
+    { "0x10", 0, 100, -EINVAL, 0 },
+    { "1e3", 0, 10000, -EINVAL, 0 },
+    { "-1", 0, ULONG_MAX, -EINVAL, 0 },     /* strtoul() would wrap it to ULONG_MAX. */
+    { "-0", 0, 10, -EINVAL, 0 },
+    { " -1", 0, UINT_MAX, -ERANGE, 0 },      /* Wrapped, then out of range. */
+    { "11", 0, 10, -ERANGE, 0 },
+    { "0", 1, 10, -ERANGE, 0 },
+    { "4294967296", 0, UINT_MAX, -ERANGE, 0 },
+    { "18446744073709551616", 0, ULONG_MAX, -ERANGE, 0 },
+};
+
+Test(cli, parse_ulong)
+{
+    for (size_t i = 0; i < sizeof ulong_cases / sizeof *ulong_cases; i++) {
+        const struct ulong_case *c = &ulong_cases[i];
+        unsigned long value = 12345;
+        int error = cli_parse_ulong(c->s, c->min, c->max, &value);
+
+        cr_expect_eq(error, c->error, "'%s' in [%lu, %lu]: %d, expected %d", c->s, c->min,
+                     c->max, error, c->error);
+        cr_expect_eq(value, c->error ? 12345 : c->value, "'%s': value %lu", c->s, value);
+    }
+}
+
+/* ---- in a child process ------------------------------------------------------------------ */
+
+struct outcome {
+    int status;                     /* Exit status; RETURNED if the call came back. */
+    char err[1024];                 /* Its stderr. */
+};
+
+#define RETURNED 99
+
+/* Runs 'fn(arg)' in a child with stderr captured. */
+static void run_child(void (*fn)(const void *), const void *arg, struct outcome *out)
+{
+    int fds[2], wstatus;
+    size_t len = 0;
+    ssize_t n;
+    pid_t pid;
+
+    cr_assert_eq(pipe(fds), 0);
+    fflush(NULL);           /* Or the child's exit() would write the parent's buffers too. */
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (!pid) {
+        close(fds[0]);
+        dup2(fds[1], STDERR_FILENO);
+        fn(arg);
+        fflush(NULL);
+        _exit(RETURNED);
+    }
+    close(fds[1]);
+    while ((n = read(fds[0], out->err + len, sizeof out->err - 1 - len)) > 0) {
+        len += n;
+    }
+    out->err[len] = '\0';
+    close(fds[0]);
+    cr_assert_eq(waitpid(pid, &wstatus, 0), pid);
+    cr_assert(WIFEXITED(wstatus), "the child did not exit normally");
+    out->status = WEXITSTATUS(wstatus);
+}
+
+static void call_usage_error(const void *arg)
+{
+    cli_usage_error("bad %s", (const char *) arg);
+}
+
+Test(cli, usage_error_names_the_program_and_exits_with_its_status)
+{
+    struct outcome out;
+
+    run_child(call_usage_error, "thing", &out);
+    cr_expect_eq(out.status, 2, "default status %d", out.status);
+    cr_expect_str_eq(out.err, "vswitch: bad thing\n"
+                     "Try 'vswitch --help' for more information.\n");
+
+    cli_set_program("vsctl", 1);
+    run_child(call_usage_error, "command", &out);
+    cr_expect_eq(out.status, 1);
+    cr_expect_str_eq(out.err, "vsctl: bad command\nTry 'vsctl --help' for more information.\n");
+}
+
+struct arg_case {
+    const char *flag, *s;
+    unsigned long min, max;
+    const char *err;                /* NULL: accepted. */
+};
+
+static const struct arg_case arg_cases[] = {
+    { "--vni", "7", 1, 16777215, NULL },
+    { "--vni", "0", 1, 16777215,
+      "vswitchd: invalid --vni '0': expected a number from 1 to 16777215\n" },
+    { "--vni", "", 1, 16777215,
+      "vswitchd: invalid --vni '': expected a number from 1 to 16777215\n" },
+    { "--flow-ttl", "-1", 1, 86400,
+      "vswitchd: invalid --flow-ttl '-1': expected a number from 1 to 86400\n" },
+};
+
+static void call_ulong_arg(const void *arg)
+{
+    const struct arg_case *c = arg;
+
+    cli_ulong_arg(c->flag, c->s, c->min, c->max);
+}
+
+Test(cli, ulong_arg)
+{
+    cli_set_program("vswitchd", 2);
+    for (size_t i = 0; i < sizeof arg_cases / sizeof *arg_cases; i++) {
+        const struct arg_case *c = &arg_cases[i];
+        char want[256];
+        struct outcome out;
+
+        run_child(call_ulong_arg, c, &out);
+        if (!c->err) {
+            cr_expect_eq(out.status, RETURNED, "%s '%s': exited %d", c->flag, c->s,
+                         out.status);
+            cr_expect_str_empty(out.err);
+            continue;
+        }
+        snprintf(want, sizeof want, "%sTry 'vswitchd --help' for more information.\n",
+                 c->err);
+        cr_expect_eq(out.status, 2, "%s '%s': exited %d", c->flag, c->s, out.status);
+        cr_expect_str_eq(out.err, want);
+    }
+    cr_expect_eq(cli_ulong_arg("--vni", "16777215", 1, 16777215), 16777215);
+}
+
+static void call_log_level_arg(const void *arg)
+{
+    cli_log_level_arg(arg);
+}
+
+Test(cli, log_level_arg)
+{
+    static const char *const good[] = { "error", "warn", "info", "debug" };
+    struct outcome out;
+
+    cli_set_program("vswitch-proxy", 2);
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        run_child(call_log_level_arg, good[i], &out);
+        cr_expect_eq(out.status, RETURNED, "%s: exited %d", good[i], out.status);
+    }
+    run_child(call_log_level_arg, "loud", &out);
+    cr_expect_eq(out.status, 2);
+    cr_expect_str_eq(out.err, "vswitch-proxy: invalid --log-level 'loud': expected error, "
+                     "warn, info or debug\nTry 'vswitch-proxy --help' for more "
+                     "information.\n");
+}
+
+/* ---- getopt_long()'s complaints ---------------------------------------------------------- */
+
+enum { OPT_CTL = 256, OPT_CTL_GROUP, OPT_JSON };
+
+static const struct option long_options[] = {
+    { "ctl", required_argument, NULL, OPT_CTL },
+    { "ctl-group", required_argument, NULL, OPT_CTL_GROUP },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+};
+
+struct option_case {
+    const char *description;
+    const char *argv[6];            /* After the program name; NULL-terminated. */
+    const char *err;                /* First line of stderr; NULL: no error. */
+};
+
+static const struct option_case option_cases[] = {
+    { "all good", { "--ctl", "/x", "--json", "-V" }, NULL },
+    { "operands are left to the caller", { "--json", "show", "x" }, NULL },
+    { "an unknown long option", { "--bogus" }, "unknown option '--bogus'" },
+    { "an unknown long option with a value", { "--bogus=1" }, "unknown option '--bogus=1'" },
+    { "an ambiguous abbreviation", { "--json", "--ct", "x" }, "unknown option '--ct'" },
+    { "an unknown short option", { "-x" }, "unknown option '-x'" },
+    { "an unknown letter first in a cluster", { "-xV" }, "unknown option '-x'" },
+    { "an unknown letter after a long option", { "--json", "-xV" }, "unknown option '-x'" },
+    { "an unknown letter after a long option's value", { "--ctl=/x", "-xV" },
+      "unknown option '-x'" },
+    { "an unknown letter after a valid one", { "-Vx" }, NULL },   /* -V is seen first. */
+    { "a value for an option that takes none", { "--json=1" },
+      "unknown option '--json=1'" },
+    { "a value for --help", { "--help=1" }, "unknown option '--help=1'" },
+    { "an abbreviation with a value", { "--vers=2" }, "unknown option '--vers=2'" },
+    { "a missing argument", { "--json", "--ctl" }, "option '--ctl' needs an argument" },
+};
+
+/* Parses like the programs do; the first bad option exits. */
+static void call_getopt(const void *arg)
+{
+    const struct option_case *oc = arg;
+    char *argv[8] = { "prog" };
+    int argc = 1, c;
+
+    for (const char *const *a = oc->argv; *a; a++) {
+        argv[argc++] = (char *) *a;
+    }
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hV", long_options, NULL)) != -1) {
+        if (c == 'V') {
+            return;
+        }
+        if (c != OPT_CTL && c != OPT_CTL_GROUP && c != OPT_JSON && c != 'h') {
+            cli_bad_option(c, argv, long_options);
+        }
+    }
+}
+
+Test(cli, bad_option)
+{
+    cli_set_program("prog", 2);
+    for (size_t i = 0; i < sizeof option_cases / sizeof *option_cases; i++) {
+        const struct option_case *c = &option_cases[i];
+        char want[256];
+        struct outcome out;
+
+        run_child(call_getopt, c, &out);
+        if (!c->err) {
+            cr_expect_eq(out.status, RETURNED, "%s: exited %d: %s", c->description,
+                         out.status, out.err);
+            continue;
+        }
+        snprintf(want, sizeof want, "prog: %s\nTry 'prog --help' for more information.\n",
+                 c->err);
+        cr_expect_eq(out.status, 2, "%s: exited %d", c->description, out.status);
+        cr_expect_str_eq(out.err, want, "%s", c->description);
+    }
+}
+
+static void call_no_operands(const void *arg)
+{
+    char *argv[] = { "prog", "--json", (char *) arg, NULL };
+    int argc = arg ? 3 : 2;
+
+    optind = 0;
+    opterr = 0;
+    while (getopt_long(argc, argv, ":hV", long_options, NULL) != -1) {
+        continue;
+    }
+    cli_no_operands(argc, argv);
+}
+
+Test(cli, no_operands)
+{
+    struct outcome out;
+
+    cli_set_program("prog", 2);
+    run_child(call_no_operands, NULL, &out);
+    cr_expect_eq(out.status, RETURNED);
+    run_child(call_no_operands, "extra", &out);
+    cr_expect_eq(out.status, 2);
+    cr_expect_str_eq(out.err, "prog: unexpected argument 'extra'\n"
+                     "Try 'prog --help' for more information.\n");
+}
