@@ -198,9 +198,6 @@ static const struct option long_options[] = {
     { NULL, 0, NULL, 0 },
 };
 
-/* --ctl-idle-timeout: only the control server needs it. */
-static unsigned int ctl_idle_timeout = CTL_DEFAULT_IDLE_TIMEOUT;
-
 static gid_t parse_group(const char *name)
 {
     struct group *gr = getgrnam(name);
@@ -229,6 +226,7 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         .vxlan_port = DEFAULT_VXLAN_PORT,
         .metrics_addr = DEFAULT_METRICS,
         .ctl_gid = (gid_t) -1,
+        .ctl_idle_timeout = CTL_DEFAULT_IDLE_TIMEOUT,
         .flow_cache_size = DEFAULT_FLOW_CACHE,
         .max_flow_pairs = DEFAULT_MAX_FLOW_PAIRS,
         .flow_ttl = DEFAULT_FLOW_TTL,
@@ -285,8 +283,8 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
             cfg->ctl_gid = parse_group(optarg);
             break;
         case OPT_CTL_IDLE_TIMEOUT:
-            ctl_idle_timeout = cli_ulong_arg("--ctl-idle-timeout", optarg, 0,
-                                             CTL_MAX_IDLE_TIMEOUT);
+            cfg->ctl_idle_timeout = cli_ulong_arg("--ctl-idle-timeout", optarg, 0,
+                                                  CTL_MAX_IDLE_TIMEOUT);
             break;
         case OPT_FLOW_CACHE_SIZE:
             cfg->flow_cache_size = cli_ulong_arg("--flow-cache-size", optarg, 1,
@@ -454,7 +452,7 @@ int main(int argc, char *argv[])
         LOG_ERR("cannot create the event loop: %s", uv_strerror(error));
         return 1;
     }
-    error = ctl_server_open(&loop, cfg->ctl_path, cfg->ctl_gid, ctl_idle_timeout,
+    error = ctl_server_open(&loop, cfg->ctl_path, cfg->ctl_gid, cfg->ctl_idle_timeout,
                             control_handle, &vd, &vd.ctl, err, sizeof err);
     if (error) {
         LOG_ERR("%s", err);

@@ -27,6 +27,7 @@ struct vswitchd_config {
     be32 metrics_ip;
     uint16_t metrics_port;
     gid_t ctl_gid;                  /* (gid_t) -1: no --ctl-group. */
+    unsigned int ctl_idle_timeout;  /* Seconds; 0: idle control connections stay. */
     size_t flow_cache_size;
     size_t max_flow_pairs;          /* Bound of the flow-pair table. */
     uint32_t max_flow_pairs_per_pod;    /* Pairs one client address may hold; 0: no limit. */
