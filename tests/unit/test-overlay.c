@@ -745,3 +745,44 @@ Test(vxlan, gso_frames_are_cut_to_the_overlay_mtu)
     cr_expect_leq(biggest - VXLAN_HDR_LEN - ETH_HDR_LEN, 1450, "an inner packet of %d bytes",
                   biggest - VXLAN_HDR_LEN - ETH_HDR_LEN);
 }
+
+/* RFC 7348 section 5: the outer source port follows the inner flow, so the underlay's ECMP
+ * and the receiver's RSS can spread the overlay's flows; one flow keeps one port. */
+Test(vxlan, source_port_follows_the_inner_flow)
+{
+    uint16_t port_of[16] = { 0 };
+    int distinct = 0;
+
+    for (int round = 0; round < 2; round++) {
+        for (int f = 0; f < 16; f++) {
+            struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER,
+                                     .ip_src = "10.244.1.5", .ip_dst = "10.244.2.7",
+                                     .proto = 17, .sport = 40000 + f, .dport = 53,
+                                     .payload = 20 };
+            struct sockaddr_in from;
+            socklen_t flen = sizeof from;
+            uint8_t frame[256], dgram[512];
+            struct pollfd pfd = { .fd = peer_sock, .events = POLLIN };
+
+            cr_assert_eq(dp_inject(dp, "pod", frame, pkt_build(&spec, frame, sizeof frame),
+                                   NULL), 0);
+            cr_assert_eq(poll(&pfd, 1, 2000), 1, "flow %d never reached the peer", f);
+            cr_assert_gt(recvfrom(peer_sock, dgram, sizeof dgram, 0,
+                                  (struct sockaddr *) &from, &flen), 0);
+            if (!round) {
+                port_of[f] = ntohs(from.sin_port);
+            } else {
+                cr_expect_eq(ntohs(from.sin_port), port_of[f], "flow %d changed its port", f);
+            }
+        }
+    }
+    for (int f = 0; f < 16; f++) {
+        bool seen = false;
+
+        for (int g = 0; g < f; g++) {
+            seen |= port_of[g] == port_of[f];
+        }
+        distinct += !seen;
+    }
+    cr_expect_geq(distinct, 4, "16 flows left from %d source port(s)", distinct);
+}

@@ -13,6 +13,7 @@
 #include "dp/drop.h"
 #include "dp/gro.h"
 #include "dp/gso.h"
+#include "dp/net-headers.h"
 #include "dp/overlay.h"
 #include "dp/port-provider.h"
 #include "lib/addr.h"
@@ -22,6 +23,10 @@
 /* A UDP_SEGMENT send may carry no more than one UDP datagram can (65535 less the IPv4 and UDP
  * headers): the kernel refuses a larger one with EMSGSIZE. */
 #define VXLAN_GSO_MAX_SEND (65535 - 20 - 8)
+/* Sockets to send from, each with a port of its own: RFC 7348 section 5 asks that the source
+ * port vary with the inner flow, so that the underlay's ECMP and the receiver's RSS spread
+ * the overlay's flows as they would spread the flows themselves. */
+#define VXLAN_TX_SOCKETS 8
 /* Receive: buffers for this many UDP GRO bundles (up to 64 KiB each) per recvmmsg. */
 #define VXLAN_RX_BUNDLES 8
 #define VXLAN_RX_BUNDLE_SIZE 65536
@@ -47,6 +52,7 @@ struct vxlan_priv {
     uint16_t mtu;                               /* Largest inner IPv4 packet sent. */
     uint8_t header[VXLAN_HDR_LEN];              /* The template every frame gets. */
     uint32_t vni;
+    int tx_fds[VXLAN_TX_SOCKETS];               /* port->fd receives; these send. */
     struct mmsghdr msgs[PACKET_BATCH_SIZE];
     struct iovec iov[PACKET_BATCH_SIZE][2];
     struct sockaddr_in addrs[PACKET_BATCH_SIZE];
@@ -60,15 +66,13 @@ static int vxlan_open(struct port *port, bool create, char *err, size_t errlen)
     return -EINVAL;
 }
 
-int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, uint16_t mtu,
-                    struct port **portp, char *err, size_t errlen)
+/* A UDP socket on node_ip:port with the switch's buffer sizes, or a negative errno. */
+static int open_socket(be32 node_ip, uint16_t port, int rcvbuf, char *err, size_t errlen)
 {
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(udp_port),
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
                                .sin_addr.s_addr = node_ip };
-    int bufsize = VXLAN_SOCKBUF, on = 1;
+    int sndbuf = VXLAN_SOCKBUF, on = 1;
     char ip[IP_STR_LEN];
-    struct vxlan_priv *priv;
-    struct port *port;
     int fd, error;
 
     fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -77,28 +81,57 @@ int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, uint16_t mtu,
         snprintf(err, errlen, "VXLAN socket: %s", strerror(errno));
         return error;
     }
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof bufsize) < 0) {
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     }
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof bufsize) < 0) {
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0) {
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     }
     /* Without it the kernel would cut every bundle back into datagrams, each a socket
      * buffer queued and copied on its own: most of the receive cost.  Linux 5.0 and later. */
     setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on);
     if (bind(fd, (struct sockaddr *) &sin, sizeof sin) < 0) {
         error = -errno;
-        snprintf(err, errlen, "cannot bind the VXLAN socket to %s:%u: %s%s",
-                 addr_ip_str(node_ip, ip), udp_port, strerror(errno),
+        snprintf(err, errlen, "cannot bind a VXLAN socket to %s:%u: %s%s",
+                 addr_ip_str(node_ip, ip), port, strerror(errno),
                  errno == EADDRNOTAVAIL ? " (is --node-ip an address of this node?)" : "");
         close(fd);
         return error;
+    }
+    return fd;
+}
+
+int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, uint16_t mtu,
+                    struct port **portp, char *err, size_t errlen)
+{
+    int tx_fds[VXLAN_TX_SOCKETS];
+    struct vxlan_priv *priv;
+    struct port *port;
+    int fd;
+
+    fd = open_socket(node_ip, udp_port, VXLAN_SOCKBUF, err, errlen);
+    if (fd < 0) {
+        return fd;
+    }
+    for (int i = 0; i < VXLAN_TX_SOCKETS; i++) {
+        /* Nothing is sent to these ports: the smallest receive buffer. */
+        tx_fds[i] = open_socket(node_ip, 0, 0, err, errlen);
+        if (tx_fds[i] < 0) {
+            int error = tx_fds[i];
+
+            while (i-- > 0) {
+                close(tx_fds[i]);
+            }
+            close(fd);
+            return error;
+        }
     }
 
     priv = xcalloc(1, sizeof *priv);
     priv->udp_port = htons(udp_port);
     priv->mtu = mtu;
     priv->vni = vni;
+    memcpy(priv->tx_fds, tx_fds, sizeof tx_fds);
     priv->header[0] = VXLAN_FLAG_VNI;
     priv->header[4] = vni >> 16;
     priv->header[5] = vni >> 8;
@@ -139,6 +172,9 @@ static void vxlan_close(struct port *port, bool remove)
         close(port->fd);
     }
     if (priv) {
+        for (int i = 0; i < VXLAN_TX_SOCKETS; i++) {
+            close(priv->tx_fds[i]);
+        }
         for (int i = 0; i < VXLAN_RX_BUNDLES; i++) {
             free(priv->rx.bufs[i]);
         }
@@ -270,7 +306,8 @@ static int vxlan_recv(struct port *port, struct packet *pkts[], int max)
 }
 
 /* One sendmsg per up to GSO_MAX_SEGMENTS segments, cut by the kernel at every 'unit'. */
-static void send_segmented(struct port *port, struct packet *pkt, struct sockaddr_in *to)
+static void send_segmented(struct port *port, int fd, struct packet *pkt,
+                           struct sockaddr_in *to)
 {
     struct vxlan_priv *priv = port->priv;
     struct gso_batch *gso = &priv->gso;
@@ -311,7 +348,7 @@ static void send_segmented(struct port *port, struct packet *pkt, struct sockadd
             cm->cmsg_len = CMSG_LEN(sizeof unit);
             memcpy(CMSG_DATA(cm), &unit, sizeof unit);
         }
-        if (sendmsg(port->fd, &msg, MSG_DONTWAIT) < 0) {
+        if (sendmsg(fd, &msg, MSG_DONTWAIT) < 0) {
             port_tx_failed(pkt, errno);
             return;
         }
@@ -319,20 +356,45 @@ static void send_segmented(struct port *port, struct packet *pkt, struct sockadd
     }
 }
 
+/* The socket for 'pkt': one per inner flow (addresses and, for TCP and UDP, ports), so a
+ * flow keeps its source port and its order. */
+static int tx_fd_of(const struct vxlan_priv *priv, const struct packet *pkt)
+{
+    const uint8_t *l3 = packet_l3(pkt);
+    uint32_t words[3] = { 0 }, hash;
+
+    if (pkt->l3_ofs && pkt->l3_ofs + (size_t) IP_HDR_LEN <= pkt->len) {
+        memcpy(words, l3 + 12, 8);
+        if (pkt->l4_valid && (l3[9] == IP_PROTO_TCP || l3[9] == IP_PROTO_UDP)) {
+            memcpy(&words[2], packet_l4(pkt), 4);
+        }
+    }
+    hash = (words[0] ^ words[1] ^ words[2]) * 0x9e3779b1u;
+    return priv->tx_fds[(uint64_t) hash * VXLAN_TX_SOCKETS >> 32];
+}
+
 static int vxlan_send(struct port *port, struct packet *pkts[], int n)
 {
     struct vxlan_priv *priv = port->priv;
     struct packet *batch[PACKET_BATCH_SIZE];
-    int n_batch = 0, sent = 0;
+    int n_batch = 0, sent = 0, batch_fd = -1;
 
     for (int i = 0; i < n; i++) {
         struct packet *pkt = pkts[i];
-        struct sockaddr_in *to = &priv->addrs[n_batch];
+        bool gso = pkt->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE;
+        int fd = tx_fd_of(priv, pkt);
+        struct sockaddr_in *to;
 
+        /* What is queued goes first, so that no flow is reordered. */
+        if (n_batch && (fd != batch_fd || gso)) {
+            sent += port_sendmmsg(batch_fd, priv->msgs, batch, n_batch);
+            n_batch = 0;
+        }
+        to = &priv->addrs[n_batch];
         *to = (struct sockaddr_in) { .sin_family = AF_INET, .sin_port = priv->udp_port,
                                      .sin_addr.s_addr = pkt->tun_dst };
-        if (pkt->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-            send_segmented(port, pkt, to);
+        if (gso) {
+            send_segmented(port, fd, pkt, to);
             sent += pkt->out_port != 0;
             continue;
         }
@@ -342,9 +404,10 @@ static int vxlan_send(struct port *port, struct packet *pkts[], int n)
         priv->msgs[n_batch].msg_hdr.msg_namelen = sizeof *to;
         priv->msgs[n_batch].msg_hdr.msg_flags = 0;
         batch[n_batch++] = pkt;
+        batch_fd = fd;
     }
     if (n_batch) {
-        sent += port_sendmmsg(port->fd, priv->msgs, batch, n_batch);
+        sent += port_sendmmsg(batch_fd, priv->msgs, batch, n_batch);
     }
     return sent;
 }
