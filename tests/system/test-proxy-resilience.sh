@@ -6,7 +6,10 @@
 # (the proxy reconnects and pushes what the switch lacks, including a change made while it
 # was down), a proxy restart (nothing reprogrammed: no batch), a wrong token (a clear 401 line,
 # then recovery when the token file is fixed, without a restart), a missing permission (403
-# naming it) and /healthz going 503 while syncs fail and back to 200.
+# naming it), /healthz going 503 while syncs fail and back to 200, a request that meets
+# vswitchd's close of an idle connection (sent again on a new one, without a warning; a close
+# right after an answer still warns), and vswitchd closing the proxy's idle connection every
+# --ctl-idle-timeout (quiet reconnects, changes still prompt).
 . "$(dirname "$0")/../lib/netns.sh"
 . "$VSW_LIB_DIR/lb.sh"
 . "$VSW_REPO/tests/k8s/lib.sh"
@@ -146,5 +149,101 @@ assert_match "the 403 line names the permission" \
     "$(proxy_log node)"
 k8sctl test deny resource=
 wait_synced node 30
+proxy_stop node
+
+# --- a request that meets vswitchd's close of the idle connection: sent again once on a new
+# connection, without a warning; a close right after an answer is no idle close and warns.
+# A relay between the proxy and vswitchd closes the connection on the Nth request from now
+# (N read from $R.drop) instead of passing it on. ---
+R=$VSW_TMPDIR/relay
+cat >"$R.py" <<'EOF'
+import socket, struct, sys, threading
+listen, upstream, drop = sys.argv[1:]
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            return None
+        b += c
+    return b
+def pump(src, dst):
+    try:
+        while b := src.recv(65536):
+            dst.sendall(b)
+        dst.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+def serve(client):
+    up = socket.socket(socket.AF_UNIX)
+    up.connect(upstream)
+    threading.Thread(target=pump, args=(up, client), daemon=True).start()
+    while (hdr := recv_exact(client, 4)) is not None:
+        body = recv_exact(client, struct.unpack(">I", hdr)[0])
+        n = int(open(drop).read() or 0)
+        open(drop, "w").write(str(max(n - 1, 0)))
+        if body is None or n == 1:
+            print("closed on a request" if body is not None else "client left", flush=True)
+            break
+        up.sendall(hdr + body)
+    for s in (client, up):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(listen)
+srv.listen(8)
+print("ready", flush=True)
+while True:
+    threading.Thread(target=serve, args=(srv.accept()[0],), daemon=True).start()
+EOF
+echo 0 >"$R.drop"
+bg_start node "$R.log" "$VSW_PY" "$R.py" "$R.sock" "${VSW_CTL[node]}" "$R.drop"
+wait_until 5 grep -q ready "$R.log" || fail "the relay did not start: $(cat "$R.log")"
+proxy_start node --ctl "$R.sock" --sync-period 10m
+wait_synced node
+k8sctl slice default web-a --service web --port http:8080/TCP --ep 10.244.1.11
+wait_policy node 10.96.0.10:80/tcp "$P 10.244.1.11:8080"
+sleep 1.5               # longer than vswitchd's shortest idle timeout
+echo 1 >"$R.drop"
+k8sctl slice default web-a --service web --port http:8080/TCP --ep 10.244.1.12
+wait_policy node 10.96.0.10:80/tcp "$P 10.244.1.12:8080" 3
+assert_eq "the relay closed the connection on the batch" 1 "$(grep -c '^closed' "$R.log")"
+assert_match "the batch was sent again on a new connection" \
+    'debug: batch: .* closed the connection .*: sending the change again on a new connection' \
+    "$(proxy_log node)"
+assert_no_match "no warning for a request that met an idle close" '\] warn: ' "$(proxy_log node)"
+echo 2 >"$R.drop"       # the second of two batches, less than 1 s apart
+k8sctl slice default web-a --service web --port http:8080/TCP --ep 10.244.1.11
+wait_policy node 10.96.0.10:80/tcp "$P 10.244.1.11:8080"
+k8sctl slice default web-a --service web --port http:8080/TCP --ep 10.244.1.12
+wait_policy node 10.96.0.10:80/tcp "$P 10.244.1.12:8080"
+assert_eq "the relay closed the connection on the second batch" 2 "$(grep -c '^closed' "$R.log")"
+assert_match "a close right after an answer is a warning" \
+    'warn: sync failed: batch: vswitchd at .* closed the connection while waiting for the reply' \
+    "$(proxy_log node)"
+proxy_stop node
+
+# --- vswitchd closes idle control connections (--ctl-idle-timeout 2) and the proxy's
+# --sync-period is longer: it reconnects at once and quietly, and a change still arrives at
+# once ---
+stop_vswitchd node
+VSW_ARGS[node]="--ctl-idle-timeout 2"
+restart_vswitchd node
+proxy_start node --sync-period 10m
+wait_synced node
+c0=$(proxy_metric node vswitch_proxy_vswitchd_connects_total)
+wait_until 10 metric_gt node vswitch_proxy_vswitchd_connects_total "$((c0 + 1))" ||
+    fail "the proxy did not reconnect twice after idle closes: $(tail -5 "${PROXY_LOG[node]}")"
+assert_match "vswitchd closed the proxy's idle connection" \
+    'closing a control connection of pid [0-9]+ .*: idle' "$(cat "${VSW_LOG[node]}")"
+k8sctl slice default web-a --service web --port http:8080/TCP --ep 10.244.1.11
+wait_policy node 10.96.0.10:80/tcp "$P 10.244.1.11:8080" 2
+assert_match "the reconnects are logged at debug level" \
+    'debug: reconnected to vswitchd at .* after it closed the idle connection' \
+    "$(proxy_log node)"
+assert_no_match "no warning for the idle closes" '\] warn: ' "$(proxy_log node)"
 proxy_stop node
 log "PASS"

@@ -18,6 +18,10 @@
  * one sync something is wrong with the proxy rather than with a few objects. */
 #define MAX_REJECTS_PER_SYNC 64
 
+/* vswitchd's shortest --ctl-idle-timeout is 1 s: a connection that moved a request more
+ * recently than that was not closed for being idle. */
+#define IDLE_CLOSE_MIN_MS 1000
+
 /* Values of the 'foreign' map: a hand-made policy, not reported yet / reported. */
 #define FOREIGN_NEW ((void *) 1)
 #define FOREIGN_WARNED ((void *) 2)
@@ -66,7 +70,6 @@ void applier_disconnect(struct applier *a)
     }
     desired_destroy(&a->have);
     desired_init(&a->have);
-    strmap_destroy(&a->foreign);
 }
 
 int applier_fd(const struct applier *a)
@@ -86,7 +89,11 @@ bool applier_check_closed(struct applier *a)
         /* vswitchd sent something unasked: the stream is out of step; start over. */
         LOG_WARN("unexpected data from vswitchd at %s: reconnecting", a->ctl_path);
     } else {
-        LOG_WARN("vswitchd at %s closed the connection (restarting?)", a->ctl_path);
+        /* Nothing was in progress: an idle close or a restart, which reconnecting tells
+         * apart. */
+        LOG_DBG("vswitchd at %s closed the connection, idle for %llu ms: reconnecting",
+                a->ctl_path, (unsigned long long) (time_msec() - a->last_used_ms));
+        a->closed_idle = true;
     }
     applier_disconnect(a);
     return true;
@@ -98,14 +105,19 @@ bool applier_check_closed(struct applier *a)
 static int call(struct applier *a, const Vswitch__Request *req, Vswitch__Response **resp,
                 const char *what, char *err, size_t errlen)
 {
+    bool was_idle = time_msec() - a->last_used_ms >= IDLE_CLOSE_MIN_MS;
     char msg[512];
     int error = ctl_client_transact(a->client, req, resp, msg, sizeof msg);
 
     if (error) {
         snprintf(err, errlen, "%s: %s", what, msg);
         applier_disconnect(a);
+        /* Closed before any answer, after a quiet spell: most likely vswitchd closed the idle
+         * connection as the request left (it never closes one with a request in progress). */
+        a->closed_idle = was_idle && (error == -EPIPE || error == -ECONNRESET);
         return error;
     }
+    a->last_used_ms = a->answered_ms = time_msec();
     if ((*resp)->status) {
         snprintf(err, errlen, "%s: %s", what, *(*resp)->error ? (*resp)->error
                                                                : strerror((*resp)->status));
@@ -136,29 +148,21 @@ static struct policy *policy_from_msg(const Vswitch__Policy *m)
     return p;
 }
 
-int applier_connect(struct applier *a, char *err, size_t errlen)
-{
-    int error;
-
-    applier_disconnect(a);
-    error = ctl_client_connect(a->ctl_path, a->timeout_ms, &a->client, err, errlen);
-    if (!error) {
-        a->stats.connects++;
-        error = applier_refresh(a, true, err, errlen);
-    }
-    return error;
-}
-
-int applier_refresh(struct applier *a, bool verbose, char *err, size_t errlen)
+/* Reads the switch's state into 'have' over the connection; see applier_refresh().  Sets
+ * '*restarted' if this vswitchd started after the last answer of the one before. */
+static int read_state(struct applier *a, bool verbose, bool *restarted, char *err,
+                      size_t errlen)
 {
     Vswitch__Request req = VSWITCH__REQUEST__INIT;
     Vswitch__Show show = VSWITCH__SHOW__INIT;
     Vswitch__DumpPolicies dump = VSWITCH__DUMP_POLICIES__INIT;
     Vswitch__Response *resp = NULL;
     struct strmap old_foreign = a->foreign;
+    uint64_t answered_ms = a->answered_ms, sent_ms = time_msec();
     size_t n_own = 0;
     int error;
 
+    *restarted = false;
     desired_destroy(&a->have);
     desired_init(&a->have);
     strmap_init(&a->foreign);
@@ -174,6 +178,14 @@ int applier_refresh(struct applier *a, bool verbose, char *err, size_t errlen)
         goto out;
     }
     a->overlay = resp->show->daemon && *resp->show->daemon->node_ip;
+    /* The reply left after the request was sent, so vswitchd started no earlier than its
+     * uptime before that: no false alarm from the time the reply took. */
+    if (resp->show->daemon && answered_ms && resp->show->daemon->uptime_ms < sent_ms &&
+        sent_ms - resp->show->daemon->uptime_ms > answered_ms) {
+        *restarted = true;
+        LOG_INFO("vswitchd at %s restarted since it last answered: reading its state again",
+                 a->ctl_path);
+    }
     for (size_t i = 0; a->sync_peers && i < resp->show->n_peers; i++) {
         struct peer *p = xcalloc(1, sizeof *p);
 
@@ -201,9 +213,9 @@ int applier_refresh(struct applier *a, bool verbose, char *err, size_t errlen)
             desired_add_policy(&a->have, policy_from_msg(m));
             n_own++;
         } else {
-            void *was = strmap_get(&old_foreign, m->service);
+            void *was = *restarted ? NULL : strmap_get(&old_foreign, m->service);
 
-            /* Reported once per connection, not at every resync. */
+            /* Reported once per vswitchd, not at every resync or reconnect. */
             strmap_put(&a->foreign, m->service, was ? was : FOREIGN_NEW);
         }
     }
@@ -218,6 +230,42 @@ out:
     ctl_msg_response_free(resp);
     if (error && a->client) {
         applier_disconnect(a);
+    }
+    return error;
+}
+
+int applier_connect(struct applier *a, char *err, size_t errlen)
+{
+    bool routine = a->closed_idle, restarted;
+    char msg[512];
+    int error;
+
+    applier_disconnect(a);
+    a->closed_idle = false;
+    error = ctl_client_connect(a->ctl_path, a->timeout_ms, &a->client, msg, sizeof msg);
+    if (error) {
+        snprintf(err, errlen, "%s%s", routine ? "vswitchd closed the connection, and "
+                 "reconnecting failed: " : "", msg);
+        return error;
+    }
+    a->stats.connects++;
+    a->last_used_ms = time_msec();
+    error = read_state(a, !routine, &restarted, err, errlen);
+    if (!error && routine && !restarted) {
+        LOG_DBG("reconnected to vswitchd at %s after it closed the idle connection",
+                a->ctl_path);
+    }
+    return error;
+}
+
+int applier_refresh(struct applier *a, bool verbose, char *err, size_t errlen)
+{
+    bool restarted;
+    int error = read_state(a, verbose, &restarted, err, errlen);
+
+    if (error && a->closed_idle) {
+        LOG_DBG("%s: reading it again on a new connection", err);
+        error = applier_connect(a, err, errlen);
     }
     return error;
 }
@@ -460,42 +508,13 @@ static void prune_rejected(struct applier *a, const struct desired *want_before)
     }
 }
 
-int applier_sync(struct applier *a, struct desired *want, struct applier_result *res,
-                 char *err, size_t errlen)
+/* Sends the difference between 'want' and 'have' as batches until vswitchd holds 'want',
+ * leaving out (and recording) each operation it refuses.  Returns 0 or a negative errno. */
+static int send_diff(struct applier *a, struct desired *want, struct applier_result *res,
+                     char *err, size_t errlen)
 {
     size_t rejects = 0;
     int error = 0;
-
-    memset(res, 0, sizeof *res);
-    if (!a->client) {
-        error = applier_connect(a, err, errlen);
-        if (error) {
-            a->stats.failures++;
-            desired_destroy(want);
-            return error;
-        }
-    }
-
-    /* Keys wanted before filtering, to forget refusals of objects that are gone. */
-    {
-        struct desired keys;
-        const char *key;
-        size_t pos = 0;
-        void *v;
-
-        desired_init(&keys);
-        while (strmap_next(&want->policies, &pos, &key, &v)) {
-            strmap_put(&keys.policies, key, NULL);
-        }
-        pos = 0;
-        while (strmap_next(&want->peers, &pos, &key, &v)) {
-            strmap_put(&keys.peers, key, NULL);
-        }
-        prune_rejected(a, &keys);
-        strmap_destroy(&keys.policies);
-        strmap_destroy(&keys.peers);
-    }
-    filter_want(a, want, res);
 
     for (;;) {
         Vswitch__Request req = VSWITCH__REQUEST__INIT;
@@ -545,6 +564,55 @@ int applier_sync(struct applier *a, struct desired *want, struct applier_result 
         batch_msg_destroy(&m);
         desired_diff_destroy(&d);
         break;
+    }
+    return error;
+}
+
+int applier_sync(struct applier *a, struct desired *want, struct applier_result *res,
+                 char *err, size_t errlen)
+{
+    int error = 0;
+
+    memset(res, 0, sizeof *res);
+    if (!a->client) {
+        error = applier_connect(a, err, errlen);
+        if (error) {
+            a->stats.failures++;
+            desired_destroy(want);
+            return error;
+        }
+    }
+
+    /* Keys wanted before filtering, to forget refusals of objects that are gone. */
+    {
+        struct desired keys;
+        const char *key;
+        size_t pos = 0;
+        void *v;
+
+        desired_init(&keys);
+        while (strmap_next(&want->policies, &pos, &key, &v)) {
+            strmap_put(&keys.policies, key, NULL);
+        }
+        pos = 0;
+        while (strmap_next(&want->peers, &pos, &key, &v)) {
+            strmap_put(&keys.peers, key, NULL);
+        }
+        prune_rejected(a, &keys);
+        strmap_destroy(&keys.policies);
+        strmap_destroy(&keys.peers);
+    }
+    filter_want(a, want, res);
+    error = send_diff(a, want, res, err, errlen);
+    if (error && a->closed_idle) {
+        /* Once more on a new connection, against the state read again over it: a vswitchd
+         * that restarted meanwhile may lack more than this change. */
+        LOG_DBG("%s: sending the change again on a new connection", err);
+        error = applier_connect(a, err, errlen);
+        if (!error) {
+            filter_want(a, want, res);
+            error = send_diff(a, want, res, err, errlen);
+        }
     }
 
     if (error) {

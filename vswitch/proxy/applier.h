@@ -8,6 +8,13 @@
  *   - A vswitchd that restarts closes the connection; the proxy sees the socket readable
  *     (applier_fd()), reconnects, reads the state again and sends what differs, so nothing
  *     that is already right is touched and no flow pair is disturbed.
+ *   - vswitchd also closes a connection that stays idle for its --ctl-idle-timeout (when
+ *     --sync-period is longer).  That close is routine: the proxy reconnects at once, at
+ *     debug level, because a connection held open is what tells it of a restart.  A request
+ *     that crosses the close (sent on a connection quiet for a second or more, closed with
+ *     no answer) is sent again once on a new connection.  A close right after an answer
+ *     and a failed reconnect stay warnings; a reconnect that finds vswitchd restarted (by
+ *     its uptime) is logged at info.
  *   - An operation that vswitchd refuses (the Batch reply names it) is logged, left out and
  *     the rest of the batch sent again: one bad Service never blocks the others.  It is not
  *     tried again until its object changes.
@@ -40,8 +47,15 @@ struct applier {
     bool sync_peers;            /* Manage the overlay peers (--sync-peers). */
     struct ctl_client *client;  /* NULL while disconnected. */
     bool overlay;               /* vswitchd runs with --node-ip: peers can be added. */
+    uint64_t last_used_ms;      /* time_msec() of the connection's last answer, or of its
+                                 * connect: how long it has been idle. */
+    uint64_t answered_ms;       /* time_msec() of vswitchd's last answer on any connection: a
+                                 * vswitchd that started later is a restarted one. */
+    bool closed_idle;           /* The connection was found closed after a quiet spell: the
+                                 * next connect is routine unless it fails. */
     struct desired have;        /* What vswitchd holds of the proxy's, while connected. */
-    struct strmap foreign;      /* Services of hand-made policies -> (void *) 1 once warned */
+    struct strmap foreign;      /* Services of hand-made policies -> whether warned; kept
+                                 * across reconnects, so each is reported once per vswitchd */
     struct strmap rejected;     /* "lb:SERVICE" / "peer:IP" -> the refused struct policy or
                                  * struct peer, left out while it stays the same */
     struct applier_stats stats;
@@ -64,7 +78,8 @@ static inline bool applier_connected(const struct applier *a)
 /* The connection's socket, to poll() for POLLIN/POLLHUP (vswitchd went away), or -1. */
 int applier_fd(const struct applier *);
 /* Called when applier_fd() is readable: vswitchd never writes unasked, so the connection is
- * closed (or broken); disconnects.  Returns true if it did. */
+ * closed (or broken); disconnects, and the next applier_connect() (or applier_sync()) treats
+ * a plain close as routine.  Returns true if it disconnected. */
 bool applier_check_closed(struct applier *);
 
 struct applier_result {

@@ -304,7 +304,8 @@ void proxy_run(struct proxy *p)
             pthread_mutex_lock(&p->lock);
             p->connected = false;
             pthread_mutex_unlock(&p->lock);
-            /* Reconnect, read the restarted switch's state and push what differs. */
+            /* Reconnect at once, idle close or restart: an open connection is how the next
+             * restart is noticed, and the sync pushes what a restarted switch lacks. */
             p->need_sync = true;
             p->retry_at_ms = 0;
         }
