@@ -710,3 +710,205 @@ Test(conntrack, datapath_refusals_have_their_drop_reasons)
     cr_expect_eq(stats.flow_pair_evictions_closed + stats.flow_pair_evictions_unassured, 0u);
     dp_destroy(dp);
 }
+
+/* ---- Dispatch entries: the client's node's record of a connection sent to a backend on
+ * another node (DSR across the overlay). ---- */
+
+#define REMOTE_BACKEND 0x0af40209
+
+/* A dispatch entry for client:sport -> VIP, opened by a packet with 'flags'. */
+static struct ct_conn *dispatch_from(struct ct_table *ct, uint32_t client, uint16_t sport,
+                                     uint8_t flags, uint64_t now_ms, int *error)
+{
+    struct ct_tuple o = tuple(client, VIP, sport, 80);
+    struct ct_conn *conn = NULL;
+    int e = ct_create_dispatch(ct, &o, htonl(REMOTE_BACKEND), htons(8080), 1, flags, now_ms,
+                               &conn);
+
+    if (error) {
+        *error = e;
+    }
+    cr_assert(e || conn);
+    return e ? NULL : conn;
+}
+
+Test(conntrack, a_dispatch_entry_has_its_client_tuple_and_its_backend_only)
+{
+    struct ct_tuple orig = tuple(0x0af40105, VIP, 40000, 80);
+    struct ct_tuple reply = tuple(REMOTE_BACKEND, 0x0af40105, 8080, 40000);
+    struct ct_tuple inverse = tuple(VIP, 0x0af40105, 80, 40000);
+    struct ct_conn *conn;
+    struct ct_table ct;
+    enum ct_dir dir;
+
+    ct_init(&ct, 16, &timeouts);
+    conn = dispatch_from(&ct, 0x0af40105, 40000, TCP_SYN, 0, NULL);
+    cr_expect(ct_is_dispatch(conn));
+    cr_expect_eq(ct_lookup(&ct, &orig, &dir), conn);
+    cr_expect_eq(dir, CT_DIR_ORIG);
+    cr_expect_null(ct_lookup(&ct, &reply, &dir), "no reply tuple: the reply never comes here");
+    cr_expect_null(ct_lookup(&ct, &inverse, &dir));
+    cr_expect_eq(conn->tuple[CT_DIR_REPLY].src, htonl(REMOTE_BACKEND), "the backend...");
+    cr_expect_eq(conn->tuple[CT_DIR_REPLY].sport, htons(8080), "...and its port");
+    cr_expect_eq(ct.n_conns, 1u);
+    cr_expect_eq(ct.n_dispatch, 1u);
+    cr_expect_eq(ct_source_pairs(&ct, htonl(0x0af40105)), 1u, "counted against its client");
+    check_invariants(&ct);
+    ct_delete(&ct, conn);
+    cr_expect_eq(ct.n_conns, 0u);
+    cr_expect_eq(ct.n_dispatch, 0u);
+    cr_expect_null(ct_lookup(&ct, &orig, &dir));
+    check_invariants(&ct);
+    ct_destroy(&ct);
+}
+
+Test(conntrack, a_dispatch_entry_follows_the_client_alone)
+{
+    struct ct_conn *conn;
+    struct ct_table ct;
+
+    ct_init(&ct, 16, &timeouts);
+    conn = dispatch_from(&ct, 0x0af40105, 40000, TCP_SYN, 0, NULL);
+    ct_update(&ct, conn, CT_DIR_ORIG, TCP_SYN, 60, 0);
+    cr_expect_eq(conn->state, CT_SYN_SENT);
+    cr_expect_eq(conn->evict_class, CT_CLASS_UNASSURED, "a SYN: maybe a flood");
+    cr_expect_eq(conn->timeout_ms, 30000u);
+    ct_update(&ct, conn, CT_DIR_ORIG, TCP_SYN, 60, 1000);
+    cr_expect_eq(conn->evict_class, CT_CLASS_UNASSURED, "its retransmission too");
+    ct_update(&ct, conn, CT_DIR_ORIG, TCP_ACK, 52, 1001);
+    cr_expect_eq(conn->state, CT_ESTABLISHED);
+    cr_expect_eq(conn->evict_class, CT_CLASS_ASSURED, "the client's ACK after its SYN");
+    cr_expect_eq(conn->timeout_ms, 240000u);
+    ct_update(&ct, conn, CT_DIR_ORIG, TCP_ACK, 552, 1002);
+    cr_expect_eq(conn->packets[CT_DIR_ORIG], 4u);
+    cr_expect_eq(conn->bytes[CT_DIR_ORIG], 724u);
+    ct_update(&ct, conn, CT_DIR_ORIG, TCP_FIN | TCP_ACK, 52, 1003);
+    cr_expect_eq(conn->state, CT_CLOSING, "the server's FIN never shows here");
+    cr_expect_eq(conn->evict_class, CT_CLASS_CLOSING);
+    cr_expect_eq(conn->timeout_ms, 30000u);
+    ct_update(&ct, conn, CT_DIR_ORIG, TCP_ACK, 52, 20000);
+    cr_expect_eq(conn->state, CT_CLOSING, "the client still acknowledges a half-close");
+    cr_expect_eq(ct_expire(&ct, 49000, ct.capacity, NULL, NULL), 0u, "each packet refreshes");
+    ct_update(&ct, conn, CT_DIR_ORIG, TCP_SYN, 60, 49001);
+    cr_expect_eq(conn->state, CT_SYN_SENT, "the port reused");
+    cr_expect_eq(conn->evict_class, CT_CLASS_UNASSURED);
+    cr_expect_eq(conn->tuple[CT_DIR_REPLY].src, htonl(REMOTE_BACKEND), "to the same backend");
+    ct_update(&ct, conn, CT_DIR_ORIG, TCP_RST, 40, 49002);
+    cr_expect_eq(conn->state, CT_CLOSED);
+    cr_expect_eq(conn->evict_class, CT_CLASS_CLOSED);
+    cr_expect_eq(ct_expire(&ct, 60000, ct.capacity, NULL, NULL), 1u, "10 s after the RST");
+    check_invariants(&ct);
+    ct_destroy(&ct);
+}
+
+Test(conntrack, a_dispatch_entry_picks_up_a_connection_under_way)
+{
+    struct ct_conn *conn;
+    struct ct_table ct;
+
+    ct_init(&ct, 16, &timeouts);
+    conn = dispatch_from(&ct, 0x0af40105, 40000, TCP_ACK, 0, NULL);
+    ct_update(&ct, conn, CT_DIR_ORIG, TCP_ACK, 52, 0);
+    cr_expect_eq(conn->state, CT_ESTABLISHED);
+    cr_expect_eq(conn->evict_class, CT_CLASS_UNASSURED, "one stray segment proves nothing");
+    ct_update(&ct, conn, CT_DIR_ORIG, TCP_ACK, 52, 10);
+    cr_expect_eq(conn->evict_class, CT_CLASS_ASSURED, "the client goes on");
+    check_invariants(&ct);
+    ct_destroy(&ct);
+}
+
+Test(conntrack, a_udp_dispatch_entry_is_assured_by_a_client_that_goes_on)
+{
+    struct ct_tuple o = tuple(0x0af40105, VIP, 5353, 53);
+    struct ct_conn *conn;
+    struct ct_table ct;
+
+    o.proto = IP_PROTO_UDP;
+    ct_init(&ct, 16, &timeouts);
+    cr_assert_eq(ct_create_dispatch(&ct, &o, htonl(REMOTE_BACKEND), htons(53), 1, 0, 1000,
+                                    &conn), 0);
+    ct_update(&ct, conn, CT_DIR_ORIG, 0, 60, 1000);
+    cr_expect_eq(conn->state, CT_UDP_UNREPLIED, "no reply ever passes here");
+    cr_expect_eq(conn->evict_class, CT_CLASS_UNASSURED);
+    cr_expect_eq(conn->timeout_ms, 30000u);
+    ct_update(&ct, conn, CT_DIR_ORIG, 0, 60, 2000);
+    cr_expect_eq(conn->evict_class, CT_CLASS_UNASSURED, "a query and its retransmission");
+    ct_update(&ct, conn, CT_DIR_ORIG, 0, 60, 3000);
+    cr_expect_eq(conn->evict_class, CT_CLASS_ASSURED, "still sending after 2 s: a stream");
+    cr_expect_eq(conn->timeout_ms, 120000u, "a stream's timeout");
+    check_invariants(&ct);
+    ct_destroy(&ct);
+}
+
+Test(conntrack, dispatch_entries_and_pairs_share_the_table_and_its_rules)
+{
+    struct ct_table ct;
+    int error;
+
+    ct_init(&ct, 16, &timeouts);
+    ct_set_max_per_source(&ct, 6);
+    /* A client's established connections: two pairs, four dispatched. */
+    for (uint16_t i = 0; i < 2; i++) {
+        handshake(&ct, connect_from(&ct, 0x0af40103, 1000 + i, 0, NULL), 0);
+    }
+    for (uint16_t i = 2; i < 6; i++) {
+        ct_update(&ct, dispatch_from(&ct, 0x0af40103, 1000 + i, TCP_SYN, 0, NULL),
+                  CT_DIR_ORIG, TCP_ACK, 52, 0);
+    }
+    cr_expect_eq(ct_source_pairs(&ct, htonl(0x0af40103)), 6u);
+    cr_expect_null(dispatch_from(&ct, 0x0af40103, 2000, TCP_SYN, 1, &error));
+    cr_expect_eq(error, -EDQUOT, "at its limit, all assured");
+    cr_expect_null(connect_from(&ct, 0x0af40103, 2001, 1, &error));
+    cr_expect_eq(error, -EDQUOT, "a pair is refused alike");
+    cr_expect_eq(ct.unkept, 1u, "the entry counted as not kept (its connection still goes)");
+    cr_expect_eq(ct.refused[CT_REFUSED_POD_QUOTA], 1u, "the pair as refused");
+    /* A SYN flood of dispatched connections from another client fills the table... */
+    ct_set_max_per_source(&ct, 0);
+    for (uint16_t i = 0; i < 100; i++) {
+        cr_expect_not_null(dispatch_from(&ct, 0x0af40102, 3000 + i, TCP_SYN, 2, NULL));
+    }
+    cr_expect_eq(ct.n_conns, 16u);
+    cr_expect_eq(ct.n_dispatch, 14u);
+    cr_expect_eq(ct.evicted[CT_EVICTED_UNASSURED], 90u, "...giving up its own unassured");
+    for (uint16_t i = 0; i < 6; i++) {
+        cr_expect(alive(&ct, 0x0af40103, 1000 + i), "the established ones stay, %u", i);
+    }
+    check_invariants(&ct);
+    ct_destroy(&ct);
+}
+
+Test(conntrack, a_restart_adopts_the_dispatch_entries)
+{
+    char path[] = "/tmp/vswitch-ct-XXXXXX";
+    struct ct_tuple orig = tuple(0x0af40105, VIP, 40000, 80);
+    struct ct_tuple reply = tuple(REMOTE_BACKEND, 0x0af40105, 8080, 40000);
+    struct ct_conn *conn;
+    struct ct_table ct;
+    enum ct_dir dir;
+    int fd = mkstemp(path);
+
+    cr_assert(fd >= 0);
+    close(fd);
+    cr_assert_eq(ct_init_file(&ct, 16, &timeouts, path), 0);
+    conn = dispatch_from(&ct, 0x0af40105, 40000, TCP_SYN, 0, NULL);
+    ct_update(&ct, conn, CT_DIR_ORIG, TCP_ACK, 52, 1);
+    dispatch_from(&ct, 0x0af40105, 40001, TCP_SYN, 0, NULL);
+    handshake(&ct, connect_from(&ct, 0x0af40105, 40002, 0, NULL), 0);
+    conn = dispatch_from(&ct, 0x0af40106, 40003, TCP_SYN, 0, NULL);
+    conn->kind = 3;             /* Noise: no such kind. */
+    ct_destroy(&ct);
+
+    cr_assert_eq(ct_init_file(&ct, 16, &timeouts, path), 3, "all but the noisy one");
+    cr_expect_eq(ct.n_dispatch, 2u);
+    conn = ct_lookup(&ct, &orig, &dir);
+    cr_assert_not_null(conn);
+    cr_expect(ct_is_dispatch(conn));
+    cr_expect_eq(conn->state, CT_ESTABLISHED);
+    cr_expect_eq(conn->evict_class, CT_CLASS_ASSURED);
+    cr_expect_eq(conn->tuple[CT_DIR_REPLY].src, htonl(REMOTE_BACKEND), "its backend kept");
+    cr_expect_null(ct_lookup(&ct, &reply, &dir), "still no reply tuple");
+    cr_expect_eq(ct_source_pairs(&ct, htonl(0x0af40105)), 3u);
+    check_invariants(&ct);
+    ct_destroy(&ct);
+    unlink(path);
+}

@@ -786,3 +786,268 @@ Test(vxlan, source_port_follows_the_inner_flow)
     }
     cr_expect_geq(distinct, 4, "16 flows left from %d source port(s)", distinct);
 }
+
+/* ---- Dispatch entries: the client's node remembers where it sent each connection ---- */
+
+#define DISPATCH_CONNS 32
+
+/* The backends 10.244.2.(9 + i), i < n, on the peer, for VIP:80 (DSR). */
+static void remote_policy(struct dp *d, size_t n)
+{
+    struct dp_lb_backend b[4];
+    struct dp_lb_spec lb = { .vip = ip_of(VIP), .port = 80, .proto = IP_PROTO_TCP,
+                             .dsr = true, .name = "LB_DSR", .n_backends = n, .backends = b };
+    char err[128];
+
+    cr_assert_leq(n, 4u);
+    for (size_t i = 0; i < n; i++) {
+        b[i] = (struct dp_lb_backend) { htonl(0x0af40209 + i), 8080 };
+    }
+    cr_assert_eq(dp_lb_set(d, &lb, err, sizeof err), 0, "%s", err);
+}
+
+/* Sends a TCP segment with 'flags' from the pod's port 'sport' to VIP:80 through 'd' and
+ * returns the last byte of the dispatch MAC it reached the peer with (the backend's). */
+static uint8_t dispatched_to(struct dp *d, uint16_t sport, uint8_t flags)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = VIP, .sport = sport, .dport = 80, .tcp_flags = flags };
+    uint8_t frame[256], dgram[2048];
+    const struct eth_header *inner = (const struct eth_header *) (dgram + VXLAN_HDR_LEN);
+    const struct ip_header *ip = (const struct ip_header *) (inner + 1);
+
+    cr_assert_eq(dp_inject(d, "pod", frame, pkt_build(&spec, frame, sizeof frame), NULL), 0);
+    cr_assert_gt(peer_receive(dgram, sizeof dgram), VXLAN_HDR_LEN + ETH_HDR_LEN + IP_HDR_LEN);
+    cr_assert_eq(inner->dst.a[0], 0x0a);
+    cr_assert_eq(inner->dst.a[1], 0x58, "a dispatch MAC");
+    cr_assert_eq(ip->dst, ip_of(VIP));
+    return inner->dst.a[5];
+}
+
+static const struct dp_lb_info *lb_info(const struct dp_lb_info *infos, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (infos[i].spec.port == 80) {
+            return &infos[i];
+        }
+    }
+    cr_assert_fail("no policy for port 80");
+    return NULL;
+}
+
+Test(vxlan, dispatched_connections_stay_on_their_backend_when_one_is_added)
+{
+    uint8_t first[DISPATCH_CONNS], maglev[DISPATCH_CONNS];
+    struct dp_dispatch_info *entries;
+    struct dp_conn_info *conns;
+    struct dp_table_stats stats;
+    struct dp_lb_info *infos;
+    size_t n, n_infos;
+    int moved = 0, to_new = 0;
+
+    remote_policy(dp, 2);
+    for (int i = 0; i < DISPATCH_CONNS; i++) {
+        first[i] = dispatched_to(dp, 41000 + i, TCP_SYN);
+        cr_expect_eq(dispatched_to(dp, 41000 + i, TCP_ACK), first[i]);
+    }
+    remote_policy(dp, 3);           /* Scale-up; the flow cache is flushed. */
+    for (int i = 0; i < DISPATCH_CONNS; i++) {
+        cr_expect_eq(dispatched_to(dp, 41000 + i, TCP_ACK), first[i],
+                     "connection %d moved from .%u", i, first[i]);
+    }
+    dp_flow_flush(dp);
+    for (int i = 0; i < DISPATCH_CONNS; i++) {
+        cr_expect_eq(dispatched_to(dp, 41000 + i, TCP_ACK), first[i],
+                     "connection %d moved after a flush", i);
+    }
+
+    dp_dispatch_dump(dp, &entries, &n);
+    cr_expect_eq(n, (size_t) DISPATCH_CONNS);
+    for (size_t i = 0; i < n; i++) {
+        cr_expect_str_eq(entries[i].state, "ESTABLISHED");
+        cr_expect_eq(entries[i].backend.port, 8080);
+        cr_expect_eq(ntohl(entries[i].backend.ip) & 0xff, first[entries[i].orig.sport - 41000]);
+        cr_expect_eq(entries[i].packets, 4u, "SYN, ACK, and one after each change");
+        cr_expect_str_eq(entries[i].policy, "LB_DSR");
+    }
+    free(entries);
+    dp_conn_dump(dp, &conns, &n);
+    cr_expect_eq(n, 0u, "no flow pair: the replies never pass here");
+    free(conns);
+    dp_table_stats(dp, &stats);
+    cr_expect_eq(stats.flow_pairs, 0u);
+    cr_expect_eq(stats.dispatch_entries, (size_t) DISPATCH_CONNS);
+    dp_lb_list(dp, &infos, &n_infos);
+    cr_expect_eq(lb_info(infos, n_infos)->dispatched, (uint64_t) DISPATCH_CONNS,
+                 "each connection dispatched once");
+    cr_expect_eq(lb_info(infos, n_infos)->active_pairs, 0u);
+    cr_expect_eq(lb_info(infos, n_infos)->packets, 4u * DISPATCH_CONNS);
+    dp_lb_info_free(infos, n_infos);
+
+    /* What Maglev alone, with no entry to follow, would do with them now. */
+    dp_conn_flush(dp);
+    for (int i = 0; i < DISPATCH_CONNS; i++) {
+        maglev[i] = dispatched_to(dp, 41000 + i, TCP_ACK);
+        moved += maglev[i] != first[i];
+        to_new += maglev[i] == 11;
+    }
+    cr_expect_gt(moved, 0, "none of %d would have moved: the test proves nothing",
+                 DISPATCH_CONNS);
+    cr_expect_gt(to_new, 0);
+    cr_log_info("%d of %d connections would have moved without their entries", moved,
+                DISPATCH_CONNS);
+    /* Picked up under way: an entry again, assured by the client's next segment. */
+    dp_dispatch_dump(dp, &entries, &n);
+    cr_expect_eq(n, (size_t) DISPATCH_CONNS);
+    cr_expect_eq(ntohl(entries[0].backend.ip) & 0xff, maglev[entries[0].orig.sport - 41000]);
+    free(entries);
+}
+
+Test(vxlan, a_removed_backend_takes_its_dispatch_entries)
+{
+    uint8_t first[DISPATCH_CONNS];
+    struct dp_dispatch_info *entries;
+    size_t n;
+    int on_removed = 0;
+
+    remote_policy(dp, 2);
+    for (int i = 0; i < DISPATCH_CONNS; i++) {
+        first[i] = dispatched_to(dp, 43000 + i, TCP_SYN);
+        on_removed += first[i] == 10;
+    }
+    cr_assert_gt(on_removed, 0);
+    remote_policy(dp, 1);           /* 10.244.2.10 leaves. */
+    dp_dispatch_dump(dp, &entries, &n);
+    cr_expect_eq(n, (size_t) (DISPATCH_CONNS - on_removed), "its entries went with it");
+    free(entries);
+    for (int i = 0; i < DISPATCH_CONNS; i++) {
+        cr_expect_eq(dispatched_to(dp, 43000 + i, TCP_ACK), 9, "to the backend that is left");
+    }
+}
+
+Test(vxlan, a_client_icmp_error_about_a_reply_goes_to_the_backends_node)
+{
+    struct dp_lb_backend b = { ip_of("10.244.2.9"), 5353 };
+    struct dp_lb_spec lb = { .vip = ip_of(VIP), .port = 53, .proto = IP_PROTO_UDP,
+                             .dsr = true, .name = "LB_UDP", .n_backends = 1, .backends = &b };
+    struct pkt_spec query = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                              .ip_dst = VIP, .proto = 17, .sport = 5000, .dport = 53,
+                              .payload = 20 };
+    struct pkt_spec answer = { .ip_src = VIP, .ip_dst = "10.244.1.5", .proto = 17,
+                               .sport = 53, .dport = 5000, .payload = 20 };
+    uint8_t frame[600], quoted[256], dgram[2048];
+    const uint8_t *inner = dgram + VXLAN_HDR_LEN;
+    const struct ip_header *outer;
+    struct ip_header *ip = (struct ip_header *) (frame + ETH_HDR_LEN);
+    struct icmp_header *icmp = (struct icmp_header *) (ip + 1);
+    size_t quote = pkt_build(&answer, quoted, sizeof quoted) - ETH_HDR_LEN;
+    char err[128], mac[ETH_STR_LEN];
+    int n;
+
+    cr_assert_eq(dp_lb_set(dp, &lb, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dp_inject(dp, "pod", frame, pkt_build(&query, frame, sizeof frame), NULL), 0);
+    peer_receive(dgram, sizeof dgram);
+
+    /* The client's port unreachable about the answer it got from the VIP. */
+    query.proto = IP_PROTO_ICMP;
+    query.sport = ICMP_DEST_UNREACH;
+    query.dport = 3;
+    query.payload = quote;
+    n = pkt_build(&query, frame, sizeof frame);
+    memcpy(icmp + 1, quoted + ETH_HDR_LEN, quote);
+    icmp->csum = 0;
+    icmp->csum = csum_finish(csum_partial(icmp, ICMP_HDR_LEN + quote, 0));
+    cr_assert_eq(dp_inject(dp, "pod", frame, n, NULL), 0);
+    n = peer_receive(dgram, sizeof dgram);
+    outer = (const struct ip_header *) (inner + ETH_HDR_LEN);
+    cr_expect_str_eq(addr_mac_str(((const struct eth_header *) inner)->dst, mac),
+                     "0a:58:0a:f4:02:09", "to the backend, whose node holds the pair");
+    cr_expect_eq(outer->proto, IP_PROTO_ICMP);
+    cr_expect_eq(outer->dst, ip_of(VIP), "untouched: the backend's node translates it");
+    cr_expect_eq(memcmp(inner + ETH_HDR_LEN + IP_HDR_LEN + ICMP_HDR_LEN,
+                        quoted + ETH_HDR_LEN, quote), 0, "the quote untouched");
+    cr_expect(pkt_l4_csum_ok(inner, n - VXLAN_HDR_LEN));
+}
+
+/* A second switch on this host (127.0.0.3) beside the suite's, with its own settings. */
+static struct dp *second_switch(size_t max_pairs, uint32_t per_pod, const char *pairs_path)
+{
+    struct dp_config cfg = { .dummy_host = true, .host_port = "vsw0", .vni = 42,
+                             .max_flow_pairs = max_pairs, .max_flow_pairs_per_pod = per_pod,
+                             .pairs_path = pairs_path };
+    struct eth_addr mac;
+    struct cidr peer_cidr;
+    struct dp *d;
+    char err[256];
+
+    addr_parse_cidr("10.244.1.0/24", &cfg.pod_cidr);
+    cfg.gateway = ip_of("10.244.1.1");
+    cfg.router_mac = addr_mac_from_ip(cfg.gateway);
+    cfg.node_ip = ip_of("127.0.0.3");
+    cfg.vxlan_port = vxlan_port;
+    cr_assert_eq(dp_create(&cfg, &d, err, sizeof err), 0, "%s", err);
+    addr_parse_mac(POD_MAC, &mac);
+    cr_assert_eq(dp_port_add(d, "pod", DP_PORT_DUMMY, ip_of("10.244.1.5"), &mac, false, err,
+                             sizeof err), 0, "%s", err);
+    addr_parse_cidr("10.244.2.0/24", &peer_cidr);
+    cr_assert_eq(dp_peer_set(d, ip_of("127.0.0.2"), &peer_cidr, err, sizeof err), 0, "%s",
+                 err);
+    return d;
+}
+
+Test(vxlan, without_room_for_an_entry_a_connection_is_still_dispatched)
+{
+    struct dp *d = second_switch(16, 2, NULL);
+    struct dp_dispatch_info *entries;
+    uint64_t drops[DROP_N_REASONS];
+    struct dp_lb_info *infos;
+    size_t n;
+
+    log_set_level(LOG_LVL_ERR);
+    remote_policy(d, 2);
+    for (int i = 0; i < 2; i++) {
+        dispatched_to(d, 44000 + i, TCP_SYN);
+        dispatched_to(d, 44000 + i, TCP_ACK);
+    }
+    /* At its limit with established connections only: no entry, but not refused. */
+    dispatched_to(d, 44002, TCP_SYN);
+    dispatched_to(d, 44002, TCP_ACK);
+    dp_dispatch_dump(d, &entries, &n);
+    cr_expect_eq(n, 2u);
+    free(entries);
+    dp_drop_stats(d, drops);
+    cr_expect_eq(drops[DROP_FLOW_PAIR_QUOTA], 0u);
+    dp_lb_list(d, &infos, &n);
+    cr_expect_eq(lb_info(infos, n)->dispatched, 3u);
+    dp_lb_info_free(infos, n);
+    dp_destroy(d);
+}
+
+Test(vxlan, a_restarted_switch_follows_the_adopted_dispatch_entries)
+{
+    char path[] = "/tmp/vswitch-dispatch-XXXXXX";
+    uint8_t first[DISPATCH_CONNS];
+    struct dp *d;
+    int fd = mkstemp(path);
+
+    cr_assert(fd >= 0);
+    close(fd);
+    d = second_switch(0, 0, path);
+    remote_policy(d, 2);
+    for (int i = 0; i < DISPATCH_CONNS; i++) {
+        first[i] = dispatched_to(d, 45000 + i, TCP_SYN);
+        dispatched_to(d, 45000 + i, TCP_ACK);
+    }
+    dp_destroy(d);
+
+    /* Restarted with the policy as it is now in the database: a backend more. */
+    d = second_switch(0, 0, path);
+    remote_policy(d, 3);
+    cr_assert_eq(dp_start(d), 0);
+    for (int i = 0; i < DISPATCH_CONNS; i++) {
+        cr_expect_eq(dispatched_to(d, 45000 + i, TCP_ACK), first[i],
+                     "connection %d moved across the restart", i);
+    }
+    dp_destroy(d);
+    unlink(path);
+}

@@ -387,8 +387,7 @@ static json_t *tuple_json(const Vswitch__FlowTuple *t)
 }
 
 /* "(src=A,dst=B,sport=N,dport=M)", or "(src=A,dst=B,id=N)" for ICMP. */
-static void print_tuple(const char *label, const Vswitch__FlowPair *fp,
-                        const Vswitch__FlowTuple *t)
+static void print_tuple(const char *label, const char *protocol, const Vswitch__FlowTuple *t)
 {
     Vswitch__FlowTuple empty = VSWITCH__FLOW_TUPLE__INIT;
 
@@ -396,7 +395,7 @@ static void print_tuple(const char *label, const Vswitch__FlowPair *fp,
         t = &empty;
     }
     printf("%s=(src=%s,dst=%s,", label, t->src, t->dst);
-    if (!strcmp(fp->protocol, "icmp")) {
+    if (!strcmp(protocol, "icmp")) {
         printf("id=%" PRIu32 ")", t->sport);
     } else {
         printf("sport=%" PRIu32 ",dport=%" PRIu32 ")", t->sport, t->dport);
@@ -408,7 +407,7 @@ static void print_flows(const Vswitch__DumpFlowsReply *reply, bool json)
     char idle[32], ttl[32];
 
     if (json) {
-        json_t *flows = json_array(), *pairs = json_array();
+        json_t *flows = json_array(), *pairs = json_array(), *entries = json_array();
 
         for (size_t i = 0; i < reply->n_flows; i++) {
             const Vswitch__Flow *f = reply->flows[i];
@@ -432,7 +431,19 @@ static void print_flows(const Vswitch__DumpFlowsReply *reply, bool json)
                 "reply", (json_int_t) fp->reply_bytes,
                 "idle_ms", (json_int_t) fp->idle_ms, "ttl_ms", (json_int_t) fp->ttl_ms));
         }
-        print_json(json_pack("{s:o, s:o}", "flows", flows, "flow_pairs", pairs));
+        for (size_t i = 0; i < reply->n_dispatch_entries; i++) {
+            const Vswitch__DispatchEntry *d = reply->dispatch_entries[i];
+
+            json_array_append_new(entries, json_pack(
+                "{s:s, s:i, s:o, s:{s:s, s:i}, s:s, s:s, s:I, s:I, s:I, s:I}",
+                "protocol", d->protocol, "protocol_number", (int) d->protocol_number,
+                "orig", tuple_json(d->orig), "backend", "ip", d->backend,
+                "port", (int) d->backend_port, "policy", d->policy, "state", d->state,
+                "packets", (json_int_t) d->packets, "bytes", (json_int_t) d->bytes,
+                "idle_ms", (json_int_t) d->idle_ms, "ttl_ms", (json_int_t) d->ttl_ms));
+        }
+        print_json(json_pack("{s:o, s:o, s:o}", "flows", flows, "flow_pairs", pairs,
+                             "dispatch_entries", entries));
         return;
     }
     for (size_t i = 0; i < reply->n_flows; i++) {
@@ -446,14 +457,25 @@ static void print_flows(const Vswitch__DumpFlowsReply *reply, bool json)
         const Vswitch__FlowPair *fp = reply->flow_pairs[i];
 
         printf("flow-pair %s,", fp->protocol);
-        print_tuple("orig", fp, fp->orig);
+        print_tuple("orig", fp->protocol, fp->orig);
         putchar(',');
-        print_tuple("reply", fp, fp->reply);
+        print_tuple("reply", fp->protocol, fp->reply);
         printf(",policy=%s,dsr=%s,state=%s packets=%" PRIu64 "/%" PRIu64 ", bytes=%" PRIu64
                "/%" PRIu64 ", idle_age=%s, ttl=%s\n", *fp->policy ? fp->policy : "-",
                fp->dsr ? "yes" : "no", *fp->state ? fp->state : "-", fp->orig_packets,
                fp->reply_packets, fp->orig_bytes, fp->reply_bytes,
                secs_str(fp->idle_ms, idle), secs_str(fp->ttl_ms, ttl));
+    }
+    /* The client's side only: the backend's node holds the pair. */
+    for (size_t i = 0; i < reply->n_dispatch_entries; i++) {
+        const Vswitch__DispatchEntry *d = reply->dispatch_entries[i];
+
+        printf("dispatch %s,", d->protocol);
+        print_tuple("orig", d->protocol, d->orig);
+        printf(",backend=%s:%" PRIu32 ",policy=%s,state=%s packets=%" PRIu64 ", bytes=%"
+               PRIu64 ", idle_age=%s, ttl=%s\n", d->backend, d->backend_port,
+               *d->policy ? d->policy : "-", *d->state ? d->state : "-", d->packets,
+               d->bytes, secs_str(d->idle_ms, idle), secs_str(d->ttl_ms, ttl));
     }
 }
 

@@ -494,13 +494,34 @@ static Vswitch__FlowPair *flow_pair_msg(const struct dp_conn_info *c)
     return m;
 }
 
+static Vswitch__DispatchEntry *dispatch_msg(const struct dp_dispatch_info *d)
+{
+    Vswitch__DispatchEntry *m = xmalloc(sizeof *m);
+    char num[4], ip[IP_STR_LEN];
+
+    vswitch__dispatch_entry__init(m);
+    m->protocol = ctl_msg_strdup(ip_proto_name(d->proto, num));
+    m->protocol_number = d->proto;
+    m->orig = tuple_msg(&d->orig);
+    m->backend = ctl_msg_strdup(addr_ip_str(d->backend.ip, ip));
+    m->backend_port = d->backend.port;
+    m->policy = ctl_msg_strdup(d->policy);
+    m->state = ctl_msg_strdup(d->state ? d->state : "");
+    m->packets = d->packets;
+    m->bytes = d->bytes;
+    m->idle_ms = d->idle_ms;
+    m->ttl_ms = d->ttl_ms;
+    return m;
+}
+
 static Vswitch__Response *handle_dump_flows(struct vswitchd *vd)
 {
     Vswitch__Response *resp;
     Vswitch__DumpFlowsReply *reply;
     struct dp_flow_info *flows;
     struct dp_conn_info *conns;
-    size_t n, n_conns;
+    struct dp_dispatch_info *entries;
+    size_t n, n_conns, n_entries;
     int error;
 
     error = dp_flow_dump(vd->dp, &flows, &n);
@@ -511,6 +532,13 @@ static Vswitch__Response *handle_dump_flows(struct vswitchd *vd)
     if (error) {
         free(flows);
         return ctl_msg_response_error(error, "cannot dump flow pairs: %s", strerror(-error));
+    }
+    error = dp_dispatch_dump(vd->dp, &entries, &n_entries);
+    if (error) {
+        free(conns);
+        free(flows);
+        return ctl_msg_response_error(error, "cannot dump dispatch entries: %s",
+                                      strerror(-error));
     }
     resp = ctl_msg_response_new();
     reply = xmalloc(sizeof *reply);
@@ -535,6 +563,13 @@ static Vswitch__Response *handle_dump_flows(struct vswitchd *vd)
     for (size_t i = 0; i < n_conns; i++) {
         reply->flow_pairs[i] = flow_pair_msg(&conns[i]);
     }
+    reply->n_dispatch_entries = n_entries;
+    reply->dispatch_entries = n_entries ? xmalloc(n_entries * sizeof *reply->dispatch_entries)
+                                        : NULL;
+    for (size_t i = 0; i < n_entries; i++) {
+        reply->dispatch_entries[i] = dispatch_msg(&entries[i]);
+    }
+    free(entries);
     free(conns);
     free(flows);
     return resp;

@@ -1,6 +1,6 @@
 /* Action lists; see actions.h.  Executed once per packet on the fast path, so each action is
- * a few stores and no action looks anything up except ACTION_CT, which touches one flow pair
- * by index. */
+ * a few stores and no action looks anything up except ACTION_CT and ACTION_POLICY with a
+ * dispatch entry, which touch one connection by index. */
 #include "dp/actions.h"
 
 #include <arpa/inet.h>
@@ -80,6 +80,18 @@ void actions_policy(struct action_list *list, uint32_t slot)
 
     if (a) {
         a->port = slot;
+    }
+}
+
+void actions_policy_dispatch(struct action_list *list, uint32_t slot, uint32_t conn,
+                             uint32_t gen)
+{
+    struct action *a = append(list, ACTION_POLICY);
+
+    if (a) {
+        a->port = slot;
+        a->u.ct.conn = conn + 1;
+        a->u.ct.gen = gen;
     }
 }
 
@@ -392,6 +404,14 @@ int actions_execute(const struct action_list *list, struct packet *pkt,
             struct lb_policy *policy = a->port < ctx->lb->n_slots ? ctx->lb->slots[a->port]
                                                                   : NULL;
 
+            if (a->u.ct.conn) {
+                struct ct_conn *entry = &ctx->ct->conns[a->u.ct.conn - 1];
+
+                if (!entry->in_use || entry->gen != a->u.ct.gen) {
+                    return -ESTALE;
+                }
+                ct_update(ctx->ct, entry, CT_DIR_ORIG, pkt->tcp_flags, pkt->len, ctx->now_ms);
+            }
             if (policy) {
                 policy->packets++;
                 policy->bytes += pkt->len;

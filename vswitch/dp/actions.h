@@ -17,7 +17,9 @@ struct overlay;
 
 enum action_type {
     ACTION_CT,          /* Account to flow pair 'conn' in direction 'dir'; stale if it is gone. */
-    ACTION_POLICY,      /* Account to policy slot 'port' (a flow with no pair here). */
+    ACTION_POLICY,      /* Account to policy slot 'port' (a flow with no pair here) and, if
+                         * 'u.ct.conn' is not 0, to dispatch entry u.ct.conn - 1: stale if it
+                         * is gone. */
     ACTION_NAT,         /* Rewrite addresses and ports, checksums updated (RFC 1624). */
     ACTION_TUNNEL,      /* Send over VXLAN to peer 'dst'; too big: ICMP back (RFC 1191). */
     ACTION_SET_ETH,     /* Rewrite source and destination MAC. */
@@ -41,7 +43,7 @@ struct action {
             be32 src, dst;
             be16 sport, dport;
         } nat;
-        struct {                    /* ACTION_CT. */
+        struct {                    /* ACTION_CT; ACTION_POLICY (conn + 1, or 0). */
             uint32_t conn, gen;
         } ct;
         struct {                    /* ACTION_TUNNEL. */
@@ -75,6 +77,9 @@ static inline void action_list_init(struct action_list *list)
 void actions_ct(struct action_list *, uint32_t conn, uint32_t gen, int dir);
 void actions_nat(struct action_list *, be32 src, be16 sport, be32 dst, be16 dport);
 void actions_policy(struct action_list *, uint32_t slot);
+/* ACTION_POLICY that also accounts to dispatch entry 'conn' of generation 'gen'.  Printed
+ * as actions_policy() is: the entry has a line of its own in dump-flows. */
+void actions_policy_dispatch(struct action_list *, uint32_t slot, uint32_t conn, uint32_t gen);
 void actions_tunnel(struct action_list *, be32 dst, uint16_t peer, uint16_t mtu, be32 gateway);
 void actions_set_eth(struct action_list *, struct eth_addr src, struct eth_addr dst);
 void actions_dec_ttl(struct action_list *);

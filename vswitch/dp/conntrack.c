@@ -46,6 +46,12 @@ static bool tuple_equal(const struct ct_tuple *a, const struct ct_tuple *b)
     return x[0] == y[0] && x[1] == y[1];
 }
 
+/* The directions a connection is indexed under: a dispatch entry has no reply. */
+static unsigned int n_dirs(const struct ct_conn *conn)
+{
+    return ct_is_dispatch(conn) ? 1 : 2;
+}
+
 static size_t clamp_capacity(size_t capacity)
 {
     capacity = MAX(capacity, 16);
@@ -269,7 +275,11 @@ struct ct_file_header {
 };
 _Static_assert(sizeof(struct ct_file_header) <= CT_FILE_HEADER, "header fits its page");
 
-/* 2: eviction classes (the 'assured' byte and the bookkeeping after it). */
+/* 2: eviction classes (the 'assured' byte and the bookkeeping after it).  Dispatch entries
+ * came without a new version, on purpose: they are kind 2 in the byte that every switch of
+ * version 2 checks to be 0 or 1, so such a switch (a rollback) drops them and keeps the
+ * pairs, and a file without them reads as before.  A new version would have cost every
+ * flow pair at the upgrade. */
 #define CT_FILE_VERSION 2
 
 static void read_boot_id(char *buf, size_t size)
@@ -293,15 +303,16 @@ static size_t rebuild_index(struct ct_table *ct)
 
     ct->free_head = 0;
     ct->n_conns = 0;
+    ct->n_dispatch = 0;
     for (uint32_t i = ct->capacity; i-- > 0; ) {
         struct ct_conn *conn = &ct->conns[i];
 
         /* Only the bytes that cannot hold an invalid value are trusted as they are. */
-        if (conn->in_use == 1 && conn->dsr <= 1 && conn->state <= CT_UDP_REPLIED
-            && conn->assured <= 1
+        if (conn->in_use == 1 && conn->kind <= CT_KIND_DISPATCH
+            && conn->state <= CT_UDP_REPLIED && conn->assured <= 1
             && (conn->tuple[0].proto == IP_PROTO_TCP
                 || conn->tuple[0].proto == IP_PROTO_UDP)) {
-            for (unsigned int d = 0; d < 2; d++) {
+            for (unsigned int d = 0; d < n_dirs(conn); d++) {
                 uint32_t *bucket;
 
                 conn->hash[d] = tuple_hash(&conn->tuple[d]);
@@ -310,6 +321,7 @@ static size_t rebuild_index(struct ct_table *ct)
                 *bucket = REF(i, d);
             }
             ct->n_conns++;
+            ct->n_dispatch += ct_is_dispatch(conn);
             adopted++;
         } else {
             conn->in_use = false;
@@ -438,9 +450,11 @@ void ct_delete(struct ct_table *ct, struct ct_conn *conn)
 {
     uint32_t idx = ct_index(ct, conn);
 
-    unlink_dir(ct, conn, CT_DIR_ORIG);
-    unlink_dir(ct, conn, CT_DIR_REPLY);
+    for (unsigned int d = 0; d < n_dirs(conn); d++) {
+        unlink_dir(ct, conn, d);
+    }
     detach(ct, conn);
+    ct->n_dispatch -= ct_is_dispatch(conn);
     conn->in_use = false;
     conn->gen++;
     conn->next[0] = ct->free_head;
@@ -457,7 +471,10 @@ static void timeout_for_state(struct ct_table *ct, struct ct_conn *conn)
     case CT_ESTABLISHED: conn->timeout_ms = t->tcp_established_ms; break;
     case CT_CLOSING: conn->timeout_ms = t->tcp_closing_ms; break;
     case CT_CLOSED: conn->timeout_ms = t->tcp_closed_ms; break;
-    case CT_UDP_UNREPLIED: conn->timeout_ms = t->udp_unreplied_ms; break;
+    case CT_UDP_UNREPLIED:
+        /* A dispatch entry never sees the reply: a stream is known by going on. */
+        conn->timeout_ms = conn->assured ? t->udp_replied_ms : t->udp_unreplied_ms;
+        break;
     case CT_UDP_REPLIED: conn->timeout_ms = t->udp_replied_ms; break;
     }
 }
@@ -529,11 +546,36 @@ static bool make_room(struct ct_table *ct, be32 ip, uint64_t now_ms)
     return false;
 }
 
+/* A dispatch entry refused does not refuse its connection, which goes with Maglev's choice
+ * alone: say that, counted apart. */
+static int refuse_entry(struct ct_table *ct, enum ct_refusal why, const struct ct_tuple *orig,
+                        uint64_t now_ms)
+{
+    ct->unkept++;
+    if (now_ms >= ct->next_unkept_log_ms) {
+        char ip[IP_STR_LEN];
+
+        LOG_WARN("%s: a connection from %s dispatched to a backend on another node gets no "
+                 "dispatch entry, so it will move if a backend is added (%llu since the last "
+                 "message)", why == CT_REFUSED_POD_QUOTA
+                 ? "its pairs and entries are at their limit (--max-flow-pairs-per-pod), all "
+                   "established"
+                 : "flow-pair table full, all established", addr_ip_str(orig->src, ip),
+                 (unsigned long long) (ct->unkept - ct->unkept_logged));
+        ct->unkept_logged = ct->unkept;
+        ct->next_unkept_log_ms = now_ms + CT_LOG_INTERVAL_MS;
+    }
+    return why == CT_REFUSED_POD_QUOTA ? -EDQUOT : -ENOSPC;
+}
+
 static int refuse(struct ct_table *ct, enum ct_refusal why, const struct ct_tuple *orig,
-                  uint64_t now_ms)
+                  enum ct_kind kind, uint64_t now_ms)
 {
     uint64_t total;
 
+    if (kind == CT_KIND_DISPATCH) {
+        return refuse_entry(ct, why, orig, now_ms);
+    }
     ct->refused[why]++;
     total = ct->refused[CT_REFUSED_TABLE_FULL] + ct->refused[CT_REFUSED_POD_QUOTA];
     if (now_ms >= ct->next_log_ms) {
@@ -556,36 +598,43 @@ static int refuse(struct ct_table *ct, enum ct_refusal why, const struct ct_tupl
     return why == CT_REFUSED_POD_QUOTA ? -EDQUOT : -ENOSPC;
 }
 
-int ct_create(struct ct_table *ct, const struct ct_tuple *orig, const struct ct_tuple *reply,
-              uint32_t policy, bool dsr, uint64_t now_ms, struct ct_conn **connp)
+/* Takes a free slot for a new connection of orig->src, making room as the header says, and
+ * clears it.  Returns 0, or the refusal. */
+static int conn_alloc(struct ct_table *ct, const struct ct_tuple *orig, enum ct_kind kind,
+                      uint64_t now_ms, struct ct_conn **connp)
 {
     const struct ct_source *src = source_find(ct, orig->src);
     struct ct_conn *conn;
-    uint32_t idx, gen;
+    uint32_t gen;
 
     if (src && ct->max_per_source && src->n_pairs >= ct->max_per_source
         && !evict_own(ct, src, CT_EVICTED_POD_QUOTA)) {
-        return refuse(ct, CT_REFUSED_POD_QUOTA, orig, now_ms);
+        return refuse(ct, CT_REFUSED_POD_QUOTA, orig, kind, now_ms);
     }
     if (!ct->free_head && !make_room(ct, orig->src, now_ms)) {
-        return refuse(ct, CT_REFUSED_TABLE_FULL, orig, now_ms);
+        return refuse(ct, CT_REFUSED_TABLE_FULL, orig, kind, now_ms);
     }
-    idx = ct->free_head - 1;
-    conn = &ct->conns[idx];
+    conn = &ct->conns[ct->free_head - 1];
     ct->free_head = conn->next[0];
     gen = conn->gen;
     memset(conn, 0, sizeof *conn);
     conn->gen = gen;
     conn->in_use = true;
+    conn->kind = kind;
     conn->tuple[CT_DIR_ORIG] = *orig;
-    conn->tuple[CT_DIR_REPLY] = *reply;
-    conn->policy = policy;
-    conn->dsr = dsr;
     conn->used_ms = now_ms;
     conn->created_ds = now_ms / 100;
-    conn->state = orig->proto == IP_PROTO_TCP ? CT_SYN_SENT : CT_UDP_UNREPLIED;
+    *connp = conn;
+    return 0;
+}
+
+/* Indexes the filled-in 'conn' and counts it. */
+static void conn_insert(struct ct_table *ct, struct ct_conn *conn)
+{
+    uint32_t idx = ct_index(ct, conn);
+
     timeout_for_state(ct, conn);
-    for (unsigned int d = 0; d < 2; d++) {
+    for (unsigned int d = 0; d < n_dirs(conn); d++) {
         uint32_t *bucket;
 
         conn->hash[d] = tuple_hash(&conn->tuple[d]);
@@ -594,7 +643,50 @@ int ct_create(struct ct_table *ct, const struct ct_tuple *orig, const struct ct_
         *bucket = REF(idx, d);
     }
     ct->n_conns++;
+    ct->n_dispatch += ct_is_dispatch(conn);
     attach(ct, conn);
+}
+
+int ct_create(struct ct_table *ct, const struct ct_tuple *orig, const struct ct_tuple *reply,
+              uint32_t policy, bool dsr, uint64_t now_ms, struct ct_conn **connp)
+{
+    struct ct_conn *conn;
+    int error = conn_alloc(ct, orig, dsr ? CT_KIND_PAIR_DSR : CT_KIND_PAIR_SNAT, now_ms, &conn);
+
+    if (error) {
+        return error;
+    }
+    conn->tuple[CT_DIR_REPLY] = *reply;
+    conn->policy = policy;
+    conn->state = orig->proto == IP_PROTO_TCP ? CT_SYN_SENT : CT_UDP_UNREPLIED;
+    conn_insert(ct, conn);
+    *connp = conn;
+    return 0;
+}
+
+int ct_create_dispatch(struct ct_table *ct, const struct ct_tuple *orig, be32 backend_ip,
+                       be16 backend_port, uint32_t policy, uint8_t tcp_flags, uint64_t now_ms,
+                       struct ct_conn **connp)
+{
+    struct ct_conn *conn;
+    int error = conn_alloc(ct, orig, CT_KIND_DISPATCH, now_ms, &conn);
+
+    if (error) {
+        return error;
+    }
+    conn->tuple[CT_DIR_REPLY].src = backend_ip;
+    conn->tuple[CT_DIR_REPLY].sport = backend_port;
+    conn->tuple[CT_DIR_REPLY].proto = orig->proto;
+    conn->policy = policy;
+    if (orig->proto != IP_PROTO_TCP) {
+        conn->state = CT_UDP_UNREPLIED;
+    } else if ((tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+        conn->state = CT_SYN_SENT;
+    } else {
+        /* Picked up under way: assured by the client's next packet (dispatch_update). */
+        conn->state = CT_ESTABLISHED;
+    }
+    conn_insert(ct, conn);
     *connp = conn;
     return 0;
 }
@@ -611,11 +703,43 @@ void ct_flush(struct ct_table *ct)
     }
     ct->free_head = 1;
     ct->n_conns = 0;
+    ct->n_dispatch = 0;
     memset(ct->source_buckets, 0, (size_t) (ct->source_mask + 1) * sizeof *ct->source_buckets);
     ct->source_free = 0;
     ct->source_used = 0;
     ct->n_sources = 0;
     memset(ct->class_head, 0, sizeof ct->class_head);
+}
+
+/* The state machine of a dispatch entry, which sees the client's packets only. */
+static void dispatch_update(struct ct_conn *conn, uint8_t tcp_flags, uint64_t now_ms)
+{
+    if (conn->tuple[0].proto != IP_PROTO_TCP) {
+        /* The same 2 s as a pair's, counted from the first datagram rather than the first
+         * answer: a DNS query and its retransmission stay unassured. */
+        conn->assured |= (uint16_t) (now_ms / 100 - conn->created_ds) >= 20;
+    } else if (tcp_flags & TCP_RST) {
+        conn->state = CT_CLOSED;
+    } else if (tcp_flags & TCP_FIN) {
+        conn->fin_seen |= 1 << CT_DIR_ORIG;
+        conn->state = CT_CLOSING;
+    } else if ((tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+        if (conn->state == CT_CLOSED || conn->state == CT_CLOSING) {
+            /* The client reuses the port: a new connection, to the same backend, whose
+             * node may still hold the old pair for this tuple and will reuse it too. */
+            conn->state = CT_SYN_SENT;
+            conn->fin_seen = 0;
+            conn->assured = 0;
+        }
+    } else if (conn->state == CT_SYN_SENT && (tcp_flags & TCP_ACK)) {
+        /* The client's ACK after its SYN: it heard the backend's SYN-ACK, so this is not
+         * a half-open flood. */
+        conn->state = CT_ESTABLISHED;
+        conn->assured = 1;
+    } else if (conn->state == CT_ESTABLISHED && conn->packets[CT_DIR_ORIG] > 1) {
+        /* Picked up under way, and the client goes on. */
+        conn->assured = 1;
+    }
 }
 
 void ct_update(struct ct_table *ct, struct ct_conn *conn, enum ct_dir dir, uint8_t tcp_flags,
@@ -628,7 +752,9 @@ void ct_update(struct ct_table *ct, struct ct_conn *conn, enum ct_dir dir, uint8
     conn->bytes[dir] += len;
     conn->used_ms = now_ms;
 
-    if (conn->tuple[0].proto != IP_PROTO_TCP) {
+    if (ct_is_dispatch(conn)) {
+        dispatch_update(conn, tcp_flags, now_ms);
+    } else if (conn->tuple[0].proto != IP_PROTO_TCP) {
         if (conn->state == CT_UDP_REPLIED) {
             /* More after the first answer, and for 2 s or more: a stream or a dialogue,
              * not a probe nor a DNS query and its twin (Linux's rule for UDP streams).
@@ -653,7 +779,7 @@ void ct_update(struct ct_table *ct, struct ct_conn *conn, enum ct_dir dir, uint8
         conn->fin_seen = 0;
         conn->assured = 0;
     }
-    if (conn->state != old) {
+    if (conn->state != old || conn->assured != was_assured) {
         timeout_for_state(ct, conn);
     }
     if ((conn->state != old || conn->assured != was_assured)

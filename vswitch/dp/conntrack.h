@@ -29,7 +29,16 @@
  * the aging sweep has not reached yet, then an unassured pair and last a closing one, each
  * preferably of a source holding more than its fair share (capacity / sources).  Every
  * class is kept in a FIFO list per source and one for the whole table, so each choice costs
- * O(1) (plus a short bounded scan); nothing is allocated after ct_init. */
+ * O(1) (plus a short bounded scan); nothing is allocated after ct_init.
+ *
+ * The table also holds *dispatch entries*, the client's node's half of DSR across the overlay
+ * (DESIGN.md): a connection sent by MAC to a backend on another node, recorded under its
+ * original tuple only, with the backend it went to, so that its later packets follow that
+ * backend even after Maglev would choose another (a backend added to the policy), a flush of
+ * the flow cache or a restart.  The reply never passes this node: an entry has no reply
+ * tuple, translates nothing and its state machine sees only the client's side.  Entries
+ * count against the table and their client's limit, are sorted into the same classes and
+ * are evicted by the same rules as pairs. */
 #ifndef VSWITCH_DP_CONNTRACK_H
 #define VSWITCH_DP_CONNTRACK_H 1
 
@@ -77,8 +86,21 @@ enum ct_class {
     CT_CLASS_ASSURED = CT_N_LISTS,  /* Both sides spoke, the client after the backend. */
 };
 
+/* What a connection object is.  The values of the flow pairs are those of the 'dsr' byte
+ * that this byte was before dispatch entries existed, so a file from then is adopted as it
+ * is, and a switch from then drops the dispatch entries of a newer file as invalid. */
+enum ct_kind {
+    CT_KIND_PAIR_SNAT = 0,          /* Flow pair that also SNATs the client (not DSR). */
+    CT_KIND_PAIR_DSR = 1,           /* Flow pair that keeps the client's address. */
+    CT_KIND_DISPATCH = 2,           /* Dispatch entry: forward only (see above). */
+};
+
 struct ct_conn {
-    struct ct_tuple tuple[2];       /* [CT_DIR_ORIG], [CT_DIR_REPLY]. */
+    /* [CT_DIR_ORIG], [CT_DIR_REPLY].  A dispatch entry has no reply: its [CT_DIR_REPLY]
+     * holds only the backend (src, sport; the rest zero), where a pair's reply tuple holds
+     * it too, so code asking either kind for its backend reads the same fields.  It is
+     * never indexed. */
+    struct ct_tuple tuple[2];
     uint32_t next[2];               /* Hash chains: (index + 1) << 1 | dir; 0 ends. */
     uint32_t hash[2];
     uint32_t gen;
@@ -89,10 +111,11 @@ struct ct_conn {
     uint8_t fin_seen;               /* Bit per direction. */
     /* Bytes rather than bools: adoption reads them from a file that may hold anything. */
     uint8_t in_use;                 /* 0 or 1. */
-    uint8_t dsr;                    /* 0 or 1. */
+    uint8_t kind;                   /* enum ct_kind. */
     uint64_t packets[2];
     uint64_t bytes[2];
-    uint8_t assured;                /* 0 or 1: a live two-way connection (ct_update). */
+    uint8_t assured;                /* 0 or 1: a live two-way connection, or a dispatched
+                                     * client that went on (ct_update). */
     /* Eviction bookkeeping, rebuilt on adoption and never read from the file. */
     uint8_t evict_class;            /* enum ct_class. */
     uint16_t created_ds;            /* Creation, in 100 ms units, wrapped: UDP's age. */
@@ -135,7 +158,8 @@ struct ct_table {
     uint32_t *buckets;
     uint32_t mask;
     uint32_t free_head;             /* Index + 1. */
-    uint32_t n_conns;
+    uint32_t n_conns;               /* Pairs and dispatch entries... */
+    uint32_t n_dispatch;            /* ...of which dispatch entries. */
     uint32_t expire_cursor;
     struct ct_timeouts timeouts;
 
@@ -153,6 +177,10 @@ struct ct_table {
     uint64_t refused[CT_N_REFUSALS];
     uint64_t refused_logged;        /* Refusals up to the last log message... */
     uint64_t next_log_ms;           /* ...and when the next may be written. */
+    uint64_t unkept;                /* Dispatch entries refused (their connections were
+                                     * not), as refused[] counts... */
+    uint64_t unkept_logged;         /* ...and likewise logged. */
+    uint64_t next_unkept_log_ms;
 };
 
 /* 'capacity' clamped to [16, 1<<24].  Aborts on out of memory (start-up only).  No limit
@@ -180,12 +208,24 @@ struct ct_conn *ct_lookup(const struct ct_table *, const struct ct_tuple *, enum
  * assured pairs; refusals are counted, and logged at most every 10 s. */
 int ct_create(struct ct_table *, const struct ct_tuple *orig, const struct ct_tuple *reply,
               uint32_t policy, bool dsr, uint64_t now_ms, struct ct_conn **conn);
+/* Creates a dispatch entry for 'orig' (which may not exist), sent to 'backend_ip' and
+ * 'backend_port' (network order) of policy slot 'policy', with 'tcp_flags' of its first
+ * packet: a SYN opens it, anything else picks up a connection already under way (its
+ * entry was lost, or the switch restarted without its file).  Makes room and refuses as
+ * ct_create() does, but counts and logs a refusal as an entry not kept ('unkept'): the
+ * caller still dispatches the connection. */
+int ct_create_dispatch(struct ct_table *, const struct ct_tuple *orig, be32 backend_ip,
+                       be16 backend_port, uint32_t policy, uint8_t tcp_flags, uint64_t now_ms,
+                       struct ct_conn **conn);
 void ct_delete(struct ct_table *, struct ct_conn *);
 void ct_flush(struct ct_table *);
 
 /* Accounts a packet of 'len' bytes with 'tcp_flags' in direction 'dir' and moves the state
  * machine: both directions seen -> established, then the client again -> assured, FIN/RST
- * -> shorter timeouts. */
+ * -> shorter timeouts.  A dispatch entry (always CT_DIR_ORIG) sees the client only: its ACK
+ * after its SYN -> established and assured; a FIN -> closing, until idle for the closing
+ * timeout (the server's FIN never shows here); a RST -> closed.  UDP stays unreplied, and
+ * is assured, with the replied timeout, once the client still sends 2 s after the first. */
 void ct_update(struct ct_table *, struct ct_conn *, enum ct_dir dir, uint8_t tcp_flags,
                uint32_t len, uint64_t now_ms);
 
@@ -199,6 +239,11 @@ const char *ct_state_name(enum ct_state);
 
 /* Pairs held by client address 'ip' now. */
 uint32_t ct_source_pairs(const struct ct_table *, be32 ip);
+
+static inline bool ct_is_dispatch(const struct ct_conn *conn)
+{
+    return conn->kind == CT_KIND_DISPATCH;
+}
 
 static inline uint32_t ct_index(const struct ct_table *ct, const struct ct_conn *conn)
 {

@@ -479,7 +479,9 @@ int dp_create(const struct dp_config *cfg, struct dp **dpp, char *err, size_t er
                 LOG_WARN("flow pairs kept in memory only: %s: %s", cfg->pairs_path,
                          strerror(-adopted));
             } else if (adopted) {
-                LOG_INFO("adopted %d flow pair(s) from %s", adopted, cfg->pairs_path);
+                LOG_INFO("adopted %d flow pair(s) and %u dispatch entr(ies) from %s",
+                         adopted - (int) dp->ct.n_dispatch, dp->ct.n_dispatch,
+                         cfg->pairs_path);
             }
         } else {
             ct_init(&dp->ct, capacity, &timeouts);
@@ -949,7 +951,8 @@ static void table_stats_cmd(struct dp *dp, void *stats_)
 
     stats->flows = dp->cache.n_flows;
     stats->flow_evictions = dp->cache.evictions;
-    stats->flow_pairs = dp->ct.n_conns;
+    stats->flow_pairs = dp->ct.n_conns - dp->ct.n_dispatch;
+    stats->dispatch_entries = dp->ct.n_dispatch;
     stats->flow_pair_evictions = dp->ct.evictions;
     stats->flow_pair_evictions_closed = dp->ct.evicted[CT_EVICTED_CLOSED];
     stats->flow_pair_evictions_unassured = dp->ct.evicted[CT_EVICTED_UNASSURED];
@@ -1135,7 +1138,7 @@ static void lb_list_cmd(struct dp *dp, void *args_)
     uint32_t *pairs = xcalloc(dp->lb.n_slots + 1, sizeof *pairs);
 
     CT_FOR_EACH (conn, &dp->ct) {
-        if (conn->policy < dp->lb.n_slots) {
+        if (conn->policy < dp->lb.n_slots && !ct_is_dispatch(conn)) {
             pairs[conn->policy]++;
         }
     }
@@ -1200,19 +1203,23 @@ static void conn_dump_cmd(struct dp *dp, void *args_)
 {
     struct conn_dump_args *args = args_;
 
-    args->conns = xcalloc(dp->ct.n_conns + 1, sizeof *args->conns);
+    args->conns = xcalloc(dp->ct.n_conns - dp->ct.n_dispatch + 1, sizeof *args->conns);
     args->n = 0;
     CT_FOR_EACH (conn, &dp->ct) {
-        struct dp_conn_info *info = &args->conns[args->n++];
+        struct dp_conn_info *info;
         const struct lb_policy *p = conn->policy < dp->lb.n_slots
                                     ? dp->lb.slots[conn->policy] : NULL;
         uint64_t idle = dp->now_ms - conn->used_ms;
 
+        if (ct_is_dispatch(conn)) {
+            continue;
+        }
+        info = &args->conns[args->n++];
         info->proto = conn->tuple[0].proto;
         info->orig = dp_tuple_from(&conn->tuple[CT_DIR_ORIG]);
         info->reply = dp_tuple_from(&conn->tuple[CT_DIR_REPLY]);
         str_copy(info->policy, p ? p->spec.name : "", sizeof info->policy);
-        info->dsr = conn->dsr;
+        info->dsr = conn->kind == CT_KIND_PAIR_DSR;
         info->state = ct_state_name(conn->state);
         for (int d = 0; d < 2; d++) {
             info->packets[d] = conn->packets[d];
@@ -1229,6 +1236,51 @@ int dp_conn_dump(struct dp *dp, struct dp_conn_info **conns, size_t *n)
 
     dp_call(dp, conn_dump_cmd, &args);
     *conns = args.conns;
+    *n = args.n;
+    return 0;
+}
+
+struct dispatch_dump_args {
+    struct dp_dispatch_info *entries;
+    size_t n;
+};
+
+static void dispatch_dump_cmd(struct dp *dp, void *args_)
+{
+    struct dispatch_dump_args *args = args_;
+
+    args->entries = xcalloc(dp->ct.n_dispatch + 1, sizeof *args->entries);
+    args->n = 0;
+    CT_FOR_EACH (conn, &dp->ct) {
+        struct dp_dispatch_info *info;
+        const struct lb_policy *p = conn->policy < dp->lb.n_slots
+                                    ? dp->lb.slots[conn->policy] : NULL;
+        const struct ct_tuple *backend = &conn->tuple[CT_DIR_REPLY];
+        uint64_t idle = dp->now_ms - conn->used_ms;
+
+        if (!ct_is_dispatch(conn)) {
+            continue;
+        }
+        info = &args->entries[args->n++];
+        info->proto = conn->tuple[0].proto;
+        info->orig = dp_tuple_from(&conn->tuple[CT_DIR_ORIG]);
+        info->backend.ip = backend->src;
+        info->backend.port = ntohs(backend->sport);
+        str_copy(info->policy, p ? p->spec.name : "", sizeof info->policy);
+        info->state = ct_state_name(conn->state);
+        info->packets = conn->packets[CT_DIR_ORIG];
+        info->bytes = conn->bytes[CT_DIR_ORIG];
+        info->idle_ms = idle;
+        info->ttl_ms = idle < conn->timeout_ms ? conn->timeout_ms - idle : 0;
+    }
+}
+
+int dp_dispatch_dump(struct dp *dp, struct dp_dispatch_info **entries, size_t *n)
+{
+    struct dispatch_dump_args args;
+
+    dp_call(dp, dispatch_dump_cmd, &args);
+    *entries = args.entries;
     *n = args.n;
     return 0;
 }

@@ -109,6 +109,7 @@ struct dp_table_stats {
     size_t flows;                   /* Cached flows. */
     uint64_t flow_evictions;        /* Cached flows evicted because the cache was full. */
     size_t flow_pairs;
+    size_t dispatch_entries;        /* In the same table (and counts) as the pairs. */
     uint64_t flow_pair_evictions;   /* Flow pairs evicted before their time, all kinds: */
     uint64_t flow_pair_evictions_closed;    /* closed or closing, from a full table; */
     uint64_t flow_pair_evictions_unassured; /* never assured, from a full table; */
@@ -203,6 +204,23 @@ struct dp_conn_info {
 
 /* Snapshot of the flow pairs.  Caller frees '*conns'. */
 int dp_conn_dump(struct dp *, struct dp_conn_info **conns, size_t *n);
+
+/* A connection this node dispatched by MAC to a backend on another node (DSR across the
+ * overlay): its client's tuple and the backend it follows.  No reply tuple: the replies
+ * never pass this node. */
+struct dp_dispatch_info {
+    uint8_t proto;
+    struct dp_tuple orig;           /* Client -> VIP. */
+    struct dp_lb_backend backend;
+    char policy[DP_LB_NAME_MAX];
+    const char *state;              /* As a pair's, from the client's packets alone. */
+    uint64_t packets, bytes;        /* The client's. */
+    uint64_t idle_ms;
+    uint64_t ttl_ms;
+};
+
+/* Snapshot of the dispatch entries.  Caller frees '*entries'. */
+int dp_dispatch_dump(struct dp *, struct dp_dispatch_info **entries, size_t *n);
 /* Forgets every flow pair as well as the flow cache: a switch that lost its state (tests). */
 void dp_conn_flush(struct dp *);
 

@@ -233,8 +233,11 @@ static enum drop_reason create_pair(struct dp *dp, const struct flow_key *key,
     }
 }
 
+/* A new connection to 'policy' ('tcp_flags': its packet's): picks the backend and creates
+ * the flow pair, or the dispatch entry when the backend is on another node. */
 static void lb_connect(struct dp *dp, const struct port *in, const struct flow_key *key,
-                       struct lb_policy *policy, struct action_list *acts, bool *cacheable)
+                       uint8_t tcp_flags, struct lb_policy *policy, struct action_list *acts,
+                       bool *cacheable)
 {
     const struct dp_lb_backend *backend;
     enum drop_reason why;
@@ -259,11 +262,21 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
     }
     if (hop.peer && policy->spec.dsr) {
         /* DSR across the overlay: only the MAC is fixed, to the one that stands for the
-         * backend pod; its node translates and keeps the pair.  Nothing is kept here: the
-         * reply never comes back this way, and Maglev picks the same backend again after a
-         * flush or a restart. */
+         * backend pod; its node translates and keeps the pair.  The reply never comes back
+         * this way, so all this node keeps is the choice (a dispatch entry): Maglev alone
+         * would move the connection when a backend is added.  With no room for the entry
+         * the connection still goes, with Maglev's choice only, as before entries. */
+        struct ct_conn *entry;
+        struct ct_tuple t = tuple_from_key(key);
+
         policy->dispatched++;
-        actions_policy(acts, policy->slot);
+        if (!ct_create_dispatch(&dp->ct, &t, backend->ip, htons(backend->port),
+                                policy->slot, tcp_flags, dp->now_ms, &entry)) {
+            actions_policy_dispatch(acts, policy->slot, ct_index(&dp->ct, entry),
+                                    entry->gen);
+        } else {
+            actions_policy(acts, policy->slot);
+        }
         output_to_peer(dp, hop.peer, overlay_dispatch_mac(backend->ip), acts);
         return;
     }
@@ -279,6 +292,28 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
     }
     policy->connections++;
     conn_actions(dp, conn, CT_DIR_ORIG, acts);
+}
+
+/* The node of the backend that dispatch entry 'entry' went to, if that backend is still in
+ * the policy and its node a peer; else NULL. */
+static const struct peer *dispatch_peer(const struct dp *dp, const struct ct_conn *entry)
+{
+    const struct ct_tuple *backend = &entry->tuple[CT_DIR_REPLY];
+    const struct lb_policy *policy = entry->policy < dp->lb.n_slots
+                                     ? dp->lb.slots[entry->policy] : NULL;
+
+    if (!policy || !lb_has_backend(policy, backend->src, ntohs(backend->sport))) {
+        return NULL;
+    }
+    return route_to(dp, backend->src).peer;
+}
+
+/* Later packets of a dispatched connection go where its first went. */
+static void dispatch_follow(const struct dp *dp, const struct ct_conn *entry,
+                            const struct peer *peer, struct action_list *acts)
+{
+    actions_policy_dispatch(acts, entry->policy, ct_index(&dp->ct, entry), entry->gen);
+    output_to_peer(dp, peer, overlay_dispatch_mac(entry->tuple[CT_DIR_REPLY].src), acts);
 }
 
 /* The backend half of DSR across the overlay: a frame from a peer addressed to a VIP with the
@@ -372,17 +407,31 @@ static bool decide_lb(struct dp *dp, struct port *in, const struct flow_key *key
 
     t = tuple_from_key(&key);
     conn = ct_lookup(&dp->ct, &t, &dir);
+    if (conn && ct_is_dispatch(conn)) {
+        const struct peer *peer = dispatch_peer(dp, conn);
+
+        if (peer) {
+            dispatch_follow(dp, conn, peer, acts);
+        } else {
+            /* Its backend cannot be reached any more (its node left the overlay): decided
+             * afresh, as a new connection. */
+            ct_delete(&dp->ct, conn);
+            conn = NULL;
+        }
+    }
     if (!conn && key.nw_proto == IP_PROTO_TCP
         && (pkt->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
         forget_closed_pair_on(dp, &t);
     }
     if (conn) {
-        conn_actions(dp, conn, dir, acts);
+        if (!ct_is_dispatch(conn)) {
+            conn_actions(dp, conn, dir, acts);
+        }
     } else if (dsr_dispatch(dp, in, &key, acts, cacheable)) {
         /* Decided. */
     } else if (eth_addr_equals(key.dl_dst, dp->cfg.router_mac)
                && (policy = lb_lookup(&dp->lb, key.nw_dst, key.tp_dst, key.nw_proto))) {
-        lb_connect(dp, in, &key, policy, acts, cacheable);
+        lb_connect(dp, in, &key, pkt->tcp_flags, policy, acts, cacheable);
     } else {
         return false;
     }
@@ -475,28 +524,39 @@ bool pipeline_icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
         dp_count_drop(dp, in, pkt, check_source(dp, in, key));
         return true;
     }
-
-    /* The quoted datagram becomes the other direction as it was before translation; the
-     * outer header goes where the error's direction leads.  The quote is often cut short
-     * of the datagram's end, so its L4 checksum cannot be checked by anyone and is left as
-     * it was; the receiving stack matches the quote by addresses and ports only. */
-    to = &conn->tuple[!dir];
-    {
-        struct packet quoted = *pkt;
-
-        quoted.vnet.flags = 0;
-        actions_nat_headers(&quoted, (uint8_t *) inner, NULL, to->src, 0, to->dst, 0);
-    }
-    inner_ports->src = to->sport;
-    inner_ports->dst = to->dport;
-    outer_src = outer->src == t.src ? to->dst : outer->src;
-    actions_nat_headers(pkt, (uint8_t *) outer, NULL, outer_src, 0, to->src, 0);
-    icmp->csum = 0;
-    icmp->csum = csum_finish(csum_partial(icmp, icmp_len, 0));
-    memset(&pkt->vnet, 0, sizeof pkt->vnet);
-
     action_list_init(&acts);
-    output_routed(dp, route_to(dp, to->src), &acts);
+    if (ct_is_dispatch(conn)) {
+        /* The client's error about a reply (a port unreachable, a datagram too big): the
+         * pair is on the backend's node, which translates it there, so it goes as the
+         * connection's packets do, untouched. */
+        const struct peer *peer = dispatch_peer(dp, conn);
+
+        if (!peer) {
+            return false;
+        }
+        output_to_peer(dp, peer, overlay_dispatch_mac(conn->tuple[CT_DIR_REPLY].src), &acts);
+    } else {
+        /* The quoted datagram becomes the other direction as it was before translation;
+         * the outer header goes where the error's direction leads.  The quote is often cut
+         * short of the datagram's end, so its L4 checksum cannot be checked by anyone and
+         * is left as it was; the receiving stack matches the quote by addresses and ports
+         * only. */
+        to = &conn->tuple[!dir];
+        {
+            struct packet quoted = *pkt;
+
+            quoted.vnet.flags = 0;
+            actions_nat_headers(&quoted, (uint8_t *) inner, NULL, to->src, 0, to->dst, 0);
+        }
+        inner_ports->src = to->sport;
+        inner_ports->dst = to->dport;
+        outer_src = outer->src == t.src ? to->dst : outer->src;
+        actions_nat_headers(pkt, (uint8_t *) outer, NULL, outer_src, 0, to->src, 0);
+        icmp->csum = 0;
+        icmp->csum = csum_finish(csum_partial(icmp, icmp_len, 0));
+        memset(&pkt->vnet, 0, sizeof pkt->vnet);
+        output_routed(dp, route_to(dp, to->src), &acts);
+    }
     {
         struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .overlay = &dp->overlay,
                                    .now_ms = dp->now_ms };
