@@ -104,6 +104,24 @@ static void run_child(void (*fn)(const void *), const void *arg, struct outcome 
     out->status = WEXITSTATUS(wstatus);
 }
 
+/* Checks a child's outcome: it came back if 'msg' is NULL, else it exited with 'status' and
+ * wrote "PROGRAM: MSG" and the hint to --help. */
+static void expect_outcome(const struct outcome *out, const char *what, const char *program,
+                           int status, const char *msg)
+{
+    char want[512];
+
+    if (!msg) {
+        cr_expect_eq(out->status, RETURNED, "%s: exited %d: %s", what, out->status, out->err);
+        cr_expect_str_empty(out->err, "%s", what);
+        return;
+    }
+    snprintf(want, sizeof want, "%s: %s\nTry '%s --help' for more information.\n", program,
+             msg, program);
+    cr_expect_eq(out->status, status, "%s: exited %d", what, out->status);
+    cr_expect_str_eq(out->err, want, "%s", what);
+}
+
 static void call_usage_error(const void *arg)
 {
     cli_usage_error("bad %s", (const char *) arg);
@@ -114,14 +132,11 @@ Test(cli, usage_error_names_the_program_and_exits_with_its_status)
     struct outcome out;
 
     run_child(call_usage_error, "thing", &out);
-    cr_expect_eq(out.status, 2, "default status %d", out.status);
-    cr_expect_str_eq(out.err, "vswitch: bad thing\n"
-                     "Try 'vswitch --help' for more information.\n");
+    expect_outcome(&out, "before cli_set_program()", "vswitch", 2, "bad thing");
 
     cli_set_program("vsctl", 1);
     run_child(call_usage_error, "command", &out);
-    cr_expect_eq(out.status, 1);
-    cr_expect_str_eq(out.err, "vsctl: bad command\nTry 'vsctl --help' for more information.\n");
+    expect_outcome(&out, "vsctl", "vsctl", 1, "bad command");
 }
 
 struct arg_case {
@@ -132,12 +147,10 @@ struct arg_case {
 
 static const struct arg_case arg_cases[] = {
     { "--vni", "7", 1, 16777215, NULL },
-    { "--vni", "0", 1, 16777215,
-      "vswitchd: invalid --vni '0': expected a number from 1 to 16777215\n" },
-    { "--vni", "", 1, 16777215,
-      "vswitchd: invalid --vni '': expected a number from 1 to 16777215\n" },
+    { "--vni", "0", 1, 16777215, "invalid --vni '0': expected a number from 1 to 16777215" },
+    { "--vni", "", 1, 16777215, "invalid --vni '': expected a number from 1 to 16777215" },
     { "--flow-ttl", "-1", 1, 86400,
-      "vswitchd: invalid --flow-ttl '-1': expected a number from 1 to 86400\n" },
+      "invalid --flow-ttl '-1': expected a number from 1 to 86400" },
 };
 
 static void call_ulong_arg(const void *arg)
@@ -152,20 +165,10 @@ Test(cli, ulong_arg)
     cli_set_program("vswitchd", 2);
     for (size_t i = 0; i < sizeof arg_cases / sizeof *arg_cases; i++) {
         const struct arg_case *c = &arg_cases[i];
-        char want[256];
         struct outcome out;
 
         run_child(call_ulong_arg, c, &out);
-        if (!c->err) {
-            cr_expect_eq(out.status, RETURNED, "%s '%s': exited %d", c->flag, c->s,
-                         out.status);
-            cr_expect_str_empty(out.err);
-            continue;
-        }
-        snprintf(want, sizeof want, "%sTry 'vswitchd --help' for more information.\n",
-                 c->err);
-        cr_expect_eq(out.status, 2, "%s '%s': exited %d", c->flag, c->s, out.status);
-        cr_expect_str_eq(out.err, want);
+        expect_outcome(&out, c->s, "vswitchd", 2, c->err);
     }
     cr_expect_eq(cli_ulong_arg("--vni", "16777215", 1, 16777215), 16777215);
 }
@@ -183,13 +186,11 @@ Test(cli, log_level_arg)
     cli_set_program("vswitch-proxy", 2);
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         run_child(call_log_level_arg, good[i], &out);
-        cr_expect_eq(out.status, RETURNED, "%s: exited %d", good[i], out.status);
+        expect_outcome(&out, good[i], "vswitch-proxy", 2, NULL);
     }
     run_child(call_log_level_arg, "loud", &out);
-    cr_expect_eq(out.status, 2);
-    cr_expect_str_eq(out.err, "vswitch-proxy: invalid --log-level 'loud': expected error, "
-                     "warn, info or debug\nTry 'vswitch-proxy --help' for more "
-                     "information.\n");
+    expect_outcome(&out, "loud", "vswitch-proxy", 2,
+                   "invalid --log-level 'loud': expected error, warn, info or debug");
 }
 
 /* ---- getopt_long()'s complaints ---------------------------------------------------------- */
@@ -208,7 +209,7 @@ static const struct option long_options[] = {
 struct option_case {
     const char *description;
     const char *argv[6];            /* After the program name; NULL-terminated. */
-    const char *err;                /* First line of stderr; NULL: no error. */
+    const char *err;                /* The usage error; NULL: none. */
 };
 
 static const struct option_case option_cases[] = {
@@ -257,19 +258,10 @@ Test(cli, bad_option)
     cli_set_program("prog", 2);
     for (size_t i = 0; i < sizeof option_cases / sizeof *option_cases; i++) {
         const struct option_case *c = &option_cases[i];
-        char want[256];
         struct outcome out;
 
         run_child(call_getopt, c, &out);
-        if (!c->err) {
-            cr_expect_eq(out.status, RETURNED, "%s: exited %d: %s", c->description,
-                         out.status, out.err);
-            continue;
-        }
-        snprintf(want, sizeof want, "prog: %s\nTry 'prog --help' for more information.\n",
-                 c->err);
-        cr_expect_eq(out.status, 2, "%s: exited %d", c->description, out.status);
-        cr_expect_str_eq(out.err, want, "%s", c->description);
+        expect_outcome(&out, c->description, "prog", 2, c->err);
     }
 }
 
@@ -292,9 +284,7 @@ Test(cli, no_operands)
 
     cli_set_program("prog", 2);
     run_child(call_no_operands, NULL, &out);
-    cr_expect_eq(out.status, RETURNED);
+    expect_outcome(&out, "no operand", "prog", 2, NULL);
     run_child(call_no_operands, "extra", &out);
-    cr_expect_eq(out.status, 2);
-    cr_expect_str_eq(out.err, "prog: unexpected argument 'extra'\n"
-                     "Try 'prog --help' for more information.\n");
+    expect_outcome(&out, "an operand", "prog", 2, "unexpected argument 'extra'");
 }
