@@ -178,8 +178,9 @@ static int read_state(struct applier *a, bool verbose, bool *restarted, char *er
         goto out;
     }
     a->overlay = resp->show->daemon && *resp->show->daemon->node_ip;
-    /* The reply left after the request was sent, so vswitchd started no earlier than its
-     * uptime before that: no false alarm from the time the reply took. */
+    /* vswitchd measured its uptime after 'sent_ms', so it started no earlier than
+     * sent_ms - uptime: later than the last answer the proxy had is another vswitchd, and the
+     * time the reply took cannot raise a false alarm. */
     if (resp->show->daemon && answered_ms && resp->show->daemon->uptime_ms < sent_ms &&
         sent_ms - resp->show->daemon->uptime_ms > answered_ms) {
         *restarted = true;
