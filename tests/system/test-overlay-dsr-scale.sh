@@ -137,4 +137,7 @@ assert_match "node1 after the restart: nothing re-dispatched, the entries were f
     "$(policy_block node1 "$(vsctl_on node1 --json dump-policies |
        jq -r --arg s "$VIP:7000/tcp" '.policies[] | select(.service == $s) | .name')" | grep '^Hits')"
 assert_eq "node1: n_flow_pairs 0 (entries are not pairs)" 0 "$(vsctl_on node1 --json show | jq .n_flow_pairs)"
+assert_ge "node1: show counts the entries" "$(vsctl_on node1 --json show | jq .n_dispatch_entries)" $N
+assert_match "node1: show says so" "flow pairs: 0 and [0-9]+ dispatch entries from 1 client\(s\)" \
+    "$(vsctl_on node1 show)"
 log "PASS"

@@ -320,6 +320,7 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
             "pod_quota", (json_int_t) show->flow_pair_evictions_pod_quota));
         json_object_set_new(root, "n_flow_pair_sources",
                             json_integer(show->n_flow_pair_sources));
+        json_object_set_new(root, "n_dispatch_entries", json_integer(show->n_dispatch_entries));
         print_json(root);
         return;
     }
@@ -339,9 +340,13 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
         print_peer_text(show->peers[i]);
     }
     printf("policies: %" PRIu32 "\n", show->n_policies);
-    printf("flows: %" PRIu64 " (max %" PRIu64 "), flow pairs: %" PRIu64 " from %" PRIu64
-           " client(s) (max %" PRIu64, show->n_flows, d->flow_cache_size, show->n_flow_pairs,
-           show->n_flow_pair_sources, d->max_flow_pairs);
+    printf("flows: %" PRIu64 " (max %" PRIu64 "), flow pairs: %" PRIu64, show->n_flows,
+           d->flow_cache_size, show->n_flow_pairs);
+    if (show->n_dispatch_entries) {
+        printf(" and %" PRIu64 " dispatch entries", show->n_dispatch_entries);
+    }
+    printf(" from %" PRIu64 " client(s) (max %" PRIu64, show->n_flow_pair_sources,
+           d->max_flow_pairs);
     if (d->max_flow_pairs_per_pod) {
         printf(", %" PRIu64 " per pod", d->max_flow_pairs_per_pod);
     }

@@ -200,6 +200,7 @@ static Vswitch__Response *handle_show(struct vswitchd *vd)
     show->flow_pair_evictions_unassured = tables.flow_pair_evictions_unassured;
     show->flow_pair_evictions_pod_quota = tables.flow_pair_evictions_pod_quota;
     show->n_flow_pair_sources = tables.flow_pair_sources;
+    show->n_dispatch_entries = tables.dispatch_entries;
 
     show->n_ports = n_ports;
     show->ports = n_ports ? xmalloc(n_ports * sizeof *show->ports) : NULL;
