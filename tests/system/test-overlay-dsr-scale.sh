@@ -140,4 +140,9 @@ assert_eq "node1: n_flow_pairs 0 (entries are not pairs)" 0 "$(vsctl_on node1 --
 assert_ge "node1: show counts the entries" "$(vsctl_on node1 --json show | jq .n_dispatch_entries)" $N
 assert_match "node1: show says so" "flow pairs: 0 and [0-9]+ dispatch entries from 1 client\(s\)" \
     "$(vsctl_on node1 show)"
+assert_eq "node1: --json dump-flows has the entries, with their backends" "ok" \
+    "$(vsctl_on node1 --json dump-flows | jq -r --arg v $VIP '[.dispatch_entries[]
+       | select(.orig.dst == $v and .orig.dport == 7000 and (.backend.ip | test("^10\\.244\\.[23]\\."))
+                and .backend.port == 7000)] | length
+       | if . == '$N' then "ok" else "\(.) of '$N'" end')"
 log "PASS"
