@@ -250,6 +250,8 @@ explain_flows() {
                 what="-> from node1, to the VIP but for a pod: DNAT to perf-server (pair, orig)" ;;
             node2:in_port=*)
                 what="<- perf-server's replies: un-NAT (source VIP:5201), tunneled to node1" ;;
+            node1:dispatch*)
+                what="the dispatch entry: the backend this connection went to (no reverse state)" ;;
             *:flow-pair*)
                 what="the flow pair: the connection as the client sent it (orig) and as the pod"
                 what+=" answers (reply)" ;;
@@ -429,7 +431,8 @@ mine2=$(grep -E "tp_(src|dst)=$DATA_SPORT(,| )|sport=$DATA_SPORT," <<<"$flows2")
 log "data connection source port $DATA_SPORT"
 lead node1 ", the client's node, balances: it picks the backend, fixes the MAC to that pod's"
 say "dispatch MAC (0a:58 + its IP) and tunnels the packet to node2, still addressed to the VIP;"
-say "it keeps no state.  The replies come back already from the VIP and are simply routed."
+say "it remembers only the backend chosen (a dispatch entry, so the connection stays there when"
+say "backends are added), no reverse state: the replies come back from the VIP, simply routed."
 printf '     %s$ vsctl dump-flows%s   (the lines of this connection, port %s; wrapped)\n' \
     "$C_B" "$C_0" "$DATA_SPORT"
 explain_flows node1 <<<"$mine1"
@@ -447,7 +450,9 @@ want="^flow-pair tcp,orig=\(src=$client_ip,dst=$PERF_VIP,sport=$DATA_SPORT,dport
 want+="reply=\(src=${POD_IP[perf-server]},dst=$client_ip,sport=5201,dport=$DATA_SPORT\),.*dsr=yes"
 grep -Eq "$want" <<<"$mine2" ||
     fail "node2 has no DSR flow pair for the connection: $mine2"
-ok "node1: MAC fixed and tunneled, no flow pair; node2: the DSR flow pair"
+grep -Eq "^dispatch tcp,orig=\(src=$client_ip,dst=$PERF_VIP,sport=$DATA_SPORT,dport=5201\),backend=${POD_IP[perf-server]}:5201," <<<"$mine1" ||
+    fail "node1 has no dispatch entry naming perf-server for the connection: $mine1"
+ok "node1: MAC fixed and tunneled, a dispatch entry, no flow pair; node2: the DSR flow pair"
 
 section "7. Throughput through the VIP, across the overlay"
 [ "$iperf_rc" -eq 0 ] || fail "iperf3 failed: $(tail -5 "$VSW_TMPDIR/iperf3-client.json")"
