@@ -72,6 +72,8 @@ log "connections opened to: $(head -1 "$hlog" | cut -d' ' -f2- | tr ' ' '\n' | s
 sleep 1
 # Snapshots now, checked once the connections are over (the survival comes first).
 entries0=$(dispatch_lines 7000)
+metric0=$(ns_exec node1 curl -s --max-time 5 http://127.0.0.1:9479/metrics |
+          grep '^vswitch_dispatch_entries ' || true)
 pairs0=$({ flow_pairs node2; flow_pairs node3; } | grep "dst=${VIP//./\\.},sport=[0-9]*,dport=7000)")
 hits0=$(policy_block node1 "$(vsctl_on node1 --json dump-policies |
         jq -r --arg s "$VIP:7000/tcp" '.policies[] | select(.service == $s) | .name')" | grep '^Hits')
@@ -110,6 +112,7 @@ log "$(grep '^hold ' "$hlog")"
 # --- what node 1 kept ---------------------------------------------------------------------------
 log "node1's dispatch entries, e.g.: $(echo "$entries0" | head -1)"
 assert_eq "node1: a dispatch entry per connection" $N "$(echo "$entries0" | grep -c .)"
+assert_eq "node1's metrics count the dispatch entries" "vswitch_dispatch_entries $N" "$metric0"
 assert_eq "node1: every entry assured (ESTABLISHED)" $N "$(echo "$entries0" | grep -c ',state=ESTABLISHED ')"
 assert_eq "node1: no flow pair for them" 0 "$(flow_pairs node1 "dport=7000" | wc -l)"
 bad=0

@@ -231,13 +231,17 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
             (unsigned long long) tables.flow_evictions);
     put_header(out, "vswitch_flow_pairs", "gauge", "Flow pairs (load-balanced connections).");
     fprintf(out, "vswitch_flow_pairs %zu\n", tables.flow_pairs);
+    put_header(out, "vswitch_dispatch_entries", "gauge",
+               "Dispatch entries: connections sent to a backend on another node (DSR), which "
+               "share the flow-pair table and its bound.");
+    fprintf(out, "vswitch_dispatch_entries %zu\n", tables.dispatch_entries);
     put_header(out, "vswitch_flow_pairs_max", "gauge", "Bound of the flow-pair table.");
     fprintf(out, "vswitch_flow_pairs_max %zu\n", vd->cfg.max_flow_pairs);
     put_header(out, "vswitch_flow_pairs_per_pod_max", "gauge",
                "Flow pairs one client address may hold; 0: no limit.");
     fprintf(out, "vswitch_flow_pairs_per_pod_max %u\n", vd->cfg.max_flow_pairs_per_pod);
     put_header(out, "vswitch_flow_pair_sources", "gauge",
-               "Client addresses holding flow pairs.");
+               "Client addresses holding flow pairs or dispatch entries.");
     fprintf(out, "vswitch_flow_pair_sources %zu\n", tables.flow_pair_sources);
     put_header(out, "vswitch_flow_pair_evictions_total", "counter",
                "Flow pairs evicted before their time to make room, all kinds.");
