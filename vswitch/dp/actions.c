@@ -393,7 +393,7 @@ int actions_execute(const struct action_list *list, struct packet *pkt,
                 return -ESTALE;
             }
             ct_update(ctx->ct, conn, a->dir, pkt->tcp_flags, pkt->len, ctx->now_ms);
-            policy = conn->policy < ctx->lb->n_slots ? ctx->lb->slots[conn->policy] : NULL;
+            policy = lb_policy_at(ctx->lb, conn->policy);
             if (policy) {
                 policy->packets++;
                 policy->bytes += pkt->len;
@@ -401,8 +401,7 @@ int actions_execute(const struct action_list *list, struct packet *pkt,
             break;
         }
         case ACTION_POLICY: {
-            struct lb_policy *policy = a->port < ctx->lb->n_slots ? ctx->lb->slots[a->port]
-                                                                  : NULL;
+            struct lb_policy *policy = lb_policy_at(ctx->lb, a->port);
 
             if (a->u.ct.conn) {
                 struct ct_conn *entry = &ctx->ct->conns[a->u.ct.conn - 1];

@@ -295,6 +295,21 @@ static void read_boot_id(char *buf, size_t size)
     }
 }
 
+/* Puts 'conn' (slot 'idx') at the head of the chain of each of its tuples and counts it. */
+static void link_chains(struct ct_table *ct, struct ct_conn *conn, uint32_t idx)
+{
+    for (unsigned int d = 0; d < n_dirs(conn); d++) {
+        uint32_t *bucket;
+
+        conn->hash[d] = tuple_hash(&conn->tuple[d]);
+        bucket = &ct->buckets[conn->hash[d] & ct->mask];
+        conn->next[d] = *bucket;
+        *bucket = REF(idx, d);
+    }
+    ct->n_conns++;
+    ct->n_dispatch += ct_is_dispatch(conn);
+}
+
 /* Links every in-use connection into its chains, its source and its class, and every other
  * slot into the free list. */
 static size_t rebuild_index(struct ct_table *ct)
@@ -312,16 +327,7 @@ static size_t rebuild_index(struct ct_table *ct)
             && conn->state <= CT_UDP_REPLIED && conn->assured <= 1
             && (conn->tuple[0].proto == IP_PROTO_TCP
                 || conn->tuple[0].proto == IP_PROTO_UDP)) {
-            for (unsigned int d = 0; d < n_dirs(conn); d++) {
-                uint32_t *bucket;
-
-                conn->hash[d] = tuple_hash(&conn->tuple[d]);
-                bucket = &ct->buckets[conn->hash[d] & ct->mask];
-                conn->next[d] = *bucket;
-                *bucket = REF(i, d);
-            }
-            ct->n_conns++;
-            ct->n_dispatch += ct_is_dispatch(conn);
+            link_chains(ct, conn, i);
             adopted++;
         } else {
             conn->in_use = false;
@@ -631,19 +637,8 @@ static int conn_alloc(struct ct_table *ct, const struct ct_tuple *orig, enum ct_
 /* Indexes the filled-in 'conn' and counts it. */
 static void conn_insert(struct ct_table *ct, struct ct_conn *conn)
 {
-    uint32_t idx = ct_index(ct, conn);
-
     timeout_for_state(ct, conn);
-    for (unsigned int d = 0; d < n_dirs(conn); d++) {
-        uint32_t *bucket;
-
-        conn->hash[d] = tuple_hash(&conn->tuple[d]);
-        bucket = &ct->buckets[conn->hash[d] & ct->mask];
-        conn->next[d] = *bucket;
-        *bucket = REF(idx, d);
-    }
-    ct->n_conns++;
-    ct->n_dispatch += ct_is_dispatch(conn);
+    link_chains(ct, conn, ct_index(ct, conn));
     attach(ct, conn);
 }
 

@@ -1010,7 +1010,7 @@ static void delete_orphaned_pairs(struct dp *dp, const uint8_t *affected, uint32
         if (conn->policy >= n_slots || !affected[conn->policy]) {
             continue;
         }
-        p = conn->policy < dp->lb.n_slots ? dp->lb.slots[conn->policy] : NULL;
+        p = lb_policy_at(&dp->lb, conn->policy);
         if (!p || !lb_has_backend(p, reply->src, ntohs(reply->sport))) {
             ct_delete(&dp->ct, conn);
         }
@@ -1199,6 +1199,12 @@ struct conn_dump_args {
     size_t n;
 };
 
+/* How long 'conn', idle for 'idle' ms, has left before it expires. */
+static uint64_t ttl_left(const struct ct_conn *conn, uint64_t idle)
+{
+    return idle < conn->timeout_ms ? conn->timeout_ms - idle : 0;
+}
+
 static void conn_dump_cmd(struct dp *dp, void *args_)
 {
     struct conn_dump_args *args = args_;
@@ -1207,8 +1213,7 @@ static void conn_dump_cmd(struct dp *dp, void *args_)
     args->n = 0;
     CT_FOR_EACH (conn, &dp->ct) {
         struct dp_conn_info *info;
-        const struct lb_policy *p = conn->policy < dp->lb.n_slots
-                                    ? dp->lb.slots[conn->policy] : NULL;
+        const struct lb_policy *p = lb_policy_at(&dp->lb, conn->policy);
         uint64_t idle = dp->now_ms - conn->used_ms;
 
         if (ct_is_dispatch(conn)) {
@@ -1226,7 +1231,7 @@ static void conn_dump_cmd(struct dp *dp, void *args_)
             info->bytes[d] = conn->bytes[d];
         }
         info->idle_ms = idle;
-        info->ttl_ms = idle < conn->timeout_ms ? conn->timeout_ms - idle : 0;
+        info->ttl_ms = ttl_left(conn, idle);
     }
 }
 
@@ -1253,8 +1258,7 @@ static void dispatch_dump_cmd(struct dp *dp, void *args_)
     args->n = 0;
     CT_FOR_EACH (conn, &dp->ct) {
         struct dp_dispatch_info *info;
-        const struct lb_policy *p = conn->policy < dp->lb.n_slots
-                                    ? dp->lb.slots[conn->policy] : NULL;
+        const struct lb_policy *p = lb_policy_at(&dp->lb, conn->policy);
         const struct ct_tuple *backend = &conn->tuple[CT_DIR_REPLY];
         uint64_t idle = dp->now_ms - conn->used_ms;
 
@@ -1271,7 +1275,7 @@ static void dispatch_dump_cmd(struct dp *dp, void *args_)
         info->packets = conn->packets[CT_DIR_ORIG];
         info->bytes = conn->bytes[CT_DIR_ORIG];
         info->idle_ms = idle;
-        info->ttl_ms = idle < conn->timeout_ms ? conn->timeout_ms - idle : 0;
+        info->ttl_ms = ttl_left(conn, idle);
     }
 }
 

@@ -45,6 +45,12 @@ struct lb_policy *lb_policy_new(const struct dp_lb_spec *);
 void lb_policy_free(struct lb_policy *);
 
 struct lb_policy *lb_lookup(const struct lb_table *, be32 vip, be16 port, uint8_t proto);
+/* The policy in 'slot' (as a flow pair or an action names it), or NULL if the slot is free
+ * or beyond the table. */
+static inline struct lb_policy *lb_policy_at(const struct lb_table *lb, uint32_t slot)
+{
+    return slot < lb->n_slots ? lb->slots[slot] : NULL;
+}
 bool lb_is_vip(const struct lb_table *, be32 ip);
 /* Inserts 'policy', or replaces the one with its key; returns the replaced policy (to be
  * freed by the caller) or NULL.  The policy takes the old one's slot and counters. */

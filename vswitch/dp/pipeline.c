@@ -299,8 +299,7 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
 static const struct peer *dispatch_peer(const struct dp *dp, const struct ct_conn *entry)
 {
     const struct ct_tuple *backend = &entry->tuple[CT_DIR_REPLY];
-    const struct lb_policy *policy = entry->policy < dp->lb.n_slots
-                                     ? dp->lb.slots[entry->policy] : NULL;
+    const struct lb_policy *policy = lb_policy_at(&dp->lb, entry->policy);
 
     if (!policy || !lb_has_backend(policy, backend->src, ntohs(backend->sport))) {
         return NULL;
