@@ -66,12 +66,14 @@ static int vxlan_open(struct port *port, bool create, char *err, size_t errlen)
     return -EINVAL;
 }
 
-/* A UDP socket on node_ip:port with the switch's buffer sizes, or a negative errno. */
-static int open_socket(be32 node_ip, uint16_t port, int rcvbuf, char *err, size_t errlen)
+/* A UDP socket on node_ip:port with the switch's buffer sizes, or a negative errno.  Only
+ * the socket that 'receives' gets a receive buffer and UDP GRO: nothing is sent to the
+ * others. */
+static int open_socket(be32 node_ip, uint16_t port, bool receives, char *err, size_t errlen)
 {
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
                                .sin_addr.s_addr = node_ip };
-    int sndbuf = VXLAN_SOCKBUF, on = 1;
+    int sndbuf = VXLAN_SOCKBUF, rcvbuf = receives ? VXLAN_SOCKBUF : 0, on = 1;
     char ip[IP_STR_LEN];
     int fd, error;
 
@@ -89,7 +91,9 @@ static int open_socket(be32 node_ip, uint16_t port, int rcvbuf, char *err, size_
     }
     /* Without it the kernel would cut every bundle back into datagrams, each a socket
      * buffer queued and copied on its own: most of the receive cost.  Linux 5.0 and later. */
-    setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on);
+    if (receives) {
+        setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on);
+    }
     if (bind(fd, (struct sockaddr *) &sin, sizeof sin) < 0) {
         error = -errno;
         snprintf(err, errlen, "cannot bind a VXLAN socket to %s:%u: %s%s",
@@ -109,13 +113,12 @@ int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, uint16_t mtu,
     struct port *port;
     int fd;
 
-    fd = open_socket(node_ip, udp_port, VXLAN_SOCKBUF, err, errlen);
+    fd = open_socket(node_ip, udp_port, true, err, errlen);
     if (fd < 0) {
         return fd;
     }
     for (int i = 0; i < VXLAN_TX_SOCKETS; i++) {
-        /* Nothing is sent to these ports: the smallest receive buffer. */
-        tx_fds[i] = open_socket(node_ip, 0, 0, err, errlen);
+        tx_fds[i] = open_socket(node_ip, 0, false, err, errlen);
         if (tx_fds[i] < 0) {
             int error = tx_fds[i];
 
@@ -245,6 +248,19 @@ static const uint8_t *next_datagram(struct vxlan_rx *rx, size_t *len, be32 *from
     return dgram;
 }
 
+/* Why a datagram of 'len' bytes cannot be decapsulated, or 0 if it can. */
+static enum drop_reason header_problem(const struct vxlan_priv *priv, const uint8_t *dgram,
+                                       size_t len, bool trunc)
+{
+    if (len < VXLAN_HDR_LEN || trunc || !(dgram[0] & VXLAN_FLAG_VNI)) {
+        return DROP_VXLAN_MALFORMED;
+    }
+    if (((uint32_t) dgram[4] << 16 | dgram[5] << 8 | dgram[6]) != priv->vni) {
+        return DROP_VXLAN_BAD_VNI;
+    }
+    return 0;
+}
+
 static int vxlan_recv(struct port *port, struct packet *pkts[], int max)
 {
     struct vxlan_priv *priv = port->priv;
@@ -258,6 +274,7 @@ static int vxlan_recv(struct port *port, struct packet *pkts[], int max)
         const uint8_t *dgram;
         struct packet *pkt;
         size_t len;
+        enum drop_reason reason;
         be32 from;
         bool trunc;
         int error;
@@ -279,19 +296,14 @@ static int vxlan_recv(struct port *port, struct packet *pkts[], int max)
             last_received = error;
             continue;
         }
-        if (len >= VXLAN_HDR_LEN && !trunc && (dgram[0] & VXLAN_FLAG_VNI)
-            && ((uint32_t) dgram[4] << 16 | dgram[5] << 8 | dgram[6]) == priv->vni
-            && gro_absorb(&gro, dgram + VXLAN_HDR_LEN, len - VXLAN_HDR_LEN, from)) {
+        reason = header_problem(priv, dgram, len, trunc);
+        if (!reason && gro_absorb(&gro, dgram + VXLAN_HDR_LEN, len - VXLAN_HDR_LEN, from)) {
             continue;
         }
         pkt = pkts[n++];
         packet_reset(pkt);
         pkt->tun_src = from;
-        if (len < VXLAN_HDR_LEN || trunc || !(dgram[0] & VXLAN_FLAG_VNI)) {
-            pkt->drop_reason = DROP_VXLAN_MALFORMED;
-        } else if (((uint32_t) dgram[4] << 16 | dgram[5] << 8 | dgram[6]) != priv->vni) {
-            pkt->drop_reason = DROP_VXLAN_BAD_VNI;
-        }
+        pkt->drop_reason = reason;
         if (len > VXLAN_HDR_LEN) {
             pkt->len = len - VXLAN_HDR_LEN;
             memcpy(pkt->data, dgram + VXLAN_HDR_LEN, pkt->len);
