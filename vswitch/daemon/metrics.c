@@ -52,6 +52,14 @@ static void put_header(FILE *out, const char *name, const char *type, const char
     fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric without labels: its header and its one integer value. */
+static void put_metric(FILE *out, const char *name, const char *type, const char *help,
+                       unsigned long long value)
+{
+    put_header(out, name, type, help);
+    fprintf(out, "%s %llu\n", name, value);
+}
+
 struct port_metric {
     const char *name;
     const char *help;
@@ -161,21 +169,18 @@ static void put_ctl_metrics(FILE *out, const struct ctl_server *ctl)
     struct ctl_server_stats st;
 
     ctl_server_get_stats(ctl, &st);
-    put_header(out, "vswitch_ctl_connections", "gauge", "Control socket connections open.");
-    fprintf(out, "vswitch_ctl_connections %zu\n", st.conns);
-    put_header(out, "vswitch_ctl_buffered_bytes", "gauge",
-               "Bytes held for control clients: requests arriving, replies not yet read.");
-    fprintf(out, "vswitch_ctl_buffered_bytes %zu\n", st.buffered);
-    put_header(out, "vswitch_ctl_connections_max", "gauge",
-               "Control socket connections allowed at once; a new client beyond makes room.");
-    fprintf(out, "vswitch_ctl_connections_max %zu\n", st.max_conns);
-    put_header(out, "vswitch_ctl_connections_accepted_total", "counter",
-               "Control socket connections accepted.");
-    fprintf(out, "vswitch_ctl_connections_accepted_total %llu\n",
-            (unsigned long long) st.accepted);
-    put_header(out, "vswitch_ctl_accept_errors_total", "counter",
-               "Control socket clients that could not be accepted.");
-    fprintf(out, "vswitch_ctl_accept_errors_total %llu\n", (unsigned long long) st.accept_errors);
+    put_metric(out, "vswitch_ctl_connections", "gauge", "Control socket connections open.",
+               st.conns);
+    put_metric(out, "vswitch_ctl_buffered_bytes", "gauge",
+               "Bytes held for control clients: requests arriving, replies not yet read.",
+               st.buffered);
+    put_metric(out, "vswitch_ctl_connections_max", "gauge",
+               "Control socket connections allowed at once; a new client beyond makes room.",
+               st.max_conns);
+    put_metric(out, "vswitch_ctl_connections_accepted_total", "counter",
+               "Control socket connections accepted.", st.accepted);
+    put_metric(out, "vswitch_ctl_accept_errors_total", "counter",
+               "Control socket clients that could not be accepted.", st.accept_errors);
     put_header(out, "vswitch_ctl_connections_closed_total", "counter",
                "Control socket connections closed by vswitchd, by reason.");
     for (int r = 0; r < CTL_CLOSE_N_REASONS; r++) {
@@ -223,30 +228,25 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
     fprintf(out, "vswitch_info{version=\"%s\"} 1\n", VSWITCH_VERSION);
     put_header(out, "vswitch_uptime_seconds", "gauge", "Seconds since vswitchd started.");
     fprintf(out, "vswitch_uptime_seconds %.3f\n", (time_msec() - vd->start_msec) / 1000.0);
-    put_header(out, "vswitch_flows", "gauge", "Entries in the flow cache.");
-    fprintf(out, "vswitch_flows %zu\n", tables.flows);
-    put_header(out, "vswitch_flow_evictions_total", "counter",
-               "Cached flows evicted because the flow cache was full.");
-    fprintf(out, "vswitch_flow_evictions_total %llu\n",
-            (unsigned long long) tables.flow_evictions);
-    put_header(out, "vswitch_flow_pairs", "gauge", "Flow pairs (load-balanced connections).");
-    fprintf(out, "vswitch_flow_pairs %zu\n", tables.flow_pairs);
-    put_header(out, "vswitch_dispatch_entries", "gauge",
+    put_metric(out, "vswitch_flows", "gauge", "Entries in the flow cache.", tables.flows);
+    put_metric(out, "vswitch_flow_evictions_total", "counter",
+               "Cached flows evicted because the flow cache was full.", tables.flow_evictions);
+    put_metric(out, "vswitch_flow_pairs", "gauge", "Flow pairs (load-balanced connections).",
+               tables.flow_pairs);
+    put_metric(out, "vswitch_dispatch_entries", "gauge",
                "Dispatch entries: connections sent to a backend on another node (DSR), which "
-               "share the flow-pair table and its bound.");
-    fprintf(out, "vswitch_dispatch_entries %zu\n", tables.dispatch_entries);
-    put_header(out, "vswitch_flow_pairs_max", "gauge", "Bound of the flow-pair table.");
-    fprintf(out, "vswitch_flow_pairs_max %zu\n", vd->cfg.max_flow_pairs);
-    put_header(out, "vswitch_flow_pairs_per_pod_max", "gauge",
-               "Flow pairs one client address may hold; 0: no limit.");
-    fprintf(out, "vswitch_flow_pairs_per_pod_max %u\n", vd->cfg.max_flow_pairs_per_pod);
-    put_header(out, "vswitch_flow_pair_sources", "gauge",
-               "Client addresses holding flow pairs or dispatch entries.");
-    fprintf(out, "vswitch_flow_pair_sources %zu\n", tables.flow_pair_sources);
-    put_header(out, "vswitch_flow_pair_evictions_total", "counter",
-               "Flow pairs evicted before their time to make room, all kinds.");
-    fprintf(out, "vswitch_flow_pair_evictions_total %llu\n",
-            (unsigned long long) tables.flow_pair_evictions);
+               "share the flow-pair table and its bound.", tables.dispatch_entries);
+    put_metric(out, "vswitch_flow_pairs_max", "gauge", "Bound of the flow-pair table.",
+               vd->cfg.max_flow_pairs);
+    put_metric(out, "vswitch_flow_pairs_per_pod_max", "gauge",
+               "Flow pairs one client address may hold; 0: no limit.",
+               vd->cfg.max_flow_pairs_per_pod);
+    put_metric(out, "vswitch_flow_pair_sources", "gauge",
+               "Client addresses holding flow pairs or dispatch entries.",
+               tables.flow_pair_sources);
+    put_metric(out, "vswitch_flow_pair_evictions_total", "counter",
+               "Flow pairs evicted before their time to make room, all kinds.",
+               tables.flow_pair_evictions);
     put_header(out, "vswitch_flow_pair_evictions_by_kind_total", "counter",
                "Flow pairs evicted: closed or closing, or unassured, from a full table; "
                "a client's own at its per-pod limit.");
@@ -256,15 +256,12 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
             (unsigned long long) tables.flow_pair_evictions_closed,
             (unsigned long long) tables.flow_pair_evictions_unassured,
             (unsigned long long) tables.flow_pair_evictions_pod_quota);
-    put_header(out, "vswitch_policies", "gauge", "Load-balancing policies.");
-    fprintf(out, "vswitch_policies %zu\n", tables.policies);
-    put_header(out, "vswitch_peers", "gauge", "Overlay peers (remote nodes).");
-    fprintf(out, "vswitch_peers %zu\n", tables.peers);
-    put_header(out, "vswitch_overlay_mtu", "gauge",
-               "Largest packet a pod may send to another node; 0 without an overlay.");
-    fprintf(out, "vswitch_overlay_mtu %u\n", vd->cfg.node_ip ? vd->cfg.overlay_mtu : 0);
-    put_header(out, "vswitch_ports", "gauge", "Ports attached, host port included.");
-    fprintf(out, "vswitch_ports %zu\n", n_ports);
+    put_metric(out, "vswitch_policies", "gauge", "Load-balancing policies.", tables.policies);
+    put_metric(out, "vswitch_peers", "gauge", "Overlay peers (remote nodes).", tables.peers);
+    put_metric(out, "vswitch_overlay_mtu", "gauge",
+               "Largest packet a pod may send to another node; 0 without an overlay.",
+               vd->cfg.node_ip ? vd->cfg.overlay_mtu : 0);
+    put_metric(out, "vswitch_ports", "gauge", "Ports attached, host port included.", n_ports);
 
     put_header(out, "vswitch_port_up", "gauge", "1 if the port's device is present and open.");
     for (size_t i = 0; i < n_ports; i++) {
