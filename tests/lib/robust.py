@@ -100,6 +100,24 @@ def failure_kind(e):
     return "error(%s)" % e.__class__.__name__
 
 
+def run_and_report(run, n, results, what, worst_name):
+    """Runs run(i) for i < n in threads; prints each result ("conn I NAME ok ROUNDS WORST" or
+    a failure) and the summary "WHAT alive=A of N WORST_NAME=W"."""
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    alive, worst = 0, 0
+    for r in results:
+        out(r)
+        f = r.split()
+        if f[3] == "ok":
+            alive += 1
+            worst = max(worst, int(f[5]))
+    out("%s alive=%d of %d %s=%d" % (what, alive, n, worst_name, worst))
+
+
 # --- established connections -------------------------------------------------------------
 
 def hold(ip, port, n, seconds, interval=0.1, timeout=20):
@@ -137,19 +155,7 @@ def hold(ip, port, n, seconds, interval=0.1, timeout=20):
         except OSError as e:
             results[i] = "conn %d %s %s %.3f" % (i, name, failure_kind(e), time.time())
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    alive, worst = 0, 0
-    for r in results:
-        out(r)
-        f = r.split()
-        if f[3] == "ok":
-            alive += 1
-            worst = max(worst, int(f[5]))
-    out("hold alive=%d of %d max_stall_ms=%d" % (alive, n, worst))
+    run_and_report(run, n, results, "hold", "max_stall_ms")
     for s, _ in conns:
         s.close()
 
@@ -203,19 +209,7 @@ def push_hold(ip, port, n, seconds, timeout=20):
         except OSError as e:
             results[i] = "conn %d %s %s %.3f" % (i, name, failure_kind(e), time.time())
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    alive, worst = 0, 0
-    for r in results:
-        out(r)
-        f = r.split()
-        if f[3] == "ok":
-            alive += 1
-            worst = max(worst, int(f[5]))
-    out("push alive=%d of %d max_silence_ms=%d" % (alive, n, worst))
+    run_and_report(run, n, results, "push", "max_silence_ms")
     for s, f, _ in conns:
         f.close()
         s.close()
