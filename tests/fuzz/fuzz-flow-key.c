@@ -42,8 +42,12 @@ static void segment(struct packet *pkt)
 
     for (int rounds = 0; rounds < 2048; rounds++) {
         /* Alternately with and without the overlay's MTU, as the VXLAN port calls it. */
-        long next = gso_segment(pkt, prefix, sizeof prefix, rounds & 1 ? 1450 : 0, offset,
-                                OUT_SIZE, &batch);
+        struct gso_target target = {
+            .prefix = prefix, .prefix_len = sizeof prefix,
+            .max_l3_len = rounds & 1 ? 1450 : 0, .max_bytes = OUT_SIZE,
+            .partial_csum = rounds & 2,
+        };
+        long next = gso_segment(pkt, &target, offset, &batch);
         size_t total = 0;
 
         if (next < 0) {

@@ -24,6 +24,10 @@
 #define ROUTER "0a:58:0a:f4:01:01"
 #define POD_MAC "02:00:00:00:01:05"
 #define VIP "10.96.0.10"
+/* A gso_target with complete checksums. */
+#define TARGET(prefix_, max_l3_len_, max_bytes_)                                          \
+    ((struct gso_target) { .prefix = (prefix_), .prefix_len = sizeof (prefix_),          \
+                           .max_l3_len = (max_l3_len_), .max_bytes = (max_bytes_) })
 
 static be32 ip_of(const char *s)
 {
@@ -103,7 +107,7 @@ Test(gso, tcp_frame_cut_into_valid_segments)
     uint8_t prefix[4] = { 0xde, 0xad, 0xbe, 0xef };
     uint32_t seq0 = ntohl(((struct tcp_header *) packet_l4(pkt))->seq);
 
-    cr_assert_eq(gso_segment(pkt, prefix, sizeof prefix, 0, 0, SIZE_MAX, &batch), 10000);
+    cr_assert_eq(gso_segment(pkt, &TARGET(prefix, 0, SIZE_MAX), 0, &batch), 10000);
     check_tcp_segments(&batch, prefix, 1410, 10000, seq0);      /* 7 x 1410 + 130. */
     packet_array_free(pkt, 1);
 }
@@ -120,7 +124,7 @@ Test(gso, tcp_segments_cut_to_the_mtu_not_the_gso_size)
     uint8_t prefix[4] = { 1, 2, 3, 4 };
     uint32_t seq0 = ntohl(((struct tcp_header *) packet_l4(pkt))->seq);
 
-    cr_assert_eq(gso_segment(pkt, prefix, sizeof prefix, 1450, 0, SIZE_MAX, &batch), 14600);
+    cr_assert_eq(gso_segment(pkt, &TARGET(prefix, 1450, SIZE_MAX), 0, &batch), 14600);
     check_tcp_segments(&batch, prefix, 1410, 14600, seq0);
     packet_array_free(pkt, 1);
 }
@@ -135,8 +139,8 @@ Test(gso, udp_datagrams_over_the_mtu_refused)
     static struct gso_batch batch;
     uint8_t prefix[4] = { 0 };
 
-    cr_expect_eq(gso_segment(pkt, prefix, sizeof prefix, 1450, 0, SIZE_MAX, &batch), -EMSGSIZE);
-    cr_expect_eq(gso_segment(pkt, prefix, sizeof prefix, 1500, 0, SIZE_MAX, &batch), 4 * 1472);
+    cr_expect_eq(gso_segment(pkt, &TARGET(prefix, 1450, SIZE_MAX), 0, &batch), -EMSGSIZE);
+    cr_expect_eq(gso_segment(pkt, &TARGET(prefix, 1500, SIZE_MAX), 0, &batch), 4 * 1472);
     cr_expect_eq(batch.n_segments, 4u);
     packet_array_free(pkt, 1);
 }
@@ -154,7 +158,7 @@ Test(gso, batches_stop_at_max_bytes_and_continue)
     size_t sends = 0, segments = 0;
 
     while (next < 60000) {
-        next = gso_segment(pkt, prefix, sizeof prefix, 0, next, 20000, &batch);
+        next = gso_segment(pkt, &TARGET(prefix, 0, 20000), next, &batch);
         cr_assert_gt(next, 0);
         cr_assert_leq(batch.total, 20000u);
         segments += batch.n_segments;

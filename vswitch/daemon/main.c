@@ -66,8 +66,8 @@ static const char usage_text[] =
 "\n"
 "SYNOPSIS\n"
 "    vswitchd --pod-cidr CIDR [--ctl PATH] [--db PATH] [--node-ip IP] [--vni N]\n"
-"             [--vxlan-port N] [--overlay-mtu N] [--metrics ADDR:PORT] [--log-level LEVEL]\n"
-"             [--ctl-group GROUP] [--flow-cache-size N]\n"
+"             [--vxlan-port N] [--overlay-mtu N] [--vxlan-rco on|off] [--metrics ADDR:PORT]\n"
+"             [--log-level LEVEL] [--ctl-group GROUP] [--flow-cache-size N]\n"
 "             [--max-flow-pairs N] [--max-flow-pairs-per-pod N]\n"
 "             [--flow-ttl SECONDS] [--busy-poll-us N] [--ctl-idle-timeout SECONDS]\n"
 "    vswitchd --help | --version\n"
@@ -119,6 +119,13 @@ static const char usage_text[] =
 "        netconf's \"mtu\"): a larger packet to another node is dropped and answered\n"
 "        with ICMP \"fragmentation needed\"; TCP segments from pods that offload\n"
 "        segmentation are cut to fit.\n"
+"    --vxlan-rco on|off\n"
+"        Remote checksum offload (RCO, as Linux's vxlan remcsumtx; default on): the\n"
+"        inner TCP or UDP checksum of a packet sent to a peer is left for the receiver\n"
+"        to complete, and the VXLAN header says where it is.  The outer UDP checksum\n"
+"        still covers the packet.  vswitchd always accepts it; turn it off when a peer\n"
+"        is another VXLAN endpoint that does not (a Linux vxlan device without\n"
+"        remcsumrx drops such packets).\n"
 "    --metrics ADDR:PORT\n"
 "        Serve Prometheus metrics at http://ADDR:PORT/metrics and a health check at\n"
 "        /healthz (default " DEFAULT_METRICS ").\n"
@@ -174,6 +181,7 @@ enum {
     OPT_MAX_FLOW_PAIRS_PER_POD,
     OPT_OVERLAY_MTU,
     OPT_CTL_IDLE_TIMEOUT,
+    OPT_VXLAN_RCO,
 };
 
 static const struct option long_options[] = {
@@ -184,6 +192,7 @@ static const struct option long_options[] = {
     { "vni", required_argument, NULL, OPT_VNI },
     { "vxlan-port", required_argument, NULL, OPT_VXLAN_PORT },
     { "overlay-mtu", required_argument, NULL, OPT_OVERLAY_MTU },
+    { "vxlan-rco", required_argument, NULL, OPT_VXLAN_RCO },
     { "metrics", required_argument, NULL, OPT_METRICS },
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
     { "ctl-group", required_argument, NULL, OPT_CTL_GROUP },
@@ -224,6 +233,7 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         .db_path = DEFAULT_DB,
         .vni = DEFAULT_VNI,
         .vxlan_port = DEFAULT_VXLAN_PORT,
+        .vxlan_rco = true,
         .metrics_addr = DEFAULT_METRICS,
         .ctl_gid = (gid_t) -1,
         .ctl_idle_timeout = CTL_DEFAULT_IDLE_TIMEOUT,
@@ -272,6 +282,12 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         case OPT_OVERLAY_MTU:
             cfg->overlay_mtu = cli_ulong_arg("--overlay-mtu", optarg, OVERLAY_MTU_MIN,
                                              OVERLAY_MTU_MAX);
+            break;
+        case OPT_VXLAN_RCO:
+            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+                cli_usage_error("invalid --vxlan-rco '%s': expected on or off", optarg);
+            }
+            cfg->vxlan_rco = !strcmp(optarg, "on");
             break;
         case OPT_METRICS:
             cfg->metrics_addr = optarg;
@@ -484,6 +500,7 @@ int main(int argc, char *argv[])
         .vni = cfg->vni,
         .vxlan_port = cfg->vxlan_port,
         .overlay_mtu = cfg->overlay_mtu,
+        .vxlan_rco = cfg->vxlan_rco,
         .max_flow_pairs = cfg->max_flow_pairs,
         .max_flow_pairs_per_pod = cfg->max_flow_pairs_per_pod,
         .flow_ttl = cfg->flow_ttl,
@@ -545,8 +562,9 @@ int main(int argc, char *argv[])
              addr_ip_str(cfg->gateway, gw), addr_mac_str(cfg->router_mac, mac), restored,
              peers, policies);
     if (cfg->node_ip) {
-        LOG_INFO("overlay: node IP %s, VNI %u, UDP port %u, MTU %u (pods need this MTU)",
-                 addr_ip_str(cfg->node_ip, net), cfg->vni, cfg->vxlan_port, cfg->overlay_mtu);
+        LOG_INFO("overlay: node IP %s, VNI %u, UDP port %u, MTU %u (pods need this MTU), "
+                 "remote checksum offload %s", addr_ip_str(cfg->node_ip, net), cfg->vni,
+                 cfg->vxlan_port, cfg->overlay_mtu, cfg->vxlan_rco ? "on" : "off");
     } else {
         LOG_INFO("no overlay (no --node-ip): single node");
     }

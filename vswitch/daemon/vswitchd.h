@@ -23,6 +23,7 @@ struct vswitchd_config {
     uint32_t vni;
     uint16_t vxlan_port;
     uint16_t overlay_mtu;           /* Largest inner IPv4 packet; meaningful with node_ip. */
+    bool vxlan_rco;                 /* Send inner checksums for the peer to complete. */
     const char *metrics_addr;       /* "ADDR:PORT" as given, for messages. */
     be32 metrics_ip;
     uint16_t metrics_port;

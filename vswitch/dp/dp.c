@@ -522,7 +522,7 @@ int dp_create(const struct dp_config *cfg, struct dp **dpp, char *err, size_t er
                                                               : VXLAN_DEFAULT_PORT,
                                 cfg->vni, cfg->overlay_mtu ? cfg->overlay_mtu
                                                            : OVERLAY_DEFAULT_MTU,
-                                &vxlan, err, errlen);
+                                cfg->vxlan_rco, &vxlan, err, errlen);
         if (error) {
             goto err;
         }

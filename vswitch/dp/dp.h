@@ -32,6 +32,7 @@ struct dp_config {
     uint32_t vni;                   /* VXLAN network identifier (RFC 7348), 24 bits. */
     uint16_t vxlan_port;            /* UDP port, host order; 0: 4789. */
     uint16_t overlay_mtu;           /* Largest inner IPv4 packet carried; 0: 1450. */
+    bool vxlan_rco;                 /* Remote checksum offload on send (port-vxlan.h). */
     size_t max_flow_pairs;          /* Bound of the flow-pair table; 0 for the default. */
     uint32_t max_flow_pairs_per_pod;    /* Flow pairs one client address may hold; 0: no
                                          * limit. */

@@ -46,7 +46,10 @@ static size_t segment_payload(const uint8_t *frame, size_t len)
 
 static size_t packet_segment_payload(const struct packet *pkt)
 {
-    if (pkt->drop_reason || pkt->vnet.flags || pkt->vnet.gso_type) {
+    /* A partial checksum (remote checksum offload) does not matter: a joined frame's is
+     * written afresh, partial. */
+    if (pkt->drop_reason || (pkt->vnet.flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM)
+        || pkt->vnet.gso_type) {
         return 0;
     }
     return segment_payload(pkt->data, pkt->len);

@@ -24,9 +24,31 @@ void gso_complete_csum(struct packet *pkt)
     pkt->vnet.flags &= ~VIRTIO_NET_HDR_F_NEEDS_CSUM;
 }
 
-long gso_segment(const struct packet *pkt, const void *prefix, size_t prefix_len,
-                 size_t max_l3_len, size_t offset, size_t max_bytes, struct gso_batch *batch)
+/* Writes the checksum of a segment whose pseudo-header sums to 'sum': complete over its
+ * header and payload, or partial (the pseudo-header sum alone, uncomplemented, the receiver
+ * adding the rest). */
+static void set_l4_csum(uint8_t *field, bool partial, bool tcp, uint32_t sum,
+                        const uint8_t *l4, size_t l4_hdr, const uint8_t *payload, size_t len)
 {
+    be16 csum;
+
+    memset(field, 0, sizeof csum);
+    if (partial) {
+        csum = ~csum_finish(sum);
+    } else {
+        /* l4_hdr is even, so the payload's sum continues the header's. */
+        csum = csum_finish(csum_partial(payload, len, csum_partial(l4, l4_hdr, sum)));
+        if (!csum && !tcp) {
+            csum = 0xffff;      /* RFC 768: a computed zero is sent as all ones. */
+        }
+    }
+    memcpy(field, &csum, sizeof csum);
+}
+
+long gso_segment(const struct packet *pkt, const struct gso_target *target, size_t offset,
+                 struct gso_batch *batch)
+{
+    size_t prefix_len = target->prefix_len, max_l3_len = target->max_l3_len;
     uint8_t type = pkt->vnet.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
     const struct ip_header *ip = (const struct ip_header *) packet_l3(pkt);
     size_t l3_hdr = pkt->l4_ofs - pkt->l3_ofs, l4_hdr, hdr_len, payload;
@@ -75,13 +97,13 @@ long gso_segment(const struct packet *pkt, const void *prefix, size_t prefix_len
         uint32_t sum;
         uint8_t *l4;
 
-        if (batch->total + prefix_len + seg_len > max_bytes) {
+        if (batch->total + prefix_len + seg_len > target->max_bytes) {
             if (!n) {
                 return -EMSGSIZE;
             }
             break;
         }
-        memcpy(hdr, prefix, prefix_len);
+        memcpy(hdr, target->prefix, prefix_len);
         memcpy(hdr + prefix_len, pkt->data, hdr_len);
 
         sip = (struct ip_header *) (hdr + prefix_len + pkt->l3_ofs);
@@ -102,18 +124,12 @@ long gso_segment(const struct packet *pkt, const void *prefix, size_t prefix_len
             if (offset) {
                 th->flags &= ~0x80;     /* CWR only on the first (RFC 3168 6.1.2). */
             }
-            th->csum = 0;
-            /* l4_hdr is even, so the payload's sum continues the header's. */
-            th->csum = csum_finish(csum_partial(data, chunk, csum_partial(l4, l4_hdr, sum)));
         } else {
-            struct udp_header *uh = (struct udp_header *) l4;
-            be16 csum;
-
-            uh->len = htons(UDP_HDR_LEN + chunk);
-            uh->csum = 0;
-            csum = csum_finish(csum_partial(data, chunk, csum_partial(l4, UDP_HDR_LEN, sum)));
-            uh->csum = csum ? csum : 0xffff;
+            ((struct udp_header *) l4)->len = htons(UDP_HDR_LEN + chunk);
         }
+        set_l4_csum(l4 + (tcp ? offsetof(struct tcp_header, csum)
+                              : offsetof(struct udp_header, csum)),
+                    target->partial_csum, tcp, sum, l4, l4_hdr, data, chunk);
         batch->iov[2 * n] = (struct iovec) { hdr, prefix_len + hdr_len };
         batch->iov[2 * n + 1] = (struct iovec) { (void *) data, chunk };
         batch->total += prefix_len + seg_len;

@@ -4,10 +4,12 @@
  * segment's IP length, ID and checksums) followed by a slice of the frame's payload where it
  * lies, both described by an iovec, so one sendmsg with UDP_SEGMENT hands the kernel all the
  * segments and the kernel cuts the UDP payload at every 'unit' bytes.  Every segment gets a
- * complete L4 checksum (the wire carries no partial ones).  Datapath thread. */
+ * complete L4 checksum, unless the receiver is to complete it (remote checksum offload).
+ * Datapath thread. */
 #ifndef VSWITCH_DP_GSO_H
 #define VSWITCH_DP_GSO_H 1
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -33,17 +35,28 @@ struct gso_batch {
     uint8_t hdrs[GSO_MAX_SEGMENTS][GSO_HDR_ROOM];
 };
 
+/* Where segments go and how they are made. */
+struct gso_target {
+    const void *prefix;             /* Put in front of every segment's headers (VXLAN's). */
+    size_t prefix_len;
+    size_t max_l3_len;              /* Largest IP packet per segment; 0: no limit. */
+    size_t max_bytes;               /* Most bytes, prefixes included, per call. */
+    bool partial_csum;              /* Leave each L4 checksum partial (the pseudo-header sum)
+                                     * for the receiver to complete, as a NIC's checksum
+                                     * offload would (VXLAN remote checksum offload). */
+};
+
 /* Segments 'pkt' (parsed: l3_ofs/l4_ofs valid; vnet.gso_type TCPV4 or UDP_L4) into 'batch',
  * starting with payload byte 'offset', as many segments as fit GSO_MAX_SEGMENTS and
  * 'max_bytes' in all; call again with the returned offset until it equals the payload
  * length.  The payload slices point into 'pkt', which must stay unchanged until they are
- * sent.  TCP segments carry at most 'max_l3_len' bytes of IP packet (0: no limit): a pod
- * whose gso_size exceeds the overlay's MTU still gets its data through whole.  Returns the
- * next offset, or a negative errno: -EPROTONOSUPPORT for other GSO types, -EMSGSIZE when a
- * UDP datagram (which cannot be cut smaller) exceeds 'max_l3_len' or one segment does not
- * fit 'max_bytes', -EINVAL for an inconsistent frame. */
-long gso_segment(const struct packet *pkt, const void *prefix, size_t prefix_len,
-                 size_t max_l3_len, size_t offset, size_t max_bytes, struct gso_batch *);
+ * sent.  TCP segments carry at most 'max_l3_len' bytes of IP packet: a pod whose gso_size
+ * exceeds the overlay's MTU still gets its data through whole.  Returns the next offset, or
+ * a negative errno: -EPROTONOSUPPORT for other GSO types, -EMSGSIZE when a UDP datagram
+ * (which cannot be cut smaller) exceeds 'max_l3_len' or one segment does not fit
+ * 'max_bytes', -EINVAL for an inconsistent frame. */
+long gso_segment(const struct packet *pkt, const struct gso_target *, size_t offset,
+                 struct gso_batch *);
 
 /* Completes a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM) in place, as a NIC would, and
  * clears the flag. */

@@ -52,9 +52,12 @@ struct vxlan_priv {
     uint16_t mtu;                               /* Largest inner IPv4 packet sent. */
     uint8_t header[VXLAN_HDR_LEN];              /* The template every frame gets. */
     uint32_t vni;
+    bool remote_csum;                           /* Send partial inner checksums (RCO). */
     int tx_fds[VXLAN_TX_SOCKETS];               /* port->fd receives; these send. */
     struct mmsghdr msgs[PACKET_BATCH_SIZE];
     struct iovec iov[PACKET_BATCH_SIZE][2];
+    uint8_t headers[PACKET_BATCH_SIZE][VXLAN_HDR_LEN];     /* Each message's, when it
+                                                             * differs from 'header'. */
     struct sockaddr_in addrs[PACKET_BATCH_SIZE];
     struct gso_batch gso;
     struct vxlan_rx rx;
@@ -106,7 +109,7 @@ static int open_socket(be32 node_ip, uint16_t port, bool receives, char *err, si
 }
 
 int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, uint16_t mtu,
-                    struct port **portp, char *err, size_t errlen)
+                    bool remote_csum, struct port **portp, char *err, size_t errlen)
 {
     int tx_fds[VXLAN_TX_SOCKETS];
     struct vxlan_priv *priv;
@@ -134,6 +137,7 @@ int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, uint16_t mtu,
     priv->udp_port = htons(udp_port);
     priv->mtu = mtu;
     priv->vni = vni;
+    priv->remote_csum = remote_csum;
     memcpy(priv->tx_fds, tx_fds, sizeof tx_fds);
     priv->header[0] = VXLAN_FLAG_VNI;
     priv->header[4] = vni >> 16;
@@ -248,6 +252,18 @@ static const uint8_t *next_datagram(struct vxlan_rx *rx, size_t *len, be32 *from
     return dgram;
 }
 
+/* The inner frame's checksum start and offset from an RCO header's last byte. */
+static size_t rco_start(uint8_t field)
+{
+    return (size_t) (field & VXLAN_RCO_START_MASK) << 1;
+}
+
+static size_t rco_offset(uint8_t field)
+{
+    return field & VXLAN_RCO_UDP ? offsetof(struct udp_header, csum)
+                                 : offsetof(struct tcp_header, csum);
+}
+
 /* Why a datagram of 'len' bytes cannot be decapsulated, or 0 if it can. */
 static enum drop_reason header_problem(const struct vxlan_priv *priv, const uint8_t *dgram,
                                        size_t len, bool trunc)
@@ -257,6 +273,12 @@ static enum drop_reason header_problem(const struct vxlan_priv *priv, const uint
     }
     if (((uint32_t) dgram[4] << 16 | dgram[5] << 8 | dgram[6]) != priv->vni) {
         return DROP_VXLAN_BAD_VNI;
+    }
+    /* A checksum to complete must lie in the frame, past its Ethernet header. */
+    if ((dgram[1] & VXLAN_FLAG_RCO)
+        && (rco_start(dgram[7]) < ETH_HDR_LEN
+            || VXLAN_HDR_LEN + rco_start(dgram[7]) + rco_offset(dgram[7]) + 2 > len)) {
+        return DROP_VXLAN_MALFORMED;
     }
     return 0;
 }
@@ -309,12 +331,39 @@ static int vxlan_recv(struct port *port, struct packet *pkts[], int max)
             memcpy(pkt->data, dgram + VXLAN_HDR_LEN, pkt->len);
         }
         if (!pkt->drop_reason) {
+            if (dgram[1] & VXLAN_FLAG_RCO) {
+                pkt->vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+                pkt->vnet.csum_start = rco_start(dgram[7]);
+                pkt->vnet.csum_offset = rco_offset(dgram[7]);
+            }
             gro_open(&gro, pkt);
         }
     }
     gro_flush(&gro);
     port->rx_pending = rx->bundle < rx->n_bundles;
     return n;
+}
+
+/* Writes into 'header' the VXLAN header for 'pkt': the template, with the RCO fields if
+ * 'pkt' has a partial TCP or UDP checksum this port may leave to the receiver (for a GSO
+ * frame, 'pkt' says where its segments' checksums are).  Returns true if it has them. */
+static bool remote_csum_header(const struct vxlan_priv *priv, const struct packet *pkt,
+                               uint8_t header[VXLAN_HDR_LEN])
+{
+    size_t start = pkt->vnet.csum_start, offset = pkt->vnet.csum_offset;
+    bool udp = offset == offsetof(struct udp_header, csum);
+
+    memcpy(header, priv->header, VXLAN_HDR_LEN);
+    if (!priv->remote_csum || !(pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+        || !pkt->l4_valid || start != pkt->l4_ofs || (start & 1)
+        || start > 2 * VXLAN_RCO_START_MASK
+        || (!udp && offset != offsetof(struct tcp_header, csum))
+        || packet_l3(pkt)[9] != (udp ? IP_PROTO_UDP : IP_PROTO_TCP)) {
+        return false;
+    }
+    header[1] |= VXLAN_FLAG_RCO;
+    header[7] = start >> 1 | (udp ? VXLAN_RCO_UDP : 0);
+    return true;
 }
 
 /* One sendmsg per up to GSO_MAX_SEGMENTS segments, cut by the kernel at every 'unit'. */
@@ -324,12 +373,17 @@ static void send_segmented(struct port *port, int fd, struct packet *pkt,
     struct vxlan_priv *priv = port->priv;
     struct gso_batch *gso = &priv->gso;
     char control[CMSG_SPACE(sizeof(uint16_t))];
+    uint8_t header[VXLAN_HDR_LEN];
+    struct gso_target target = {
+        .prefix = header, .prefix_len = VXLAN_HDR_LEN, .max_l3_len = priv->mtu,
+        .max_bytes = VXLAN_GSO_MAX_SEND,
+        .partial_csum = remote_csum_header(priv, pkt, header),
+    };
     size_t payload_done = 0;
 
     for (;;) {
         struct msghdr msg = { .msg_name = to, .msg_namelen = sizeof *to, .msg_iov = gso->iov };
-        long next = gso_segment(pkt, priv->header, VXLAN_HDR_LEN, priv->mtu, payload_done,
-                                VXLAN_GSO_MAX_SEND, gso);
+        long next = gso_segment(pkt, &target, payload_done, gso);
 
         if (next < 0) {
             pkt->out_port = 0;
@@ -410,8 +464,10 @@ static int vxlan_send(struct port *port, struct packet *pkts[], int n)
             sent += pkt->out_port != 0;
             continue;
         }
-        gso_complete_csum(pkt);
-        priv->iov[n_batch][0] = (struct iovec) { priv->header, VXLAN_HDR_LEN };
+        if (!remote_csum_header(priv, pkt, priv->headers[n_batch])) {
+            gso_complete_csum(pkt);
+        }
+        priv->iov[n_batch][0] = (struct iovec) { priv->headers[n_batch], VXLAN_HDR_LEN };
         priv->iov[n_batch][1] = (struct iovec) { pkt->data, pkt->len };
         priv->msgs[n_batch].msg_hdr.msg_namelen = sizeof *to;
         priv->msgs[n_batch].msg_hdr.msg_flags = 0;

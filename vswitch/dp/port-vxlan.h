@@ -4,10 +4,17 @@
  * whole segmented 64 KiB frame in one call.  The socket asks for UDP GRO, so the kernel hands
  * over the datagrams of one flow that arrived together in one buffer, and the port joins
  * their TCP segments again (gro.h) as it unpacks them.  Decapsulation checks the VNI flag
- * and the VNI; the peer check belongs to the datapath, which knows the peers. */
+ * and the VNI; the peer check belongs to the datapath, which knows the peers.
+ *
+ * Checksums: the kernel's outer UDP checksum covers each datagram whole.  The inner TCP or
+ * UDP checksum is either complete or, with remote checksum offload, partial (the sender
+ * never reads the payload to sum it); a received partial one stays partial, marked in the
+ * packet's virtio-net header like a pod's own, and whoever needs it complete completes it
+ * (a pod's kernel on veth never does: it trusts a partial checksum as a local one). */
 #ifndef VSWITCH_DP_PORT_VXLAN_H
 #define VSWITCH_DP_PORT_VXLAN_H 1
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,9 +25,10 @@ struct port;
 #define VXLAN_PORT_NAME "vxlan"
 
 /* Opens the overlay port bound to node_ip:udp_port (host order) for 'vni'; the inner IPv4
- * packets it sends carry at most 'mtu' bytes (TCP frames from pods are cut to fit).  Control
- * thread. */
+ * packets it sends carry at most 'mtu' bytes (TCP frames from pods are cut to fit).  With
+ * 'remote_csum' the inner TCP and UDP checksums it sends are left for the receiver to
+ * complete (VXLAN RCO); it accepts such packets either way.  Control thread. */
 int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, uint16_t mtu,
-                    struct port **, char *err, size_t errlen);
+                    bool remote_csum, struct port **, char *err, size_t errlen);
 
 #endif
