@@ -193,6 +193,49 @@ Test(gso, partial_checksum_completed)
     packet_array_free(pkt, 1);
 }
 
+/* A partial checksum in 'frame' of 'len' bytes (the pseudo-header sum at csum_start +
+ * csum_offset), completed over the L4 bytes as the receiver of a remote checksum offload
+ * would: valid if the sender left the right sum. */
+static bool partial_completes(const uint8_t *frame, size_t len, size_t csum_start,
+                              size_t csum_offset)
+{
+    static uint8_t copy[PACKET_MAX_FRAME];
+    be16 csum;
+
+    memcpy(copy, frame, len);
+    csum = csum_finish(csum_partial(copy + csum_start, len - csum_start, 0));
+    memcpy(copy + csum_start + csum_offset, &csum, sizeof csum);
+    return pkt_l4_csum_ok(copy, len);
+}
+
+/* Remote checksum offload: the segments' payload is never summed; each TCP checksum holds its
+ * own pseudo-header sum (its own length), which the receiver completes. */
+Test(gso, partial_checksums_left_for_the_receiver)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = "10.244.2.5", .sport = 1000, .dport = 2000,
+                             .tcp_flags = TCP_ACK, .payload = 5000 };
+    struct packet *pkt = gso_frame(&spec, 1410);
+    static struct gso_batch batch;
+    static uint8_t out[64 * 1024];
+    uint8_t prefix[4] = { 0 };
+    struct gso_target target = TARGET(prefix, 0, SIZE_MAX);
+
+    target.partial_csum = true;
+    cr_assert_eq(gso_segment(pkt, &target, 0, &batch), 5000);
+    flatten(&batch, out);
+    cr_assert_eq(batch.n_segments, 4u);
+    for (size_t i = 0; i < batch.n_segments; i++) {
+        const uint8_t *seg = out + i * batch.unit + sizeof prefix;
+        size_t len = 54 + (i == 3 ? 5000 - 3 * 1410 : 1410);
+
+        cr_expect(pkt_ip_csum_ok(seg, len), "segment %zu IP checksum, always complete", i);
+        cr_expect_not(pkt_l4_csum_ok(seg, len), "segment %zu: payload not summed", i);
+        cr_expect(partial_completes(seg, len, 34, 16), "segment %zu completes", i);
+    }
+    packet_array_free(pkt, 1);
+}
+
 /* ---- Peer table ---- */
 
 Test(overlay, longest_prefix_and_overlaps)
@@ -224,9 +267,10 @@ static struct dp *dp;
 static int peer_sock = -1;
 static uint16_t vxlan_port;
 
-static void setup(void)
+static void setup_switch(bool remote_csum)
 {
-    struct dp_config cfg = { .dummy_host = true, .host_port = "vsw0", .vni = 42 };
+    struct dp_config cfg = { .dummy_host = true, .host_port = "vsw0", .vni = 42,
+                             .vxlan_rco = remote_csum };
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = ip_of("127.0.0.2") };
     socklen_t slen = sizeof sin;
     struct eth_addr mac;
@@ -255,6 +299,16 @@ static void setup(void)
                  err);
 }
 
+static void setup(void)
+{
+    setup_switch(false);
+}
+
+static void setup_rco(void)
+{
+    setup_switch(true);
+}
+
 static void teardown(void)
 {
     dp_destroy(dp);
@@ -270,19 +324,29 @@ static int peer_receive(uint8_t *buf, size_t size)
     return recv(peer_sock, buf, size, 0);
 }
 
-static void peer_send(const char *from, uint32_t vni, const uint8_t *inner, size_t len)
+/* Sends 'inner' from 'from' with the VXLAN header 'header'. */
+static void peer_send_with(const char *from, const uint8_t header[VXLAN_HDR_LEN],
+                           const uint8_t *inner, size_t len)
 {
     struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = ip_of(from) };
     struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(vxlan_port),
                                .sin_addr.s_addr = ip_of("127.0.0.1") };
-    uint8_t dgram[2048] = { VXLAN_FLAG_VNI, 0, 0, 0, vni >> 16, vni >> 8, vni, 0 };
+    uint8_t dgram[2048];
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
+    memcpy(dgram, header, VXLAN_HDR_LEN);
     cr_assert_eq(bind(fd, (struct sockaddr *) &src, sizeof src), 0);
     memcpy(dgram + VXLAN_HDR_LEN, inner, len);
     cr_assert_eq(sendto(fd, dgram, VXLAN_HDR_LEN + len, 0, (struct sockaddr *) &dst,
                         sizeof dst), (ssize_t) (VXLAN_HDR_LEN + len));
     close(fd);
+}
+
+static void peer_send(const char *from, uint32_t vni, const uint8_t *inner, size_t len)
+{
+    const uint8_t header[VXLAN_HDR_LEN] = { VXLAN_FLAG_VNI, 0, 0, 0, vni >> 16, vni >> 8, vni };
+
+    peer_send_with(from, header, inner, len);
 }
 
 static int wait_take(const char *port, uint8_t *buf, size_t size)
@@ -1054,4 +1118,112 @@ Test(vxlan, a_restarted_switch_follows_the_adopted_dispatch_entries)
     }
     dp_destroy(d);
     unlink(path);
+}
+
+/* ---- Remote checksum offload (--vxlan-rco) ---- */
+
+TestSuite(vxlan_rco, .init = setup_rco, .fini = teardown);
+
+/* A pod's 64 KiB frame: every segment says where its checksum is, and holds only its
+ * pseudo-header sum there, which completes to a valid one. */
+Test(vxlan_rco, gso_segments_leave_their_checksums_to_the_receiver)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = "10.244.2.7", .sport = 1000, .dport = 2000,
+                             .tcp_flags = TCP_ACK, .payload = 20000 };
+    struct virtio_net_hdr vnet = {
+        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+        .gso_size = 1410, .csum_start = 34, .csum_offset = 16,
+    };
+    static uint8_t frame[PACKET_MAX_FRAME], dgram[4096];
+    size_t len = pkt_build(&spec, frame, sizeof frame), payload = 0;
+    int n_segments = 0;
+
+    cr_assert_eq(dp_inject(dp, "pod", frame, len, &vnet), 0);
+    for (struct pollfd pfd = { .fd = peer_sock, .events = POLLIN };
+         poll(&pfd, 1, 500) == 1; n_segments++) {
+        const uint8_t *inner = dgram + VXLAN_HDR_LEN;
+        int n = recv(peer_sock, dgram, sizeof dgram, 0);
+
+        cr_assert_eq(dgram[1], VXLAN_FLAG_RCO, "segment %d: the RCO flag", n_segments);
+        cr_assert_eq(dgram[7], 34 / 2, "segment %d: TCP checksum from byte 34", n_segments);
+        cr_assert(pkt_ip_csum_ok(inner, n - VXLAN_HDR_LEN));
+        cr_assert(partial_completes(inner, n - VXLAN_HDR_LEN, 34, 16), "segment %d",
+                  n_segments);
+        payload += n - VXLAN_HDR_LEN - 54;
+    }
+    cr_expect_eq(payload, 20000u, "every byte arrived");
+    cr_expect_eq(n_segments, 15);
+}
+
+/* A single UDP packet with a partial checksum goes as it is, marked UDP; one whose checksum
+ * is complete goes without the flag. */
+Test(vxlan_rco, only_partial_checksums_are_left_and_udp_is_marked)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = "10.244.2.7", .proto = 17, .sport = 5, .dport = 6,
+                             .payload = 100 };
+    struct virtio_net_hdr vnet = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34,
+                                   .csum_offset = 6 };
+    uint8_t frame[256], dgram[2048];
+    uint8_t pseudo[12] = { 10, 244, 1, 5, 10, 244, 2, 7, 0, 17, 0, 108 };
+    size_t len = pkt_build(&spec, frame, sizeof frame);
+    be16 partial = ~csum_finish(csum_partial(pseudo, sizeof pseudo, 0));
+    int n;
+
+    cr_assert_eq(dp_inject(dp, "pod", frame, len, NULL), 0);
+    n = peer_receive(dgram, sizeof dgram);
+    cr_expect_eq(dgram[1], 0, "a complete checksum needs no RCO");
+    cr_expect_eq(dgram[7], 0);
+    cr_expect(pkt_l4_csum_ok(dgram + VXLAN_HDR_LEN, n - VXLAN_HDR_LEN));
+
+    memcpy(frame + 34 + 6, &partial, sizeof partial);
+    cr_assert_eq(dp_inject(dp, "pod", frame, len, &vnet), 0);
+    n = peer_receive(dgram, sizeof dgram);
+    cr_expect_eq(dgram[1], VXLAN_FLAG_RCO);
+    cr_expect_eq(dgram[7], VXLAN_RCO_UDP | 34 / 2);
+    cr_expect(partial_completes(dgram + VXLAN_HDR_LEN, n - VXLAN_HDR_LEN, 34, 6));
+}
+
+/* Received: the pod gets the packet with its checksum still partial, said so in the
+ * virtio-net header, as a local pod's would be; an RCO start outside the frame is dropped. */
+Test(vxlan_rco, a_partial_checksum_reaches_the_pod_partial)
+{
+    struct pkt_spec spec = { .eth_src = "0a:58:0a:f4:02:01", .eth_dst = ROUTER,
+                             .ip_src = "10.244.2.7", .ip_dst = "10.244.1.5", .sport = 80,
+                             .dport = 40000, .tcp_flags = TCP_ACK | 0x08, .payload = 100 };
+    uint8_t header[VXLAN_HDR_LEN] = { VXLAN_FLAG_VNI, VXLAN_FLAG_RCO, 0, 0, 0, 0, 42, 34 / 2 };
+    uint8_t pseudo[12] = { 10, 244, 2, 7, 10, 244, 1, 5, 0, 6, 0, 120 };
+    uint8_t frame[512], out[2048];
+    size_t len = pkt_build(&spec, frame, sizeof frame);
+    be16 partial = ~csum_finish(csum_partial(pseudo, sizeof pseudo, 0));
+    struct virtio_net_hdr vnet;
+    int n = -1;
+
+    cr_assert_eq(len, 54u + 100);
+    memcpy(frame + 34 + 16, &partial, sizeof partial);
+    cr_assert_eq(dp_start(dp), 0);
+    peer_send_with("127.0.0.2", header, frame, len);
+    for (int i = 0; i < 200 && n < 0; i++) {
+        n = dp_dummy_take(dp, "pod", out, sizeof out, &vnet);
+        if (n < 0) {
+            usleep(10000);
+        }
+    }
+    cr_assert_eq(n, (int) len, "delivered to the pod");
+    cr_expect_eq(vnet.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    cr_expect_eq(vnet.csum_start, 34);
+    cr_expect_eq(vnet.csum_offset, 16);
+    cr_expect_eq(vnet.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+    cr_expect(partial_completes(out, n, 34, 16), "the pod's kernel completes it");
+
+    header[7] = 0x7f;               /* Byte 254: past the frame's 154. */
+    peer_send_with("127.0.0.2", header, frame, len);
+    header[7] = 2;                  /* Byte 4: inside the Ethernet header. */
+    peer_send_with("127.0.0.2", header, frame, len);
+    for (int i = 0; i < 200 && drops_of(DROP_VXLAN_MALFORMED) < 2; i++) {
+        usleep(10000);
+    }
+    cr_expect_eq(drops_of(DROP_VXLAN_MALFORMED), 2u);
+    cr_expect_eq(wait_take("pod", out, sizeof out), -EAGAIN, "neither delivered");
 }
