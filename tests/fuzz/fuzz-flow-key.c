@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fuzz-check.h"
+#include "dp/csum.h"
 #include "dp/flow-key.h"
 #include "dp/gso.h"
 #include "dp/packet.h"
@@ -32,6 +33,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
             abort();                                                            \
         }                                                                       \
     } while (0)
+
+/* What the receiver of a remote checksum offload does to a segment of 'pkt': sums its L4
+ * bytes, the field holding the pseudo-header's sum, and stores the result. */
+static void complete_csum(uint8_t *seg, size_t len, const struct packet *pkt)
+{
+    size_t start = pkt->l4_ofs;
+    size_t field = start + (pkt->vnet.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 ? 16 : 6);
+    be16 csum;
+
+    if (field + 2 <= len) {
+        csum = csum_finish(csum_partial(seg + start, len - start, 0));
+        memcpy(seg + field, &csum, sizeof csum);
+    }
+}
 
 static void segment(struct packet *pkt)
 {
@@ -69,6 +84,9 @@ static void segment(struct packet *pkt)
             CHECK(!memcmp(out + ofs, prefix, sizeof prefix), "segment %zu lost its prefix", i);
             CHECK(!(rounds & 1) || len - sizeof prefix - pkt->l3_ofs <= 1450,
                   "segment %zu exceeds the MTU", i);
+            if (target.partial_csum) {
+                complete_csum(out + ofs + sizeof prefix, len - sizeof prefix, pkt);
+            }
             fuzz_frame_check(out + ofs + sizeof prefix, len - sizeof prefix, &f);
             CHECK(f.ipv4, "segment %zu of %zu is not a valid IPv4 packet (unit %zu)", i,
                   batch.n_segments, batch.unit);
