@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tests/bench/overlay.sh BUILD_DIR — the overlay benchmark (issue 4): TCP across two nodes on
-# VXLAN, this switch against the kernel's own overlay, side by side.
+# VXLAN, this switch against the kernel's own overlay and Open vSwitch's userspace one, side by
+# side.
 #
 # Two node namespaces joined by an underlay (a bridge in a third namespace, a veth to each
-# node, MTU 1500), one pod on each node (MTU 1450, default offloads), served by
+# node, MTU 1500), one pod on each node (MTU 1450, default offloads but for ovs), served by
 #   kernel   flannel's vxlan backend, built by hand: in each node a bridge cni0 holding the
 #            pod's veth and the gateway address 10.244.N.1/24, a VXLAN device flannel.1
 #            (VNI 1, port 4789, nolearning, local = the node's underlay address) with
@@ -19,24 +20,43 @@
 #            (not by default) the same with --busy-poll-us 200: two switches that poll after
 #            traffic share the machine's cores with the benchmark's four processes, which a real
 #            pair of nodes would not; this column shows what polling costs or gains here.
+#   ovs      Open vSwitch's userspace datapath with its userspace VXLAN, as OVS's "userspace
+#            tunneling" howto deploys it: in each node an ovsdb-server and an ovs-vswitchd
+#            (tests/bench/ovs.sh: private database, sockets and logs) with two bridges of
+#            datapath_type=netdev.  br-phy (fail-mode standalone, other_config:hwaddr = u0's
+#            MAC) holds the underlay port u0, whose address moves to br-phy's internal port, so
+#            that OVS's route table (ovs/route, from the kernel's) sends the tunnel out through
+#            br-phy and its tunnel ARP cache (tnl/arp) learns the other node's MAC there.
+#            br-int (fail-mode secure) holds the pod's veth and vxlan0 (type vxlan, key 1,
+#            dst_port 4789, local_ip and remote_ip the node addresses): OVS itself pushes and
+#            pops the outer headers (tnl_push/tnl_pop) and sends them out of u0.  br-int's
+#            OpenFlow routes as a node of an overlay does: an ARP responder for the gateway
+#            10.244.N.1, the local pod by address (MACs rewritten, TTL decremented), the other
+#            node's 10.244.M.0/24 over vxlan0.  The VIP is OpenFlow in node 1, as run.sh's svc
+#            part has it: every IP packet through ct(zone=1,nat), a new connection to VIP:port
+#            to a select group whose bucket is ct(commit,nat(dst=backend)); the reply is
+#            un-DNAT'd there.  Userspace TSO is off (OVS 3.1's userspace tunnels drop every
+#            packet with offload flags) and so, as OVS's userspace datapath needs of a veth
+#            then, is the pods' tx checksum offload (ethtool -K eth0 tx off, which takes their
+#            TSO with it): this column pays for its segmentation and checksums in the pods.
 # Measured, client pod on node 1, server pod on node 2:
 #   pod  pod -> pod         TCP throughput (iperf3, 1 and 4 streams), TCP round-trip latency
 #                           (sockperf ping-pong, 64 bytes, p50 and p99)
 #   vip  pod -> VIP -> pod  the same through 10.96.0.10 (one backend: iperf3's control and
 #                           data connections must meet on one server)
-# Every system is built once and stays up (an idle vswitchd uses no CPU); each round measures
-# each metric on every system back to back, the order rotating from round to round, so that
-# the shared 2-core machine's noise hits them alike.  Before measuring, each system must show
-# its pods' traffic on the underlay (VXLAN between the node addresses, by the underlay
-# bridge's counters).  The report gives the median of the
-# rounds and its ratio to the kernel overlay, a table on stdout and JSON in
+# Every system is built once and stays up (an idle vswitchd or ovs-vswitchd uses no CPU);
+# each round measures each metric on every system back to back, the order rotating from round
+# to round, so that the shared 2-core machine's noise hits them alike.  Before measuring, each
+# system must show its pods' traffic on the underlay (VXLAN between the node addresses, by the
+# underlay bridge's counters) and TCP through the VIP, or the run fails.  The report gives the
+# median of the rounds and its ratio to the kernel overlay, a table on stdout and JSON in
 # BUILD_DIR/bench-overlay.json.  Targets: throughput >= 0.8x, latency <= 1.2x the kernel's.
 #
 # Environment: BENCH_ROUNDS (default 4), BENCH_SECONDS per measurement (default 3),
-# BENCH_SYSTEMS (default "kernel vswitch"; "vswitch-poll" adds the polling switch),
-# BENCH_VSWITCHD_ARGS (more vswitchd flags for the vswitch systems), BENCH_JSON (default
-# BUILD_DIR/bench-overlay.json).  The targets are checked for "vswitch" (vswitchd's
-# defaults).  About 4 minutes by default.
+# BENCH_SYSTEMS (default "kernel vswitch ovs", ovs skipped where Open vSwitch is not
+# installed; "vswitch-poll" adds the polling switch), BENCH_VSWITCHD_ARGS (more vswitchd flags
+# for the vswitch systems), BENCH_JSON (default BUILD_DIR/bench-overlay.json).  The targets
+# are checked for "vswitch" (vswitchd's defaults).  About 4 minutes by default.
 set -u
 
 build=${1:?usage: $0 BUILD_DIR}
@@ -44,10 +64,12 @@ export VSW_BUILD=$build
 export VSW_TEST_NAME=bench-overlay
 # shellcheck source=../lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
+# shellcheck source=ovs.sh
+. "$(dirname "$0")/ovs.sh"
 
 ROUNDS=${BENCH_ROUNDS:-4}
 SECS=${BENCH_SECONDS:-3}
-SYSTEMS=${BENCH_SYSTEMS:-kernel vswitch}
+SYSTEMS=${BENCH_SYSTEMS:-kernel vswitch ovs}
 JSON_OUT=${BENCH_JSON:-$VSW_BUILD/bench-overlay.json}
 VIP=10.96.0.10
 POD1=10.244.1.2          # client, node 1
@@ -71,12 +93,19 @@ for s in $SYSTEMS; do
             else
                 log "$VSW_BUILD/vswitchd not built: skipping this switch"
             fi ;;
-        *) fail "unknown system $s (kernel, vswitch, vswitch-poll)" ;;
+        ovs)
+            if have_ovs; then
+                systems+=(ovs)
+            else
+                log "Open vSwitch not installed (openvswitch-switch): skipping it"
+            fi ;;
+        *) fail "unknown system $s (kernel, vswitch, vswitch-poll, ovs)" ;;
     esac
 done
 [ ${#systems[@]} -gt 0 ] || fail "nothing to measure"
 has() { local x=$1; shift; [[ " $* " == *" $x "* ]]; }
 has kernel "${systems[@]}" && require iptables-restore
+has ovs "${systems[@]}" && require ovs-vsctl ovs-appctl ovs-ofctl ovsdb-tool ethtool
 
 # --- the kernel's overlay (flannel's vxlan backend) ----------------------------------------
 
@@ -194,6 +223,99 @@ setup_vswitch_poll() {
     vswitch_overlay vswitch-poll p --busy-poll-us 200 $VSW_ARGS_EXTRA
 }
 
+# --- Open vSwitch: the userspace datapath with its userspace VXLAN --------------------------
+
+# o_gw_mac N: the MAC that br-int of node N answers for its pods' gateway 10.244.N.1 and
+# writes as the source of what it routes to them.
+o_gw_mac() { mac_of_ip "10.244.$1.1"; }
+
+# o_flows N: the OpenFlow of br-int on node N, routing as a node of an overlay does.  Table 0
+# answers the pod's ARP for its gateway (an ARP responder: no kernel port involved) and, on
+# node 1, sends every IP packet through ct(table=1,zone=1,nat), which the VIP needs (table 1:
+# ovs_services); node 2 goes straight to table 2.  Table 2 routes: to the local pod (gateway
+# MAC -> pod MAC, output to its port), to the other node's pod CIDR over vxlan0 (inner
+# destination MAC the other node's gateway MAC, as flannel's is the other flannel.1's), TTL
+# decremented as a router does.  Anything else is dropped.
+o_flows() {
+    local i=$1 j=$((3 - $1)) gw=10.244.$1.1 gwmac
+    gwmac=$(o_gw_mac "$i")
+    # ARP request for the gateway -> reply from the gateway's MAC, out of the port it came in.
+    echo "table=0,priority=200,arp,arp_op=1,arp_tpa=$gw,actions=" \
+         "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:$gwmac->eth_src," \
+         "set_field:2->arp_op,move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[]," \
+         "move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],set_field:$gwmac->arp_sha," \
+         "set_field:$gw->arp_spa,IN_PORT" | tr -d ' '
+    if [ "$i" = 1 ]; then
+        echo "table=0,priority=100,ip,actions=ct(table=1,zone=1,nat)"
+        printf '%s' "$OVS_SVC_FLOWS"
+        echo "table=1,priority=10,ip,actions=resubmit(,2)"
+    else
+        echo "table=0,priority=100,ip,actions=resubmit(,2)"
+    fi
+    echo "table=0,priority=0,actions=drop"
+    echo "table=2,priority=100,ip,nw_dst=10.244.$i.2,actions=dec_ttl," \
+         "set_field:$gwmac->eth_src,set_field:$(mac_of_ip "10.244.$i.2")->eth_dst," \
+         "output:h-o-pod$i" | tr -d ' '
+    echo "table=2,priority=100,ip,nw_dst=10.244.$j.0/24,actions=dec_ttl," \
+         "set_field:$gwmac->eth_src,set_field:$(o_gw_mac "$j")->eth_dst,output:vxlan0" | tr -d ' '
+    echo "table=2,priority=0,actions=drop"
+}
+
+# o_node N: node namespace o-nodeN on the underlay (o-under) with one Open vSwitch (files in
+# VSW_TMPDIR/ovs-o-nodeN): br-phy holds the underlay port u0 and the node's underlay address,
+# br-int the port of pod o-podN and vxlan0 to the other node, with o_flows.
+o_node() {
+    local i=$1 j=$((3 - $1)) n=o-node$1 p=o-pod$1 mac local_ip remote_ip groups=
+    local_ip=$VSW_UNDERLAY.$i remote_ip=$VSW_UNDERLAY.$j
+    add_ns "$n"
+    underlay_attach "$n" "$i"
+    # Userspace TSO off: with it, OVS 3.1 drops every packet that carries offload flags at a
+    # tunnel port ("Tunneling packets with HW offload flags is not supported").
+    ovs_start "$n" "$VSW_TMPDIR/ovs-$n" false
+    # The underlay: u0 on br-phy, its address on br-phy's internal port, so that the kernel's
+    # route to the underlay goes through br-phy, where OVS's route table (ovs/route) finds it.
+    mac=$(if_mac "$n" u0)
+    ovs_vsctl add-br br-phy -- set bridge br-phy datapath_type=netdev fail-mode=standalone \
+            other_config:hwaddr="$mac" -- add-port br-phy u0 ||
+        fail "ovs: br-phy in $n: $(ovs_log_tail)"
+    ip -n "$(ns "$n")" addr flush dev u0 &&
+    ip -n "$(ns "$n")" addr add "$local_ip/24" dev br-phy &&
+    ip -n "$(ns "$n")" link set br-phy up || fail "ovs: the underlay address on br-phy in $n"
+    add_ns "$p"
+    add_veth "$n" "h-$p" "$p" eth0
+    ip -n "$(ns "$n")" link set "h-$p" mtu $MTU || fail "ovs: MTU of h-$p"
+    _vsw_pod_addr "$p" eth0 "10.244.$i.2" 24 "$(mac_of_ip "10.244.$i.2")" "10.244.$i.1"
+    ip -n "$(ns "$p")" link set eth0 mtu $MTU || fail "ovs: MTU of $p"
+    # Without userspace TSO, OVS reads the veth without its virtio-net header and would pass
+    # the pod's partial checksums on as they are: the pod computes its own (which also turns
+    # off its TSO), as the userspace datapath wants of a kernel interface.
+    ns_exec "$p" ethtool -K eth0 tx off >/dev/null || fail "ovs: tx checksum offload of $p"
+    ovs_vsctl add-br br-int -- set bridge br-int datapath_type=netdev fail-mode=secure \
+        -- add-port br-int "h-$p" \
+        -- add-port br-int vxlan0 -- set interface vxlan0 type=vxlan options:key=1 \
+            options:remote_ip="$remote_ip" options:local_ip="$local_ip" options:dst_port=4789 ||
+        fail "ovs: br-int in $n: $(ovs_log_tail)"
+    wait_until 10 o_routed "$remote_ip" ||
+        fail "ovs: no route to $remote_ip through br-phy in $n: $(ovs_appctl ovs/route/show)"
+    if [ "$i" = 1 ]; then
+        ovs_services "$VIP 5201 $POD2:5201" "$VIP 11111 $POD2:11111"
+        groups=$OVS_GROUPS
+    fi
+    ovs_openflow br-int "$(o_flows "$i")" "$groups"
+}
+
+# o_routed IP: OVS's route table sends IP through br-phy.
+o_routed() { ovs_appctl ovs/route/lookup "$1" | grep -q 'dev br-phy'; }
+
+# setup_ovs: the ovs system, namespaces o-under, o-node1, o-node2, o-pod1, o-pod2.
+setup_ovs() {
+    VSW_UNDERLAY_NS=o-under
+    add_underlay
+    o_node 1
+    o_node 2
+    CLIENT[ovs]=o-pod1 SERVER[ovs]=o-pod2 UNDER[ovs]=o-under NODE1[ovs]=o-node1
+}
+
 # --- measurements -----------------------------------------------------------------------------
 
 declare -A CLIENT SERVER UNDER NODE1 R
@@ -274,7 +396,7 @@ metrics=(pod/tcp_1_gbps pod/tcp_4_gbps pod/rr_p50_us pod/rr_p99_us
          vip/tcp_1_gbps vip/tcp_4_gbps vip/rr_p50_us vip/rr_p99_us)
 declare -A LABEL=([tcp_1_gbps]="TCP 1 stream (Gbit/s)" [tcp_4_gbps]="TCP 4 streams (Gbit/s)"
                   [rr_p50_us]="TCP RR p50 (us)" [rr_p99_us]="TCP RR p99 (us)")
-declare -A SHORT=([kernel]=k [vswitch]=v [vswitch-poll]=p)
+declare -A SHORT=([kernel]=k [vswitch]=v [vswitch-poll]=p [ovs]=o)
 declare -A BETTER=([tcp_1_gbps]=higher [tcp_4_gbps]=higher [rr_p50_us]=lower [rr_p99_us]=lower)
 n=${#systems[@]}
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -325,7 +447,15 @@ ratio() { # SYS METRIC: median of SYS / median of kernel ("n/a" without the kern
         printf '\n'
     done
     printf '(kernel: two Linux bridges joined by VXLAN devices, flannel'"'"'s design, the VIP by kube-proxy'"'"'s\n'
-    printf ' iptables DNAT in the client'"'"'s node; vswitch: DSR across nodes; ratios are to the kernel)\n'
+    printf ' iptables DNAT in the client'"'"'s node; vswitch: DSR across nodes; ratios are to the kernel'
+    if has ovs "${systems[@]}"; then
+        printf ';\n ovs: Open vSwitch %s userspace datapath, userspace VXLAN (br-int + br-phy), the VIP by\n' \
+            "$(ovs-vswitchd --version | awk 'NR == 1 {print $NF}')"
+        printf ' ct(nat) and a select group in the client'"'"'s node; no userspace TSO, pods without tx\n'
+        printf ' checksum offload, which its tunnels need)\n'
+    else
+        printf ')\n'
+    fi
 } | tee "$VSW_TMPDIR/table.txt"
 
 targets=()

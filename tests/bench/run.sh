@@ -65,6 +65,8 @@ export VSW_BUILD=$build
 export VSW_TEST_NAME=bench
 # shellcheck source=../lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
+# shellcheck source=ovs.sh
+. "$(dirname "$0")/ovs.sh"
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 
 PARTS=${BENCH_PARTS:-pod svc scale}
@@ -96,7 +98,6 @@ require_root
 require ip jq iperf3 sockperf
 log() { printf '[bench] %s\n' "$*" >&2; }
 
-have_ovs() { command -v ovs-vswitchd >/dev/null && command -v ovsdb-server >/dev/null; }
 have_vswitch() { [ -x "$VSW_BUILD/vswitchd" ] && [ -x "$VSW_BUILD/vsctl" ]; }
 have_iptables() { command -v iptables-restore >/dev/null; }
 
@@ -170,31 +171,14 @@ setup_bridge() {
     ip -n "$n" link set h-pod2 master br0 || fail "cannot enslave h-pod2"
 }
 
-OVS_DIR=
-ovs_vsctl() {
-    ovs-vsctl --db="unix:$OVS_DIR/db.sock" --timeout=20 "$@"
-}
-
 # setup_ovs TAG [N]: N pods (default 2) on an Open vSwitch userspace bridge br0 (NORMAL).
 setup_ovs() {
-    local t=$1 npods=${2:-2} n p schema=/usr/share/openvswitch/vswitch.ovsschema ports=()
+    local t=$1 npods=${2:-2} n p ports=()
     pods_on_veth "$t" "$npods"
     n=$(ns "$t-node")
-    OVS_DIR=$VSW_TMPDIR/ovs-$t
-    mkdir -p "$OVS_DIR"
-    export OVS_RUNDIR=$OVS_DIR OVS_DBDIR=$OVS_DIR OVS_LOGDIR=$OVS_DIR OVS_SYSCONFDIR=$OVS_DIR
-    ovsdb-tool create "$OVS_DIR/conf.db" "$schema" || fail "ovsdb-tool create failed"
-    bg_start "$t-node" "$OVS_DIR/ovsdb-server.out" ovsdb-server "$OVS_DIR/conf.db" \
-        --remote="punix:$OVS_DIR/db.sock" --pidfile="$OVS_DIR/ovsdb-server.pid" \
-        --unixctl="$OVS_DIR/ovsdb-server.ctl" --log-file="$OVS_DIR/ovsdb-server.log"
-    wait_until 10 test -S "$OVS_DIR/db.sock" || fail "ovsdb-server did not start"
-    ovs_vsctl --no-wait init || fail "ovs-vsctl init failed"
-    ovs_vsctl --no-wait set Open_vSwitch . other_config:userspace-tso-enable=true
-    bg_start "$t-node" "$OVS_DIR/ovs-vswitchd.out" ovs-vswitchd "unix:$OVS_DIR/db.sock" \
-        --pidfile="$OVS_DIR/ovs-vswitchd.pid" --unixctl="$OVS_DIR/ovs-vswitchd.ctl" \
-        --log-file="$OVS_DIR/ovs-vswitchd.log"
+    ovs_start "$t-node" "$VSW_TMPDIR/ovs-$t"
     ovs_vsctl add-br br0 -- set bridge br0 datapath_type=netdev ||
-        fail "ovs-vsctl add-br failed: $(tail -5 "$OVS_DIR/ovs-vswitchd.log")"
+        fail "ovs-vsctl add-br failed: $(ovs_log_tail)"
     for ((p = 1; p <= npods; p++)); do
         ports+=(-- add-port br0 "h-pod$p")
     done
@@ -202,8 +186,7 @@ setup_ovs() {
     ip -n "$n" addr add 10.244.1.1/24 dev br0
     ip -n "$n" link set br0 up
     wait_until 10 ns_exec "$t-pod1" ping -c 1 -W 1 $IP2 ||
-        fail "no traffic through Open vSwitch: $(tail -5 "$OVS_DIR/ovs-vswitchd.log")"
-    unset OVS_RUNDIR OVS_DBDIR OVS_LOGDIR OVS_SYSCONFDIR
+        fail "no traffic through Open vSwitch: $(ovs_log_tail)"
 }
 
 setup_vswitch() {
@@ -338,36 +321,20 @@ setup_svc_iptables() {
 
 # setup_svc_ovs TAG: Open vSwitch userspace with the services as a select group per service.
 setup_svc_ovs() {
-    local t=$1 g=0 s vip port b flows p ip mac groups mgmt
+    local t=$1 p ip flows
     setup_ovs "$t" $SVC_PODS
+    ovs_services "${SERVICES[@]}"
     flows="table=0,priority=100,arp,actions=NORMAL
 table=0,priority=90,ip,actions=ct(table=1,zone=1,nat)
 table=0,priority=0,actions=NORMAL
 table=1,priority=10,ip,actions=resubmit(,2)
-table=2,priority=0,actions=NORMAL"
-    groups=
-    for s in "${SERVICES[@]}"; do
-        read -r vip port b <<<"$s"
-        g=$((g + 1))
-        flows+=$'\n'"table=1,priority=100,ct_state=+new+trk,tcp,nw_dst=$vip,tp_dst=$port,actions=group:$g"
-        groups+="group_id=$g,type=select"
-        for b in ${s#* * }; do
-            groups+=",bucket=actions=ct(commit,zone=1,nat(dst=$b),table=2)"
-        done
-        groups+=$'\n'
-    done
+table=2,priority=0,actions=NORMAL
+$OVS_SVC_FLOWS"
     for ((p = 1; p <= SVC_PODS; p++)); do
         ip=$(pod_ip $p)
-        mac=$(mac_of_ip "$ip")
-        flows+=$'\n'"table=2,priority=100,ip,nw_dst=$ip,actions=mod_dl_dst:$mac,output:h-pod$p"
+        flows+="table=2,priority=100,ip,nw_dst=$ip,actions=mod_dl_dst:$(mac_of_ip "$ip"),output:h-pod$p"$'\n'
     done
-    mgmt=unix:$OVS_DIR/br0.mgmt
-    printf '%s' "$groups" >"$OVS_DIR/groups.txt"
-    printf '%s\n' "$flows" >"$OVS_DIR/flows.txt"
-    ovs-ofctl -O OpenFlow13 add-groups "$mgmt" "$OVS_DIR/groups.txt" ||
-        fail "ovs-ofctl add-groups failed"
-    ovs-ofctl -O OpenFlow13 replace-flows "$mgmt" "$OVS_DIR/flows.txt" ||
-        fail "ovs-ofctl replace-flows failed"
+    ovs_openflow br0 "$flows" "$OVS_GROUPS"
     svc_servers "$t"
 }
 
