@@ -56,7 +56,7 @@
 # BENCH_SYSTEMS (default "kernel vswitch ovs", ovs skipped where Open vSwitch is not
 # installed; "vswitch-poll" adds the polling switch), BENCH_VSWITCHD_ARGS (more vswitchd flags
 # for the vswitch systems), BENCH_JSON (default BUILD_DIR/bench-overlay.json).  The targets
-# are checked for "vswitch" (vswitchd's defaults).  About 4 minutes by default.
+# are checked for "vswitch" (vswitchd's defaults).  About 6 minutes by default (4 without ovs).
 set -u
 
 build=${1:?usage: $0 BUILD_DIR}
