@@ -24,7 +24,8 @@
 #define ROUTER "0a:58:0a:f4:01:01"
 #define POD_MAC "02:00:00:00:01:05"
 #define VIP "10.96.0.10"
-/* A gso_target with complete checksums. */
+/* Room for every test's segments, and a gso_target with complete checksums. */
+#define SEGMENTS_SIZE (256 * 1024)
 #define TARGET(prefix_, max_l3_len_, max_bytes_)                                          \
     ((struct gso_target) { .prefix = (prefix_), .prefix_len = sizeof (prefix_),          \
                            .max_l3_len = (max_l3_len_), .max_bytes = (max_bytes_) })
@@ -38,18 +39,6 @@ static be32 ip_of(const char *s)
 }
 
 /* ---- Segmentation ---- */
-
-/* The segments of a batch back to back, as the kernel's UDP_SEGMENT sees them. */
-static size_t flatten(const struct gso_batch *batch, uint8_t *out)
-{
-    size_t len = 0;
-
-    for (size_t i = 0; i < 2 * batch->n_segments; i++) {
-        memcpy(out + len, batch->iov[i].iov_base, batch->iov[i].iov_len);
-        len += batch->iov[i].iov_len;
-    }
-    return len;
-}
 
 static struct packet *gso_frame(const struct pkt_spec *spec, uint16_t gso_size)
 {
@@ -72,10 +61,8 @@ static struct packet *gso_frame(const struct pkt_spec *spec, uint16_t gso_size)
 static void check_tcp_segments(const struct gso_batch *batch, const uint8_t prefix[4],
                                size_t mss, size_t payload, uint32_t seq0)
 {
-    static uint8_t out[256 * 1024];
-    size_t total = flatten(batch, out);
+    const uint8_t *out = batch->buf;
 
-    cr_assert_eq(total, batch->total);
     cr_assert_eq(batch->n_segments, (payload + mss - 1) / mss);
     cr_assert_eq(batch->unit, 4u + 54 + mss);
     cr_assert_eq(batch->total, payload + batch->n_segments * (4 + 54));
@@ -103,11 +90,12 @@ Test(gso, tcp_frame_cut_into_valid_segments)
                              .ip_dst = "10.244.2.5", .sport = 1000, .dport = 2000,
                              .tcp_flags = TCP_ACK | 0x08 /* PSH */, .payload = 10000 };
     struct packet *pkt = gso_frame(&spec, 1410);
-    static struct gso_batch batch;
+    static uint8_t segments[SEGMENTS_SIZE];
+    struct gso_batch batch = { .buf = segments };
     uint8_t prefix[4] = { 0xde, 0xad, 0xbe, 0xef };
     uint32_t seq0 = ntohl(((struct tcp_header *) packet_l4(pkt))->seq);
 
-    cr_assert_eq(gso_segment(pkt, &TARGET(prefix, 0, SIZE_MAX), 0, &batch), 10000);
+    cr_assert_eq(gso_segment(pkt, &TARGET(prefix, 0, SEGMENTS_SIZE), 0, &batch), 10000);
     check_tcp_segments(&batch, prefix, 1410, 10000, seq0);      /* 7 x 1410 + 130. */
     packet_array_free(pkt, 1);
 }
@@ -120,11 +108,12 @@ Test(gso, tcp_segments_cut_to_the_mtu_not_the_gso_size)
                              .ip_dst = "10.244.2.5", .sport = 1000, .dport = 2000,
                              .tcp_flags = TCP_ACK | 0x08 /* PSH */, .payload = 14600 };
     struct packet *pkt = gso_frame(&spec, 1460);
-    static struct gso_batch batch;
+    static uint8_t segments[SEGMENTS_SIZE];
+    struct gso_batch batch = { .buf = segments };
     uint8_t prefix[4] = { 1, 2, 3, 4 };
     uint32_t seq0 = ntohl(((struct tcp_header *) packet_l4(pkt))->seq);
 
-    cr_assert_eq(gso_segment(pkt, &TARGET(prefix, 1450, SIZE_MAX), 0, &batch), 14600);
+    cr_assert_eq(gso_segment(pkt, &TARGET(prefix, 1450, SEGMENTS_SIZE), 0, &batch), 14600);
     check_tcp_segments(&batch, prefix, 1410, 14600, seq0);
     packet_array_free(pkt, 1);
 }
@@ -136,11 +125,12 @@ Test(gso, udp_datagrams_over_the_mtu_refused)
                              .ip_dst = "10.244.2.5", .proto = 17, .sport = 1, .dport = 2,
                              .payload = 4 * 1472 };
     struct packet *pkt = gso_frame(&spec, 1472);
-    static struct gso_batch batch;
+    static uint8_t segments[SEGMENTS_SIZE];
+    struct gso_batch batch = { .buf = segments };
     uint8_t prefix[4] = { 0 };
 
-    cr_expect_eq(gso_segment(pkt, &TARGET(prefix, 1450, SIZE_MAX), 0, &batch), -EMSGSIZE);
-    cr_expect_eq(gso_segment(pkt, &TARGET(prefix, 1500, SIZE_MAX), 0, &batch), 4 * 1472);
+    cr_expect_eq(gso_segment(pkt, &TARGET(prefix, 1450, SEGMENTS_SIZE), 0, &batch), -EMSGSIZE);
+    cr_expect_eq(gso_segment(pkt, &TARGET(prefix, 1500, SEGMENTS_SIZE), 0, &batch), 4 * 1472);
     cr_expect_eq(batch.n_segments, 4u);
     packet_array_free(pkt, 1);
 }
@@ -152,19 +142,20 @@ Test(gso, batches_stop_at_max_bytes_and_continue)
                              .ip_dst = "10.244.2.5", .sport = 1000, .dport = 2000,
                              .tcp_flags = TCP_ACK, .payload = 60000 };
     struct packet *pkt = gso_frame(&spec, 1398);
-    static struct gso_batch batch;
+    static uint8_t segments[SEGMENTS_SIZE];
+    struct gso_batch batch = { .buf = segments };
     uint8_t prefix[4] = { 0 };
     long next = 0;
-    size_t sends = 0, segments = 0;
+    size_t sends = 0, n_segments = 0;
 
     while (next < 60000) {
         next = gso_segment(pkt, &TARGET(prefix, 0, 20000), next, &batch);
         cr_assert_gt(next, 0);
         cr_assert_leq(batch.total, 20000u);
-        segments += batch.n_segments;
+        n_segments += batch.n_segments;
         sends++;
     }
-    cr_expect_eq(segments, (60000 + 1397) / 1398);
+    cr_expect_eq(n_segments, (60000 + 1397) / 1398);
     cr_expect_eq(sends, 4u, "%zu sends of at most 20000 bytes", sends);
     packet_array_free(pkt, 1);
 }
@@ -216,17 +207,16 @@ Test(gso, partial_checksums_left_for_the_receiver)
                              .ip_dst = "10.244.2.5", .sport = 1000, .dport = 2000,
                              .tcp_flags = TCP_ACK, .payload = 5000 };
     struct packet *pkt = gso_frame(&spec, 1410);
-    static struct gso_batch batch;
-    static uint8_t out[64 * 1024];
+    static uint8_t segments[SEGMENTS_SIZE];
+    struct gso_batch batch = { .buf = segments };
     uint8_t prefix[4] = { 0 };
-    struct gso_target target = TARGET(prefix, 0, SIZE_MAX);
+    struct gso_target target = TARGET(prefix, 0, SEGMENTS_SIZE);
 
     target.partial_csum = true;
     cr_assert_eq(gso_segment(pkt, &target, 0, &batch), 5000);
-    flatten(&batch, out);
     cr_assert_eq(batch.n_segments, 4u);
     for (size_t i = 0; i < batch.n_segments; i++) {
-        const uint8_t *seg = out + i * batch.unit + sizeof prefix;
+        const uint8_t *seg = segments + i * batch.unit + sizeof prefix;
         size_t len = 54 + (i == 3 ? 5000 - 3 * 1410 : 1410);
 
         cr_expect(pkt_ip_csum_ok(seg, len), "segment %zu IP checksum, always complete", i);

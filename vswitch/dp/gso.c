@@ -24,20 +24,20 @@ void gso_complete_csum(struct packet *pkt)
     pkt->vnet.flags &= ~VIRTIO_NET_HDR_F_NEEDS_CSUM;
 }
 
-/* Writes the checksum of a segment whose pseudo-header sums to 'sum': complete over its
- * header and payload, or partial (the pseudo-header sum alone, uncomplemented, the receiver
+/* Writes the checksum of the segment of 'l4_len' bytes at 'l4' whose pseudo-header sums to
+ * 'sum': complete, or partial (the pseudo-header sum alone, uncomplemented, the receiver
  * adding the rest). */
-static void set_l4_csum(uint8_t *field, bool partial, bool tcp, uint32_t sum,
-                        const uint8_t *l4, size_t l4_hdr, const uint8_t *payload, size_t len)
+static void set_l4_csum(uint8_t *l4, size_t l4_len, bool tcp, bool partial, uint32_t sum)
 {
+    uint8_t *field = l4 + (tcp ? offsetof(struct tcp_header, csum)
+                               : offsetof(struct udp_header, csum));
     be16 csum;
 
-    memset(field, 0, sizeof csum);
     if (partial) {
         csum = ~csum_finish(sum);
     } else {
-        /* l4_hdr is even, so the payload's sum continues the header's. */
-        csum = csum_finish(csum_partial(payload, len, csum_partial(l4, l4_hdr, sum)));
+        memset(field, 0, sizeof csum);
+        csum = csum_finish(csum_partial(l4, l4_len, sum));
         if (!csum && !tcp) {
             csum = 0xffff;      /* RFC 768: a computed zero is sent as all ones. */
         }
@@ -73,7 +73,7 @@ long gso_segment(const struct packet *pkt, const struct gso_target *target, size
         l4_hdr = UDP_HDR_LEN;
     }
     hdr_len = pkt->l4_ofs + l4_hdr;
-    if (hdr_len > pkt->len || prefix_len + hdr_len > GSO_HDR_ROOM) {
+    if (hdr_len > pkt->len) {
         return -EINVAL;
     }
     if (max_l3_len && l3_hdr + l4_hdr + mss > max_l3_len) {
@@ -90,11 +90,9 @@ long gso_segment(const struct packet *pkt, const struct gso_target *target, size
     while (offset < payload && n < GSO_MAX_SEGMENTS) {
         size_t chunk = MIN(mss, payload - offset);
         size_t seg_len = hdr_len + chunk;
-        const uint8_t *data = pkt->data + hdr_len + offset;
-        uint8_t *hdr = batch->hdrs[n];
+        uint8_t *hdr = batch->buf + batch->total;
         bool last = offset + chunk == payload;
         struct ip_header *sip;
-        uint32_t sum;
         uint8_t *l4;
 
         if (batch->total + prefix_len + seg_len > target->max_bytes) {
@@ -105,6 +103,7 @@ long gso_segment(const struct packet *pkt, const struct gso_target *target, size
         }
         memcpy(hdr, target->prefix, prefix_len);
         memcpy(hdr + prefix_len, pkt->data, hdr_len);
+        memcpy(hdr + prefix_len + hdr_len, pkt->data + hdr_len + offset, chunk);
 
         sip = (struct ip_header *) (hdr + prefix_len + pkt->l3_ofs);
         sip->tot_len = htons(seg_len - pkt->l3_ofs);
@@ -113,7 +112,6 @@ long gso_segment(const struct packet *pkt, const struct gso_target *target, size
         sip->csum = csum_finish(csum_partial(sip, l3_hdr, 0));
 
         l4 = hdr + prefix_len + pkt->l4_ofs;
-        sum = csum_pseudo_header(sip->src, sip->dst, sip->proto, l4_hdr + chunk);
         if (tcp) {
             struct tcp_header *th = (struct tcp_header *) l4;
 
@@ -127,11 +125,8 @@ long gso_segment(const struct packet *pkt, const struct gso_target *target, size
         } else {
             ((struct udp_header *) l4)->len = htons(UDP_HDR_LEN + chunk);
         }
-        set_l4_csum(l4 + (tcp ? offsetof(struct tcp_header, csum)
-                              : offsetof(struct udp_header, csum)),
-                    target->partial_csum, tcp, sum, l4, l4_hdr, data, chunk);
-        batch->iov[2 * n] = (struct iovec) { hdr, prefix_len + hdr_len };
-        batch->iov[2 * n + 1] = (struct iovec) { (void *) data, chunk };
+        set_l4_csum(l4, l4_hdr + chunk, tcp, target->partial_csum,
+                    csum_pseudo_header(sip->src, sip->dst, sip->proto, l4_hdr + chunk));
         batch->total += prefix_len + seg_len;
         offset += chunk;
         n++;

@@ -60,6 +60,7 @@ struct vxlan_priv {
                                                              * differs from 'header'. */
     struct sockaddr_in addrs[PACKET_BATCH_SIZE];
     struct gso_batch gso;
+    uint8_t segments[VXLAN_GSO_MAX_SEND];       /* The gso batch's buffer. */
     struct vxlan_rx rx;
 };
 
@@ -138,6 +139,7 @@ int port_vxlan_open(be32 node_ip, uint16_t udp_port, uint32_t vni, uint16_t mtu,
     priv->mtu = mtu;
     priv->vni = vni;
     priv->remote_csum = remote_csum;
+    priv->gso.buf = priv->segments;
     memcpy(priv->tx_fds, tx_fds, sizeof tx_fds);
     priv->header[0] = VXLAN_FLAG_VNI;
     priv->header[4] = vni >> 16;
@@ -382,7 +384,9 @@ static void send_segmented(struct port *port, int fd, struct packet *pkt,
     size_t payload_done = 0;
 
     for (;;) {
-        struct msghdr msg = { .msg_name = to, .msg_namelen = sizeof *to, .msg_iov = gso->iov };
+        struct iovec iov = { gso->buf, 0 };
+        struct msghdr msg = { .msg_name = to, .msg_namelen = sizeof *to, .msg_iov = &iov,
+                              .msg_iovlen = 1 };
         long next = gso_segment(pkt, &target, payload_done, gso);
 
         if (next < 0) {
@@ -400,7 +404,7 @@ static void send_segmented(struct port *port, int fd, struct packet *pkt,
             }
             return;
         }
-        msg.msg_iovlen = 2 * gso->n_segments;
+        iov.iov_len = gso->total;
         if (gso->n_segments > 1) {
             struct cmsghdr *cm;
             uint16_t unit = gso->unit;
