@@ -39,6 +39,15 @@
 #            packet with offload flags) and so, as OVS's userspace datapath needs of a veth
 #            then, is the pods' tx checksum offload (ethtool -K eth0 tx off, which takes their
 #            TSO with it): this column pays for its segmentation and checksums in the pods.
+#   floor-whole, floor-segments
+#            (not by default) no switch: tests/bench/relay-floor.c, built here, on each node
+#            between the pod's veth (AF_PACKET) and a UDP socket to the other node, the pods
+#            holding static ARP entries for their gateway with the other pod's MAC.  What any
+#            user-space overlay on sockets pays at the least: floor-whole sends each frame as
+#            it is, cut by the kernel into datagrams that are not frames (not VXLAN), the four
+#            copies and nothing else; floor-segments makes every datagram a frame of its own
+#            as RFC 7348 requires (headers copied per piece, the pieces joined again on the
+#            other side), without any of a switch's work.  No VIP (n/a in the report).
 # Measured, client pod on node 1, server pod on node 2:
 #   pod  pod -> pod         TCP throughput (iperf3, 1 and 4 streams), TCP round-trip latency
 #                           (sockperf ping-pong, 64 bytes, p50 and p99)
@@ -99,7 +108,9 @@ for s in $SYSTEMS; do
             else
                 log "Open vSwitch not installed (openvswitch-switch): skipping it"
             fi ;;
-        *) fail "unknown system $s (kernel, vswitch, vswitch-poll, ovs)" ;;
+        floor-whole|floor-segments) systems+=("$s") ;;
+        *) fail "unknown system $s (kernel, vswitch, vswitch-poll, ovs, floor-whole," \
+                "floor-segments)" ;;
     esac
 done
 [ ${#systems[@]} -gt 0 ] || fail "nothing to measure"
@@ -316,9 +327,46 @@ setup_ovs() {
     CLIENT[ovs]=o-pod1 SERVER[ovs]=o-pod2 UNDER[ovs]=o-under NODE1[ovs]=o-node1
 }
 
+# --- the floor of a user-space relay ----------------------------------------------------------
+
+# floor_overlay SYS TAG MODE: relay-floor MODE (--whole, --segments) in TAG-node1/2 between
+# pods TAG-pod1/2 and the underlay TAG-under.
+floor_overlay() {
+    local sys=$1 t=$2 mode=$3 i p mac relay=$VSW_TMPDIR/relay-floor
+    [ -x "$relay" ] || cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$relay" \
+        "$(dirname "$0")/relay-floor.c" || fail "$sys: cannot build relay-floor"
+    # shellcheck disable=SC2034  # read by the library's add_underlay and underlay_attach
+    VSW_UNDERLAY_NS=$t-under
+    add_underlay
+    for i in 1 2; do
+        p=$t-pod$i
+        add_ns "$t-node$i"
+        underlay_attach "$t-node$i" $i
+        add_ns "$p"
+        add_veth "$t-node$i" "h-$p" "$p" eth0
+        ip -n "$(ns "$t-node$i")" link set "h-$p" mtu $MTU &&
+        ip -n "$(ns "$p")" link set eth0 mtu $MTU address "$(mac_of_ip "10.244.$i.2")" &&
+        ip -n "$(ns "$p")" addr add "10.244.$i.2/24" dev eth0 &&
+        ip -n "$(ns "$p")" route add default via "10.244.$i.1" || fail "$sys: pod $p"
+    done
+    for i in 1 2; do
+        # The relay hands frames over untouched: the gateway's MAC is the other pod's.
+        mac=$(mac_of_ip "10.244.$((3 - i)).2")
+        ip -n "$(ns "$t-pod$i")" neigh add "10.244.$i.1" lladdr "$mac" dev eth0 nud permanent ||
+            fail "$sys: ARP entry in $t-pod$i"
+        bg_start "$t-node$i" "$VSW_TMPDIR/$t-relay$i.log" "$relay" "$mode" "h-$t-pod$i" \
+            "$VSW_UNDERLAY.$i" "$VSW_UNDERLAY.$((3 - i))"
+    done
+    CLIENT[$sys]=$t-pod1 SERVER[$sys]=$t-pod2 UNDER[$sys]=$t-under NODE1[$sys]=$t-node1
+    NO_VIP[$sys]=1
+}
+
+setup_floor_whole() { floor_overlay floor-whole fw --whole; }
+setup_floor_segments() { floor_overlay floor-segments fs --segments; }
+
 # --- measurements -----------------------------------------------------------------------------
 
-declare -A CLIENT SERVER UNDER NODE1 R
+declare -A CLIENT SERVER UNDER NODE1 R NO_VIP
 
 servers() { # SYS: iperf3 and sockperf in the server pod; the client reaches it and the VIP.
     local s=${SERVER[$1]} c=${CLIENT[$1]}
@@ -334,6 +382,7 @@ servers() { # SYS: iperf3 and sockperf in the server pod; the client reaches it 
     ns_exec "$c" ping -q -c 20 -i 0.01 $POD2 >/dev/null || fail "$1: pings across nodes lost"
     b=$(ns_exec "${UNDER[$1]}" cat "/sys/class/net/$port/statistics/rx_packets")
     [ $((b - a)) -ge 20 ] || fail "$1: the pings did not cross the underlay ($((b - a)) packets)"
+    [ -n "${NO_VIP[$1]:-}" ] && return
     ns_exec "$c" timeout 10 iperf3 -c $VIP -p 5201 -t 1 >/dev/null ||
         fail "$1: no TCP through the VIP $VIP:5201"
 }
@@ -365,6 +414,7 @@ sockperf_pp() {
 # measure SYS PATH TEST: one measurement of TEST (tcp1, tcp4, rr) on PATH (pod, vip).
 measure() {
     local sys=$1 path=$2 test=$3 dst=$POD2 c=${CLIENT[$1]} p50 p99
+    [ "$path" = vip ] && [ -n "${NO_VIP[$sys]:-}" ] && return
     [ "$path" = vip ] && dst=$VIP
     case $test in
         tcp1) record "$sys" "$path/tcp_1_gbps" "$(iperf_gbps "$c" $dst 1)"
@@ -396,7 +446,8 @@ metrics=(pod/tcp_1_gbps pod/tcp_4_gbps pod/rr_p50_us pod/rr_p99_us
          vip/tcp_1_gbps vip/tcp_4_gbps vip/rr_p50_us vip/rr_p99_us)
 declare -A LABEL=([tcp_1_gbps]="TCP 1 stream (Gbit/s)" [tcp_4_gbps]="TCP 4 streams (Gbit/s)"
                   [rr_p50_us]="TCP RR p50 (us)" [rr_p99_us]="TCP RR p99 (us)")
-declare -A SHORT=([kernel]=k [vswitch]=v [vswitch-poll]=p [ovs]=o)
+declare -A SHORT=([kernel]=k [vswitch]=v [vswitch-poll]=p [ovs]=o [floor-whole]=fw
+                  [floor-segments]=fs)
 declare -A BETTER=([tcp_1_gbps]=higher [tcp_4_gbps]=higher [rr_p50_us]=lower [rr_p99_us]=lower)
 n=${#systems[@]}
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -432,7 +483,9 @@ ratio() { # SYS METRIC: median of SYS / median of kernel ("n/a" without the kern
         path=${m%%/*} base=${m#*/}
         printf '%-30s' "$path: ${LABEL[$base]}"
         for s in "${systems[@]}"; do
-            if [ "$s" = kernel ] || ! has kernel "${systems[@]}"; then
+            if [ -z "${R[$s,$m]:-}" ]; then
+                printf '%22s' "n/a"
+            elif [ "$s" = kernel ] || ! has kernel "${systems[@]}"; then
                 printf '%22s' "$(printf '%.2f' "${MED[$s,$m]}")"
             else
                 printf '%22s' "$(printf '%.2f (%sx)' "${MED[$s,$m]}" "$(ratio "$s" "$m")")"
@@ -440,6 +493,7 @@ ratio() { # SYS METRIC: median of SYS / median of kernel ("n/a" without the kern
         done
         printf '   '
         for s in "${systems[@]}"; do
+            [ -n "${R[$s,$m]:-}" ] || continue
             # shellcheck disable=SC2086
             printf ' %s %s' "${SHORT[$s]}" "$(printf '%s\n' ${R[$s,$m]} | sort -g |
                 awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.1f..%.1f", lo, hi}')"
@@ -448,6 +502,10 @@ ratio() { # SYS METRIC: median of SYS / median of kernel ("n/a" without the kern
     done
     printf '(kernel: two Linux bridges joined by VXLAN devices, flannel'"'"'s design, the VIP by kube-proxy'"'"'s\n'
     printf ' iptables DNAT in the client'"'"'s node; vswitch: DSR across nodes; ratios are to the kernel'
+    if has floor-whole "${systems[@]}" || has floor-segments "${systems[@]}"; then
+        printf ';\n floor-*: no switch, tests/bench/relay-floor.c between veth and UDP, the least a\n'
+        printf ' user-space overlay pays: -whole not VXLAN, -segments one frame per datagram'
+    fi
     if has ovs "${systems[@]}"; then
         printf ';\n ovs: Open vSwitch %s userspace datapath, userspace VXLAN (br-int + br-phy), the VIP by\n' \
             "$(ovs-vswitchd --version | awk 'NR == 1 {print $NF}')"
@@ -481,6 +539,7 @@ fi
     for s in "${systems[@]}"; do
         for m in "${metrics[@]}"; do
             path=${m%%/*} base=${m#*/}
+            [ -n "${R[$s,$m]:-}" ] || continue
             # shellcheck disable=SC2086
             jq -n --arg s "$s" --arg p "$path" --arg m "$base" \
                 --argjson rounds "[$(echo ${R[$s,$m]} | tr ' ' ',')]" \
