@@ -7,7 +7,9 @@
 # counted.  On the underlay, tcpdump sees VXLAN with VNI 4242 between the two node addresses in
 # both directions and nothing else on the pods' addresses.  A pod left at MTU 1500 that sends a
 # 1500-byte DF ping across gets "Frag needed ... mtu = 1450" from its gateway and learns the
-# path MTU.  The peers' counters follow the traffic.
+# path MTU.  TCP data carries remote checksum offload (RCO) on the wire; a node restarted with
+# --vxlan-rco off sends complete checksums and still accepts the other's partial ones.  The
+# peers' counters follow the traffic.
 . "$(dirname "$0")/../lib/netns.sh"
 preflight
 require tcpdump
@@ -50,6 +52,45 @@ assert_eq "every VXLAN packet on the underlay carries VNI $VNI" 0 \
 # --- TCP, UDP ---------------------------------------------------------------------------------
 tcp_xfer a b 10.244.2.10 $((12 << 20)) 7001
 tcp_xfer b a 10.244.1.10 $((12 << 20)) 7002
+
+# --- Remote checksum offload (--vxlan-rco) -----------------------------------------------------
+# TCP data between the nodes leaves its inner checksum to the receiver: byte 1 of the VXLAN
+# header carries the RCO flag (0x20), byte 7 the checksum's start, 34 / 2 = 0x11.  Restarted
+# with --vxlan-rco off, node1 sends complete checksums (both bytes 0) and still takes node2's
+# partial ones: the hashed transfers prove every byte arrived.
+# rco_bytes CAP: bytes 1 and 7 of the VXLAN header of each datagram in a tcpdump -x capture.
+rco_bytes() {
+    awk 'function out() { if (h != "") print substr(h, 59, 2), substr(h, 71, 2); h = "" }
+         /^[0-9]/ { out(); next } /0x[0-9a-f]+:/ { for (i = 2; i <= NF; i++) h = h $i }
+         END { out() }' "$1"
+}
+# rco_during FROM_NODE_IP CAP XFER_ARGS...: captures 5 data datagrams from FROM_NODE_IP while
+# tcp_xfer XFER_ARGS runs.
+rco_during() {
+    local from=$1 cap=$2; shift 2
+    bg_start underlay "$cap" tcpdump -l -nn -x -i br0 -c 5 \
+        "udp dst port 4789 and src host $from and greater 1000"
+    local pid=$BG_PID
+    wait_until 5 grep -q 'listening on br0' "$cap" || fail "tcpdump did not start: $(cat "$cap")"
+    tcp_xfer "$@"
+    wait_until 5 bash -c "[ \$(grep -c '^[0-9]' '$cap') -ge 5 ]" ||
+        fail "no TCP data from $from on the underlay: $(cat "$cap")"
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+}
+rco_during "$N1" "$VSW_TMPDIR/rco-on.txt" a b 10.244.2.10 $((4 << 20)) 7011
+assert_eq "node1 -> node2, RCO on: flag and start in every data datagram" "20 11" \
+    "$(rco_bytes "$VSW_TMPDIR/rco-on.txt" | sort -u)"
+stop_vswitchd node1
+VSW_ARGS[node1]="${VSW_ARGS[node1]} --vxlan-rco off"
+restart_vswitchd node1
+rco_during "$N1" "$VSW_TMPDIR/rco-off.txt" a b 10.244.2.10 $((4 << 20)) 7012
+assert_eq "node1 -> node2, RCO off: complete checksums" "00 00" \
+    "$(rco_bytes "$VSW_TMPDIR/rco-off.txt" | sort -u)"
+rco_during "$N2" "$VSW_TMPDIR/rco-mixed.txt" b a 10.244.1.10 $((4 << 20)) 7013
+assert_eq "node2 -> node1 still RCO, taken by node1 with RCO off" "20 11" \
+    "$(rco_bytes "$VSW_TMPDIR/rco-mixed.txt" | sort -u)"
+log "ok: RCO on the wire; a node with it off sends complete checksums and accepts partial ones"
 
 bg_start b "$VSW_TMPDIR/echo.log" "$VSW_PY" "$VSW_LIB_DIR/pkt.py" udp-echo-server 7003
 wait_until 5 grep -q listening "$VSW_TMPDIR/echo.log" || fail "UDP echo server did not start"

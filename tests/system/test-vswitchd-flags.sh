@@ -27,6 +27,10 @@ expect_refusal "bad log level" "${base[@]}" --pod-cidr 10.244.1.0/24 --log-level
 expect_refusal "bad metrics address" "${base[@]}" --pod-cidr 10.244.1.0/24 --metrics nowhere
 expect_refusal "VNI out of range" "${base[@]}" --pod-cidr 10.244.1.0/24 --vni 16777216
 expect_refusal "VXLAN port out of range" "${base[@]}" --pod-cidr 10.244.1.0/24 --vxlan-port 70000
+expect_refusal "remote checksum offload neither on nor off" "${base[@]}" \
+    --pod-cidr 10.244.1.0/24 --vxlan-rco yes
+grep -q "invalid --vxlan-rco 'yes': expected on or off" "$d/vswitchd-flags.$i.log" ||
+    fail "--vxlan-rco yes: the message does not say what is wrong: $(cat "$d/vswitchd-flags.$i.log")"
 expect_refusal "flow pairs per pod out of range" "${base[@]}" --pod-cidr 10.244.1.0/24 \
     --max-flow-pairs-per-pod 16777217
 expect_refusal "flow pairs per pod negative" "${base[@]}" --pod-cidr 10.244.1.0/24 \
