@@ -7,42 +7,28 @@
 #include "dp/csum.h"
 #include "dp/net-headers.h"
 
+/* Completes the partial checksum at 'field', which holds the pseudo-header sum, over the
+ * 'len' L4 bytes from 'l4' (the field among them), as a NIC would. */
+static void complete_csum(const uint8_t *l4, size_t len, uint8_t *field, bool udp)
+{
+    be16 csum = csum_finish(csum_partial(l4, len, 0));
+
+    if (!csum && udp) {
+        csum = 0xffff;          /* RFC 768: a computed zero is sent as all ones. */
+    }
+    memcpy(field, &csum, sizeof csum);
+}
+
 void gso_complete_csum(struct packet *pkt)
 {
     size_t start = pkt->vnet.csum_start, field = start + pkt->vnet.csum_offset;
-    be16 csum;
 
     if (!(pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || field + 2 > pkt->len) {
         return;
     }
-    /* The field already holds the pseudo-header sum: summing from csum_start includes it. */
-    csum = csum_finish(csum_partial(pkt->data + start, pkt->len - start, 0));
-    if (!csum && pkt->l4_valid && packet_l3(pkt)[9] == IP_PROTO_UDP) {
-        csum = 0xffff;
-    }
-    memcpy(pkt->data + field, &csum, sizeof csum);
+    complete_csum(pkt->data + start, pkt->len - start, pkt->data + field,
+                  pkt->l4_valid && packet_l3(pkt)[9] == IP_PROTO_UDP);
     pkt->vnet.flags &= ~VIRTIO_NET_HDR_F_NEEDS_CSUM;
-}
-
-/* Writes the checksum of the segment of 'l4_len' bytes at 'l4' whose pseudo-header sums to
- * 'sum': complete, or partial (the pseudo-header sum alone, uncomplemented, the receiver
- * adding the rest). */
-static void set_l4_csum(uint8_t *l4, size_t l4_len, bool tcp, bool partial, uint32_t sum)
-{
-    uint8_t *field = l4 + (tcp ? offsetof(struct tcp_header, csum)
-                               : offsetof(struct udp_header, csum));
-    be16 csum;
-
-    if (partial) {
-        csum = ~csum_finish(sum);
-    } else {
-        memset(field, 0, sizeof csum);
-        csum = csum_finish(csum_partial(l4, l4_len, sum));
-        if (!csum && !tcp) {
-            csum = 0xffff;      /* RFC 768: a computed zero is sent as all ones. */
-        }
-    }
-    memcpy(field, &csum, sizeof csum);
 }
 
 long gso_segment(const struct packet *pkt, const struct gso_target *target, size_t offset,
@@ -93,7 +79,8 @@ long gso_segment(const struct packet *pkt, const struct gso_target *target, size
         uint8_t *hdr = batch->buf + batch->total;
         bool last = offset + chunk == payload;
         struct ip_header *sip;
-        uint8_t *l4;
+        uint8_t *l4, *field;
+        be16 partial;
 
         if (batch->total + prefix_len + seg_len > target->max_bytes) {
             if (!n) {
@@ -125,8 +112,16 @@ long gso_segment(const struct packet *pkt, const struct gso_target *target, size
         } else {
             ((struct udp_header *) l4)->len = htons(UDP_HDR_LEN + chunk);
         }
-        set_l4_csum(l4, l4_hdr + chunk, tcp, target->partial_csum,
-                    csum_pseudo_header(sip->src, sip->dst, sip->proto, l4_hdr + chunk));
+        /* Partial first, the pseudo-header sum uncomplemented, as the pod's own; completed
+         * here unless the receiver is to do it. */
+        field = l4 + (tcp ? offsetof(struct tcp_header, csum)
+                          : offsetof(struct udp_header, csum));
+        partial = ~csum_finish(csum_pseudo_header(sip->src, sip->dst, sip->proto,
+                                                  l4_hdr + chunk));
+        memcpy(field, &partial, sizeof partial);
+        if (!target->partial_csum) {
+            complete_csum(l4, l4_hdr + chunk, field, !tcp);
+        }
         batch->total += prefix_len + seg_len;
         offset += chunk;
         n++;
