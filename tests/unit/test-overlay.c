@@ -305,13 +305,22 @@ static void teardown(void)
     close(peer_sock);
 }
 
-/* Waits for one datagram at the peer; returns its length. */
-static int peer_receive(uint8_t *buf, size_t size)
+/* The next datagram at the peer, waited for up to 'wait_ms': its length, or -1 if none
+ * came. */
+static int peer_next(uint8_t *buf, size_t size, int wait_ms)
 {
     struct pollfd pfd = { .fd = peer_sock, .events = POLLIN };
 
-    cr_assert_eq(poll(&pfd, 1, 2000), 1, "nothing reached the peer");
-    return recv(peer_sock, buf, size, 0);
+    return poll(&pfd, 1, wait_ms) == 1 ? (int) recv(peer_sock, buf, size, 0) : -1;
+}
+
+/* Waits for one datagram at the peer; returns its length. */
+static int peer_receive(uint8_t *buf, size_t size)
+{
+    int n = peer_next(buf, size, 2000);
+
+    cr_assert_geq(n, 0, "nothing reached the peer");
+    return n;
 }
 
 /* Sends 'inner' from 'from' with the VXLAN header 'header'. */
@@ -516,15 +525,9 @@ Test(vxlan, full_size_gso_frame_arrives_as_valid_mtu_segments)
 
     setsockopt(peer_sock, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
     cr_assert_eq(dp_inject(dp, "pod", frame, len, &vnet), 0);
-    for (;;) {
-        struct pollfd pfd = { .fd = peer_sock, .events = POLLIN };
+    for (int n; (n = peer_next(dgram, sizeof dgram, 500)) >= 0;) {
         const uint8_t *inner = dgram + VXLAN_HDR_LEN;
-        int n;
 
-        if (poll(&pfd, 1, 500) != 1) {
-            break;
-        }
-        n = recv(peer_sock, dgram, sizeof dgram, 0);
         cr_assert_leq(n - VXLAN_HDR_LEN - ETH_HDR_LEN, 1450, "inner packet within the MTU");
         cr_assert(pkt_ip_csum_ok(inner, n - VXLAN_HDR_LEN));
         cr_assert(pkt_l4_csum_ok(inner, n - VXLAN_HDR_LEN), "segment %d", n_segments);
@@ -688,18 +691,11 @@ static uint64_t drops_total(void)
 
 static int peer_datagrams(uint8_t *buf, size_t size, size_t *bytes)
 {
-    struct pollfd pfd = { .fd = peer_sock, .events = POLLIN };
     int n = 0;
 
     *bytes = 0;
-    while (poll(&pfd, 1, 300) == 1) {
-        ssize_t r = recv(peer_sock, buf, size, 0);
-
-        if (r < 0) {
-            break;
-        }
+    for (int r; (r = peer_next(buf, size, 300)) >= 0; n++) {
         *bytes += r;
-        n++;
     }
     return n;
 }
@@ -785,16 +781,10 @@ Test(vxlan, gso_frames_are_cut_to_the_overlay_mtu)
     };
     static uint8_t frame[PACKET_MAX_FRAME], dgram[PACKET_MAX_FRAME];
     size_t len = pkt_build(&spec, frame, sizeof frame), payload = 0;
-    struct pollfd pfd = { .fd = peer_sock, .events = POLLIN };
     int biggest = 0;
 
     cr_assert_eq(dp_inject(dp, "pod", frame, len, &vnet), 0);
-    while (poll(&pfd, 1, 300) == 1) {
-        int n = recv(peer_sock, dgram, sizeof dgram, 0);
-
-        if (n < 0) {
-            break;
-        }
+    for (int n; (n = peer_next(dgram, sizeof dgram, 300)) >= 0;) {
         biggest = n > biggest ? n : biggest;
         cr_expect(pkt_l4_csum_ok(dgram + VXLAN_HDR_LEN, n - VXLAN_HDR_LEN));
         payload += n - VXLAN_HDR_LEN - 54;
@@ -1130,10 +1120,8 @@ Test(vxlan_rco, gso_segments_leave_their_checksums_to_the_receiver)
     int n_segments = 0;
 
     cr_assert_eq(dp_inject(dp, "pod", frame, len, &vnet), 0);
-    for (struct pollfd pfd = { .fd = peer_sock, .events = POLLIN };
-         poll(&pfd, 1, 500) == 1; n_segments++) {
+    for (int n; (n = peer_next(dgram, sizeof dgram, 500)) >= 0; n_segments++) {
         const uint8_t *inner = dgram + VXLAN_HDR_LEN;
-        int n = recv(peer_sock, dgram, sizeof dgram, 0);
 
         cr_assert_eq(dgram[1], VXLAN_FLAG_RCO, "segment %d: the RCO flag", n_segments);
         cr_assert_eq(dgram[7], 34 / 2, "segment %d: TCP checksum from byte 34", n_segments);
