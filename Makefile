@@ -11,10 +11,12 @@ PREFIX    ?= /usr/local
 BUILD     ?= build
 CC        ?= cc
 PKGS      := libuv libmnl libprotobuf-c sqlite3 jansson libmicrohttpd libcurl yaml-0.1
+# Only vswitchd programs nftables (its masquerade rules).
+NFT_PKG   := libnftables
 
 # Build deps are installed on demand: a missing pkg-config file means a fresh machine.
 ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
-ifneq ($(shell pkg-config --exists $(PKGS) && command -v protoc-c >/dev/null && echo ok),ok)
+ifneq ($(shell pkg-config --exists $(PKGS) $(NFT_PKG) && command -v protoc-c >/dev/null && echo ok),ok)
 $(info deps: installing the build dependencies)
 $(shell bash tests/deps.sh build >&2)
 endif
@@ -96,7 +98,7 @@ $(BUILD)/libvswitch-proxy.a: $(PROXY_OBJ)
 
 $(BUILD)/vswitchd: $(DAEMON_OBJ) $(BUILD)/libdp.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(NFT_PKG))
 
 $(BUILD)/vsctl: $(CTL_OBJ) $(BUILD)/libvswitch.a
 	@echo "  LD      $@"

@@ -61,12 +61,17 @@ struct next_hop {
     const struct peer *peer;
 };
 
-/* A local pod; a remote pod on its node; the host for anything outside the pod CIDRs.
- * Neither port nor peer inside this node's pod CIDR with no such pod. */
+/* A local pod; a remote pod on its node; the host for the gateway (the node's own address in
+ * the pod CIDR, from which it reaches pods and cluster IPs) and for anything outside the pod
+ * CIDRs.  Neither port nor peer inside this node's pod CIDR with no such pod. */
 static struct next_hop route_to(const struct dp *dp, be32 ip)
 {
     struct next_hop hop = { dp_port_by_ip(dp, ip), NULL };
 
+    if (ip == dp->cfg.gateway) {
+        hop.port = dp->host;
+        return hop;
+    }
     if (hop.port || cidr_contains(&dp->cfg.pod_cidr, ip)) {
         return hop;
     }
