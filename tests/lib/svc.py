@@ -67,6 +67,12 @@ def http_server(port, name):
         daemon_threads = True
         request_queue_size = 128
 
+        def server_bind(self):
+            # HTTPServer's own asks DNS for the host's name (getfqdn): from a pod whose
+            # node has no resolver to offer, that waits out the resolver's timeouts.
+            socketserver.TCPServer.server_bind(self)
+            self.server_name, self.server_port = self.server_address[:2]
+
     srv = Server(("0.0.0.0", int(port)), Handler)
     _listening()
     srv.serve_forever()

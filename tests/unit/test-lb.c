@@ -9,6 +9,7 @@
 
 #include "dp/csum.h"
 #include "dp/dp.h"
+#include "dp/lb.h"
 #include "dp/maglev.h"
 #include "dp/net-headers.h"
 #include "lib/addr.h"
@@ -426,14 +427,17 @@ Test(lb, partial_checksum_stays_partial_and_right)
     cr_expect(pkt_l4_csum_ok(out, out_len));
 }
 
-Test(lb, removed_backend_loses_its_pairs_others_keep_theirs)
+/* Graceful endpoint removal: a backend that leaves the policy (terminating, then gone) keeps
+ * its established TCP pairs, which go on translating to it; new connections, and a new one on
+ * the tuple of a closed pair, go to the backends left. */
+Test(lb, removed_backend_keeps_its_tcp_pairs_new_connections_go_elsewhere)
 {
     static const char *const only_b1[] = { "10.244.1.6" };
     uint8_t frame[256], out[2048];
     const char *where[64];
     struct dp_conn_info *conns;
-    size_t n, on_b1 = 0;
-    int len;
+    size_t n, on_b2 = 0;
+    int len, closed = -1;
 
     for (int i = 0; i < 64; i++) {
         struct pkt_spec syn = { .eth_src = CLIENT_MAC, .eth_dst = ROUTER,
@@ -442,11 +446,12 @@ Test(lb, removed_backend_loses_its_pairs_others_keep_theirs)
 
         where[i] = inject("client", frame, pkt_build(&syn, frame, sizeof frame), out, &len,
                           NULL);
-        on_b1 += !strcmp(where[i], "b1");
+        on_b2 += !strcmp(where[i], "b2");
     }
+    cr_assert_gt(on_b2, 0u);
     set_policy(true, 0, 1, only_b1);
     dp_conn_dump(dp, &conns, &n);
-    cr_expect_eq(n, on_b1, "only the pairs to the remaining backend are left");
+    cr_expect_eq(n, 64u, "every TCP pair stays, those to the removed backend too");
     free(conns);
     for (int i = 0; i < 64; i++) {
         struct pkt_spec ack = { .eth_src = CLIENT_MAC, .eth_dst = ROUTER,
@@ -454,8 +459,106 @@ Test(lb, removed_backend_loses_its_pairs_others_keep_theirs)
                                 .dport = 80, .tcp_flags = TCP_ACK };
 
         cr_assert_str_eq(inject("client", frame, pkt_build(&ack, frame, sizeof frame), out,
-                                &len, NULL), "b1");
+                                &len, NULL), where[i], "port %d stays on its backend", 30000 + i);
+        if (!strcmp(where[i], "b2") && closed < 0) {
+            closed = i;
+        }
     }
+    for (int i = 0; i < 32; i++) {
+        struct pkt_spec syn = { .eth_src = CLIENT_MAC, .eth_dst = ROUTER,
+                                .ip_src = "10.244.1.5", .ip_dst = VIP, .sport = 31000 + i,
+                                .dport = 80 };
+
+        cr_assert_str_eq(inject("client", frame, pkt_build(&syn, frame, sizeof frame), out,
+                                &len, NULL), "b1", "a new connection goes to the one left");
+    }
+    {
+        struct pkt_spec seg = { .eth_src = CLIENT_MAC, .eth_dst = ROUTER,
+                                .ip_src = "10.244.1.5", .ip_dst = VIP,
+                                .sport = 30000 + closed, .dport = 80, .tcp_flags = TCP_RST };
+
+        cr_assert_str_eq(inject("client", frame, pkt_build(&seg, frame, sizeof frame), out,
+                                &len, NULL), "b2", "the RST closes it on its backend");
+        seg.tcp_flags = TCP_SYN;
+        cr_assert_str_eq(inject("client", frame, pkt_build(&seg, frame, sizeof frame), out,
+                                &len, NULL), "b1",
+                         "a new connection on the closed one's tuple goes to the one left");
+    }
+}
+
+/* UDP: the pairs of a removed backend go, and the next datagram is balanced afresh to a
+ * backend that is left (the stale-UDP rule); those of the backend left stay. */
+Test(lb, removed_backend_loses_its_udp_pairs)
+{
+    struct dp_lb_backend b[2] = { { ip_of("10.244.1.6"), 5300 }, { ip_of("10.244.1.7"), 5300 } };
+    struct dp_lb_spec spec = { .vip = ip_of(VIP), .port = 53, .proto = IP_PROTO_UDP,
+                               .dsr = true, .name = "LB_UDP", .n_backends = 2, .backends = b };
+    uint8_t frame[256], out[2048];
+    struct dp_conn_info *conns;
+    size_t n, on_b1 = 0;
+    char err[128];
+    int len;
+
+    cr_assert_eq(dp_lb_set(dp, &spec, err, sizeof err), 0, "%s", err);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 32; i++) {
+            struct pkt_spec dgram = { .eth_src = CLIENT_MAC, .eth_dst = ROUTER,
+                                      .ip_src = "10.244.1.5", .ip_dst = VIP, .proto = 17,
+                                      .sport = 6000 + i, .dport = 53, .payload = 20 };
+            const char *to = inject("client", frame, pkt_build(&dgram, frame, sizeof frame),
+                                    out, &len, NULL);
+
+            if (round == 0) {
+                on_b1 += !strcmp(to, "b1");
+            } else {
+                cr_expect_str_eq(to, "b1", "port %d: to the backend left", 6000 + i);
+            }
+        }
+        if (round == 0) {
+            cr_assert_lt(on_b1, 32u);
+            spec.n_backends = 1;    /* 10.244.1.7 leaves. */
+            cr_assert_eq(dp_lb_set(dp, &spec, err, sizeof err), 0, "%s", err);
+            dp_conn_dump(dp, &conns, &n);
+            cr_expect_eq(n, on_b1, "only the UDP pairs to the backend left stay");
+            free(conns);
+        }
+    }
+}
+
+/* The rule itself, table-driven: {policy, proto, backend in the policy?} -> kept? */
+Test(lb, keeps_connection_rule)
+{
+    static const char *const only_b1[] = { "10.244.1.6" };
+    const struct {
+        const char *what;
+        bool policy;
+        uint8_t proto;
+        const char *backend;
+        bool kept, reopens;
+    } cases[] = {
+        { "TCP to a backend of the policy", true, IP_PROTO_TCP, "10.244.1.6", true, true },
+        { "TCP to a backend that left", true, IP_PROTO_TCP, "10.244.1.7", true, false },
+        { "UDP to a backend of the policy", true, IP_PROTO_UDP, "10.244.1.6", true, true },
+        { "UDP to a backend that left", true, IP_PROTO_UDP, "10.244.1.7", false, false },
+        { "TCP of a policy that is gone", false, IP_PROTO_TCP, "10.244.1.6", false, false },
+        { "UDP of a policy that is gone", false, IP_PROTO_UDP, "10.244.1.6", false, false },
+    };
+    struct dp_lb_spec spec = { .vip = ip_of(VIP), .port = 80, .proto = IP_PROTO_TCP,
+                               .name = "LB_RULE", .n_backends = 1 };
+    struct dp_lb_backend b = { ip_of(only_b1[0]), 8080 };
+    struct lb_policy *p;
+
+    spec.backends = &b;
+    p = lb_policy_new(&spec);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct lb_policy *pol = cases[i].policy ? p : NULL;
+
+        cr_expect_eq(lb_keeps_connection(pol, cases[i].proto, ip_of(cases[i].backend), 8080),
+                     cases[i].kept, "%s", cases[i].what);
+        cr_expect_eq(lb_may_reopen(pol, ip_of(cases[i].backend), 8080), cases[i].reopens,
+                     "%s: reopen", cases[i].what);
+    }
+    lb_policy_free(p);
 }
 
 Test(lb, client_ip_affinity)

@@ -951,12 +951,15 @@ Test(vxlan, dispatched_connections_stay_on_their_backend_when_one_is_added)
     free(entries);
 }
 
-Test(vxlan, a_removed_backend_takes_its_dispatch_entries)
+/* Graceful endpoint removal on the client's node: the established connections of a backend
+ * that leaves the policy (terminating, then gone) keep following their entries to it; new
+ * connections, and a new connection on the tuple of a closed one, go to the backend left. */
+Test(vxlan, a_removed_backend_keeps_its_tcp_dispatch_entries)
 {
     uint8_t first[DISPATCH_CONNS];
     struct dp_dispatch_info *entries;
     size_t n;
-    int on_removed = 0;
+    int on_removed = 0, reopened = -1;
 
     remote_policy(dp, 2);
     for (int i = 0; i < DISPATCH_CONNS; i++) {
@@ -966,10 +969,65 @@ Test(vxlan, a_removed_backend_takes_its_dispatch_entries)
     cr_assert_gt(on_removed, 0);
     remote_policy(dp, 1);           /* 10.244.2.10 leaves. */
     dp_dispatch_dump(dp, &entries, &n);
-    cr_expect_eq(n, (size_t) (DISPATCH_CONNS - on_removed), "its entries went with it");
+    cr_expect_eq(n, (size_t) DISPATCH_CONNS, "every entry stays");
     free(entries);
     for (int i = 0; i < DISPATCH_CONNS; i++) {
-        cr_expect_eq(dispatched_to(dp, 43000 + i, TCP_ACK), 9, "to the backend that is left");
+        cr_expect_eq(dispatched_to(dp, 43000 + i, TCP_ACK), first[i],
+                     "an established connection stays on its backend");
+        if (first[i] == 10 && reopened < 0) {
+            reopened = i;
+        }
+    }
+    for (int i = 0; i < DISPATCH_CONNS; i++) {
+        cr_expect_eq(dispatched_to(dp, 44000 + i, TCP_SYN), 9, "new ones go to the one left");
+    }
+    /* The client closes one on the removed backend and opens another from the same port. */
+    dispatched_to(dp, 43000 + reopened, TCP_RST);
+    cr_expect_eq(dispatched_to(dp, 43000 + reopened, TCP_SYN), 9,
+                 "a new connection on a closed one's tuple goes to the one left");
+}
+
+/* UDP has no end to wait for: the entries of a removed backend go, and the next datagram is
+ * balanced afresh (the stale-UDP rule). */
+Test(vxlan, a_removed_backend_takes_its_udp_dispatch_entries)
+{
+    struct dp_lb_backend b[2] = { { ip_of("10.244.2.9"), 5353 }, { ip_of("10.244.2.10"), 5353 } };
+    struct dp_lb_spec lb = { .vip = ip_of(VIP), .port = 53, .proto = IP_PROTO_UDP,
+                             .dsr = true, .name = "LB_UDP", .n_backends = 2, .backends = b };
+    struct dp_dispatch_info *entries;
+    uint8_t frame[256], dgram[2048];
+    const struct eth_header *inner = (const struct eth_header *) (dgram + VXLAN_HDR_LEN);
+    uint8_t to[DISPATCH_CONNS];
+    int on_removed = 0;
+    char err[128];
+    size_t n;
+
+    cr_assert_eq(dp_lb_set(dp, &lb, err, sizeof err), 0, "%s", err);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < DISPATCH_CONNS; i++) {
+            struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER,
+                                     .ip_src = "10.244.1.5", .ip_dst = VIP, .proto = 17,
+                                     .sport = 45000 + i, .dport = 53, .payload = 20 };
+
+            cr_assert_eq(dp_inject(dp, "pod", frame, pkt_build(&spec, frame, sizeof frame),
+                                   NULL), 0);
+            cr_assert_gt(peer_receive(dgram, sizeof dgram), VXLAN_HDR_LEN + ETH_HDR_LEN);
+            if (round == 0) {
+                to[i] = inner->dst.a[5];
+                on_removed += to[i] == 10;
+            } else {
+                cr_expect_eq(inner->dst.a[5], 9, "balanced afresh, to the backend left");
+            }
+        }
+        if (round == 0) {
+            cr_assert_gt(on_removed, 0);
+            lb.n_backends = 1;      /* 10.244.2.10 leaves. */
+            cr_assert_eq(dp_lb_set(dp, &lb, err, sizeof err), 0, "%s", err);
+            dp_dispatch_dump(dp, &entries, &n);
+            cr_expect_eq(n, (size_t) (DISPATCH_CONNS - on_removed),
+                         "its UDP entries went with it");
+            free(entries);
+        }
     }
 }
 

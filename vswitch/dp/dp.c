@@ -553,7 +553,7 @@ static void rebind_adopted_pairs(struct dp *dp)
         const struct ct_tuple *reply = &conn->tuple[CT_DIR_REPLY];
         struct lb_policy *p = lb_lookup(&dp->lb, orig->dst, orig->dport, orig->proto);
 
-        if (p && lb_has_backend(p, reply->src, ntohs(reply->sport))) {
+        if (lb_keeps_connection(p, orig->proto, reply->src, ntohs(reply->sport))) {
             conn->policy = p->slot;
         } else {
             ct_delete(&dp->ct, conn);
@@ -561,7 +561,8 @@ static void rebind_adopted_pairs(struct dp *dp)
         }
     }
     if (dropped) {
-        LOG_INFO("dropped %zu adopted flow pair(s) whose policy or backend is gone", dropped);
+        LOG_INFO("dropped %zu adopted flow pair(s) whose policy is gone, or UDP whose "
+                 "backend is", dropped);
     }
 }
 
@@ -998,9 +999,9 @@ static int validate_lb_spec(const struct dp_lb_spec *spec, char *err, size_t err
     return 0;
 }
 
-/* Deletes the flow pairs of the policies marked in 'affected' (by slot) whose backend is no
- * longer in their policy (or whose policy is gone).  One pass over the table, however many
- * policies changed. */
+/* Deletes the flow pairs and dispatch entries of the policies marked in 'affected' (by
+ * slot) that lb_keeps_connection() lets go: all of a policy that is gone, UDP to a backend
+ * no longer in its policy.  One pass over the table, however many policies changed. */
 static void delete_orphaned_pairs(struct dp *dp, const uint8_t *affected, uint32_t n_slots)
 {
     CT_FOR_EACH (conn, &dp->ct) {
@@ -1011,7 +1012,8 @@ static void delete_orphaned_pairs(struct dp *dp, const uint8_t *affected, uint32
             continue;
         }
         p = lb_policy_at(&dp->lb, conn->policy);
-        if (!p || !lb_has_backend(p, reply->src, ntohs(reply->sport))) {
+        if (!lb_keeps_connection(p, conn->tuple[CT_DIR_ORIG].proto, reply->src,
+                                 ntohs(reply->sport))) {
             ct_delete(&dp->ct, conn);
         }
     }

@@ -299,14 +299,16 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
     conn_actions(dp, conn, CT_DIR_ORIG, acts);
 }
 
-/* The node of the backend that dispatch entry 'entry' went to, if that backend is still in
- * the policy and its node a peer; else NULL. */
+/* The node of the backend that dispatch entry 'entry' went to, if the connection goes on
+ * there (lb_keeps_connection(): TCP even after its backend left the policy) and that node
+ * is a peer; else NULL. */
 static const struct peer *dispatch_peer(const struct dp *dp, const struct ct_conn *entry)
 {
     const struct ct_tuple *backend = &entry->tuple[CT_DIR_REPLY];
     const struct lb_policy *policy = lb_policy_at(&dp->lb, entry->policy);
 
-    if (!policy || !lb_has_backend(policy, backend->src, ntohs(backend->sport))) {
+    if (!lb_keeps_connection(policy, entry->tuple[CT_DIR_ORIG].proto, backend->src,
+                             ntohs(backend->sport))) {
         return NULL;
     }
     return route_to(dp, backend->src).peer;
@@ -411,6 +413,10 @@ static bool decide_lb(struct dp *dp, struct port *in, const struct flow_key *key
 
     t = tuple_from_key(&key);
     conn = ct_lookup(&dp->ct, &t, &dir);
+    if (conn && lb_conn_reopens_elsewhere(&dp->lb, conn, dir, pkt->tcp_flags)) {
+        ct_delete(&dp->ct, conn);
+        conn = NULL;
+    }
     if (conn && ct_is_dispatch(conn)) {
         const struct peer *peer = dispatch_peer(dp, conn);
 
