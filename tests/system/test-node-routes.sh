@@ -31,15 +31,18 @@ for p in a b c; do ip -n "$(ns $p)" link set eth0 mtu 1450; done
 # vsw_routes NODE: the routes vswitchd installed in NODE, one per line.
 vsw_routes() { ip -n "$(ns "$1")" route show proto 86 | sed "s/ *$//" | sort; }
 
+NH="169.254.1.1 dev vsw0 scope link src 10.244.1.1"
 assert_eq "before add-peer: only the service CIDR is routed into the switch" \
-    "10.96.0.0/12 via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink" "$(vsw_routes node1)"
+    "10.96.0.0/12 via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink
+$NH" "$(vsw_routes node1)"
 assert_match "the next hop is the router MAC, permanently" \
     "169.254.1.1 lladdr 0a:58:0a:f4:01:01 PERMANENT" "$(ip -n "$(ns node1)" neigh show dev vsw0)"
 peer_nodes node1 node2
 peer_nodes node1 node2          # twice: replaced, never duplicated
 assert_eq "add-peer twice: one route to node2's pods" \
     "10.244.2.0/24 via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink
-10.96.0.0/12 via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink" "$(vsw_routes node1)"
+10.96.0.0/12 via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink
+$NH" "$(vsw_routes node1)"
 
 # --- node -> pod on another node ---------------------------------------------------------
 ping_ok node1 10.244.2.10
@@ -74,6 +77,24 @@ for w in web-a web-b web-c; do
 done
 assert_eq "every backend saw the node's gateway address (DSR, no SNAT)" "10.244.1.1" \
     "$(awk '{print $2}' <<<"$answers" | sort -u)"
+# A hostNetwork process bound to the node's own address: DSR to a pod on another node would
+# be answered over the underlay, so those connections are source-NAT'd to the gateway.
+answers=$(ns_exec node1 bash -c 'for ((i = 0; i < 40; i++)); do
+    curl -s --max-time 3 --interface "$0" http://10.96.0.10/ || echo FAILED; done' "$N1")
+assert_eq "node1 from its own address $N1 -> 10.96.0.10: 40/40 answered" 40 \
+    "$(grep -c '^web-' <<<"$answers")"
+assert_eq "... seen by a's as $N1 (local, DSR), by b and c as the gateway (SNAT)" \
+    "web-a $N1
+web-b 10.244.1.1
+web-c 10.244.1.1" "$(awk '{print $1, $2}' <<<"$answers" | sort -u)"
+# The node through a Service whose endpoint is its own address (the kubernetes Service on a
+# control-plane node): sent back to the host port from the host router's address.
+svc_start node1 http-server 6443 apiserver-node1
+vsctl_on node1 add-lb 10.96.0.2:443/tcp "$N1:6443" || fail "add-lb to node1's own address"
+answers=$(ns_exec node1 bash -c 'for ((i = 0; i < 10; i++)); do
+    curl -s --max-time 3 http://10.96.0.2:443/ || echo FAILED; done')
+assert_eq "node1 -> 10.96.0.2:443 (endpoint: node1's own address): 10/10, from 169.254.1.1" \
+    "10 apiserver-node1 169.254.1.1" "$(awk '{print $1, $2}' <<<"$answers" | sort | uniq -c | sed 's/^ *//')"
 answers=$(ns_exec node2 bash -c 'for ((i = 0; i < 20; i++)); do
     curl -s --max-time 3 http://10.96.0.10/ || echo FAILED; done')
 assert_eq "node2 -> 10.96.0.10: 20/20 answered" 20 "$(grep -c '^web-' <<<"$answers")"
@@ -82,7 +103,8 @@ assert_eq "node2 -> 10.96.0.10: 20/20 answered" 20 "$(grep -c '^web-' <<<"$answe
 ip -n "$(ns node1)" route add 10.250.0.0/16 dev vsw0 || fail "cannot add a foreign route"
 vsctl_on node1 del-peer "$N2" || fail "del-peer"
 assert_eq "del-peer: the route to node2's pods is gone" \
-    "10.96.0.0/12 via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink" "$(vsw_routes node1)"
+    "10.96.0.0/12 via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink
+$NH" "$(vsw_routes node1)"
 ping_fails node1 10.244.2.10
 peer_nodes node1 node2
 stop_vswitchd node1
@@ -90,7 +112,8 @@ VSW_ARGS[node1]=${VSW_ARGS[node1]/$SVC_CIDR/10.112.0.0/16}
 restart_vswitchd node1
 assert_eq "restart with --service-cidr 10.112.0.0/16: peer route restored, service route moved" \
     "10.112.0.0/16 via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink
-10.244.2.0/24 via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink" "$(vsw_routes node1)"
+10.244.2.0/24 via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink
+$NH" "$(vsw_routes node1)"
 assert_match "a route vswitchd did not make is left alone" "^10.250.0.0/16 scope link" \
     "$(ip -n "$(ns node1)" route show dev vsw0)"
 ping_ok node1 10.244.2.10

@@ -16,6 +16,7 @@
  * no longer wanted, without touching anyone else's routes. */
 #include "daemon/node-routes.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -29,16 +30,19 @@
 #include "lib/netlink.h"
 #include "lib/util.h"
 
+_Static_assert(DP_HOST_ROUTER_IP == (169u << 24 | 254u << 16 | 1u << 8 | 1u),
+               "NODE_ROUTES_NEXT_HOP spells DP_HOST_ROUTER_IP");
+
 static be32 next_hop(void)
 {
-    be32 ip;
-
-    addr_parse_ip(NODE_ROUTES_NEXT_HOP, &ip);
-    return ip;
+    return htonl(DP_HOST_ROUTER_IP);
 }
 
 static bool wanted(const struct nl_route *r, const struct cidr *dsts, size_t n)
 {
+    if (r->dst == next_hop() && r->prefix == 32) {
+        return true;
+    }
     for (size_t i = 0; i < n; i++) {
         if (r->dst == dsts[i].net && r->prefix == dsts[i].prefix) {
             return true;
@@ -77,6 +81,16 @@ int node_routes_sync(const struct vswitchd_config *cfg, const struct cidr *dsts,
                 error = 0;
             }
         }
+    }
+    if (!error) {
+        /* The next hop itself, on-link: the node's answers to the switch's host router
+         * address (see DP_HOST_ROUTER_IP) leave by the host port. */
+        struct nl_route r = {
+            .dst = next_hop(), .prefix = 32, .oif = ifindex, .prefsrc = cfg->gateway,
+            .protocol = NODE_ROUTES_PROTO,
+        };
+
+        error = nl_route_replace(nl, &r, nl_err, sizeof nl_err);
     }
     for (size_t i = 0; !error && i < n; i++) {
         struct nl_route r = {

@@ -20,13 +20,15 @@ struct vswitchd_config;
  * its own routes from everyone else's.  Unassigned in iproute2's rt_protos. */
 #define NODE_ROUTES_PROTO 86
 #define NODE_ROUTES_PROTO_STR "86"
-/* The next hop of every route: a link-local address that stands for the switch's router,
- * with a permanent neighbor entry (the router MAC) on the host port. */
+/* The next hop of every route: DP_HOST_ROUTER_IP, a link-local address that stands for the
+ * switch's router, with a permanent neighbor entry (the router MAC) and an on-link route of
+ * its own on the host port (the switch uses it as the source of the node's connections to
+ * itself through a Service). */
 #define NODE_ROUTES_NEXT_HOP "169.254.1.1"
 
-/* Makes the routes through the host port that vswitchd owns exactly 'dsts' (of 'n'):
- * installs or replaces each (never duplicated), deletes the others it installed before,
- * and sets the next hop's neighbor entry.  Returns 0 or a negative errno with a message. */
+/* Makes the routes through the host port that vswitchd owns exactly 'dsts' (of 'n') and the
+ * next hop's own: installs or replaces each (never duplicated), deletes the others it
+ * installed before, and sets the next hop's neighbor entry.  Returns 0 or a negative errno with a message. */
 int node_routes_sync(const struct vswitchd_config *, const struct cidr *dsts, size_t n,
                      char *err, size_t errlen);
 

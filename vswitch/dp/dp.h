@@ -22,6 +22,13 @@
 
 struct dp;
 
+/* 169.254.1.1 (RFC 3927 link-local, host order): the address that stands for the switch's
+ * router on the host port, as the node sees it.  It is the next hop of the node's routes into
+ * the switch (daemon/node-routes.h), and the source the switch gives a connection from the
+ * node to a Service whose backend is the node itself: the gateway, an address of the node,
+ * would come back to it as a martian. */
+#define DP_HOST_ROUTER_IP 0xa9fe0101u
+
 struct dp_config {
     struct cidr pod_cidr;           /* This node's pod subnet. */
     be32 gateway;                   /* First address of pod_cidr; answered by the switch. */
