@@ -107,6 +107,10 @@ assert_eq "del-peer: the route to node2's pods is gone" \
 $NH" "$(vsw_routes node1)"
 ping_fails node1 10.244.2.10
 peer_nodes node1 node2
+for n in node1 node2; do
+    vsctl_on $n add-lb 10.112.0.10:80/tcp 10.244.1.10:8080 10.244.2.10:8080 10.244.2.11:8080 ||
+        fail "add-lb 10.112.0.10 on $n"
+done
 stop_vswitchd node1
 VSW_ARGS[node1]=${VSW_ARGS[node1]/$SVC_CIDR/10.112.0.0/16}
 restart_vswitchd node1
@@ -118,3 +122,12 @@ assert_match "a route vswitchd did not make is left alone" "^10.250.0.0/16 scope
     "$(ip -n "$(ns node1)" route show dev vsw0)"
 ping_ok node1 10.244.2.10
 tcp_xfer node1 c 10.244.2.11 $((4 << 20)) 7003
+answers=$(ns_exec node1 bash -c 'for ((i = 0; i < 20; i++)); do
+    curl -s --max-time 3 http://10.112.0.10/ || echo FAILED; done')
+assert_eq "after the restart: node1 -> 10.112.0.10, 20/20 answered (policy restored, routed)" 20 \
+    "$(grep -c '^web-' <<<"$answers")"
+assert_match "after the restart: the masquerade rule, with the new service CIDR" \
+    'ip daddr != \{ 10\.112\.0\.0/16, 10\.244\.0\.0/16, 224\.0\.0\.0/4 \}' \
+    "$(ns_exec node1 nft list table ip vswitch)"
+assert_match "after the restart: pod a -> node2's own address" "^apiserver-node2 ${N1//./\\.} " \
+    "$(ns_exec a curl -s --max-time 3 "http://$N2:6443/")"
