@@ -14,10 +14,8 @@
 #include "dp/overlay.h"
 #include "dp/packet.h"
 #include "dp/port.h"
+#include "dp/port-table.h"
 
-#define DP_MAX_PORTS 1024
-/* Open-addressing indexes by IP and by MAC; at least twice DP_MAX_PORTS keeps probes short. */
-#define DP_INDEX_SLOTS 4096
 /* Idle time after which a cached flow is forgotten (as Open vSwitch's max-idle). */
 #define DP_FLOW_IDLE_MS 10000
 #define DP_HOUSEKEEPING_MS 1000
@@ -39,11 +37,9 @@ struct dp {
     struct dp_config cfg;                   /* Immutable. */
     char host_name[IF_NAMESIZE];            /* Immutable. */
 
-    struct port *ports[DP_MAX_PORTS];       /* By port number; [0] is never used. */
+    struct port_table ports;
     struct port *host;
     struct port *vxlan;                     /* NULL without --node-ip. */
-    uint16_t by_ip[DP_INDEX_SLOTS];         /* Port numbers, 0 = empty; see dp_rebuild_index. */
-    uint16_t by_mac[DP_INDEX_SLOTS];
 
     struct flow_cache cache;
     struct ct_table ct;                     /* Flow pairs. */
@@ -69,16 +65,6 @@ struct dp {
     struct dp_cmd **cmd_tail;
 };
 
-/* Pods: the ports that stand for one pod each, indexed by IP and guarded by port security. */
-static inline bool dp_port_is_pod(const struct port *port)
-{
-    return port->type == DP_PORT_VETH || port->type == DP_PORT_TAP
-           || port->type == DP_PORT_DUMMY;
-}
-
-struct port *dp_port_by_ip(const struct dp *, be32 ip);
-struct port *dp_port_by_mac(const struct dp *, struct eth_addr mac);
-void dp_rebuild_index(struct dp *);
 /* Counts a drop of 'pkt' received on 'in'. */
 void dp_count_drop(struct dp *, struct port *in, struct packet *pkt, enum drop_reason);
 

@@ -29,108 +29,6 @@
 #include "lib/util.h"
 
 
-static const char *const port_type_names[] = {
-    [DP_PORT_VETH] = "veth",
-    [DP_PORT_TAP] = "tap",
-    [DP_PORT_HOST] = "host",
-    [DP_PORT_DUMMY] = "dummy",
-    [DP_PORT_VXLAN] = "vxlan",
-};
-
-const char *dp_port_type_name(enum dp_port_type type)
-{
-    return (unsigned) type < ARRAY_SIZE(port_type_names) ? port_type_names[type] : "unknown";
-}
-
-int dp_port_type_from_name(const char *name, enum dp_port_type *type)
-{
-    for (size_t i = 0; i < ARRAY_SIZE(port_type_names); i++) {
-        if (!strcmp(name, port_type_names[i])) {
-            *type = i;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
-/* ---- Indexes ---- */
-
-static uint32_t mac_hash(struct eth_addr mac)
-{
-    uint64_t word = 0;
-
-    memcpy(&word, mac.a, ETH_ADDR_LEN);
-    return (uint32_t) hash_mix64(word);
-}
-
-struct port *dp_port_by_ip(const struct dp *dp, be32 ip)
-{
-    for (uint32_t i = hash_u32(ip, 0), n = 0; n < DP_INDEX_SLOTS; i++, n++) {
-        uint16_t port_no = dp->by_ip[i % DP_INDEX_SLOTS];
-
-        if (!port_no) {
-            return NULL;
-        }
-        if (dp->ports[port_no]->ip == ip) {
-            return dp->ports[port_no];
-        }
-    }
-    return NULL;
-}
-
-struct port *dp_port_by_mac(const struct dp *dp, struct eth_addr mac)
-{
-    for (uint32_t i = mac_hash(mac), n = 0; n < DP_INDEX_SLOTS; i++, n++) {
-        uint16_t port_no = dp->by_mac[i % DP_INDEX_SLOTS];
-
-        if (!port_no) {
-            return NULL;
-        }
-        if (eth_addr_equals(dp->ports[port_no]->mac, mac)) {
-            return dp->ports[port_no];
-        }
-    }
-    return NULL;
-}
-
-/* Rebuilt whole on every port change: at most DP_MAX_PORTS entries, and port changes are
- * rare next to packets. */
-void dp_rebuild_index(struct dp *dp)
-{
-    memset(dp->by_ip, 0, sizeof dp->by_ip);
-    memset(dp->by_mac, 0, sizeof dp->by_mac);
-    for (uint32_t p = 1; p < DP_MAX_PORTS; p++) {
-        struct port *port = dp->ports[p];
-        uint32_t i;
-
-        if (!port) {
-            continue;
-        }
-        if (dp_port_is_pod(port)) {
-            for (i = hash_u32(port->ip, 0); dp->by_ip[i % DP_INDEX_SLOTS]; i++) {
-                continue;
-            }
-            dp->by_ip[i % DP_INDEX_SLOTS] = p;
-        }
-        if (port->mac_known) {
-            for (i = mac_hash(port->mac); dp->by_mac[i % DP_INDEX_SLOTS]; i++) {
-                continue;
-            }
-            dp->by_mac[i % DP_INDEX_SLOTS] = p;
-        }
-    }
-}
-
-static struct port *port_by_name(const struct dp *dp, const char *name)
-{
-    for (uint32_t p = 1; p < DP_MAX_PORTS; p++) {
-        if (dp->ports[p] && !strcmp(dp->ports[p]->name, name)) {
-            return dp->ports[p];
-        }
-    }
-    return NULL;
-}
-
 /* ---- The packet path ---- */
 
 void dp_count_drop(struct dp *dp, struct port *in, struct packet *pkt,
@@ -189,7 +87,7 @@ static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
         return;
     }
     if (!in->mac_known && pipeline_learn(dp, in, &key)) {
-        dp_rebuild_index(dp);
+        port_table_reindex(&dp->ports);
         flow_cache_flush(&dp->cache);
     }
     if (key.dl_type == htons(ETH_TYPE_ARP)) {
@@ -246,7 +144,7 @@ static void transmit(struct dp *dp, struct packet *pkts[], int n)
                 group[n_group++] = pkts[j];
             }
         }
-        out = port_no < DP_MAX_PORTS ? dp->ports[port_no] : NULL;
+        out = port_table_get(&dp->ports, port_no);
         if (!out || !out->up) {
             dp->drops[DROP_PORT_DOWN] += n_group;
             if (out) {
@@ -294,10 +192,10 @@ static void receive(struct dp *dp, struct port *port)
 
 static void send_probes(struct dp *dp)
 {
-    for (uint32_t p = 1; p < DP_MAX_PORTS; p++) {
-        struct port *port = dp->ports[p];
+    for (uint32_t p = 1; p < PORT_TABLE_MAX_PORTS; p++) {
+        struct port *port = dp->ports.by_no[p];
 
-        if (port && port->up && !port->mac_known && dp_port_is_pod(port)) {
+        if (port && port->up && !port->mac_known && port_is_pod(port)) {
             pipeline_build_probe(dp, port, dp->probe);
             transmit(dp, &dp->probe, 1);
         }
@@ -391,12 +289,12 @@ static void *dp_thread_main(void *dp_)
         dp->now_ms = now_us / 1000;
         for (int i = 0; i < n; i++) {
             uint32_t port_no = events[i].data.u32;
+            struct port *port = port_table_get(&dp->ports, port_no);
 
             if (!port_no) {
                 run_commands(dp);
-            } else if (port_no < DP_MAX_PORTS && dp->ports[port_no]
-                       && dp->ports[port_no]->up) {
-                receive(dp, dp->ports[port_no]);
+            } else if (port && port->up) {
+                receive(dp, port);
                 last_rx_us = now_us;
             }
         }
@@ -412,12 +310,9 @@ static void *dp_thread_main(void *dp_)
 
 static int attach_port(struct dp *dp, struct port *port)
 {
-    uint32_t p;
+    uint32_t p = port_table_free_no(&dp->ports);
 
-    for (p = 1; p < DP_MAX_PORTS && dp->ports[p]; p++) {
-        continue;
-    }
-    if (p == DP_MAX_PORTS) {
+    if (!p) {
         return -ENOSPC;
     }
     if (port->fd >= 0 && port->up) {
@@ -427,9 +322,7 @@ static int attach_port(struct dp *dp, struct port *port)
             return -errno;
         }
     }
-    port->port_no = p;
-    dp->ports[p] = port;
-    dp_rebuild_index(dp);
+    port_table_insert(&dp->ports, port, p);
     flow_cache_flush(&dp->cache);
     /* Ask a port without a MAC at the next housekeeping round. */
     dp->next_housekeeping_ms = 0;
@@ -598,9 +491,9 @@ void dp_destroy(struct dp *dp)
         pthread_join(dp->thread, NULL);
         dp->started = false;
     }
-    for (uint32_t p = 1; p < DP_MAX_PORTS; p++) {
+    for (uint32_t p = 1; p < PORT_TABLE_MAX_PORTS; p++) {
         /* Ports stay in the node across a restart: persistent TAPs are not removed. */
-        port_close(dp->ports[p], false);
+        port_close(dp->ports.by_no[p], false);
     }
     if (dp->cmd_tail) {
         pthread_mutex_destroy(&dp->lock);
@@ -635,11 +528,11 @@ static void find_conflict(struct dp *dp, void *args_)
     struct port *by_ip;
 
     args->conflict = NULL;
-    if (port_by_name(dp, args->name)) {
+    if (port_table_by_name(&dp->ports, args->name)) {
         args->conflict = "name";
-    } else if ((by_ip = dp_port_by_ip(dp, args->ip)) != NULL) {
+    } else if ((by_ip = port_table_by_ip(&dp->ports, args->ip)) != NULL) {
         args->conflict = "ip";
-    } else if (args->mac && dp_port_by_mac(dp, *args->mac)) {
+    } else if (args->mac && port_table_by_mac(&dp->ports, *args->mac)) {
         args->conflict = "mac";
     }
 }
@@ -748,17 +641,16 @@ struct detach_args {
 static void detach_cmd(struct dp *dp, void *args_)
 {
     struct detach_args *args = args_;
-    struct port *port = port_by_name(dp, args->name);
+    struct port *port = port_table_by_name(&dp->ports, args->name);
 
-    if (!port || !dp_port_is_pod(port)) {
+    if (!port || !port_is_pod(port)) {
         args->port = NULL;
         return;
     }
     if (port->fd >= 0 && port->up) {
         epoll_ctl(dp->epfd, EPOLL_CTL_DEL, port->fd, NULL);
     }
-    dp->ports[port->port_no] = NULL;
-    dp_rebuild_index(dp);
+    port_table_remove(&dp->ports, port);
     flow_cache_flush(&dp->cache);
     args->port = port;
 }
@@ -798,11 +690,11 @@ static void list_cmd(struct dp *dp, void *args_)
 {
     struct list_args *args = args_;
 
-    args->ports = xcalloc(DP_MAX_PORTS, sizeof *args->ports);
+    args->ports = xcalloc(PORT_TABLE_MAX_PORTS, sizeof *args->ports);
     args->n = 0;
-    for (uint32_t p = 1; p < DP_MAX_PORTS; p++) {
-        if (dp->ports[p]) {
-            fill_info(dp->ports[p], &args->ports[args->n++]);
+    for (uint32_t p = 1; p < PORT_TABLE_MAX_PORTS; p++) {
+        if (dp->ports.by_no[p]) {
+            fill_info(dp->ports.by_no[p], &args->ports[args->n++]);
         }
     }
 }
@@ -834,9 +726,9 @@ struct dump_args {
 
 static const char *port_name_cb(uint32_t port_no, void *dp_)
 {
-    struct dp *dp = dp_;
+    const struct port *port = port_table_get(&((struct dp *) dp_)->ports, port_no);
 
-    return port_no < DP_MAX_PORTS && dp->ports[port_no] ? dp->ports[port_no]->name : "?";
+    return port ? port->name : "?";
 }
 
 static void dump_cmd(struct dp *dp, void *args_)
@@ -892,7 +784,7 @@ struct inject_args {
 static void inject_cmd(struct dp *dp, void *args_)
 {
     struct inject_args *args = args_;
-    struct port *port = port_by_name(dp, args->port);
+    struct port *port = port_table_by_name(&dp->ports, args->port);
     struct packet *pkt = dp->pkts[0];
 
     if (!port) {
@@ -931,7 +823,7 @@ struct take_args {
 static void take_cmd(struct dp *dp, void *args_)
 {
     struct take_args *args = args_;
-    struct port *port = port_by_name(dp, args->port);
+    struct port *port = port_table_by_name(&dp->ports, args->port);
 
     args->result = port ? port_dummy_take(port, args->buf, args->size, args->vnet) : -ENOENT;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "dp/drop.h"
+#include "dp/port.h"
 #include "lib/addr.h"
 #include "lib/types.h"
 
@@ -42,22 +43,6 @@ struct dp_config {
     uint32_t busy_poll_us;          /* Keep polling this long after the last packet before
                                      * sleeping: trades a core under load for latency. */
     bool dummy_host;                /* Tests: a dummy host port, so no root is needed. */
-};
-
-enum dp_port_type {
-    DP_PORT_VETH,       /* Existing interface, AF_PACKET with PACKET_VNET_HDR. */
-    DP_PORT_TAP,        /* TAP created (persistent) by the switch, IFF_VNET_HDR. */
-    DP_PORT_HOST,       /* The node's own TAP holding the gateway address. */
-    DP_PORT_DUMMY,      /* No device: packets injected by tests. */
-    DP_PORT_VXLAN,      /* The overlay: a UDP socket on node_ip:vxlan_port. */
-};
-
-const char *dp_port_type_name(enum dp_port_type);
-int dp_port_type_from_name(const char *name, enum dp_port_type *type);
-
-struct dp_port_stats {
-    uint64_t rx_packets, rx_bytes, rx_dropped;
-    uint64_t tx_packets, tx_bytes, tx_dropped;
 };
 
 struct dp_port_info {

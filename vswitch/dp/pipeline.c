@@ -20,11 +20,6 @@
 #include "lib/log.h"
 
 
-static bool is_pod_port(const struct port *port)
-{
-    return dp_port_is_pod(port);
-}
-
 static enum drop_reason check_source(const struct dp *dp, const struct port *in,
                                      const struct flow_key *key)
 {
@@ -44,7 +39,7 @@ static enum drop_reason check_source(const struct dp *dp, const struct port *in,
         }
         return key->dl_type == htons(ETH_TYPE_ARP) ? DROP_ARP_IGNORED : DROP_NONE;
     }
-    if (is_pod_port(in)) {
+    if (port_is_pod(in)) {
         if (!in->mac_known || !eth_addr_equals(key->dl_src, in->mac)) {
             return DROP_SPOOFED_MAC;
         }
@@ -65,7 +60,7 @@ struct next_hop {
  * Neither port nor peer inside this node's pod CIDR with no such pod. */
 static struct next_hop route_to(const struct dp *dp, be32 ip)
 {
-    struct next_hop hop = { dp_port_by_ip(dp, ip), NULL };
+    struct next_hop hop = { port_table_by_ip(&dp->ports, ip), NULL };
 
     if (hop.port || cidr_contains(&dp->cfg.pod_cidr, ip)) {
         return hop;
@@ -153,8 +148,8 @@ static struct ct_tuple tuple_from_key(const struct flow_key *key)
  * switch: the reply of an earlier direct connection between the same two sockets. */
 static bool cached_as_plain(const struct dp *dp, const struct ct_tuple *reply)
 {
-    const struct port *backend = dp_port_by_ip(dp, reply->src);
-    const struct port *client = dp_port_by_ip(dp, reply->dst);
+    const struct port *backend = port_table_by_ip(&dp->ports, reply->src);
+    const struct port *client = port_table_by_ip(&dp->ports, reply->dst);
     struct flow_key key;
 
     if (!backend || !backend->mac_known) {
@@ -330,7 +325,7 @@ static bool dsr_dispatch(struct dp *dp, const struct port *in, const struct flow
     be32 pod_ip;
 
     if (in->type != DP_PORT_VXLAN || !overlay_is_dispatch_mac(key->dl_dst, &pod_ip)
-        || pod_ip == key->nw_dst || !(pod = dp_port_by_ip(dp, pod_ip))) {
+        || pod_ip == key->nw_dst || !(pod = port_table_by_ip(&dp->ports, pod_ip))) {
         return false;
     }
     policy = lb_lookup(&dp->lb, key->nw_dst, key->tp_dst, key->nw_proto);
@@ -473,7 +468,7 @@ void pipeline_decide(struct dp *dp, struct port *in, const struct flow_key *key,
         route(dp, in, key, acts);
         return;
     }
-    out = dp_port_by_mac(dp, key->dl_dst);
+    out = port_table_by_mac(&dp->ports, key->dl_dst);
     if (!out) {
         actions_drop(acts, DROP_UNKNOWN_DST_MAC);
     } else if (out == in) {
@@ -572,10 +567,10 @@ bool pipeline_learn(struct dp *dp, struct port *in, const struct flow_key *key)
 {
     char mac[ETH_STR_LEN];
 
-    if (in->mac_known || !is_pod_port(in) || key->nw_src != in->ip
+    if (in->mac_known || !port_is_pod(in) || key->nw_src != in->ip
         || eth_addr_is_multicast(key->dl_src) || eth_addr_is_zero(key->dl_src)
         || (key->dl_type != htons(ETH_TYPE_IPV4) && key->dl_type != htons(ETH_TYPE_ARP))
-        || dp_port_by_mac(dp, key->dl_src)) {
+        || port_table_by_mac(&dp->ports, key->dl_src)) {
         return false;
     }
     in->mac = key->dl_src;
@@ -595,7 +590,7 @@ static struct eth_addr arp_answer_for(const struct dp *dp, const struct port *in
         *found = in != dp->host;
         return dp->cfg.router_mac;
     }
-    owner = dp_port_by_ip(dp, target);
+    owner = port_table_by_ip(&dp->ports, target);
     if (owner && owner != in && owner->mac_known && owner->up) {
         *found = true;
         return owner->mac;
@@ -619,7 +614,7 @@ void pipeline_arp(struct dp *dp, struct port *in, struct packet *pkt, const stru
         dp_count_drop(dp, in, pkt, DROP_ARP_IGNORED);
         return;
     }
-    if (is_pod_port(in)) {
+    if (port_is_pod(in)) {
         if (!in->mac_known || !eth_addr_equals(key->dl_src, in->mac)
             || !eth_addr_equals(arp->sha, in->mac)) {
             dp_count_drop(dp, in, pkt, DROP_SPOOFED_MAC);
