@@ -8,6 +8,7 @@
 
 #include "dp/conntrack.h"
 #include "dp/dp.h"
+#include "dp/drop-stats.h"
 #include "dp/flow-cache.h"
 #include "dp/frag.h"
 #include "dp/lb.h"
@@ -46,7 +47,7 @@ struct dp {
     struct lb_table lb;                     /* Policies. */
     struct frag_table frags;
     struct overlay overlay;                 /* Peers. */
-    uint64_t drops[DROP_N_REASONS];
+    struct drop_stats drops;
     struct packet *pkt_array;               /* PACKET_BATCH_SIZE + 1 buffers... */
     struct packet *pkts[PACKET_BATCH_SIZE];
     struct packet *probe;                   /* ...the last one builds ARP probes. */
@@ -65,7 +66,5 @@ struct dp {
     struct dp_cmd **cmd_tail;
 };
 
-/* Counts a drop of 'pkt' received on 'in'. */
-void dp_count_drop(struct dp *, struct port *in, struct packet *pkt, enum drop_reason);
 
 #endif

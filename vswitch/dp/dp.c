@@ -31,17 +31,6 @@
 
 /* ---- The packet path ---- */
 
-void dp_count_drop(struct dp *dp, struct port *in, struct packet *pkt,
-                   enum drop_reason reason)
-{
-    dp->drops[reason]++;
-    if (in) {
-        in->stats.rx_dropped++;
-    }
-    pkt->out_port = 0;
-    pkt->drop_reason = reason;
-}
-
 static bool is_icmp_error(const struct flow_key *key)
 {
     uint16_t type = ntohs(key->tp_src);
@@ -68,14 +57,14 @@ static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
 
     if (pkt->drop_reason) {
         /* The port found it malformed (a VXLAN header, say). */
-        dp_count_drop(dp, in, pkt, pkt->drop_reason);
+        drop_stats_rx(&dp->drops, in, pkt, pkt->drop_reason);
         return;
     }
     if (in->type == DP_PORT_VXLAN) {
         struct peer *peer = overlay_peer_by_node(&dp->overlay, pkt->tun_src);
 
         if (!peer) {
-            dp_count_drop(dp, in, pkt, DROP_VXLAN_UNKNOWN_PEER);
+            drop_stats_rx(&dp->drops, in, pkt, DROP_VXLAN_UNKNOWN_PEER);
             return;
         }
         peer->rx_packets++;
@@ -83,7 +72,7 @@ static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
     }
     reason = flow_key_extract(pkt, in->port_no, &key);
     if (reason) {
-        dp_count_drop(dp, in, pkt, reason);
+        drop_stats_rx(&dp->drops, in, pkt, reason);
         return;
     }
     if (!in->mac_known && pipeline_learn(dp, in, &key)) {
@@ -120,7 +109,7 @@ static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
 
 done:
     if (!pkt->out_port) {
-        dp_count_drop(dp, in, pkt, pkt->drop_reason);
+        drop_stats_rx(&dp->drops, in, pkt, pkt->drop_reason);
     }
 }
 
@@ -146,10 +135,7 @@ static void transmit(struct dp *dp, struct packet *pkts[], int n)
         }
         out = port_table_get(&dp->ports, port_no);
         if (!out || !out->up) {
-            dp->drops[DROP_PORT_DOWN] += n_group;
-            if (out) {
-                out->stats.tx_dropped += n_group;
-            }
+            drop_stats_tx(&dp->drops, out, DROP_PORT_DOWN, n_group);
             continue;
         }
         port_send(out, group, n_group);
@@ -158,8 +144,7 @@ static void transmit(struct dp *dp, struct packet *pkts[], int n)
                 out->stats.tx_packets++;
                 out->stats.tx_bytes += group[j]->len;
             } else {
-                out->stats.tx_dropped++;
-                dp->drops[group[j]->drop_reason]++;
+                drop_stats_tx(&dp->drops, out, group[j]->drop_reason, 1);
             }
         }
     }
@@ -711,7 +696,7 @@ int dp_port_list(struct dp *dp, struct dp_port_info **ports, size_t *n)
 
 static void drops_cmd(struct dp *dp, void *counters)
 {
-    memcpy(counters, dp->drops, sizeof dp->drops);
+    memcpy(counters, dp->drops.packets, sizeof dp->drops.packets);
 }
 
 void dp_drop_stats(struct dp *dp, uint64_t counters[DROP_N_REASONS])

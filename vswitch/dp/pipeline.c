@@ -515,7 +515,7 @@ bool pipeline_icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
         return false;
     }
     if (check_source(dp, in, key)) {
-        dp_count_drop(dp, in, pkt, check_source(dp, in, key));
+        drop_stats_rx(&dp->drops, in, pkt, check_source(dp, in, key));
         return true;
     }
     action_list_init(&acts);
@@ -558,7 +558,7 @@ bool pipeline_icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
         actions_execute(&acts, pkt, &ctx);
     }
     if (!pkt->out_port) {
-        dp_count_drop(dp, in, pkt, pkt->drop_reason);
+        drop_stats_rx(&dp->drops, in, pkt, pkt->drop_reason);
     }
     return true;
 }
@@ -606,33 +606,34 @@ void pipeline_arp(struct dp *dp, struct port *in, struct packet *pkt, const stru
     bool found;
 
     if (key->vlan_tci) {
-        dp_count_drop(dp, in, pkt, DROP_VLAN);
+        drop_stats_rx(&dp->drops, in, pkt, DROP_VLAN);
         return;
     }
     if (in->type == DP_PORT_VXLAN) {
         /* Peers route to each other; nothing over the overlay has an address to ask for. */
-        dp_count_drop(dp, in, pkt, DROP_ARP_IGNORED);
+        drop_stats_rx(&dp->drops, in, pkt, DROP_ARP_IGNORED);
         return;
     }
     if (port_is_pod(in)) {
         if (!in->mac_known || !eth_addr_equals(key->dl_src, in->mac)
             || !eth_addr_equals(arp->sha, in->mac)) {
-            dp_count_drop(dp, in, pkt, DROP_SPOOFED_MAC);
+            drop_stats_rx(&dp->drops, in, pkt, DROP_SPOOFED_MAC);
             return;
         }
         /* 0.0.0.0 is an RFC 5227 probe: legitimate, but there is nothing to answer. */
         if (arp->spa != in->ip) {
-            dp_count_drop(dp, in, pkt, arp->spa ? DROP_SPOOFED_IP : DROP_ARP_IGNORED);
+            drop_stats_rx(&dp->drops, in, pkt,
+                          arp->spa ? DROP_SPOOFED_IP : DROP_ARP_IGNORED);
             return;
         }
     }
     if (arp->op != htons(ARP_OP_REQUEST) || arp->tpa == arp->spa) {
-        dp_count_drop(dp, in, pkt, DROP_ARP_IGNORED);
+        drop_stats_rx(&dp->drops, in, pkt, DROP_ARP_IGNORED);
         return;
     }
     answer = arp_answer_for(dp, in, arp->tpa, &found);
     if (!found) {
-        dp_count_drop(dp, in, pkt, DROP_ARP_IGNORED);
+        drop_stats_rx(&dp->drops, in, pkt, DROP_ARP_IGNORED);
         return;
     }
 
