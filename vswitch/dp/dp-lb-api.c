@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dp/dp-private.h"
+#include "dp/dp-thread.h"
 #include "dp/net-headers.h"
 #include "lib/util.h"
 

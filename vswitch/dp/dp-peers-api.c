@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dp/dp-private.h"
+#include "dp/dp-thread.h"
 #include "lib/util.h"
 
 struct peer_args {

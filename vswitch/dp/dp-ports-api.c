@@ -15,7 +15,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "dp/dp-private.h"
+#include "dp/dp-thread.h"
 #include "dp/port-dummy.h"
 #include "lib/log.h"
 #include "lib/util.h"

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dp/dp-private.h"
+#include "dp/dp-thread.h"
 #include "lib/util.h"
 
 static void drops_cmd(struct dp *dp, void *counters)

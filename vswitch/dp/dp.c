@@ -20,7 +20,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "dp/dp-private.h"
+#include "dp/dp-thread.h"
 #include "dp/net-headers.h"
 #include "dp/pipeline.h"
 #include "dp/port-vxlan.h"

@@ -14,7 +14,7 @@
 #include <errno.h>
 
 #include "dp/csum.h"
-#include "dp/dp-private.h"
+#include "dp/dp-state.h"
 #include "dp/net-headers.h"
 #include "lib/hash.h"
 #include "lib/log.h"

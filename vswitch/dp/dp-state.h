@@ -1,13 +1,18 @@
-/* The datapath's own state, shared by dp.c (thread, commands, rx/tx) and pipeline.c (the slow
- * path).  Nothing outside vswitch/dp/ includes this. */
-#ifndef VSWITCH_DP_DP_PRIVATE_H
-#define VSWITCH_DP_DP_PRIVATE_H 1
+/* The datapath's state: struct dp, which holds every table the datapath thread owns (ports,
+ * flow cache, flow pairs, policies, peers, drop counters) and the thread's own fields.
+ *
+ * Every stage of the packet path takes it: the slow path (pipeline.c) reads the tables and
+ * the configuration; the thread (dp.c) and the control API (dp-*-api.c, through
+ * dp-thread.h) own it.  It includes only the tables below it.  Nothing outside vswitch/dp/
+ * includes this. */
+#ifndef VSWITCH_DP_DP_STATE_H
+#define VSWITCH_DP_DP_STATE_H 1
 
 #include <pthread.h>
 #include <stdatomic.h>
 
 #include "dp/conntrack.h"
-#include "dp/dp.h"
+#include "dp/dp-config.h"
 #include "dp/drop-stats.h"
 #include "dp/flow-cache.h"
 #include "dp/frag.h"
@@ -65,20 +70,5 @@ struct dp {
     struct dp_cmd *cmd_head;
     struct dp_cmd **cmd_tail;
 };
-
-
-/* What the datapath thread (dp.c) offers the control API (dp-*-api.c). */
-
-/* Runs 'fn' on the datapath thread between two batches and waits for it; before dp_start()
- * there is no other thread and it runs right here.  Control thread. */
-void dp_call(struct dp *, void (*fn)(struct dp *, void *), void *arg);
-/* Puts 'port' in the port table and the thread's poll set.  Returns 0, -ENOSPC or a negative
- * errno from epoll.  Datapath thread (or before dp_start()). */
-int dp_attach_port(struct dp *, struct port *);
-/* Takes 'port' out of the poll set and the table; the caller closes it. */
-void dp_detach_port(struct dp *, struct port *);
-/* Runs 'pkt' through the packet path as if received on 'in', and sends it.  Returns 0 if it
- * was forwarded, else its drop reason.  Datapath thread. */
-int dp_process_one(struct dp *, struct port *in, struct packet *);
 
 #endif
