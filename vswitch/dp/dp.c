@@ -29,14 +29,37 @@
 
 /* ---- The packet path ---- */
 
-static bool is_icmp_error(const struct flow_key *key)
+/* Counts 'pkt' in on 'in'.  Returns false, with the drop counted, for what the port already
+ * found malformed and for VXLAN from a node that is not a peer. */
+static bool account_rx(struct dp *dp, struct port *in, struct packet *pkt)
 {
-    uint16_t type = ntohs(key->tp_src);
+    pkt->in_port = in->port_no;
+    pkt->out_port = 0;
+    in->stats.rx_packets++;
+    in->stats.rx_bytes += pkt->len;
 
-    return key->dl_type == htons(ETH_TYPE_IPV4) && key->nw_proto == IP_PROTO_ICMP
-           && (type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED || type == 12);
+    if (pkt->drop_reason) {
+        /* The port found it malformed (a VXLAN header, say). */
+        drop_stats_rx(&dp->drops, in, pkt, pkt->drop_reason);
+        return false;
+    }
+    if (in->type == DP_PORT_VXLAN) {
+        struct peer *peer = overlay_peer_by_node(&dp->overlay, pkt->tun_src);
+
+        if (!peer) {
+            drop_stats_rx(&dp->drops, in, pkt, DROP_VXLAN_UNKNOWN_PEER);
+            return false;
+        }
+        peer->rx_packets++;
+        peer->rx_bytes += pkt->len;
+    }
+    return true;
 }
 
+/* One packet: extract its flow key, let the stages before the cache take it if it is theirs,
+ * look it up in the flow cache, decide on a miss (and cache the decision), execute the
+ * actions.  A packet left without an output port is counted as dropped; transmit() sends the
+ * others. */
 static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
 {
     struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .overlay = &dp->overlay,
@@ -48,43 +71,22 @@ static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
     bool cacheable;
     uint32_t hash;
 
-    pkt->in_port = in->port_no;
-    pkt->out_port = 0;
-    in->stats.rx_packets++;
-    in->stats.rx_bytes += pkt->len;
-
-    if (pkt->drop_reason) {
-        /* The port found it malformed (a VXLAN header, say). */
-        drop_stats_rx(&dp->drops, in, pkt, pkt->drop_reason);
+    if (!account_rx(dp, in, pkt)) {
         return;
     }
-    if (in->type == DP_PORT_VXLAN) {
-        struct peer *peer = overlay_peer_by_node(&dp->overlay, pkt->tun_src);
 
-        if (!peer) {
-            drop_stats_rx(&dp->drops, in, pkt, DROP_VXLAN_UNKNOWN_PEER);
-            return;
-        }
-        peer->rx_packets++;
-        peer->rx_bytes += pkt->len;
-    }
+    /* Extract. */
     reason = flow_key_extract(pkt, in->port_no, &key);
     if (reason) {
         drop_stats_rx(&dp->drops, in, pkt, reason);
         return;
     }
-    if (!in->mac_known && pipeline_learn(dp, in, &key)) {
-        port_table_reindex(&dp->ports);
-        flow_cache_flush(&dp->cache);
-    }
-    if (key.dl_type == htons(ETH_TYPE_ARP)) {
-        pipeline_arp(dp, in, pkt, &key);
-        return;
-    }
-    if (is_icmp_error(&key) && dp->ct.n_conns && pipeline_icmp_error(dp, in, pkt, &key)) {
+    /* ARP and ICMP errors about a flow pair: never cached, handled whole. */
+    if (pipeline_before_cache(dp, in, pkt, &key)) {
         return;
     }
 
+    /* Cache. */
     hash = flow_key_hash(&key);
     flow = key.nw_frag ? NULL : flow_cache_lookup(&dp->cache, &key, hash);
     if (flow) {
@@ -97,12 +99,16 @@ static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
         /* Compiled for a flow pair that is gone: decide again. */
         flow_cache_remove(&dp->cache, flow);
     }
+
+    /* Decide. */
     pipeline_decide(dp, in, &key, pkt, &acts, &cacheable);
     if (cacheable) {
         flow = flow_cache_insert(&dp->cache, &key, hash, &acts, dp->now_ms);
         flow->packets++;
         flow->bytes += pkt->len;
     }
+
+    /* Execute. */
     actions_execute(&acts, pkt, &ctx);
 
 done:

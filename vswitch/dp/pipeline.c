@@ -478,7 +478,19 @@ void pipeline_decide(struct dp *dp, struct port *in, const struct flow_key *key,
     }
 }
 
-bool pipeline_icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
+static bool is_icmp_error(const struct flow_key *key)
+{
+    uint16_t type = ntohs(key->tp_src);
+
+    return key->dl_type == htons(ETH_TYPE_IPV4) && key->nw_proto == IP_PROTO_ICMP
+           && (type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED
+               || type == ICMP_PARAMETER_PROBLEM);
+}
+
+/* Translates an ICMP error whose quoted datagram belongs to a flow pair, and sets
+ * pkt->out_port or counts the drop.  Returns false, touching nothing, when no flow pair
+ * matches. */
+static bool icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
                          const struct flow_key *key)
 {
     uint8_t *l4 = packet_l4(pkt);
@@ -563,7 +575,8 @@ bool pipeline_icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
     return true;
 }
 
-bool pipeline_learn(struct dp *dp, struct port *in, const struct flow_key *key)
+/* Returns true if 'in' learned its MAC from 'key'. */
+static bool learn(struct dp *dp, struct port *in, const struct flow_key *key)
 {
     char mac[ETH_STR_LEN];
 
@@ -598,7 +611,8 @@ static struct eth_addr arp_answer_for(const struct dp *dp, const struct port *in
     return (struct eth_addr) { { 0 } };
 }
 
-void pipeline_arp(struct dp *dp, struct port *in, struct packet *pkt, const struct flow_key *key)
+/* Answers the ARP request in 'pkt' (setting pkt->out_port) or counts its drop. */
+static void arp(struct dp *dp, struct port *in, struct packet *pkt, const struct flow_key *key)
 {
     struct eth_header *eth = (struct eth_header *) pkt->data;
     struct arp_eth_header *arp = (struct arp_eth_header *) packet_l3(pkt);
@@ -652,6 +666,20 @@ void pipeline_arp(struct dp *dp, struct port *in, struct packet *pkt, const stru
     pkt->len = pkt->l3_ofs + ARP_LEN;
     memset(&pkt->vnet, 0, sizeof pkt->vnet);
     pkt->out_port = in->port_no;
+}
+
+bool pipeline_before_cache(struct dp *dp, struct port *in, struct packet *pkt,
+                           const struct flow_key *key)
+{
+    if (!in->mac_known && learn(dp, in, key)) {
+        port_table_reindex(&dp->ports);
+        flow_cache_flush(&dp->cache);
+    }
+    if (key->dl_type == htons(ETH_TYPE_ARP)) {
+        arp(dp, in, pkt, key);
+        return true;
+    }
+    return is_icmp_error(key) && dp->ct.n_conns && icmp_error(dp, in, pkt, key);
 }
 
 void pipeline_build_probe(const struct dp *dp, const struct port *port, struct packet *pkt)
