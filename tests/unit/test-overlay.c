@@ -16,7 +16,8 @@
 #include "dp/flow-key.h"
 #include "dp/gso.h"
 #include "dp/net-headers.h"
-#include "dp/overlay.h"
+#include "dp/peer-table.h"
+#include "dp/port-vxlan.h"
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "pkt-builder.h"
@@ -230,25 +231,25 @@ Test(gso, partial_checksums_left_for_the_receiver)
 
 Test(overlay, longest_prefix_and_overlaps)
 {
-    struct overlay ov;
+    struct peer_table ov;
     struct cidr a, b, c;
 
-    overlay_init(&ov);
+    peer_table_init(&ov);
     addr_parse_cidr("10.244.2.0/24", &a);
     addr_parse_cidr("10.245.0.0/16", &b);
     addr_parse_cidr("10.244.0.0/16", &c);
-    cr_assert_eq(overlay_peer_set(&ov, ip_of("192.168.0.2"), &a), 0);
-    cr_assert_eq(overlay_peer_set(&ov, ip_of("192.168.0.3"), &b), 0);
-    cr_expect_eq(overlay_peer_set(&ov, ip_of("192.168.0.4"), &c), -EEXIST);
-    cr_expect_eq(overlay_peer_for(&ov, ip_of("10.244.2.9"))->node_ip, ip_of("192.168.0.2"));
-    cr_expect_eq(overlay_peer_for(&ov, ip_of("10.245.7.9"))->node_ip, ip_of("192.168.0.3"));
-    cr_expect_null(overlay_peer_for(&ov, ip_of("10.244.3.9")));
-    cr_expect_not_null(overlay_peer_by_node(&ov, ip_of("192.168.0.3")));
-    cr_assert_eq(overlay_peer_del(&ov, ip_of("192.168.0.2")), 0);
-    cr_expect_null(overlay_peer_for(&ov, ip_of("10.244.2.9")));
-    cr_expect_eq(overlay_peer_for(&ov, ip_of("10.245.7.9"))->node_ip, ip_of("192.168.0.3"));
-    cr_expect_eq(overlay_peer_del(&ov, ip_of("192.168.0.2")), -ENOENT);
-    overlay_destroy(&ov);
+    cr_assert_eq(peer_table_set(&ov, ip_of("192.168.0.2"), &a), 0);
+    cr_assert_eq(peer_table_set(&ov, ip_of("192.168.0.3"), &b), 0);
+    cr_expect_eq(peer_table_set(&ov, ip_of("192.168.0.4"), &c), -EEXIST);
+    cr_expect_eq(peer_table_by_pod_ip(&ov, ip_of("10.244.2.9"))->node_ip, ip_of("192.168.0.2"));
+    cr_expect_eq(peer_table_by_pod_ip(&ov, ip_of("10.245.7.9"))->node_ip, ip_of("192.168.0.3"));
+    cr_expect_null(peer_table_by_pod_ip(&ov, ip_of("10.244.3.9")));
+    cr_expect_not_null(peer_table_by_node(&ov, ip_of("192.168.0.3")));
+    cr_assert_eq(peer_table_del(&ov, ip_of("192.168.0.2")), 0);
+    cr_expect_null(peer_table_by_pod_ip(&ov, ip_of("10.244.2.9")));
+    cr_expect_eq(peer_table_by_pod_ip(&ov, ip_of("10.245.7.9"))->node_ip, ip_of("192.168.0.3"));
+    cr_expect_eq(peer_table_del(&ov, ip_of("192.168.0.2")), -ENOENT);
+    peer_table_destroy(&ov);
 }
 
 /* ---- Encapsulation and decapsulation on loopback ---- */

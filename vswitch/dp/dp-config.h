@@ -11,6 +11,9 @@
 #include "lib/addr.h"
 #include "lib/types.h"
 
+/* The largest inner IPv4 packet the overlay carries unless configured: 1500 less VXLAN's 50. */
+#define OVERLAY_DEFAULT_MTU 1450
+
 struct dp_config {
     struct cidr pod_cidr;           /* This node's pod subnet. */
     be32 gateway;                   /* First address of pod_cidr; answered by the switch. */

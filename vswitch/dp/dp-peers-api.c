@@ -23,7 +23,7 @@ static void peer_set_cmd(struct dp *dp, void *args_)
 {
     struct peer_args *args = args_;
 
-    args->error = overlay_peer_set(&dp->overlay, args->node_ip, &args->cidr);
+    args->error = peer_table_set(&dp->peers, args->node_ip, &args->cidr);
     if (!args->error) {
         flow_cache_flush(&dp->cache);
     }
@@ -63,7 +63,7 @@ static void peer_del_cmd(struct dp *dp, void *args_)
 {
     struct peer_args *args = args_;
 
-    args->error = overlay_peer_del(&dp->overlay, args->node_ip);
+    args->error = peer_table_del(&dp->peers, args->node_ip);
     if (!args->error) {
         flow_cache_flush(&dp->cache);
     }
@@ -86,10 +86,10 @@ static void peer_list_cmd(struct dp *dp, void *args_)
 {
     struct peer_list_args *args = args_;
 
-    args->n = dp->overlay.n_peers;
+    args->n = dp->peers.n_peers;
     args->peers = xcalloc(args->n + 1, sizeof *args->peers);
     for (size_t i = 0; i < args->n; i++) {
-        const struct peer *p = &dp->overlay.peers[i];
+        const struct peer *p = &dp->peers.peers[i];
 
         args->peers[i] = (struct dp_peer_info) {
             .node_ip = p->node_ip, .pod_cidr = p->pod_cidr,

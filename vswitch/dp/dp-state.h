@@ -17,8 +17,8 @@
 #include "dp/flow-cache.h"
 #include "dp/frag.h"
 #include "dp/lb.h"
-#include "dp/overlay.h"
 #include "dp/packet.h"
+#include "dp/peer-table.h"
 #include "dp/port.h"
 #include "dp/port-table.h"
 
@@ -51,7 +51,7 @@ struct dp {
     struct ct_table ct;                     /* Flow pairs. */
     struct lb_table lb;                     /* Policies. */
     struct frag_table frags;
-    struct overlay overlay;                 /* Peers. */
+    struct peer_table peers;
     struct drop_stats drops;
     struct packet *pkt_array;               /* PACKET_BATCH_SIZE + 1 buffers... */
     struct packet *pkts[PACKET_BATCH_SIZE];

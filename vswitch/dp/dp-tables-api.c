@@ -90,7 +90,7 @@ static void table_stats_cmd(struct dp *dp, void *stats_)
     stats->flow_pair_evictions_pod_quota = dp->ct.evicted[CT_EVICTED_POD_QUOTA];
     stats->flow_pair_sources = dp->ct.n_sources;
     stats->policies = dp->lb.n_policies;
-    stats->peers = dp->overlay.n_peers;
+    stats->peers = dp->peers.n_peers;
 }
 
 void dp_table_stats(struct dp *dp, struct dp_table_stats *stats)

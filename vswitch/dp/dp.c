@@ -44,7 +44,7 @@ static bool account_rx(struct dp *dp, struct port *in, struct packet *pkt)
         return false;
     }
     if (in->type == DP_PORT_VXLAN) {
-        struct peer *peer = overlay_peer_by_node(&dp->overlay, pkt->tun_src);
+        struct peer *peer = peer_table_by_node(&dp->peers, pkt->tun_src);
 
         if (!peer) {
             drop_stats_rx(&dp->drops, in, pkt, DROP_VXLAN_UNKNOWN_PEER);
@@ -62,7 +62,7 @@ static bool account_rx(struct dp *dp, struct port *in, struct packet *pkt)
  * others. */
 static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
 {
-    struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .overlay = &dp->overlay,
+    struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .peers = &dp->peers,
                                .now_ms = dp->now_ms };
     struct action_list acts;
     struct flow_entry *flow;
@@ -388,7 +388,7 @@ int dp_create(const struct dp_config *cfg, struct dp **dpp, char *err, size_t er
         ct_set_max_per_source(&dp->ct, cfg->max_flow_pairs_per_pod);
     }
     lb_table_init(&dp->lb);
-    overlay_init(&dp->overlay);
+    peer_table_init(&dp->peers);
     dp->pkt_array = packet_array_alloc(PACKET_BATCH_SIZE + 1);
     for (int i = 0; i < PACKET_BATCH_SIZE; i++) {
         dp->pkts[i] = &dp->pkt_array[i];
@@ -508,7 +508,7 @@ void dp_destroy(struct dp *dp)
     flow_cache_destroy(&dp->cache);
     ct_destroy(&dp->ct);
     lb_table_destroy(&dp->lb);
-    overlay_destroy(&dp->overlay);
+    peer_table_destroy(&dp->peers);
     packet_array_free(dp->pkt_array, PACKET_BATCH_SIZE + 1);
     if (dp->epfd >= 0) {
         close(dp->epfd);

@@ -27,7 +27,7 @@ static enum drop_reason check_source(const struct dp *dp, const struct port *in,
         return DROP_VLAN;
     }
     if (in->type == DP_PORT_VXLAN) {
-        const struct peer *peer = overlay_peer_by_node(&dp->overlay, key->tun_src);
+        const struct peer *peer = peer_table_by_node(&dp->peers, key->tun_src);
 
         if (!peer) {
             return DROP_VXLAN_UNKNOWN_PEER;
@@ -50,6 +50,23 @@ static enum drop_reason check_source(const struct dp *dp, const struct port *in,
     return DROP_NONE;
 }
 
+/* The switch MAC that stands for the pod 'ip' in DSR dispatch: 0a:58 and the address, so a
+ * node can address a remote pod by MAC without knowing its real one. */
+static struct eth_addr dispatch_mac(be32 ip)
+{
+    return addr_mac_from_ip(ip);
+}
+
+/* True if 'mac' is a dispatch MAC; sets '*ip'. */
+static bool is_dispatch_mac(struct eth_addr mac, be32 *ip)
+{
+    if (mac.a[0] != 0x0a || mac.a[1] != 0x58) {
+        return false;
+    }
+    memcpy(ip, &mac.a[2], 4);
+    return true;
+}
+
 /* Where a packet to an address goes next: a local port, or a peer over the overlay. */
 struct next_hop {
     struct port *port;
@@ -65,7 +82,7 @@ static struct next_hop route_to(const struct dp *dp, be32 ip)
     if (hop.port || cidr_contains(&dp->cfg.pod_cidr, ip)) {
         return hop;
     }
-    if (dp->vxlan && (hop.peer = overlay_peer_for(&dp->overlay, ip)) != NULL) {
+    if (dp->vxlan && (hop.peer = peer_table_by_pod_ip(&dp->peers, ip)) != NULL) {
         hop.port = dp->vxlan;
         return hop;
     }
@@ -76,7 +93,7 @@ static struct next_hop route_to(const struct dp *dp, be32 ip)
 static void output_to_peer(const struct dp *dp, const struct peer *peer, struct eth_addr dst,
                            struct action_list *acts)
 {
-    actions_tunnel(acts, peer->node_ip, peer - dp->overlay.peers,
+    actions_tunnel(acts, peer->node_ip, peer - dp->peers.peers,
                    dp->cfg.overlay_mtu ? dp->cfg.overlay_mtu : OVERLAY_DEFAULT_MTU,
                    dp->cfg.gateway);
     actions_set_eth(acts, dp->cfg.router_mac, dst);
@@ -272,7 +289,7 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
         } else {
             actions_policy(acts, policy->slot);
         }
-        output_to_peer(dp, hop.peer, overlay_dispatch_mac(backend->ip), acts);
+        output_to_peer(dp, hop.peer, dispatch_mac(backend->ip), acts);
         return;
     }
     /* Hairpin: a pod reaching itself through the VIP would see its own address as the
@@ -307,7 +324,7 @@ static void dispatch_follow(const struct dp *dp, const struct ct_conn *entry,
                             const struct peer *peer, struct action_list *acts)
 {
     actions_policy_dispatch(acts, entry->policy, ct_index(&dp->ct, entry), entry->gen);
-    output_to_peer(dp, peer, overlay_dispatch_mac(entry->tuple[CT_DIR_REPLY].src), acts);
+    output_to_peer(dp, peer, dispatch_mac(entry->tuple[CT_DIR_REPLY].src), acts);
 }
 
 /* The backend half of DSR across the overlay: a frame from a peer addressed to a VIP with the
@@ -324,7 +341,7 @@ static bool dsr_dispatch(struct dp *dp, const struct port *in, const struct flow
     struct port *pod;
     be32 pod_ip;
 
-    if (in->type != DP_PORT_VXLAN || !overlay_is_dispatch_mac(key->dl_dst, &pod_ip)
+    if (in->type != DP_PORT_VXLAN || !is_dispatch_mac(key->dl_dst, &pod_ip)
         || pod_ip == key->nw_dst || !(pod = port_table_by_ip(&dp->ports, pod_ip))) {
         return false;
     }
@@ -540,7 +557,7 @@ static bool icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
         if (!peer) {
             return false;
         }
-        output_to_peer(dp, peer, overlay_dispatch_mac(conn->tuple[CT_DIR_REPLY].src), &acts);
+        output_to_peer(dp, peer, dispatch_mac(conn->tuple[CT_DIR_REPLY].src), &acts);
     } else {
         /* The quoted datagram becomes the other direction as it was before translation;
          * the outer header goes where the error's direction leads.  The quote is often cut
@@ -564,7 +581,7 @@ static bool icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
         output_routed(dp, route_to(dp, to->src), &acts);
     }
     {
-        struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .overlay = &dp->overlay,
+        struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .peers = &dp->peers,
                                    .now_ms = dp->now_ms };
 
         actions_execute(&acts, pkt, &ctx);
