@@ -20,6 +20,7 @@
 #include "dp/port-vxlan.h"
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "dp-test-hooks.h"
 #include "pkt-builder.h"
 
 #define ROUTER "0a:58:0a:f4:01:01"

@@ -334,14 +334,3 @@ int dp_dispatch_dump(struct dp *dp, struct dp_dispatch_info **entries, size_t *n
     *n = args.n;
     return 0;
 }
-
-static void conn_flush_cmd(struct dp *dp, void *arg)
-{
-    ct_flush(&dp->ct);
-    flow_cache_flush(&dp->cache);
-}
-
-void dp_conn_flush(struct dp *dp)
-{
-    dp_call(dp, conn_flush_cmd, NULL);
-}

@@ -166,8 +166,6 @@ struct dp_dispatch_info {
 
 /* Snapshot of the dispatch entries.  Caller frees '*entries'. */
 int dp_dispatch_dump(struct dp *, struct dp_dispatch_info **entries, size_t *n);
-/* Forgets every flow pair as well as the flow cache: a switch that lost its state (tests). */
-void dp_conn_flush(struct dp *);
 
 /* ---- Overlay peers ---- */
 
