@@ -1,8 +1,10 @@
-/* The datapath thread: rx a batch from a ready port, parse each frame once into a flow key,
- * look it up in the exact-match flow cache (the slow path decides and installs on a miss),
- * run the cached actions, and tx the batch grouped by output port.  Between batches it runs
- * the commands the control thread queued (dp_call), so the tables need no lock on the packet
- * path.  Also here: creating, starting and destroying the datapath.
+/* The datapath thread and its per-batch loop: rx a batch from a ready port, and for each
+ * packet extract its flow key (flow-key.c), let the stages before the cache take it if it is
+ * theirs (pipeline.c), look it up in the exact-match flow cache (flow-cache.c), decide on a
+ * miss (pipeline.c, the decision installed in the cache), execute the actions (actions.c);
+ * then tx the batch grouped by output port.  Between batches it runs the commands the
+ * control thread queued (dp_call), so the tables need no lock on the packet path.  Also
+ * here: creating, starting and destroying the datapath.
  *
  * One thread serves every port through one epoll set; the control thread never touches the
  * tables directly (see dp.h): the control API (dp-ports-api.c, dp-tables-api.c,
@@ -21,7 +23,6 @@
 #include <unistd.h>
 
 #include "dp/dp-thread.h"
-#include "dp/net-headers.h"
 #include "dp/pipeline.h"
 #include "dp/port-vxlan.h"
 #include "lib/log.h"
@@ -154,16 +155,6 @@ static void transmit(struct dp *dp, struct packet *pkts[], int n)
     }
 }
 
-int dp_process_one(struct dp *dp, struct port *in, struct packet *pkt)
-{
-    int result;
-
-    process_packet(dp, in, pkt);
-    result = pkt->out_port ? 0 : pkt->drop_reason;
-    transmit(dp, &pkt, 1);
-    return result;
-}
-
 static void port_set_down(struct dp *dp, struct port *port, int error)
 {
     LOG_WARN("port %s: %s; marking it down", port->name, strerror(-error));
@@ -173,6 +164,8 @@ static void port_set_down(struct dp *dp, struct port *port, int error)
     }
 }
 
+/* The per-batch loop: rx a batch from 'port', each packet through process_packet(), tx the
+ * batch grouped by output port; again while the port holds frames it has not returned. */
 static void receive(struct dp *dp, struct port *port)
 {
     do {
@@ -187,6 +180,16 @@ static void receive(struct dp *dp, struct port *port)
         }
         transmit(dp, dp->pkts, n);
     } while (port->rx_pending);
+}
+
+int dp_process_one(struct dp *dp, struct port *in, struct packet *pkt)
+{
+    int result;
+
+    process_packet(dp, in, pkt);
+    result = pkt->out_port ? 0 : pkt->drop_reason;
+    transmit(dp, &pkt, 1);
+    return result;
 }
 
 static void send_probes(struct dp *dp)

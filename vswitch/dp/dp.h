@@ -7,7 +7,13 @@
  * datapath thread through its queue and wait until the thread has run it between two batches,
  * so callers always see a consistent snapshot and the datapath takes no lock per packet.
  * None of them may be called from the datapath thread itself.  Flows and flow pairs age on
- * the datapath thread by themselves. */
+ * the datapath thread by themselves.
+ *
+ * This is the top of vswitch/dp/: implemented by dp.c (the thread, start-up and shutdown)
+ * and the control API files dp-ports-api.c, dp-tables-api.c, dp-lb-api.c and
+ * dp-peers-api.c.  The types it shares with the layers below live with their owners: the
+ * configuration in dp-config.h, ports in port.h, policies in lb-spec.h, drop reasons in
+ * drop.h; no file below includes this one. */
 #ifndef VSWITCH_DP_DP_H
 #define VSWITCH_DP_DP_H 1
 

@@ -1,4 +1,5 @@
-/* Port dispatch and the interface helpers the port classes share. */
+/* Ports: the names of the port types, dispatch to the class of each type (port-provider.h),
+ * and the interface helpers the port classes share.  See port.h. */
 #include "dp/port.h"
 
 #include <errno.h>
