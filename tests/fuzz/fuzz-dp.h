@@ -113,6 +113,7 @@ static inline int fuzz_record_next(const uint8_t **data, size_t *size, struct fu
 #include "dp/dp.h"
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "dp-test-hooks.h"
 
 static inline be32 fuzz_ip(const char *s)
 {

@@ -14,6 +14,7 @@
 #include "dp/net-headers.h"
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "dp-test-hooks.h"
 #include "pkt-builder.h"
 
 #define ROUTER "0a:58:0a:f4:01:01"

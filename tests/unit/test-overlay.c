@@ -16,9 +16,11 @@
 #include "dp/flow-key.h"
 #include "dp/gso.h"
 #include "dp/net-headers.h"
-#include "dp/overlay.h"
+#include "dp/peer-table.h"
+#include "dp/port-vxlan.h"
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "dp-test-hooks.h"
 #include "pkt-builder.h"
 
 #define ROUTER "0a:58:0a:f4:01:01"
@@ -230,25 +232,25 @@ Test(gso, partial_checksums_left_for_the_receiver)
 
 Test(overlay, longest_prefix_and_overlaps)
 {
-    struct overlay ov;
+    struct peer_table ov;
     struct cidr a, b, c;
 
-    overlay_init(&ov);
+    peer_table_init(&ov);
     addr_parse_cidr("10.244.2.0/24", &a);
     addr_parse_cidr("10.245.0.0/16", &b);
     addr_parse_cidr("10.244.0.0/16", &c);
-    cr_assert_eq(overlay_peer_set(&ov, ip_of("192.168.0.2"), &a), 0);
-    cr_assert_eq(overlay_peer_set(&ov, ip_of("192.168.0.3"), &b), 0);
-    cr_expect_eq(overlay_peer_set(&ov, ip_of("192.168.0.4"), &c), -EEXIST);
-    cr_expect_eq(overlay_peer_for(&ov, ip_of("10.244.2.9"))->node_ip, ip_of("192.168.0.2"));
-    cr_expect_eq(overlay_peer_for(&ov, ip_of("10.245.7.9"))->node_ip, ip_of("192.168.0.3"));
-    cr_expect_null(overlay_peer_for(&ov, ip_of("10.244.3.9")));
-    cr_expect_not_null(overlay_peer_by_node(&ov, ip_of("192.168.0.3")));
-    cr_assert_eq(overlay_peer_del(&ov, ip_of("192.168.0.2")), 0);
-    cr_expect_null(overlay_peer_for(&ov, ip_of("10.244.2.9")));
-    cr_expect_eq(overlay_peer_for(&ov, ip_of("10.245.7.9"))->node_ip, ip_of("192.168.0.3"));
-    cr_expect_eq(overlay_peer_del(&ov, ip_of("192.168.0.2")), -ENOENT);
-    overlay_destroy(&ov);
+    cr_assert_eq(peer_table_set(&ov, ip_of("192.168.0.2"), &a), 0);
+    cr_assert_eq(peer_table_set(&ov, ip_of("192.168.0.3"), &b), 0);
+    cr_expect_eq(peer_table_set(&ov, ip_of("192.168.0.4"), &c), -EEXIST);
+    cr_expect_eq(peer_table_by_pod_ip(&ov, ip_of("10.244.2.9"))->node_ip, ip_of("192.168.0.2"));
+    cr_expect_eq(peer_table_by_pod_ip(&ov, ip_of("10.245.7.9"))->node_ip, ip_of("192.168.0.3"));
+    cr_expect_null(peer_table_by_pod_ip(&ov, ip_of("10.244.3.9")));
+    cr_expect_not_null(peer_table_by_node(&ov, ip_of("192.168.0.3")));
+    cr_assert_eq(peer_table_del(&ov, ip_of("192.168.0.2")), 0);
+    cr_expect_null(peer_table_by_pod_ip(&ov, ip_of("10.244.2.9")));
+    cr_expect_eq(peer_table_by_pod_ip(&ov, ip_of("10.245.7.9"))->node_ip, ip_of("192.168.0.3"));
+    cr_expect_eq(peer_table_del(&ov, ip_of("192.168.0.2")), -ENOENT);
+    peer_table_destroy(&ov);
 }
 
 /* ---- Encapsulation and decapsulation on loopback ---- */
@@ -729,8 +731,8 @@ Test(vxlan, gso_segment_larger_than_a_datagram_is_sent_or_counted)
 }
 
 /* ARP arriving over VXLAN from a peer: the overlay carries routed IPv4 only, and
- * check_source() says DROP_ARP_IGNORED for it, but process_packet() hands every ARP frame to
- * pipeline_arp() before check_source() runs, and pipeline_arp() only checks pod ports: the
+ * check_source() says DROP_ARP_IGNORED for it, but every ARP frame goes to the ARP responder
+ * before check_source() runs, and the responder used to check pod ports only: the
  * request for the gateway was answered out of the VXLAN port with no tunnel destination
  * (tun_dst 0.0.0.0), i.e. sent by the VXLAN socket to 0.0.0.0:port, which Linux delivers to
  * this node itself.  It must be dropped and counted, and nothing sent. */

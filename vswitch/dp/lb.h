@@ -12,7 +12,8 @@
 #include <stdint.h>
 
 #include "dp/conntrack.h"
-#include "dp/dp.h"
+#include "dp/lb-spec.h"
+#include "lib/types.h"
 
 struct lb_affinity;
 
