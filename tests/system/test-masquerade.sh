@@ -23,14 +23,16 @@ start_vswitchd node1 10.244.1.0/24 --node-ip "$N1" --cluster-cidr 10.244.0.0/16 
     --service-cidr 10.96.0.0/12
 add_pod node1 a 10.244.1.10
 
-assert_match "nftables: the masquerade rule in table ip vswitch" \
-    'ip saddr 10\.244\.0\.0/16 ip daddr != \{ 10\.96\.0\.0/12, 10\.244\.0\.0/16, 224\.0\.0\.0/4 \} oifname != "vsw0" counter packets [0-9]+ bytes [0-9]+ masquerade' \
+rule='ip saddr 10\.244\.0\.0/16 ip daddr != \{ 10\.96\.0\.0/12, 10\.244\.0\.0/16, 224\.0\.0\.0/4 \}'
+rule+=' oifname != "vsw0" counter packets [0-9]+ bytes [0-9]+ masquerade'
+assert_match "nftables: the masquerade rule in table ip vswitch" "$rule" \
     "$(ns_exec node1 nft list table ip vswitch)"
 
 # --- 100 connections ---------------------------------------------------------------------
 svc_start outside http-server 8080 outside
 answers=$(curl_many a "http://$OUT:8080/" 100)
-assert_eq "pod a -> outside: 100/100 connections answered" 100 "$(grep -c '^outside ' <<<"$answers")"
+assert_eq "pod a -> outside: 100/100 connections answered" 100 \
+    "$(grep -c '^outside ' <<<"$answers")"
 assert_eq "the outside saw node1's address, never the pod's" "$N1" \
     "$(awk '{print $2}' <<<"$answers" | sort -u)"
 assert_match "the rule counted them" 'counter packets [1-9][0-9]* ' \

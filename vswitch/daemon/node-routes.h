@@ -28,7 +28,8 @@ struct vswitchd_config;
 
 /* Makes the routes through the host port that vswitchd owns exactly 'dsts' (of 'n') and the
  * next hop's own: installs or replaces each (never duplicated), deletes the others it
- * installed before, and sets the next hop's neighbor entry.  Returns 0 or a negative errno with a message. */
+ * installed before, and sets the next hop's neighbor entry.  Returns 0 or a negative errno
+ * with a message. */
 int node_routes_sync(const struct vswitchd_config *, const struct cidr *dsts, size_t n,
                      char *err, size_t errlen);
 

@@ -37,7 +37,7 @@ struct dp_config {
                                          * limit. */
     const char *pairs_path;         /* File (tmpfs) holding the flow pairs across restarts;
                                      * NULL: process memory only. */
-    uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair; 0: 240. */
+    uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair; 0: 86400. */
     uint32_t busy_poll_us;          /* Keep polling this long after the last packet before
                                      * sleeping: trades a core under load for latency. */
     bool dummy_host;                /* Tests: a dummy host port, so no root is needed. */
