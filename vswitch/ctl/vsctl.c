@@ -314,10 +314,11 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
         json_object_set_new(root, "flow_pair_evictions",
                             json_integer(show->flow_pair_evictions));
         json_object_set_new(root, "flow_pair_evictions_by", json_pack(
-            "{s:I, s:I, s:I}",
+            "{s:I, s:I, s:I, s:I}",
             "closed", (json_int_t) show->flow_pair_evictions_closed,
             "unassured", (json_int_t) show->flow_pair_evictions_unassured,
-            "pod_quota", (json_int_t) show->flow_pair_evictions_pod_quota));
+            "pod_quota", (json_int_t) show->flow_pair_evictions_pod_quota,
+            "idle", (json_int_t) show->flow_pair_evictions_idle));
         json_object_set_new(root, "n_flow_pair_sources",
                             json_integer(show->n_flow_pair_sources));
         json_object_set_new(root, "n_dispatch_entries", json_integer(show->n_dispatch_entries));
@@ -356,9 +357,10 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
                show->flow_pair_evictions);
     }
     if (show->flow_pair_evictions) {
-        printf(" (closed %" PRIu64 ", unassured %" PRIu64 ", pod quota %" PRIu64 ")",
-               show->flow_pair_evictions_closed, show->flow_pair_evictions_unassured,
-               show->flow_pair_evictions_pod_quota);
+        printf(" (closed %" PRIu64 ", unassured %" PRIu64 ", pod quota %" PRIu64
+               ", idle %" PRIu64 ")", show->flow_pair_evictions_closed,
+               show->flow_pair_evictions_unassured, show->flow_pair_evictions_pod_quota,
+               show->flow_pair_evictions_idle);
     }
     putchar('\n');
     for (size_t i = 0; i < show->n_drops; i++) {

@@ -199,6 +199,7 @@ static Vswitch__Response *handle_show(struct vswitchd *vd)
     show->flow_pair_evictions_closed = tables.flow_pair_evictions_closed;
     show->flow_pair_evictions_unassured = tables.flow_pair_evictions_unassured;
     show->flow_pair_evictions_pod_quota = tables.flow_pair_evictions_pod_quota;
+    show->flow_pair_evictions_idle = tables.flow_pair_evictions_idle;
     show->n_flow_pair_sources = tables.flow_pair_sources;
     show->n_dispatch_entries = tables.dispatch_entries;
 
