@@ -54,8 +54,10 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_OBJ    := $(call obj,$(LIB_SRC)) $(BUILD)/obj/proto/vswitch.pb-c.o
 DP_OBJ     := $(call obj,$(DP_SRC))
-DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
-CTL_OBJ    := $(call obj,$(CTL_SRC))
+DAEMON_MAIN := $(call obj,vswitch/daemon/main.c)
+DAEMON_OBJ := $(filter-out $(DAEMON_MAIN),$(call obj,$(DAEMON_SRC)))
+CTL_MAIN   := $(call obj,vswitch/ctl/main.c)
+CTL_OBJ    := $(filter-out $(CTL_MAIN),$(call obj,$(CTL_SRC)))
 CNI_MAIN   := $(call obj,cni/main.c)
 CNI_OBJ    := $(filter-out $(CNI_MAIN),$(call obj,$(CNI_SRC)))
 PROXY_MAIN := $(call obj,vswitch/proxy/main.c)
@@ -87,18 +89,22 @@ $(BUILD)/libvswitch.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(BUILD)/libdp.a: $(DP_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
-# The CNI plugin less its main(), so the unit tests can link its parsers.
+# Each program less its main(), so the unit tests and fuzzers can link its parts.
+$(BUILD)/libvswitch-daemon.a: $(DAEMON_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/libvsctl.a: $(CTL_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(BUILD)/libvswitch-cni.a: $(CNI_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
-# The proxy less its main(), for the unit tests of its translation, diff and parsers.
 $(BUILD)/libvswitch-proxy.a: $(PROXY_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/vswitchd: $(DAEMON_OBJ) $(BUILD)/libdp.a $(BUILD)/libvswitch.a
+$(BUILD)/vswitchd: $(DAEMON_MAIN) $(BUILD)/libvswitch-daemon.a $(BUILD)/libdp.a \
+                  $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/vsctl: $(CTL_OBJ) $(BUILD)/libvswitch.a
+$(BUILD)/vsctl: $(CTL_MAIN) $(BUILD)/libvsctl.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -110,7 +116,8 @@ $(BUILD)/vswitch-proxy: $(PROXY_MAIN) $(BUILD)/libvswitch-proxy.a $(BUILD)/libvs
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libvswitch-cni.a $(BUILD)/libvswitch-proxy.a \
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libvswitch-daemon.a $(BUILD)/libvsctl.a \
+                     $(BUILD)/libvswitch-cni.a $(BUILD)/libvswitch-proxy.a \
                      $(BUILD)/libdp.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
@@ -124,7 +131,8 @@ FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 FUZZ_FLAGS  = -std=gnu11 -g -O1 -D_GNU_SOURCE -MMD -MP $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
               -I. -Ivswitch -I$(BUILD) -Itests/unit $(shell pkg-config --cflags $(PKGS))
 fuzz_obj    = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
-FUZZ_LIB_SRC := $(LIB_SRC) $(DP_SRC) $(filter-out %/main.c,$(DAEMON_SRC) $(CNI_SRC) $(PROXY_SRC))
+FUZZ_LIB_SRC := $(LIB_SRC) $(DP_SRC) \
+                $(filter-out %/main.c,$(DAEMON_SRC) $(CTL_SRC) $(CNI_SRC) $(PROXY_SRC))
 FUZZ_LIB_OBJ := $(call fuzz_obj,$(FUZZ_LIB_SRC)) $(FUZZ_DIR)/obj/proto/vswitch.pb-c.o
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_SECONDS ?= 20

@@ -1,5 +1,5 @@
-/* Batches: the text form vsctl reads (lib/ctl-batch.h) and the check vswitchd runs before it
- * applies anything (lib/batch-config.h).  Table-driven: each case is a batch file, the state
+/* Batches: the text form vsctl reads (ctl/batch.h) and the check vswitchd runs before it
+ * applies anything (daemon/batch-config.h).  Table-driven: each case is a batch file, the state
  * it starts from, and either the operation at fault with its exact message or what each
  * operation found (unchanged, absent, the prior state undo would restore). */
 #include <criterion/criterion.h>
@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/batch-config.h"
-#include "lib/ctl-batch.h"
+#include "daemon/batch-config.h"
+#include "ctl/batch.h"
 #include "lib/util.h"
 
 /* ---- The text form ---- */

@@ -24,10 +24,11 @@
 #undef MAX
 
 #define LOG_MODULE "vswitchd"
-#include "daemon/control.h"
 #include "daemon/ctl-server.h"
 #include "daemon/db.h"
+#include "daemon/handlers.h"
 #include "daemon/metrics.h"
+#include "daemon/restore.h"
 #include "daemon/vswitchd.h"
 #include "dp/dp.h"
 #include "lib/cli.h"
@@ -470,7 +471,7 @@ int main(int argc, char *argv[])
         return 1;
     }
     error = ctl_server_open(&loop, cfg->ctl_path, cfg->ctl_gid, cfg->ctl_idle_timeout,
-                            control_handle, &vd, &vd.ctl, err, sizeof err);
+                            handlers_handle, &vd, &vd.ctl, err, sizeof err);
     if (error) {
         LOG_ERR("%s", err);
         goto out;
@@ -519,19 +520,19 @@ int main(int argc, char *argv[])
         LOG_ERR("%s", err);
         goto out;
     }
-    restored = control_restore_ports(&vd, err, sizeof err);
+    restored = restore_ports(&vd, err, sizeof err);
     if (restored < 0) {
         error = restored;
         LOG_ERR("cannot restore ports: %s", err);
         goto out;
     }
-    policies = control_restore_policies(&vd, err, sizeof err);
+    policies = restore_policies(&vd, err, sizeof err);
     if (policies < 0) {
         error = policies;
         LOG_ERR("cannot restore policies: %s", err);
         goto out;
     }
-    peers = control_restore_peers(&vd, err, sizeof err);
+    peers = restore_peers(&vd, err, sizeof err);
     if (peers < 0) {
         error = peers;
         LOG_ERR("cannot restore peers: %s", err);

@@ -21,7 +21,7 @@
 #include "dp/dp.h"
 #include "lib/ctl-msg.h"
 #include "lib/lb-config.h"
-#include "lib/peer-config.h"
+#include "daemon/peer-config.h"
 #include "lib/log.h"
 #include "lib/util.h"
 

@@ -2,7 +2,7 @@
  *
  * Every string of the message is allocated (or is protobuf-c's shared empty string), so an
  * operation is freed whole with vswitch__batch_op__free_unpacked(). */
-#include "lib/ctl-batch.h"
+#include "ctl/batch.h"
 
 #include <errno.h>
 #include <limits.h>

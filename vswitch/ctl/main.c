@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "lib/cli.h"
-#include "lib/ctl-batch.h"
+#include "ctl/batch.h"
 #include "lib/ctl-client.h"
 #include "lib/ctl-msg.h"
 

@@ -14,8 +14,8 @@
  * values are vswitchd's to check, so every client gets the same messages.
  *
  * Thread: any; a ctl_batch belongs to one thread. */
-#ifndef VSWITCH_LIB_CTL_BATCH_H
-#define VSWITCH_LIB_CTL_BATCH_H 1
+#ifndef VSWITCH_CTL_BATCH_H
+#define VSWITCH_CTL_BATCH_H 1
 
 #include <stddef.h>
 

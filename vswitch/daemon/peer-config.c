@@ -2,7 +2,7 @@
  *
  * Inputs that do not parse are quoted as given; addresses that parse are printed in their
  * canonical form, so a message always shows exactly what the check looked at. */
-#include "lib/peer-config.h"
+#include "daemon/peer-config.h"
 
 #include <ctype.h>
 #include <errno.h>
