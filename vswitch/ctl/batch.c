@@ -1,24 +1,20 @@
-/* The text form of a Batch; see ctl-batch.h.
+/* The text form of a Batch; see batch.h.
  *
  * Every string of the message is allocated (or is protobuf-c's shared empty string), so an
  * operation is freed whole with vswitch__batch_op__free_unpacked(). */
 #include "ctl/batch.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/commands.h"
 #include "lib/ctl-msg.h"
 #include "lib/util.h"
 
 #define MAX_WORDS 8192              /* A policy of 4096 backends and its options. */
-
-static const char add_lb_usage[] = "add-lb VIP:PORT/PROTO [BACKEND:PORT...] [--no-dsr] "
-                                   "[--affinity-timeout SECONDS] [--name NAME]";
 
 void ctl_batch_init(struct ctl_batch *batch)
 {
@@ -67,101 +63,99 @@ static int split_words(char *line, char **words, int max)
     return n;
 }
 
-/* Checks that the command words[0] has exactly 'n' arguments after it. */
-static int need_args(char **words, int n_words, int n, const char *usage, char *err,
-                     size_t errlen)
+/* The option of 'cmd' that 'word' names: "--NAME" for a flag, "--NAME" or "--NAME=VALUE" for
+ * one with a value; NULL if none does. */
+static const struct ctl_option *find_option(const struct ctl_command *cmd, const char *word)
 {
-    if (n_words - 1 < n) {
-        return fail(err, errlen, "%s: missing argument; usage: %s", words[0], usage);
-    }
-    if (n_words - 1 > n) {
-        char q[STR_QUOTE_LEN];
+    for (const struct ctl_option *opt = cmd->options; opt && opt->name; opt++) {
+        size_t len = strlen(opt->name);
 
-        return fail(err, errlen, "%s: unexpected argument %s; usage: %s", words[0],
-                    str_quote(words[n + 1], q), usage);
-    }
-    return 0;
-}
-
-/* The value of option 'name' at words[*i]: after '=' or the next word. */
-static int option_value(char **words, int n_words, int *i, const char *name, const char **value,
-                        char *err, size_t errlen)
-{
-    const char *eq = strchr(words[*i], '=');
-
-    if (eq) {
-        *value = eq + 1;
-        return 0;
-    }
-    if (*i + 1 >= n_words) {
-        return fail(err, errlen, "add-lb: option '--%s' needs a value", name);
-    }
-    *value = words[++*i];
-    return 0;
-}
-
-static bool is_option(const char *word, const char *name)
-{
-    size_t len = strlen(name);
-
-    return !strncmp(word, "--", 2) && !strncmp(word + 2, name, len)
-           && (word[2 + len] == '\0' || word[2 + len] == '=');
-}
-
-static int parse_add_lb(char **words, int n_words, Vswitch__BatchOp *op, char *err,
-                        size_t errlen)
-{
-    Vswitch__AddLb *m = xmalloc(sizeof *m);
-    char q[STR_QUOTE_LEN];
-    int error = 0;
-
-    vswitch__add_lb__init(m);
-    op->op_case = VSWITCH__BATCH_OP__OP_ADD_LB;
-    op->add_lb = m;
-    m->backends = xmalloc(n_words * sizeof *m->backends);
-    for (int i = 1; i < n_words && !error; i++) {
-        const char *w = words[i], *value;
-
-        if (strncmp(w, "--", 2)) {
-            if (*m->service) {
-                m->backends[m->n_backends++] = xstrdup(w);
-            } else {
-                m->service = xstrdup(w);
-            }
-        } else if (!strcmp(w, "--no-dsr")) {
-            m->no_dsr = true;
-        } else if (is_option(w, "affinity-timeout")) {
-            unsigned long seconds;
-            char *end;
-
-            error = option_value(words, n_words, &i, "affinity-timeout", &value, err, errlen);
-            if (!error) {
-                /* The range (0 to 86400) is vswitchd's to check, with its message. */
-                errno = 0;
-                seconds = strtoul(value, &end, 10);
-                if (!*value || *end || errno || *value == '-' || seconds > UINT_MAX) {
-                    error = fail(err, errlen, "add-lb: invalid --affinity-timeout %s: "
-                                 "expected seconds, 0 to 86400", str_quote(value, q));
-                } else {
-                    m->affinity_timeout = seconds;
-                }
-            }
-        } else if (is_option(w, "name")) {
-            error = option_value(words, n_words, &i, "name", &value, err, errlen);
-            if (!error) {
-                if (*m->name) {
-                    free(m->name);
-                }
-                m->name = ctl_msg_strdup(value);
-            }
-        } else {
-            error = fail(err, errlen, "add-lb: unknown option %s; usage: %s", str_quote(w, q),
-                         add_lb_usage);
+        if (!strncmp(word, "--", 2) && !strncmp(word + 2, opt->name, len)
+            && (word[2 + len] == '\0'
+                || (word[2 + len] == '=' && ctl_option_has_value(cmd, opt)))) {
+            return opt;
         }
     }
-    if (!error && !*m->service) {
-        error = fail(err, errlen, "add-lb: missing argument; usage: %s", add_lb_usage);
+    return NULL;
+}
+
+/* An option of the line, with its value (NULL for a flag). */
+struct line_option {
+    const struct ctl_option *opt;
+    const char *value;
+};
+
+/* Sorts words[1..] of the line of 'cmd' into operands and options, in place.  Returns 0 or
+ * -EINVAL with what is wrong in 'err'. */
+static int parse_words(const struct ctl_command *cmd, char **words, int n_words,
+                       char **operands, int *n_operands, struct line_option *options,
+                       int *n_options, char *err, size_t errlen)
+{
+    char q[STR_QUOTE_LEN];
+
+    *n_operands = *n_options = 0;
+    for (int i = 1; i < n_words; i++) {
+        const struct ctl_option *opt;
+        const char *value = NULL, *problem;
+
+        if (strncmp(words[i], "--", 2)) {
+            operands[(*n_operands)++] = words[i];
+            continue;
+        }
+        opt = find_option(cmd, words[i]);
+        if (!opt && cmd->options) {
+            return fail(err, errlen, "%s: unknown option %s; usage: %s", cmd->name,
+                        str_quote(words[i], q), cmd->usage);
+        } else if (!opt) {
+            return fail(err, errlen, "%s: unknown option %s", cmd->name,
+                        str_quote(words[i], q));
+        }
+        if (ctl_option_has_value(cmd, opt)) {
+            value = strchr(words[i], '=');
+            if (value) {
+                value++;
+            } else if (i + 1 < n_words) {
+                value = words[++i];
+            } else {
+                return fail(err, errlen, "%s: option '--%s' needs a value", cmd->name,
+                            opt->name);
+            }
+            problem = ctl_option_check(cmd, opt, value);
+            if (problem) {
+                return fail(err, errlen, "%s: invalid --%s %s: expected %s", cmd->name,
+                            opt->name, str_quote(value, q), problem);
+            }
+        }
+        options[(*n_options)++] = (struct line_option) { opt, value };
     }
+    return 0;
+}
+
+/* The operation of the line 'words' of 'cmd' into 'op'. */
+static int parse_op(const struct ctl_command *cmd, char **words, int n_words,
+                    Vswitch__BatchOp *op, char *err, size_t errlen)
+{
+    char **operands = xmalloc(n_words * sizeof *operands);
+    struct line_option *options = xmalloc(n_words * sizeof *options);
+    ProtobufCMessage *msg;
+    int n_operands, n_options, error;
+
+    error = parse_words(cmd, words, n_words, operands, &n_operands, options, &n_options, err,
+                        errlen);
+    if (!error) {
+        error = ctl_command_check_operands(cmd, operands, n_operands, CTL_FORM_BATCH, err,
+                                           errlen);
+    }
+    if (!error) {
+        msg = ctl_command_build(cmd, operands, n_operands);
+        for (int i = 0; i < n_options; i++) {
+            ctl_command_set_option(cmd, msg, options[i].opt, options[i].value);
+        }
+        ctl_command_to_batch_op(cmd, msg, op);
+        error = ctl_command_check_required(cmd, msg, CTL_FORM_BATCH, err, errlen);
+    }
+    free(options);
+    free(operands);
     return error;
 }
 
@@ -169,8 +163,9 @@ int ctl_batch_add_line(struct ctl_batch *batch, const char *line, size_t lineno,
                        size_t errlen)
 {
     char *copy = xstrdup(line), **words = xmalloc(MAX_WORDS * sizeof *words);
+    const struct ctl_command *cmd;
     Vswitch__BatchOp *op = NULL;
-    char q[STR_QUOTE_LEN];
+    char q[STR_QUOTE_LEN], list[128];
     int n_words, error = 0;
 
     n_words = split_words(copy, words, MAX_WORDS);
@@ -181,53 +176,15 @@ int ctl_batch_add_line(struct ctl_batch *batch, const char *line, size_t lineno,
     if (!n_words || words[0][0] == '#') {
         goto out;
     }
+    cmd = ctl_command_find(words[0]);
+    if (!cmd || !cmd->batch_op) {
+        error = fail(err, errlen, "unknown command %s: expected %s", str_quote(words[0], q),
+                     ctl_command_list(true, list, sizeof list));
+        goto out;
+    }
     op = xmalloc(sizeof *op);
     vswitch__batch_op__init(op);
-    if (!strcmp(words[0], "add-lb")) {
-        error = parse_add_lb(words, n_words, op, err, errlen);
-        goto out;
-    }
-    if (strcmp(words[0], "del-lb") && strcmp(words[0], "add-peer")
-        && strcmp(words[0], "del-peer")) {
-        error = fail(err, errlen, "unknown command %s: expected add-lb, del-lb, add-peer or "
-                     "del-peer", str_quote(words[0], q));
-        goto out;
-    }
-    for (int i = 1; i < n_words && !error; i++) {
-        if (!strncmp(words[i], "--", 2)) {
-            error = fail(err, errlen, "%s: unknown option %s", words[0],
-                         str_quote(words[i], q));
-        }
-    }
-    if (error) {
-        goto out;
-    }
-    if (!strcmp(words[0], "del-lb")) {
-        error = need_args(words, n_words, 1, "del-lb VIP:PORT/PROTO", err, errlen);
-        if (!error) {
-            op->op_case = VSWITCH__BATCH_OP__OP_DEL_LB;
-            op->del_lb = xmalloc(sizeof *op->del_lb);
-            vswitch__del_lb__init(op->del_lb);
-            op->del_lb->service = xstrdup(words[1]);
-        }
-    } else if (!strcmp(words[0], "add-peer")) {
-        error = need_args(words, n_words, 2, "add-peer NODE_IP POD_CIDR", err, errlen);
-        if (!error) {
-            op->op_case = VSWITCH__BATCH_OP__OP_ADD_PEER;
-            op->add_peer = xmalloc(sizeof *op->add_peer);
-            vswitch__add_peer__init(op->add_peer);
-            op->add_peer->node_ip = xstrdup(words[1]);
-            op->add_peer->pod_cidr = xstrdup(words[2]);
-        }
-    } else {
-        error = need_args(words, n_words, 1, "del-peer NODE_IP", err, errlen);
-        if (!error) {
-            op->op_case = VSWITCH__BATCH_OP__OP_DEL_PEER;
-            op->del_peer = xmalloc(sizeof *op->del_peer);
-            vswitch__del_peer__init(op->del_peer);
-            op->del_peer->node_ip = xstrdup(words[1]);
-        }
-    }
+    error = parse_op(cmd, words, n_words, op, err, errlen);
 
 out:
     if (op && !error) {
