@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/addr.h"
-#include "daemon/batch-config.h"
 #include "ctl/batch.h"
+#include "daemon/batch-config.h"
+#include "lib/addr.h"
 #include "lib/ctl-msg.h"
 #include "lib/util.h"
 

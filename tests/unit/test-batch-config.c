@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/batch-config.h"
 #include "ctl/batch.h"
+#include "daemon/batch-config.h"
 #include "lib/util.h"
 
 /* ---- The text form ---- */

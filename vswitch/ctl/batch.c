@@ -5,7 +5,6 @@
 #include "ctl/batch.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,17 +32,6 @@ void ctl_batch_destroy(struct ctl_batch *batch)
     free(batch->msg.ops);
     free(batch->lines);
     ctl_batch_init(batch);
-}
-
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list args;
-
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
-    return -EINVAL;
 }
 
 /* Splits 'line' (modified) into words at blanks.  Returns the number of words, or -1 if there
@@ -104,11 +92,11 @@ static int parse_words(const struct ctl_command *cmd, char **words, int n_words,
         }
         opt = find_option(cmd, words[i]);
         if (!opt && cmd->options) {
-            return fail(err, errlen, "%s: unknown option %s; usage: %s", cmd->name,
-                        str_quote(words[i], q), cmd->usage);
+            return str_fail(-EINVAL, err, errlen, "%s: unknown option %s; usage: %s", cmd->name,
+                            str_quote(words[i], q), cmd->usage);
         } else if (!opt) {
-            return fail(err, errlen, "%s: unknown option %s", cmd->name,
-                        str_quote(words[i], q));
+            return str_fail(-EINVAL, err, errlen, "%s: unknown option %s", cmd->name,
+                            str_quote(words[i], q));
         }
         if (ctl_option_has_value(cmd, opt)) {
             value = strchr(words[i], '=');
@@ -117,13 +105,13 @@ static int parse_words(const struct ctl_command *cmd, char **words, int n_words,
             } else if (i + 1 < n_words) {
                 value = words[++i];
             } else {
-                return fail(err, errlen, "%s: option '--%s' needs a value", cmd->name,
-                            opt->name);
+                return str_fail(-EINVAL, err, errlen, "%s: option '--%s' needs a value", cmd->name,
+                                opt->name);
             }
             problem = ctl_option_check(cmd, opt, value);
             if (problem) {
-                return fail(err, errlen, "%s: invalid --%s %s: expected %s", cmd->name,
-                            opt->name, str_quote(value, q), problem);
+                return str_fail(-EINVAL, err, errlen, "%s: invalid --%s %s: expected %s",
+                                cmd->name, opt->name, str_quote(value, q), problem);
             }
         }
         options[(*n_options)++] = (struct line_option) { opt, value };
@@ -170,7 +158,7 @@ int ctl_batch_add_line(struct ctl_batch *batch, const char *line, size_t lineno,
 
     n_words = split_words(copy, words, MAX_WORDS);
     if (n_words < 0) {
-        error = fail(err, errlen, "more than %d words on one line", MAX_WORDS);
+        error = str_fail(-EINVAL, err, errlen, "more than %d words on one line", MAX_WORDS);
         goto out;
     }
     if (!n_words || words[0][0] == '#') {
@@ -178,8 +166,8 @@ int ctl_batch_add_line(struct ctl_batch *batch, const char *line, size_t lineno,
     }
     cmd = ctl_command_find(words[0]);
     if (!cmd || !cmd->batch_op) {
-        error = fail(err, errlen, "unknown command %s: expected %s", str_quote(words[0], q),
-                     ctl_command_list(true, list, sizeof list));
+        error = str_fail(-EINVAL, err, errlen, "unknown command %s: expected %s",
+                         str_quote(words[0], q), ctl_command_list(true, list, sizeof list));
         goto out;
     }
     op = xmalloc(sizeof *op);

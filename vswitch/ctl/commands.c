@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,17 +147,6 @@ const char *ctl_option_check(const struct ctl_command *cmd, const struct ctl_opt
     return NULL;
 }
 
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list args;
-
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
-    return -EINVAL;
-}
-
 int ctl_command_check_operands(const struct ctl_command *cmd, char **operands, int n,
                                enum ctl_form form, char *err, size_t errlen)
 {
@@ -177,18 +165,18 @@ int ctl_command_check_operands(const struct ctl_command *cmd, char **operands, i
         }
     }
     if (n < fixed) {
-        return fail(err, errlen, "%s: missing argument; usage: %s%s", cmd->name, prefix,
-                    cmd->usage);
+        return str_fail(-EINVAL, err, errlen, "%s: missing argument; usage: %s%s", cmd->name,
+                        prefix, cmd->usage);
     }
     if (n > fixed && !rest) {
         char q[STR_QUOTE_LEN];
 
         if (form == CTL_FORM_ARGV) {
-            return fail(err, errlen, "%s: unexpected argument '%s'; usage: %s%s", cmd->name,
-                        operands[fixed], prefix, cmd->usage);
+            return str_fail(-EINVAL, err, errlen, "%s: unexpected argument '%s'; usage: %s%s",
+                            cmd->name, operands[fixed], prefix, cmd->usage);
         }
-        return fail(err, errlen, "%s: unexpected argument %s; usage: %s%s", cmd->name,
-                    str_quote(operands[fixed], q), prefix, cmd->usage);
+        return str_fail(-EINVAL, err, errlen, "%s: unexpected argument %s; usage: %s%s", cmd->name,
+                        str_quote(operands[fixed], q), prefix, cmd->usage);
     }
     return 0;
 }
@@ -253,8 +241,8 @@ int ctl_command_check_required(const struct ctl_command *cmd, const ProtobufCMes
         const ProtobufCFieldDescriptor *f = option_field(cmd, opt);
 
         if (opt->required && f->type == PROTOBUF_C_TYPE_STRING && !*FIELD(msg, f, char *)) {
-            return fail(err, errlen, "%s: --%s is required; usage: %s%s", cmd->name,
-                        opt->name, form == CTL_FORM_ARGV ? "vsctl " : "", cmd->usage);
+            return str_fail(-EINVAL, err, errlen, "%s: --%s is required; usage: %s%s", cmd->name,
+                            opt->name, form == CTL_FORM_ARGV ? "vsctl " : "", cmd->usage);
         }
     }
     return 0;

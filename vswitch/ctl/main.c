@@ -1,7 +1,8 @@
 /* vsctl: the command-line client of vswitchd.  Each invocation turns one command into one
- * Request (the command table, ctl/commands.h, says how), sends it over the control socket with
- * the shared client library (lib/ctl-client.h) and prints the Response (ctl/print.h), as text for people or as JSON (--json) for scripts.  Errors go to
- * stderr with exit status 1, whether the command failed or was used wrong (as ovs-vsctl). */
+ * Request (the command table, ctl/commands.h, says how), sends it over the control socket
+ * with the shared client library (lib/ctl-client.h) and prints the Response (ctl/print.h),
+ * as text for people or as JSON (--json) for scripts.  Errors go to stderr with exit status
+ * 1, whether the command failed or was used wrong (as ovs-vsctl). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>

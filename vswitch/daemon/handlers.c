@@ -11,7 +11,6 @@
  * before it applies the first: an add-peer or del-peer is a transaction of one. */
 #include "daemon/handlers.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,28 +24,9 @@
 #include "dp/dp.h"
 #include "lib/addr.h"
 #include "lib/ctl-msg.h"
+#include "lib/ifname.h"
 #include "lib/log.h"
 #include "lib/util.h"
-
-/* The kernel's rule for interface names (dev_valid_name()).  Returns NULL or what is wrong. */
-static const char *ifname_problem(const char *name)
-{
-    if (!*name) {
-        return "empty";
-    }
-    if (strlen(name) >= IF_NAMESIZE) {
-        return "longer than 15 characters";
-    }
-    if (!strcmp(name, ".") || !strcmp(name, "..")) {
-        return "not a valid interface name";
-    }
-    for (const char *p = name; *p; p++) {
-        if (*p == '/' || *p == ':' || isspace((unsigned char) *p)) {
-            return "contains '/', ':' or white space";
-        }
-    }
-    return NULL;
-}
 
 /* Metadata is printed one port per line by `vsctl show`: no control characters. */
 static const char *text_problem(const char *s, size_t max)

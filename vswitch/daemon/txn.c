@@ -23,7 +23,6 @@
 #include "daemon/batch-config.h"
 #include "daemon/db.h"
 #include "dp/dp.h"
-#include "daemon/batch-config.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
