@@ -1,6 +1,7 @@
 # vswitch — one hand-written Makefile (STYLE.md, "Build").
 #   make            build/vswitchd, build/vsctl, build/vswitch-cni, build/vswitch-proxy
-#   make check      unit tests (Criterion), then the system tests, each also under ASan/UBSan
+#   make check      include layers, unit tests (Criterion), then the system tests, each also
+#                   under ASan/UBSan
 #   make bench      the benchmark report (this switch vs the Linux bridge vs Open vSwitch)
 #   make demo       the two-node demo: pods, a Service, DSR across the overlay (as root)
 #   make install    PREFIX (default /usr/local)
@@ -12,21 +13,17 @@ BUILD     ?= build
 CC        ?= cc
 PKGS      := libuv libmnl libprotobuf-c sqlite3 jansson libmicrohttpd libcurl yaml-0.1
 
-# Build deps are installed on demand: a missing pkg-config file means a fresh machine.
-ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
-ifneq ($(shell pkg-config --exists $(PKGS) && command -v protoc-c >/dev/null && echo ok),ok)
-$(info deps: installing the build dependencies)
-$(shell bash tests/deps.sh build >&2)
-endif
-endif
-
 WARNINGS  := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wpointer-arith -Wformat-security -Wcast-align -Wno-unused-parameter \
              -Wmissing-field-initializers -Wold-style-definition
 CFLAGS    ?= -O2 -g
+# The libraries' flags are asked of pkg-config when first used, not while the Makefile is
+# read: on a fresh machine the deps-build step installs them first.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(CFLAGS) -D_GNU_SOURCE -MMD -MP \
-             -I. -Ivswitch -I$(BUILD) $(shell pkg-config --cflags $(PKGS))
-LDLIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread
+             -I. -Ivswitch -I$(BUILD) $(PKG_CFLAGS)
+LDLIBS     = $(PKG_LIBS) -lpthread
 
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -66,10 +63,15 @@ UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 
 BINS := $(BUILD)/vswitchd $(BUILD)/vsctl $(BUILD)/vswitch-cni $(BUILD)/vswitch-proxy
 
-.PHONY: all check unit-check system-check bench install clean deps fuzz
+.PHONY: all check unit-check system-check bench install clean deps deps-build fuzz
 all: $(BINS)
 
-$(PROTO_C) $(PROTO_H): proto/vswitch.proto
+# The build's Debian packages, installed if missing (a fresh machine).  Every compile waits
+# for it through the generated header, which every object is ordered after.
+deps-build:
+	@pkg-config --exists $(PKGS) && command -v protoc-c >/dev/null || bash tests/deps.sh build
+
+$(PROTO_C) $(PROTO_H): proto/vswitch.proto | deps-build
 	@mkdir -p $(BUILD)/proto
 	@echo "  PROTOC  $<"
 	$(Q)protoc-c --c_out=$(BUILD) $<
@@ -129,7 +131,7 @@ FUZZ_CC    ?= clang
 FUZZ_DIR   := $(BUILD)/fuzz
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_FLAGS  = -std=gnu11 -g -O1 -D_GNU_SOURCE -MMD -MP $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
-              -I. -Ivswitch -I$(BUILD) -Itests/unit $(shell pkg-config --cflags $(PKGS))
+              -I. -Ivswitch -I$(BUILD) -Itests/unit $(PKG_CFLAGS)
 fuzz_obj    = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
 FUZZ_LIB_SRC := $(LIB_SRC) $(DP_SRC) \
                 $(filter-out %/main.c,$(DAEMON_SRC) $(CTL_SRC) $(CNI_SRC) $(PROXY_SRC))
@@ -161,10 +163,13 @@ fuzz: $(FUZZ_BINS) $(FUZZ_DIR)/gen-seeds
 deps:
 	@bash tests/deps.sh check
 
-# make check: plain build first, then the sanitizer build in build/san, each running the
-# unit tests and the system tests.  CHECK_SAN=0 skips the sanitizer pass.
+# make check: the include layers first (tests/check-layers.py), then the plain build and the
+# sanitizer build in build/san, each running the unit tests and the system tests.
+# CHECK_SAN=0 skips the sanitizer pass.
 CHECK_SAN ?= 1
 check: deps
+	python3 tests/check-layers.py --self-test
+	python3 tests/check-layers.py
 	$(MAKE) --no-print-directory all $(BUILD)/unit-tests
 	$(BUILD)/unit-tests --jobs 2
 	$(MAKE) --no-print-directory fuzz
