@@ -106,6 +106,7 @@ static void build_long_options(struct option *longopts, struct command_option *c
         { "json", no_argument, NULL, OPT_JSON },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
     };
+    static const struct option end[] = { CLI_OPTIONS_END };
     size_t n = 0, k = 0;
 
     for (size_t i = 0; i < sizeof globals / sizeof *globals; i++) {
@@ -124,15 +125,15 @@ static void build_long_options(struct option *longopts, struct command_option *c
             k++;
         }
     }
-    longopts[n++] = (struct option) { "help", no_argument, NULL, 'h' };
-    longopts[n++] = (struct option) { "version", no_argument, NULL, 'V' };
-    longopts[n] = (struct option) { NULL, 0, NULL, 0 };
+    for (size_t i = 0; i < sizeof end / sizeof *end; i++) {
+        longopts[n++] = end[i];
+    }
 }
 
 static void parse_options(int argc, char *argv[], struct options *opts)
 {
     static struct command_option cmd_options[MAX_COMMAND_OPTIONS];
-    static struct option long_options[MAX_COMMAND_OPTIONS + 8];
+    static struct option long_options[MAX_COMMAND_OPTIONS + 8];   /* And the globals. */
     int c;
 
     build_long_options(long_options, cmd_options);
@@ -141,9 +142,9 @@ static void parse_options(int argc, char *argv[], struct options *opts)
     opts->values = xmalloc(argc * sizeof *opts->values);
     opts->ctl = ctl_client_default_path();
     opts->timeout_ms = CTL_DEFAULT_TIMEOUT_MS;
-    opterr = 0;
     /* Options may come anywhere (getopt permutes): "vsctl show --json" works too. */
-    while ((c = getopt_long(argc, argv, ":hV", long_options, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, long_options, usage_text,
+                           "vsctl (vswitch) " VSWITCH_VERSION)) != -1) {
         const struct command_option *co;
         const char *problem;
         char *end;
@@ -163,16 +164,7 @@ static void parse_options(int argc, char *argv[], struct options *opts)
             }
             opts->timeout_ms = seconds * 1000 < 1 ? 1 : seconds * 1000;
             break;
-        case 'h':
-            fputs(usage_text, stdout);
-            exit(0);
-        case 'V':
-            printf("vsctl (vswitch) %s\n", VSWITCH_VERSION);
-            exit(0);
         default:
-            if (c < OPT_COMMAND || c >= OPT_COMMAND + MAX_COMMAND_OPTIONS) {
-                cli_bad_option(c, argv, long_options);
-            }
             co = &cmd_options[c - OPT_COMMAND];
             problem = optarg ? ctl_option_check(co->cmd, co->opt, optarg) : NULL;
             if (problem) {

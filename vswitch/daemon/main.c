@@ -204,9 +204,7 @@ static const struct option long_options[] = {
     { "max-flow-pairs-per-pod", required_argument, NULL, OPT_MAX_FLOW_PAIRS_PER_POD },
     { "flow-ttl", required_argument, NULL, OPT_FLOW_TTL },
     { "busy-poll-us", required_argument, NULL, OPT_BUSY_POLL_US },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
+    CLI_OPTIONS_END,
 };
 
 static gid_t parse_group(const char *name)
@@ -244,8 +242,8 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         .flow_ttl = DEFAULT_FLOW_TTL,
         .busy_poll_us = DEFAULT_BUSY_POLL_US,
     };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hV", long_options, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, long_options, usage_text,
+                           "vswitchd (vswitch) " VSWITCH_VERSION)) != -1) {
         switch (c) {
         case OPT_CTL:
             if (!*optarg) {
@@ -323,14 +321,6 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         case OPT_BUSY_POLL_US:
             cfg->busy_poll_us = cli_ulong_arg("--busy-poll-us", optarg, 0, BUSY_POLL_MAX_US);
             break;
-        case 'h':
-            fputs(usage_text, stdout);
-            exit(0);
-        case 'V':
-            printf("vswitchd (vswitch) %s\n", VSWITCH_VERSION);
-            exit(0);
-        default:
-            cli_bad_option(c, argv, long_options);
         }
     }
     cli_no_operands(argc, argv);
