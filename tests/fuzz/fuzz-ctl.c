@@ -3,8 +3,8 @@
  * whole frame unpacked as a Request and handled by handlers_handle() against a real daemon
  * state (a datapath with a dummy host port and an overlay on loopback, an SQLite database on
  * tmpfs), and its Response packed as the server would send it.  This reaches every request
- * check (port names and addresses, lib/lb-config, lib/peer-config, lib/batch-config) and the
- * database and datapath updates behind them.  Each frame is also unpacked as a Response, as a
+ * check (port names and addresses, lib/lb-config, daemon/peer-config, daemon/batch-config) and
+ * the database and datapath updates behind them.  Each frame is also unpacked as a Response, as a
  * client (vsctl, the proxy, the CNI plugin) decodes the daemon's answers.
  *
  * The first input byte sets the size of the pieces the stream is fed in (1..256 bytes).
