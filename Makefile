@@ -71,7 +71,8 @@ all: $(BINS)
 deps-build:
 	@pkg-config --exists $(PKGS) && command -v protoc-c >/dev/null || bash tests/deps.sh build
 
-$(PROTO_C) $(PROTO_H): proto/vswitch.proto | deps-build
+# One protoc-c run makes both files (a grouped target: -j2 must not run it twice at once).
+$(PROTO_C) $(PROTO_H) &: proto/vswitch.proto | deps-build
 	@mkdir -p $(BUILD)/proto
 	@echo "  PROTOC  $<"
 	$(Q)protoc-c --c_out=$(BUILD) $<
