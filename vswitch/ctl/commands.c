@@ -87,8 +87,10 @@ const char *ctl_command_list(bool batch, char *buf, size_t size)
         if (batch && !cmd->batch_op) {
             continue;
         }
-        len += snprintf(buf + len, len < size ? size - len : 0, "%s%s",
-                        !len ? "" : batch && cmd == last ? " or " : ", ", cmd->name);
+        if (len < size) {
+            len += snprintf(buf + len, size - len, "%s%s",
+                            !len ? "" : batch && cmd == last ? " or " : ", ", cmd->name);
+        }
     }
     return buf;
 }
@@ -118,16 +120,6 @@ static const ProtobufCFieldDescriptor *option_field(const struct ctl_command *cm
         abort();                    /* The table names a field the protocol lacks. */
     }
     return f;
-}
-
-const struct ctl_option *ctl_command_option(const struct ctl_command *cmd, const char *name)
-{
-    for (const struct ctl_option *opt = cmd->options; opt && opt->name; opt++) {
-        if (!strcmp(opt->name, name)) {
-            return opt;
-        }
-    }
-    return NULL;
 }
 
 bool ctl_option_has_value(const struct ctl_command *cmd, const struct ctl_option *opt)

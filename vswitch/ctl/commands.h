@@ -47,11 +47,9 @@ extern const struct ctl_command ctl_commands[];
 const struct ctl_command *ctl_command_find(const char *name);
 
 /* "show, add-port, ..." (every command), or for 'batch' "add-lb, del-lb, add-peer or
- * del-peer" (those a batch may hold).  Returns 'buf'. */
+ * del-peer" (those a batch may hold), cut to fit 'size'.  Returns 'buf'. */
 const char *ctl_command_list(bool batch, char *buf, size_t size);
 
-/* The option of 'cmd' called 'name', or NULL. */
-const struct ctl_option *ctl_command_option(const struct ctl_command *cmd, const char *name);
 /* True if 'opt' takes a value (every option but a flag). */
 bool ctl_option_has_value(const struct ctl_command *cmd, const struct ctl_option *opt);
 /* Checks 'value' for option 'opt' of 'cmd'.  Returns NULL or what it should have been
