@@ -15,8 +15,9 @@ struct MHD_Daemon *http_start(be32 ip, uint16_t port, MHD_AccessHandlerCallback 
 
     return MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                             handler, cls,
-                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sin,
+                            /* First, or libmicrohttpd complains through its own logger. */
                             MHD_OPTION_EXTERNAL_LOGGER, logger, logger_cls,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sin,
                             MHD_OPTION_CONNECTION_LIMIT, 64u,
                             MHD_OPTION_CONNECTION_TIMEOUT, 10u,
                             MHD_OPTION_END);
