@@ -162,12 +162,7 @@ static const char usage_text[] =
 "        node with a core to spare, polling (e.g. 200) cuts round-trip latency for the\n"
 "        price of that core while traffic flows; on a small, busy node it takes the core\n"
 "        from the pods it waits for.  An idle switch sleeps either way.\n"
-"    --log-level LEVEL\n"
-"        error, warn, info (default) or debug.\n"
-"    -h, --help\n"
-"        Print this help and exit.\n"
-"    -V, --version\n"
-"        Print the version and exit.\n"
+CLI_USAGE_COMMON_OPTIONS
 "\n"
 "EXIT STATUS\n"
 "    0 after a clean shutdown, 1 if vswitchd cannot start or fails, 2 for bad usage.\n"

@@ -34,7 +34,17 @@ unsigned long cli_ulong_arg(const char *flag, const char *s, unsigned long min,
 /* --log-level: sets the level of lib/log or exits with a usage error naming the levels. */
 void cli_log_level_arg(const char *s);
 
-/* The end of every program's getopt_long() table: --help, --version and the terminator. */
+/* The help text of --log-level (cli_log_level_arg()), -h and -V, last in a daemon's OPTIONS. */
+#define CLI_USAGE_COMMON_OPTIONS                                                               \
+    "    --log-level LEVEL\n"                                                                  \
+    "        error, warn, info (default) or debug.\n"                                          \
+    "    -h, --help\n"                                                                         \
+    "        Print this help and exit.\n"                                                      \
+    "    -V, --version\n"                                                                      \
+    "        Print the version and exit.\n"
+
+/* The end of every program's getopt_long() table (include <getopt.h>): --help, --version and
+ * the terminator. */
 #define CLI_OPTIONS_END                                                                        \
     { "help", no_argument, NULL, 'h' },                                                        \
     { "version", no_argument, NULL, 'V' },                                                     \

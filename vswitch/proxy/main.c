@@ -89,12 +89,7 @@ static const char usage_text[] =
 "        Read vswitchd's state back and repair any drift this often (default 30s).\n"
 "    --list-page-size N\n"
 "        Objects per page when listing (default 500).\n"
-"    --log-level LEVEL\n"
-"        error, warn, info (default) or debug.\n"
-"    -h, --help\n"
-"        Print this help and exit.\n"
-"    -V, --version\n"
-"        Print the version and exit.\n"
+CLI_USAGE_COMMON_OPTIONS
 "\n"
 "    DURATION is a number with a unit: 100ms, 2s, 1m.\n"
 "\n"
