@@ -1,4 +1,4 @@
-/* Transactional change sets: what vswitchd does for a Batch (the proxy's sync), and for the
+/* The control transaction: what vswitchd does for a Batch (the proxy's sync), and for the
  * single-change commands built on it (add-peer, del-peer).  Every operation is checked
  * first (daemon/batch-config.h) and nothing is applied if one fails; then all are written to
  * the database in one transaction, applied to the datapath in order, and the transaction is
@@ -34,7 +34,7 @@ struct txn_result {
  * -ENOENT; otherwise messages start "op N (add-lb 10.96.0.1:80/tcp): " and such a delete
  * succeeds.  Returns 0, or a negative errno with the reason in 'err' and nothing changed. */
 int txn_apply(struct vswitchd *vd, const Vswitch__Batch *msg, bool single,
-               struct txn_result *result, char *err, size_t errlen);
+              struct txn_result *result, char *err, size_t errlen);
 
 /* The datapath's form of policy 'p'; free spec->backends afterwards. */
 void txn_policy_spec(const struct lb_config *p, struct dp_lb_spec *spec);
