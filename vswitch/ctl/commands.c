@@ -185,6 +185,9 @@ ProtobufCMessage *ctl_command_build(const struct ctl_command *cmd, char **operan
         const ProtobufCFieldDescriptor *f =
             protobuf_c_message_descriptor_get_field_by_name(type, cmd->operands[i]);
 
+        if (!f) {
+            continue;               /* The caller's to read (batch's FILE). */
+        }
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             char **values = xmalloc((n - i + 1) * sizeof *values);
 
