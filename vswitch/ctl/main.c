@@ -77,7 +77,7 @@ enum {
     OPT_COMMAND,                    /* + the index of a command's option in 'cmd_options'. */
 };
 
-/* Every command's options, as getopt_long() takes them anywhere on the line. */
+/* A command's option on the command line, where getopt_long() takes it anywhere. */
 struct command_option {
     const struct ctl_command *cmd;
     const struct ctl_option *opt;
