@@ -191,3 +191,18 @@ bool pkt_l4_csum_ok(const uint8_t *frame, size_t len)
     return csum_finish(csum_partial(l4, l4_len, csum_pseudo_header(iph->src, iph->dst, iph->proto,
                                                                    l4_len))) == 0;
 }
+
+bool pkt_partial_csum_ok(const uint8_t *frame, size_t len, size_t csum_start,
+                         size_t csum_offset)
+{
+    static uint8_t copy[65536 + 128];
+    be16 csum;
+
+    if (len > sizeof copy || csum_start + csum_offset + sizeof csum > len) {
+        return false;
+    }
+    memcpy(copy, frame, len);
+    csum = csum_finish(csum_partial(copy + csum_start, len - csum_start, 0));
+    memcpy(copy + csum_start + csum_offset, &csum, sizeof csum);
+    return pkt_l4_csum_ok(copy, len);
+}

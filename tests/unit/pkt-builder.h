@@ -39,5 +39,10 @@ const char *pkt_describe(const uint8_t *frame, size_t len, char *buf, size_t siz
 bool pkt_ip_csum_ok(const uint8_t *frame, size_t len);
 /* True if the TCP/UDP/ICMP checksum verifies. */
 bool pkt_l4_csum_ok(const uint8_t *frame, size_t len);
+/* True if the partial checksum of the frame (the pseudo-header sum at csum_start +
+ * csum_offset), completed over the L4 bytes as the receiver of a remote checksum offload or
+ * the pod's kernel would, verifies: the sender left the right sum. */
+bool pkt_partial_csum_ok(const uint8_t *frame, size_t len, size_t csum_start,
+                         size_t csum_offset);
 
 #endif
