@@ -87,6 +87,20 @@ void scene_port(struct scene *s, const char *name, const char *ip, const char *m
     add_port_name(s, name);
 }
 
+void scene_port_del(struct scene *s, const char *name)
+{
+    if (dp_port_del(s->dp, name)) {
+        die("dp_port_del", name);
+    }
+    for (size_t i = 0; i < s->n_ports; i++) {
+        if (!strcmp(s->ports[i], name)) {
+            memmove(s->ports[i], s->ports[i + 1], (s->n_ports - i - 1) * sizeof s->ports[0]);
+            s->n_ports--;
+            break;
+        }
+    }
+}
+
 void scene_peer(struct scene *s, const char *node_ip, const char *pod_cidr)
 {
     struct cidr cidr;

@@ -44,6 +44,8 @@ void scene_free(struct scene *);
 /* Adds the dummy pod port 'name' holding 'ip', with 'mac' (NULL: learned from its first
  * frame). */
 void scene_port(struct scene *, const char *name, const char *ip, const char *mac);
+/* Deletes the port 'name'. */
+void scene_port_del(struct scene *, const char *name);
 /* Declares the overlay peer 'node_ip' owning 'pod_cidr'. */
 void scene_peer(struct scene *, const char *node_ip, const char *pod_cidr);
 /* Creates or replaces the policy of 'svc'. */
