@@ -67,6 +67,13 @@ def http_server(port, name):
         daemon_threads = True
         request_queue_size = 128
 
+        def server_bind(self):
+            # HTTPServer's own looks up the host's name (socket.getfqdn), which waits for DNS
+            # when the host's name is not in /etc/hosts and the resolver is out of the pod's
+            # reach: no name is needed here.
+            socketserver.TCPServer.server_bind(self)
+            self.server_name, self.server_port = "svc", self.server_address[1]
+
     srv = Server(("0.0.0.0", int(port)), Handler)
     _listening()
     srv.serve_forever()
