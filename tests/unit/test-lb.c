@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "dp/csum.h"
@@ -315,10 +316,10 @@ Test(lb, same_connection_same_backend_every_time)
 {
     struct pkt_spec syn = TCP_FROM(CLIENT_MAC, ROUTER, CLIENT, 40001, VIP, 80);
     uint8_t out[2048];
-    const char *first;
+    char first[IF_NAMESIZE];
     int len;
 
-    first = forward("client", &syn, out, &len);
+    snprintf(first, sizeof first, "%s", forward("client", &syn, out, &len));
     for (int i = 0; i < 3; i++) {
         cr_assert_str_eq(forward("client", &syn, out, &len), first);
     }

@@ -69,6 +69,7 @@ Test(vxlan_dispatch, dispatched_connections_stay_on_their_backend_when_one_is_ad
 {
     uint8_t first[DISPATCH_CONNS], maglev[DISPATCH_CONNS];
     struct dp_dispatch_info *entries;
+    struct scene *fresh;
     struct dp_conn_info *conns;
     struct dp_table_stats stats;
     struct dp_lb_info *infos;
@@ -114,10 +115,12 @@ Test(vxlan_dispatch, dispatched_connections_stay_on_their_backend_when_one_is_ad
     cr_expect_eq(lb_info(infos, n_infos)->packets, 4u * DISPATCH_CONNS);
     dp_lb_info_free(infos, n_infos);
 
-    /* What Maglev alone, with no entry to follow, would do with them now. */
-    dp_conn_flush(vx.node->dp);
+    /* What Maglev alone, with no entry to follow, would do with them now: a switch beside
+     * this one (127.0.0.3) that never saw them, with the same policy. */
+    fresh = vxlan_node("127.0.0.3", NULL);
+    remote_policy(fresh, 3);
     for (int i = 0; i < DISPATCH_CONNS; i++) {
-        maglev[i] = dispatched_to(vx.node, 41000 + i, TCP_ACK);
+        maglev[i] = dispatched_to(fresh, 41000 + i, TCP_ACK);
         moved += maglev[i] != first[i];
         to_new += maglev[i] == 11;
     }
@@ -127,10 +130,11 @@ Test(vxlan_dispatch, dispatched_connections_stay_on_their_backend_when_one_is_ad
     cr_log_info("%d of %d connections would have moved without their entries", moved,
                 DISPATCH_CONNS);
     /* Picked up under way: an entry again, assured by the client's next segment. */
-    dp_dispatch_dump(vx.node->dp, &entries, &n);
+    dp_dispatch_dump(fresh->dp, &entries, &n);
     cr_expect_eq(n, (size_t) DISPATCH_CONNS);
     cr_expect_eq(ntohl(entries[0].backend.ip) & 0xff, maglev[entries[0].orig.sport - 41000]);
     free(entries);
+    scene_free(fresh);
 }
 
 Test(vxlan_dispatch, a_removed_backend_takes_its_dispatch_entries)
