@@ -180,13 +180,6 @@ EOF
     echo ---
 }
 
-# kubectl_demo ARGS...: the real kubectl against the test API server, its cache in the
-# scratch directory.
-kubectl_demo() {
-    ns_exec k8s-api kubectl --kubeconfig "$K8S_KUBECONFIG" \
-        --cache-dir "$VSW_TMPDIR/kube-cache" "$@"
-}
-
 # demo_wait_synced NODE: waits up to 30 s for NODE's proxy to report its first sync (healthz
 # 200); fails at once if the proxy has exited.
 demo_wait_synced() {
@@ -335,11 +328,11 @@ objects=$VSW_TMPDIR/objects.yaml
     service_yaml iperf "$PERF_VIP" iperf 5201 5201
     slice_yaml iperf-m4q8z iperf iperf 5201 perf-server
 } >"$objects"
-out=$(kubectl_demo create --validate=false -f "$objects" 2>&1) ||
+out=$(kubectl_k create --validate=false -f "$objects" 2>&1) ||
     fail "kubectl create -f objects.yaml: $out"
 log "$out"
 ok "kubectl create -f objects.yaml: $(grep -c created <<<"$out") objects created"
-out=$(kubectl_demo get nodes,services,endpointslices 2>&1) || fail "kubectl get: $out"
+out=$(kubectl_k get nodes,services,endpointslices 2>&1) || fail "kubectl get: $out"
 printf '     %s$ kubectl get nodes,services,endpointslices%s\n' "$C_B" "$C_0"
 show <<<"$out"
 for n in node1 node2; do

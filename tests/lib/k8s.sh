@@ -95,9 +95,12 @@ k8sctl() {
     ns_exec "$K8S_NODE" "$VSW_PY" "$K8S_DIR/k8sctl.py" "$@" || fail "k8sctl $* failed"
 }
 
-# kubectl_k ARGS...: the real kubectl against the test server.
+# kubectl_k ARGS...: the real kubectl against the test server, its discovery cache in the
+# scratch directory (in ~/.kube/cache it would outlive the test, and answer for whatever
+# server listened on the same address before).
 kubectl_k() {
-    ns_exec "$K8S_NODE" kubectl --kubeconfig "$K8S_KUBECONFIG" "$@"
+    ns_exec "$K8S_NODE" kubectl --kubeconfig "$K8S_KUBECONFIG" \
+        --cache-dir "$VSW_TMPDIR/k8s/kube-cache" "$@"
 }
 
 # k8s_stat FIELD: a counter of the test server (/_test/stats).
