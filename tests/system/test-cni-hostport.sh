@@ -9,9 +9,7 @@
 # remove from it).
 # portmap needs iptables in the node namespace; vswitchd runs with --cluster-cidr, so the
 # pod's answers also cross its masquerade rule, which must leave them to conntrack.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$(dirname "$0")/../cni/lib.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl iptables
 [ -x /usr/lib/cni/portmap ] || fail "portmap not found in /usr/lib/cni (containernetworking-plugins)"
@@ -25,7 +23,7 @@ underlay_attach outside 100
 NODE_IP=${VSW_NODE_IP[node]} OUTSIDE_IP=${VSW_NODE_IP[outside]}
 # cni_setup starts vswitchd in an existing namespace through add_node; do its part by hand.
 CNI_NODE=node
-CNITOOL=$(bash "$CNI_LIB_DIR/build-cnitool.sh") || fail "cannot build cnitool"
+CNITOOL=$(bash "$VSW_REPO/tests/cni/build-cnitool.sh") || fail "cannot build cnitool"
 CNI_BIN=$VSW_TMPDIR/cni-bin NETCONFPATH=$VSW_TMPDIR/net.d CNI_IPAM_DIR=$VSW_TMPDIR/ipam
 CNI_CACHE=$VSW_TMPDIR/cni-cache CNI_LOG=$VSW_TMPDIR/cni.log
 mkdir -p "$CNI_BIN" "$NETCONFPATH" "$CNI_IPAM_DIR" "$CNI_CACHE"

@@ -7,9 +7,7 @@
 # node its flow pair for be1 (TCP is kept until it closes or idles out, as kube-proxy keeps
 # its conntrack entries), while every new connection goes to be2.  A UDP socket that was
 # talking to be1 moves to be2 at its next datagram (UDP pairs of a backend that leaves go).
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
-. "$VSW_REPO/tests/k8s/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 proxy_preflight
 
 VIP=10.96.0.10

@@ -7,8 +7,7 @@
 # the same server as a connection the node itself holds gets another port, so both work.
 # nftables shows the rule (table ip vswitch) and its counter; with --masquerade false the
 # table is gone and nothing from the pod is answered; restarted with it again, it works.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl nft sha256sum
 

@@ -8,8 +8,7 @@
 # reaches the other node's own address and a Service whose endpoint is that address (as the
 # `kubernetes` Service's are).  A restart restores the routes, and one with another
 # --service-cidr replaces the old route, leaving nobody else's routes touched.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl nft
 

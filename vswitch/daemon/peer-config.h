@@ -6,8 +6,8 @@
  *
  * Pure C without the daemon's state: this node's address and pod CIDR, and the peer table,
  * are passed in. */
-#ifndef VSWITCH_LIB_PEER_CONFIG_H
-#define VSWITCH_LIB_PEER_CONFIG_H 1
+#ifndef VSWITCH_DAEMON_PEER_CONFIG_H
+#define VSWITCH_DAEMON_PEER_CONFIG_H 1
 
 #include <stddef.h>
 
