@@ -76,6 +76,8 @@ stop_vswitchd node1
 VSW_ARGS[node1]="${VSW_ARGS[node1]} --masquerade false"
 restart_vswitchd node1
 assert_fail "--masquerade false: the table is gone" ns_exec node1 nft list table ip vswitch
+assert_match "--masquerade false: vsctl show says so" "^cluster: .* masquerade=off\$" \
+    "$(vsctl_on node1 show)"
 assert_match "--masquerade false: the pod's connection is not answered" "FAILED" \
     "$(curl_many a "http://$OUT:8080/" 1)"
 stop_vswitchd node1

@@ -31,6 +31,11 @@ for p in a b c; do ip -n "$(ns $p)" link set eth0 mtu 1450; done
 vsw_routes() { ip -n "$(ns "$1")" route show proto 86 | sed "s/ *$//" | sort; }
 
 NH="169.254.1.1 dev vsw0 scope link src 10.244.1.1"
+assert_match "vsctl show: the cluster's CIDRs and the masquerade" \
+    "^cluster: cluster_cidr=10\.244\.0\.0/16 service_cidr=10\.96\.0\.0/12 masquerade=nftables\(ip vswitch\)\$" \
+    "$(vsctl_on node1 show)"
+assert_eq "vsctl --json show: the same" "10.244.0.0/16 10.96.0.0/12 true" \
+    "$(vsctl_on node1 --json show | jq -r '.daemon | "\(.cluster_cidr) \(.service_cidr) \(.masquerade)"')"
 assert_eq "before add-peer: only the service CIDR is routed into the switch" \
     "10.96.0.0/12 via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink
 $NH" "$(vsw_routes node1)"
