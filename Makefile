@@ -126,7 +126,7 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libvswitch-daemon.a $(BUILD)/libvsctl.
                      $(BUILD)/libvswitch-cni.a $(BUILD)/libvswitch-proxy.a \
                      $(BUILD)/libdp.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(NFT_LIBS) -lcriterion
 
 # make fuzz: the libFuzzer targets tests/fuzz/fuzz-*.c, with every product source they may
 # use rebuilt by clang with coverage and ASan/UBSan in $(FUZZ_DIR)/obj, and the seed generator.

@@ -30,6 +30,9 @@
 #define B1 "10.244.1.6"
 #define B2 "10.244.1.7"
 #define VIP "10.96.0.10"
+#define HOST_MAC "0a:58:ff:ff:ff:fe"        /* The dummy host port's (dp.c). */
+#define NODE "192.168.1.1"                  /* The node's own address, outside the pods'. */
+#define HOST_ROUTER "169.254.1.1"           /* DP_HOST_ROUTER_IP. */
 
 static struct scene *s;
 
@@ -184,6 +187,43 @@ static const struct lb_case cases[] = {
                          .tcp_flags = TCP_SYN | TCP_ACK),
           .out = "client", .want = TCP_FROM(B1_MAC, CLIENT_MAC, B1, 8080, CLIENT, 40001,
                                             .tcp_flags = TCP_SYN | TCP_ACK) } } },
+    /* Services from the node (the host port, vsw0), as routed by its routes via 169.254.1.1,
+     * whose neighbor entry is the router MAC. */
+    { .name = "the node from the gateway: DSR, the answer back to the host port",
+      .services = { SERVICE(VIP ":80/tcp", .backends = B1 ":8080") },
+      .steps = { { "vsw0", TCP_FROM(HOST_MAC, ROUTER, GW, 40010, VIP, 80),
+          .out = "b1", .want = TCP_FROM(ROUTER, B1_MAC, GW, 40010, B1, 8080, .ttl = 63) },
+        { "b1", TCP_FROM(B1_MAC, ROUTER, B1, 8080, GW, 40010, .tcp_flags = TCP_SYN | TCP_ACK),
+          .out = "vsw0", .want = TCP_FROM(ROUTER, HOST_MAC, VIP, 80, GW, 40010, .ttl = 63,
+                                          .tcp_flags = TCP_SYN | TCP_ACK) } },
+      .state = "ESTABLISHED", .packets = { 1, 1 } },
+    { .name = "the node from its own address, to a local backend: DSR as well",
+      .services = { SERVICE(VIP ":80/tcp", .backends = B1 ":8080") },
+      .steps = { { "vsw0", TCP_FROM(HOST_MAC, ROUTER, NODE, 40011, VIP, 80),
+          .out = "b1", .want = TCP_FROM(ROUTER, B1_MAC, NODE, 40011, B1, 8080, .ttl = 63) },
+        { "b1", TCP_FROM(B1_MAC, ROUTER, B1, 8080, NODE, 40011, .tcp_flags = TCP_SYN | TCP_ACK),
+          .out = "vsw0", .want = TCP_FROM(ROUTER, HOST_MAC, VIP, 80, NODE, 40011, .ttl = 63,
+                                          .tcp_flags = TCP_SYN | TCP_ACK) } } },
+    { .name = "the node through a Service whose endpoint is its own address: from 169.254.1.1",
+      .services = { SERVICE("10.96.0.2:443/tcp", .backends = NODE ":6443") },
+      .steps = { { "vsw0", TCP_FROM(HOST_MAC, ROUTER, GW, 40012, "10.96.0.2", 443),
+          .out = "vsw0",
+          .want = TCP_FROM(ROUTER, HOST_MAC, HOST_ROUTER, 40012, NODE, 6443, .ttl = 63) },
+        { "vsw0", TCP_FROM(HOST_MAC, ROUTER, NODE, 6443, HOST_ROUTER, 40012,
+                           .tcp_flags = TCP_SYN | TCP_ACK),
+          .out = "vsw0", .want = TCP_FROM(ROUTER, HOST_MAC, "10.96.0.2", 443, GW, 40012,
+                                          .ttl = 63, .tcp_flags = TCP_SYN | TCP_ACK) } } },
+    { .name = "a pod through a Service whose endpoint is a node's address: to the host port",
+      .services = { SERVICE("10.96.0.1:443/tcp", .backends = "192.168.1.2:6443") },
+      .steps = { { "client", TCP_FROM(CLIENT_MAC, ROUTER, CLIENT, 40013, "10.96.0.1", 443),
+          .out = "vsw0",
+          .want = TCP_FROM(ROUTER, HOST_MAC, CLIENT, 40013, "192.168.1.2", 6443, .ttl = 63) },
+        /* The node's answer, after its masquerade is undone, to the pod's own MAC. */
+        { "vsw0", TCP_FROM(HOST_MAC, CLIENT_MAC, "192.168.1.2", 6443, CLIENT, 40013,
+                           .tcp_flags = TCP_SYN | TCP_ACK),
+          .out = "client", .want = TCP_FROM(ROUTER, CLIENT_MAC, "10.96.0.1", 443, CLIENT, 40013,
+                                            .ttl = 63, .tcp_flags = TCP_SYN | TCP_ACK) } },
+      .state = "ESTABLISHED", .packets = { 1, 1 } },
 };
 
 #define N_CASES (sizeof cases / sizeof cases[0])

@@ -213,6 +213,45 @@ Test(vxlan_dispatch, a_removed_backend_takes_its_udp_dispatch_entries)
     }
 }
 
+/* The node reaching a Service (its routes into the switch, via the router MAC): from the
+ * gateway, DSR across the overlay as for a pod (the answer comes back to the gateway over the
+ * overlay); from the node's own address, a backend's node would answer that address over the
+ * underlay, so the connection is source-NAT'd to the gateway here, and the pair kept here. */
+Test(vxlan_dispatch, the_node_from_its_own_address_is_source_natted_to_a_remote_backend)
+{
+    struct pkt_spec spec = { .eth_src = "0a:58:ff:ff:ff:fe", .eth_dst = ROUTER,
+                             .ip_src = "10.244.1.1", .ip_dst = VIP, .sport = 46000,
+                             .dport = 80, .tcp_flags = TCP_SYN };
+    uint8_t dgram[2048];
+    const struct eth_header *inner = (const struct eth_header *) (dgram + VXLAN_HDR_LEN);
+    const struct ip_header *ip = (const struct ip_header *) (inner + 1);
+    const struct tcp_header *tcp = (const struct tcp_header *) (ip + 1);
+    struct dp_conn_info *conns;
+    char mac[ETH_STR_LEN];
+    size_t n;
+
+    remote_policy(vx.node, 1);
+    cr_assert_eq(scene_inject(vx.node, "vsw0", &spec, NULL), 0);
+    cr_assert_gt(peer_receive(dgram, sizeof dgram), VXLAN_HDR_LEN + ETH_HDR_LEN + IP_HDR_LEN);
+    cr_expect_str_eq(addr_mac_str(inner->dst, mac), "0a:58:0a:f4:02:09",
+                     "from the gateway: dispatched by MAC, DSR");
+    cr_expect_eq(ip->src, scene_ip("10.244.1.1"));
+    cr_expect_eq(ip->dst, scene_ip(VIP));
+
+    spec.ip_src = "192.168.1.1";
+    spec.sport = 46001;
+    cr_assert_eq(scene_inject(vx.node, "vsw0", &spec, NULL), 0);
+    cr_assert_gt(peer_receive(dgram, sizeof dgram), VXLAN_HDR_LEN + ETH_HDR_LEN + IP_HDR_LEN);
+    cr_expect_str_eq(addr_mac_str(inner->dst, mac), PEER_ROUTER, "routed, not dispatched");
+    cr_expect_eq(ip->src, scene_ip("10.244.1.1"), "source-NAT'd to the gateway");
+    cr_expect_eq(ip->dst, scene_ip("10.244.2.9"), "DNAT'd here");
+    cr_expect_eq(ntohs(tcp->dst), 8080);
+    dp_conn_dump(vx.node->dp, &conns, &n);
+    cr_expect_eq(n, 1u, "the pair is kept on the client's node");
+    cr_expect(n == 1 && !conns[0].dsr);
+    free(conns);
+}
+
 Test(vxlan_dispatch, a_client_icmp_error_about_a_reply_goes_to_the_backends_node)
 {
     struct pkt_spec query = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
