@@ -150,10 +150,12 @@ $(FUZZ_DIR)/obj/proto/vswitch.pb-c.o: $(PROTO_C)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
 $(FUZZ_DIR)/libfuzz.a: $(FUZZ_LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
-$(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz-%.o $(FUZZ_DIR)/libfuzz.a
+# The unit tests' datapath scene and packet builder, for the targets and the seeds.
+FUZZ_TEST_OBJ := $(call fuzz_obj,tests/unit/scene.c tests/unit/pkt-builder.c)
+$(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz-%.o $(FUZZ_TEST_OBJ) $(FUZZ_DIR)/libfuzz.a
 	@echo "  LD      $@"
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LDLIBS)
-$(FUZZ_DIR)/gen-seeds: $(call fuzz_obj,tests/fuzz/gen-seeds.c tests/unit/pkt-builder.c) \
+$(FUZZ_DIR)/gen-seeds: $(call fuzz_obj,tests/fuzz/gen-seeds.c) $(FUZZ_TEST_OBJ) \
                        $(FUZZ_DIR)/libfuzz.a
 	@echo "  LD      $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(LDLIBS)

@@ -33,6 +33,7 @@
 #include "lib/ctl-msg.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "scene.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -40,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool own_netns;
 static char db_path[128];
 static uint16_t vxlan_port;
+static struct scene *scene;         /* The daemon's datapath. */
 
 static void die(const char *what, const char *err)
 {
@@ -126,16 +128,16 @@ static void daemon_open(struct vswitchd *vd)
     if (db_open(db_path, &vd->db, err, sizeof err)) {
         die("db_open", err);
     }
+    /* The scene's host port is the daemon's, a dummy one. */
     dp_cfg = (struct dp_config) {
         .pod_cidr = cfg->pod_cidr, .gateway = cfg->gateway, .router_mac = cfg->router_mac,
-        .host_port = VSWITCHD_HOST_PORT, .flow_cache_size = cfg->flow_cache_size,
-        .node_ip = cfg->node_ip, .vni = cfg->vni, .vxlan_port = cfg->vxlan_port,
-        .overlay_mtu = cfg->overlay_mtu, .max_flow_pairs = cfg->max_flow_pairs,
-        .flow_ttl = cfg->flow_ttl, .dummy_host = true,
+        .flow_cache_size = cfg->flow_cache_size, .node_ip = cfg->node_ip, .vni = cfg->vni,
+        .vxlan_port = cfg->vxlan_port, .overlay_mtu = cfg->overlay_mtu,
+        .max_flow_pairs = cfg->max_flow_pairs, .flow_ttl = cfg->flow_ttl,
     };
-    if (dp_create(&dp_cfg, &vd->dp, err, sizeof err)) {
-        die("dp_create", err);
-    }
+    scene = scene_new(&dp_cfg);
+    log_set_level(LOG_LVL_ERR);
+    vd->dp = scene->dp;
 }
 
 static void daemon_close(struct vswitchd *vd)
@@ -152,7 +154,8 @@ static void daemon_close(struct vswitchd *vd)
         }
         free(ports);
     }
-    dp_destroy(vd->dp);
+    scene_free(scene);
+    vd->dp = NULL;
     db_close(vd->db);
     remove_db();
 }

@@ -15,7 +15,7 @@
 #include "lib/types.h"
 #include "proto/vswitch.pb-c.h"
 
-/* The datapath's bound (OVERLAY_MAX_PEERS in dp/overlay.h). */
+/* The datapath's bound (PEER_TABLE_MAX_PEERS in dp/peer-table.h). */
 #define PEER_CONFIG_MAX_PEERS 8192
 /* A pod CIDR needs its gateway (first address) and room for pods, as --pod-cidr. */
 #define PEER_CONFIG_MAX_PREFIX 30

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# tests/cni/lib.sh — helpers for the CNI plugin's system tests (tests/system/test-cni*.sh),
-# sourced after tests/lib/netns.sh.
+# tests/lib/cni.sh — the CNI plugin (part of tests/lib/lib.sh), for its system tests
+# (tests/system/test-cni*.sh), the demo and tests/cni/bench.sh.
 #
 # A test gets a node namespace running vswitchd, pods as bare namespaces (the plugin creates
 # their interfaces), a private CNI_PATH holding the plugin (as "vswitch") and host-local, a
@@ -18,8 +18,6 @@
 #   leases NET                   the addresses host-local holds for NET, one per line
 #   host_veths                   the vsw* veths in the node namespace (not vsw0)
 
-CNI_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
 cni_setup() {
     CNI_NODE=$1
     local cidr=$2
@@ -27,7 +25,7 @@ cni_setup() {
     [ -x "$VSW_BUILD/vswitch-cni" ] || fail "$VSW_BUILD/vswitch-cni not built"
     [ -x /usr/lib/cni/host-local ] ||
         fail "host-local not found in /usr/lib/cni (containernetworking-plugins, tests/deps.sh)"
-    CNITOOL=$(bash "$CNI_LIB_DIR/build-cnitool.sh") || fail "cannot build cnitool"
+    CNITOOL=$(bash "$VSW_REPO/tests/cni/build-cnitool.sh") || fail "cannot build cnitool"
 
     CNI_BIN=$VSW_TMPDIR/cni-bin
     NETCONFPATH=$VSW_TMPDIR/net.d
@@ -151,11 +149,6 @@ port_json() {
 
 # cni_no_sanitizer_reports: fails if the plugin's log or stderr holds a sanitizer report.
 cni_no_sanitizer_reports() {
-    local f
-    for f in "$CNI_LOG" "$VSW_TMPDIR/cni-stderr.log"; do
-        if [ -f "$f" ] && grep -Eq "$VSW_SANITIZER_RE" "$f"; then
-            grep -E -A30 "$VSW_SANITIZER_RE" "$f" | head -60 >&2
-            fail "sanitizer report in the plugin's output ($(basename "$f"))"
-        fi
-    done
+    sanitizer_reports "$CNI_LOG" "$VSW_TMPDIR/cni-stderr.log" ||
+        fail "sanitizer report in the plugin's output"
 }

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# tests/k8s/lib.sh — helpers for the proxy's system tests (tests/system/test-proxy-*.sh),
-# sourced after tests/lib/netns.sh (and lb.sh).
+# tests/lib/k8s.sh — the test API server and vswitch-proxy (part of tests/lib/lib.sh), for
+# the proxy's system tests (tests/system/test-proxy-*.sh), the demo and the benchmarks.
 #
 # The test API server (apiserver.py) runs inside the test's node namespace on 127.0.0.1, with
 # TLS (a CA and server certificate made here with openssl) and a bearer token in a file; the
@@ -95,9 +95,12 @@ k8sctl() {
     ns_exec "$K8S_NODE" "$VSW_PY" "$K8S_DIR/k8sctl.py" "$@" || fail "k8sctl $* failed"
 }
 
-# kubectl_k ARGS...: the real kubectl against the test server.
+# kubectl_k ARGS...: the real kubectl against the test server, its discovery cache in the
+# scratch directory (in ~/.kube/cache it would outlive the test, and answer for whatever
+# server listened on the same address before).
 kubectl_k() {
-    ns_exec "$K8S_NODE" kubectl --kubeconfig "$K8S_KUBECONFIG" "$@"
+    ns_exec "$K8S_NODE" kubectl --kubeconfig "$K8S_KUBECONFIG" \
+        --cache-dir "$VSW_TMPDIR/k8s/kube-cache" "$@"
 }
 
 # k8s_stat FIELD: a counter of the test server (/_test/stats).
@@ -124,31 +127,12 @@ proxy_start() {
     on_exit "proxy_stop '$n'"
 }
 
-# proxy_stop NODE: SIGTERM and wait (LeakSanitizer reports at exit).
+# proxy_stop NODE: stop_pid on NODE's proxy; a sanitizer report in a proxy log fails the test.
 proxy_stop() {
-    local pid=${PROXY_PID[$1]:-} i
-    [ -n "$pid" ] || return 0
-    kill "$pid" 2>/dev/null
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    [ -n "${PROXY_PID[$1]:-}" ] || return 0
+    stop_pid "${PROXY_PID[$1]}"
     PROXY_PID[$1]=
-    _proxy_check_sanitizer
-}
-
-_proxy_check_sanitizer() {
-    local f
-    for f in "$VSW_TMPDIR"/proxy-*.log; do
-        [ -e "$f" ] || continue
-        if grep -Eq "$VSW_SANITIZER_RE" "$f"; then
-            printf '[%s] FAIL: sanitizer report in %s:\n' "$VSW_TEST_NAME" "$(basename "$f")" >&2
-            grep -E -A30 "$VSW_SANITIZER_RE" "$f" | head -60 >&2
-            _VSW_STATUS_OVERRIDE=1
-        fi
-    done
+    sanitizer_reports "$VSW_TMPDIR"/proxy-*.log || _VSW_STATUS_OVERRIDE=1
 }
 
 # proxy_alive NODE
