@@ -6,8 +6,8 @@
  * Not expressible here: CHECKSUM_PARTIAL.  BPF_PROG_TEST_RUN builds a CHECKSUM_NONE skb and
  * struct __sk_buff has no field for ip_summed or csum_start, so the partial branch of the
  * kernel's inet_proto_csum_replace4() (only the pseudo-header part of the field changes) is
- * exercised by the veth system test, not here; the program hands it the flags that choose
- * that branch (BPF_F_PSEUDO_HDR for addresses only), which the full-checksum cases check. */
+ * exercised by test-offload.c instead, with a real CHECKSUM_PARTIAL frame sent through a
+ * veth and completed by the kernel after the program rewrote it. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>

@@ -220,6 +220,8 @@ int offload_detach(struct offload *o, int ifindex)
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = OFFLOAD_TC_HANDLE, .priority = OFFLOAD_TC_PRIORITY);
     int rc = bpf_tc_detach(&hook, &opts);
 
+    /* Not there: ENOENT while the chain has other filters, EINVAL ("cannot find specified
+     * filter chain") when it has none, or no clsact qdisc at all. */
     return rc == -ENOENT || rc == -EINVAL ? 0 : rc;
 }
 
