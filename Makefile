@@ -87,7 +87,7 @@ $(BUILD)/obj/proto/vswitch.pb-c.o: $(PROTO_C)
 # BPF objects: no libc headers (the BPF target has none), only the kernel's uapi, found in the
 # multiarch directory for <asm/...>; -g for the BTF that maps and the skeleton need.
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
-              -I. -Ivswitch -I/usr/include/$(shell $(CC) -dumpmachine)
+              -I. -Ivswitch -I/usr/include/$(shell $(BPF_CC) -print-multiarch)
 $(BUILD)/bpf/%.bpf.o: vswitch/dp/bpf/%.bpf.c
 	@mkdir -p $(dir $@)
 	@echo "  BPFCC   $<"
