@@ -113,6 +113,16 @@ static const struct fp_case cases[] = {
       .out = { .eth_src = GW_MAC, .eth_dst = BACKEND_MAC, .ip_src = CLIENT, .ip_dst = BACKEND,
                .sport = 40001, .dport = 8080, .tcp_flags = TCP_ACK, .payload = 10, .ttl = 63 },
       .reason = FP_R_EXEC },
+    { .name = "into a TAP's receive path",
+      .in = { .eth_src = CLIENT_MAC, .eth_dst = GW_MAC, .ip_src = CLIENT, .ip_dst = BACKEND,
+              .sport = 40001, .dport = 8080, .tcp_flags = TCP_ACK, .payload = 10 },
+      .install = true,
+      .act = { FP_ACT_DEC_TTL | FP_ACT_SET_ETH | FP_ACT_INGRESS, 11, BACKEND_MAC, GW_MAC, NULL,
+               NULL },
+      .verdict = TC_ACT_REDIRECT,
+      .out = { .eth_src = GW_MAC, .eth_dst = BACKEND_MAC, .ip_src = CLIENT, .ip_dst = BACKEND,
+               .sport = 40001, .dport = 8080, .tcp_flags = TCP_ACK, .payload = 10, .ttl = 63 },
+      .reason = FP_R_EXEC },
     { .name = "a GSO frame keeps its gso_size",
       .in = { .eth_src = CLIENT_MAC, .eth_dst = GW_MAC, .ip_src = CLIENT, .ip_dst = VIP,
               .sport = 40000, .dport = 80, .tcp_flags = ACK_PSH, .payload = 2896 },
@@ -303,7 +313,8 @@ ParameterizedTest(size_t *index, fastpath, table)
         }
         offload_last_redirect(o, &ifindex, &flags);
         cr_expect_eq(ifindex, c->act.out, "%s: redirected to %u", c->name, ifindex);
-        cr_expect_eq(flags & FP_ACT_PEER, c->act.flags & FP_ACT_PEER, "%s: peer", c->name);
+        cr_expect_eq(flags & (FP_ACT_PEER | FP_ACT_INGRESS),
+                     c->act.flags & (FP_ACT_PEER | FP_ACT_INGRESS), "%s: how", c->name);
         cr_expect_eq(st.packets, 1, "%s", c->name);
         cr_expect_eq(st.bytes, in_len, "%s", c->name);
         cr_expect_neq(st.last_ns, 0, "%s", c->name);
@@ -434,6 +445,8 @@ Test(fastpath, put_refuses_what_the_program_would_misread)
     act.stats_slot = 1;
     act.flags |= 1u << 20;
     cr_expect_eq(offload_flow_put(o, &key, &act), -EINVAL, "unknown flag");
+    act.flags = FP_ACT_PEER | FP_ACT_INGRESS;
+    cr_expect_eq(offload_flow_put(o, &key, &act), -EINVAL, "two ways out");
     act.flags = FP_ACT_PEER;
     cr_expect_eq(offload_flow_put(o, &key, &act), 0);
     offload_close(o);

@@ -229,6 +229,15 @@ static size_t recv_tcp(int fd, bool vnet, uint16_t sport, uint8_t *buf, size_t s
     return 0;
 }
 
+static void drain(int fd)
+{
+    uint8_t buf[2048];
+
+    while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+        continue;
+    }
+}
+
 /* Sends 'frame' on 'fd' (a PACKET_VNET_HDR socket) as a pod's TCP stack does with checksum
  * offload: CHECKSUM_PARTIAL, the field holding the pseudo-header sum only. */
 static void send_partial(int fd, uint8_t *frame, size_t len)
@@ -339,8 +348,9 @@ Test(offload, veth_fast_path_and_the_switch_socket, .fini = pod_fini)
     cr_assert_eq(setns(self_fd, CLONE_NEWNET), 0, "%s", strerror(errno));
 
     o = fp_test_open(NULL, 256);
-    cr_assert_eq(offload_attach(o, p1h, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(offload_attach(o, p1h, err, sizeof err), 0, "attaching again replaces: %s",
+    cr_assert_eq(offload_attach(o, p1h, OFFLOAD_INGRESS, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(offload_attach(o, p1h, OFFLOAD_INGRESS, err, sizeof err), 0,
+                 "attaching again replaces: %s",
                  err);
     hook.ifindex = p1h;
     cr_assert_eq(bpf_tc_query(&hook, &q), 0, "our filter is there");
@@ -408,8 +418,33 @@ Test(offload, veth_fast_path_and_the_switch_socket, .fini = pod_fini)
         cr_expect_eq(recv_tcp(r3, false, sport, buf, sizeof buf, 200), 0, "frame %d", i);
     }
 
-    /* 4. Detached: the flow is no longer executed, everything goes up. */
-    cr_assert_eq(offload_detach(o, p1h), 0);
+    /* 4. At a TAP's place, the egress of the pod's own device (p1 here): a frame the pod sends
+     * is taken before it is transmitted and delivered into p2's receive path. */
+    cr_assert_eq(offload_attach(o, ifindex_of("p1"), OFFLOAD_EGRESS, err, sizeof err), 0,
+                 "%s", err);
+    drain(t);
+    key.ifindex = ifindex_of("p1");
+    act = dnat_action(ifindex_of("p2"), FP_ACT_INGRESS, 6);
+    cr_assert_eq(offload_flow_put(o, &key, &act), 0);
+    {
+        struct virtio_net_hdr vh = { 0 };
+        struct iovec iov[2] = { { &vh, sizeof vh }, { frame, len } };
+        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+
+        len = pkt_build(&client_to_vip, frame, sizeof frame);
+        cr_assert_eq(sendmsg(p1, &msg, 0), (ssize_t) (sizeof vh + len));
+    }
+    n = recv_tcp(r2, false, 40000, buf, sizeof buf, 2000);
+    cr_assert_eq(n, len, "the frame reached p2's receive path");
+    cr_expect(pkt_l4_csum_ok(buf, n));
+    cr_expect_eq(recv_tcp(t, false, 40000, buf, sizeof buf, 200), 0,
+                 "and never crossed the veth");
+    cr_assert_eq(offload_stats_get(o, 6, &st), 0);
+    cr_expect_eq(st.packets, 1);
+    cr_assert_eq(offload_detach(o, ifindex_of("p1"), OFFLOAD_EGRESS), 0);
+
+    /* 5. Detached: the flow is no longer executed, everything goes up. */
+    cr_assert_eq(offload_detach(o, p1h, OFFLOAD_INGRESS), 0);
     {
         LIBBPF_OPTS(bpf_tc_opts, q2, .handle = 0x5657, .priority = 1);
 
@@ -418,7 +453,7 @@ Test(offload, veth_fast_path_and_the_switch_socket, .fini = pod_fini)
     /* The kernel says EINVAL ("cannot find specified filter chain") once the last filter of
      * the chain is gone, ENOENT while others remain. */
     cr_expect(rc == -ENOENT || rc == -EINVAL, "query after detach: %s", strerror(-rc));
-    cr_expect_eq(offload_detach(o, p1h), 0, "detaching twice is fine");
+    cr_expect_eq(offload_detach(o, p1h, OFFLOAD_INGRESS), 0, "detaching twice is fine");
     close(s);
     close(t);
     close(r2);

@@ -194,9 +194,15 @@ int offload_unpin(struct offload *o)
     return rc;
 }
 
-int offload_attach(struct offload *o, int ifindex, char *err, size_t errlen)
+static enum bpf_tc_attach_point attach_point(enum offload_hook h)
 {
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+    return h == OFFLOAD_EGRESS ? BPF_TC_EGRESS : BPF_TC_INGRESS;
+}
+
+int offload_attach(struct offload *o, int ifindex, enum offload_hook h, char *err,
+                   size_t errlen)
+{
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = attach_point(h));
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = OFFLOAD_TC_HANDLE, .priority = OFFLOAD_TC_PRIORITY,
                 .prog_fd = bpf_program__fd(o->skel->progs.fp_tc), .flags = BPF_TC_F_REPLACE);
     int rc;
@@ -214,9 +220,9 @@ int offload_attach(struct offload *o, int ifindex, char *err, size_t errlen)
     return rc;
 }
 
-int offload_detach(struct offload *o, int ifindex)
+int offload_detach(struct offload *o, int ifindex, enum offload_hook h)
 {
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = attach_point(h));
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = OFFLOAD_TC_HANDLE, .priority = OFFLOAD_TC_PRIORITY);
     int rc = bpf_tc_detach(&hook, &opts);
 
@@ -252,7 +258,10 @@ static int syscall_rc(int rc)
 
 int offload_flow_put(struct offload *o, const struct fp_key *key, const struct fp_action *act)
 {
+    uint32_t both = FP_ACT_PEER | FP_ACT_INGRESS;
+
     if (!zero(key->pad, sizeof key->pad) || (act->flags & ~FP_ACT_ALL)
+        || (act->flags & both) == both
         || act->stats_slot >= o->max_flows || !act->out_ifindex) {
         return -EINVAL;
     }

@@ -42,11 +42,18 @@ bool offload_adopted(const struct offload *);
 /* Removes the pins: the maps then live only as long as an attached program or a handle. */
 int offload_unpin(struct offload *);
 
-/* Attaches (or atomically replaces) the tc program at clsact ingress of 'ifindex', creating
+/* Where a port's pod sends from: a veth host end receives (ingress), a TAP transmits to the
+ * fd the switch reads (egress). */
+enum offload_hook {
+    OFFLOAD_INGRESS,
+    OFFLOAD_EGRESS,
+};
+
+/* Attaches (or atomically replaces) the tc program at clsact 'hook' of 'ifindex', creating
  * the clsact qdisc if needed.  Returns 0 or a negative errno with the reason in 'err'. */
-int offload_attach(struct offload *, int ifindex, char *err, size_t errlen);
-/* Removes the program from 'ifindex' (the qdisc stays); 0 if it was not there. */
-int offload_detach(struct offload *, int ifindex);
+int offload_attach(struct offload *, int ifindex, enum offload_hook, char *err, size_t errlen);
+/* Removes the program from 'hook' of 'ifindex' (the qdisc stays); 0 if it was not there. */
+int offload_detach(struct offload *, int ifindex, enum offload_hook);
 
 /* The socket filter for the switch's AF_PACKET socket on an attached port (SO_ATTACH_BPF);
  * attach it only where the tc program is attached, and detach it first. */
@@ -54,8 +61,9 @@ int offload_sock_filter_fd(const struct offload *);
 /* The tc program, for BPF_PROG_TEST_RUN. */
 int offload_tc_fd(const struct offload *);
 
-/* Installs or replaces the flow 'key' -> 'act'.  The key's and action's pad bytes must be
- * zero, the flags known and the stats slot below max_flows (-EINVAL); -E2BIG when full.  The
+/* Installs or replaces the flow 'key' -> 'act'.  The key's pad bytes must be zero, the flags
+ * known (at most one of FP_ACT_PEER and FP_ACT_INGRESS) and the stats slot below max_flows
+ * (-EINVAL); -E2BIG when full.  fp_stats.last_ns is CLOCK_MONOTONIC.  The
  * slot's counters are not reset: offload_stats_reset() when the slot changes owner. */
 int offload_flow_put(struct offload *, const struct fp_key *, const struct fp_action *);
 /* Removes a flow; -ENOENT if it was not installed. */

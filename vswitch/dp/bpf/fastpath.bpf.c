@@ -1,5 +1,5 @@
-/* The kernel fast path: a tc program at the pod ports (clsact ingress of a veth's host end)
- * that executes the flows the user-space switch installed, and a socket filter for the
+/* The kernel fast path: a tc program at the pod ports (clsact ingress of a veth's host end,
+ * clsact egress of a TAP, whose pod's frames leave through the TAP's transmit) that executes the flows the user-space switch installed, and a socket filter for the
  * switch's AF_PACKET socket on the same port that keeps the two tiers apart.
  *
  * Nothing here decides.  The switch sees the first packets of every connection, applies port
@@ -37,7 +37,9 @@
  * it instead of looking again.  A flow installed or removed between the two (the switch works
  * concurrently) therefore cannot make a frame go to both tiers, or to neither.  Without a
  * socket (vswitchd down or restarting) there is no hand-off and tc decides alone: installed
- * flows keep forwarding.  The filter must only be attached where this program is attached. */
+ * flows keep forwarding.  The filter must only be attached where this program is attached.
+ * TAPs need none of this: the switch reads them through the TAP's fd, not a packet tap, and
+ * tc egress runs before the TAP's transmit hands the frame to that fd. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -270,7 +272,7 @@ static __always_inline int execute(struct __sk_buff *skb, const struct fp_pkt *p
     if (a->flags & FP_ACT_PEER) {
         return bpf_redirect_peer(a->out_ifindex, 0);
     }
-    return bpf_redirect(a->out_ifindex, 0);
+    return bpf_redirect(a->out_ifindex, a->flags & FP_ACT_INGRESS ? BPF_F_INGRESS : 0);
 
 error:
     /* Half rewritten: neither tier may forward it now.  The sender retransmits. */

@@ -37,10 +37,12 @@ enum fp_act_flags {
     FP_ACT_DEC_TTL = 1 << 2,        /* TTL - 1; a frame with TTL <= 1 goes up (ICMP is ours). */
     FP_ACT_SET_ETH = 1 << 3,        /* eth_dst, eth_src := the values below. */
     FP_ACT_PEER = 1 << 4,           /* Output by bpf_redirect_peer(out_ifindex): straight into
-                                     * the netns of a veth's peer (ingress only).  Otherwise
-                                     * bpf_redirect(out_ifindex) to its egress (TAP, uplink). */
+                                     * the netns of a veth's peer; only from tc ingress. */
+    FP_ACT_INGRESS = 1 << 5,        /* Output into out_ifindex's receive path (a TAP: to the
+                                     * stack that owns it).  With neither: out_ifindex's egress
+                                     * (a veth host end, from a TAP's egress hook). */
 };
-#define FP_ACT_ALL 0x1f
+#define FP_ACT_ALL 0x3f
 
 struct fp_action {
     __u32 flags;                    /* enum fp_act_flags. */
