@@ -172,6 +172,24 @@ static void link_up(const char *name)
     cr_assert_eq(nl_link_set_up(nl, ifindex_of(name), err, sizeof err), 0, "%s", err);
 }
 
+/* Waits until the link is operationally up: the kernel attaches a veth's real qdisc only then
+ * (linkwatch, asynchronously), and until then everything sent through it is dropped. */
+static void wait_running(struct nl_sock *sock, const char *name)
+{
+    struct nl_link link;
+    char err[256];
+
+    for (int i = 0; i < 500; i++) {
+        cr_assert_eq(nl_link_get(sock, name, &link, err, sizeof err), 0, "%s", err);
+        if (link.flags & IFF_RUNNING) {
+            usleep(20 * 1000);          /* The qdisc follows in the same linkwatch pass. */
+            return;
+        }
+        usleep(10 * 1000);
+    }
+    cr_assert_fail("%s never came up", name);
+}
+
 static void tx_csum_off(const char *name)
 {
     struct ethtool_value ev = { .cmd = ETHTOOL_STXCSUM, .data = 0 };
@@ -315,10 +333,8 @@ Test(offload, veth_fast_path_and_the_switch_socket, .fini = pod_fini)
     uint32_t info_len = sizeof info;
 
     log_set_level(LOG_LVL_ERR);
-    self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s (needs root)",
                  strerror(errno));
-    close(self_fd);
     pod_fd = pod_netns();
     cr_assert_eq(nl_open(&nl, err, sizeof err), 0, "%s", err);
     cr_assert_eq(nl_veth_add(nl, "p1h", "p1", -1, NULL, 0, err, sizeof err), 0, "%s", err);
@@ -342,10 +358,15 @@ Test(offload, veth_fast_path_and_the_switch_socket, .fini = pod_fini)
 
         cr_assert_eq(nl_open(&pod_nl, err, sizeof err), 0, "%s", err);
         cr_assert_eq(nl_link_set_up(pod_nl, ifindex_of("p3"), err, sizeof err), 0, "%s", err);
+        wait_running(pod_nl, "p3");
         nl_close(pod_nl);
         r3 = packet_socket("p3", false, -1);
     }
     cr_assert_eq(setns(self_fd, CLONE_NEWNET), 0, "%s", strerror(errno));
+    close(self_fd);
+    for (size_t i = 0; i < 5; i++) {
+        wait_running(nl, (const char *[]) { "p1h", "p1", "p2h", "p2", "p3h" }[i]);
+    }
 
     o = fp_test_open(NULL, 256);
     cr_assert_eq(offload_attach(o, p1h, OFFLOAD_INGRESS, err, sizeof err), 0, "%s", err);
