@@ -483,3 +483,68 @@ Test(offload, veth_fast_path_and_the_switch_socket, .fini = pod_fini)
     close(pod_fd);
     offload_close(o);
 }
+
+/* vswitchd dies (its fds close, as on kill -9): the attached program and the pinned maps stay,
+ * so the installed flow keeps forwarding; the restarted loader adopts the maps with their
+ * counters and replaces the program in place. */
+Test(offload, flows_forward_while_the_loader_is_gone, .fini = bpffs_fini)
+{
+    struct fp_key key = fp_test_key(&client_to_vip);
+    uint8_t frame[512], buf[2048];
+    size_t len = pkt_build(&client_to_vip, frame, sizeof frame);
+    struct virtio_net_hdr vh = { 0 };
+    struct iovec iov[2] = { { &vh, sizeof vh }, { frame, len } };
+    struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+    struct fp_action act;
+    struct fp_stats st;
+    struct offload *o;
+    int p1, r2, p1h;
+    char err[256];
+
+    log_set_level(LOG_LVL_ERR);
+    private_bpffs();
+    cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s (needs root)",
+                 strerror(errno));
+    cr_assert_eq(nl_open(&nl, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(nl_veth_add(nl, "p1h", "p1", -1, NULL, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(nl_veth_add(nl, "p2h", "p2", -1, NULL, 0, err, sizeof err), 0, "%s", err);
+    for (size_t i = 0; i < 8; i++) {
+        const char *name = (const char *[]) { "p1h", "p1", "p2h", "p2" }[i % 4];
+
+        if (i < 4) {
+            link_up(name);              /* A veth runs once both of its ends are up. */
+        } else {
+            wait_running(nl, name);
+        }
+    }
+    p1h = ifindex_of("p1h");
+    p1 = packet_socket("p1", true, -1);
+    r2 = packet_socket("p2", false, -1);
+
+    o = fp_test_open(bpffs, 256);
+    cr_assert_eq(offload_attach(o, p1h, OFFLOAD_INGRESS, err, sizeof err), 0, "%s", err);
+    key.ifindex = p1h;
+    act = dnat_action(ifindex_of("p2h"), 0, 4);
+    cr_assert_eq(offload_flow_put(o, &key, &act), 0);
+    offload_close(o);
+
+    cr_assert_eq(sendmsg(p1, &msg, 0), (ssize_t) (sizeof vh + len));
+    cr_expect_eq(recv_tcp(r2, false, 40000, buf, sizeof buf, 2000), len,
+                 "forwarded with no loader alive");
+
+    o = fp_test_open(bpffs, 256);
+    cr_expect(offload_adopted(o));
+    cr_assert_eq(offload_stats_get(o, 4, &st), 0);
+    cr_expect_eq(st.packets, 1, "counted while the loader was gone");
+    cr_assert_eq(offload_attach(o, p1h, OFFLOAD_INGRESS, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sendmsg(p1, &msg, 0), (ssize_t) (sizeof vh + len));
+    cr_expect_eq(recv_tcp(r2, false, 40000, buf, sizeof buf, 2000), len,
+                 "forwarded by the restarted loader's program");
+    cr_assert_eq(offload_stats_get(o, 4, &st), 0);
+    cr_expect_eq(st.packets, 2);
+    close(p1);
+    close(r2);
+    offload_close(o);
+    nl_close(nl);
+    nl = NULL;
+}
