@@ -14,7 +14,8 @@ PKGS      := libuv libmnl libprotobuf-c sqlite3 jansson libmicrohttpd libcurl ya
 # The kernel fast path (vswitch/dp/bpf/*.bpf.c) is compiled by clang for the BPF target and
 # embedded in the binaries through a bpftool skeleton; BPF_CC must be clang whatever CC is.
 BPF_CC    ?= clang
-BPFTOOL   ?= bpftool
+# Debian installs bpftool in /usr/sbin, which a user's PATH may not hold.
+BPFTOOL   ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 
 # Build deps are installed on demand: a missing pkg-config file means a fresh machine.
 ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
