@@ -27,7 +27,8 @@ struct fp_key {
     __be16 tp_dst;
     __u8 nw_proto;          /* IPPROTO_TCP or IPPROTO_UDP. */
     __u8 pad[7];            /* Zero. */
-};
+} __attribute__((aligned(8)));  /* Compared as five 64-bit words; the verifier wants stack
+                                 * accesses aligned. */
 
 /* What to do with a matching frame, in this order: NAT (L4 then L3 checksum), TTL, MACs,
  * count, output.  Nothing here decides: every value was chosen by the switch. */
