@@ -109,6 +109,7 @@ Test(offload, restart_adopts_pinned_flows_and_counters, .fini = bpffs_fini)
     cr_expect(!memcmp(&got, &act, sizeof act));
     cr_assert_eq(offload_stats_get(o, 9, &st), 0);
     cr_expect_eq(st.packets, 1, "the counters survived the restart");
+    cr_expect_eq(offload_stats_array(o)[9].packets, 1, "and the adopted map is mapped");
     out_len = sizeof out;
     cr_expect_eq(fp_test_run(o, false, in, len, out, &out_len, 0), TC_ACT_REDIRECT,
                  "the new program executes the adopted flow");
