@@ -1,13 +1,14 @@
-/* The kernel fast path: a tc program at the pod ports (clsact ingress of a veth's host end,
- * clsact egress of a TAP, whose pod's frames leave through the TAP's transmit) that executes the flows the user-space switch installed, and a socket filter for the
- * switch's AF_PACKET socket on the same port that keeps the two tiers apart.
+/* The kernel fast path: a tc program at the pod ports (clsact ingress of a veth's host end;
+ * clsact egress of a TAP, whose pod's frames leave through the TAP's transmit) that executes
+ * the flows the user-space switch installed, and a socket filter for the switch's AF_PACKET
+ * socket on the same port that keeps the two tiers apart.
  *
  * Nothing here decides.  The switch sees the first packets of every connection, applies port
  * security, ARP, the LB choice, flow pairs and every drop reason, and installs what it decided
  * for established traffic into fp_flows (dp/offload.c).  This program parses a frame into the
  * same exact-match key, and on a hit runs the installed action: NAT with incremental checksum
  * updates, TTL, MACs, per-flow counters, then bpf_redirect_peer() into the destination pod's
- * netns (or bpf_redirect() to a device's egress).  Anything it does not fully understand goes
+ * netns (or bpf_redirect() into a TAP's receive path or to a device's egress).  Anything it does not fully understand goes
  * up untouched (TC_ACT_OK): non-IPv4, VLAN tags, IP options, fragments, protocols other than
  * TCP and UDP, TCP SYN/FIN/RST (the switch keeps the connection state and the idle timeouts),
  * TTL <= 1 on a routed flow (the switch answers ICMP), headers outside the linear area, and of
