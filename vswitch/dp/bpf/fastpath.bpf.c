@@ -8,11 +8,11 @@
  * for established traffic into fp_flows (dp/offload.c).  This program parses a frame into the
  * same exact-match key, and on a hit runs the installed action: NAT with incremental checksum
  * updates, TTL, MACs, per-flow counters, then bpf_redirect_peer() into the destination pod's
- * netns (or bpf_redirect() into a TAP's receive path or to a device's egress).  Anything it does not fully understand goes
- * up untouched (TC_ACT_OK): non-IPv4, VLAN tags, IP options, fragments, protocols other than
- * TCP and UDP, TCP SYN/FIN/RST (the switch keeps the connection state and the idle timeouts),
- * TTL <= 1 on a routed flow (the switch answers ICMP), headers outside the linear area, and of
- * course frames with no installed flow.
+ * netns (or bpf_redirect() into a TAP's receive path or to a device's egress).  Anything it
+ * does not fully understand goes up untouched (TC_ACT_OK): non-IPv4, VLAN tags, IP options,
+ * fragments, protocols other than TCP and UDP, TCP SYN/FIN/RST (the switch keeps the
+ * connection state and the idle timeouts), TTL <= 1 on a routed flow (the switch answers
+ * ICMP), headers outside the linear area, and of course frames with no installed flow.
  *
  * Checksums.  Addresses are rewritten with bpf_l4_csum_replace(BPF_F_PSEUDO_HDR) and
  * bpf_l3_csum_replace(), ports with bpf_l4_csum_replace() alone; the kernel's
