@@ -18,9 +18,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lib/prom.h"
 #include "proxy/applier.h"
 #include "proxy/kubeconfig.h"
-#include "lib/prom.h"
 #include "proxy/reflector.h"
 #include "proxy/translate.h"
 
