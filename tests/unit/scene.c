@@ -141,7 +141,7 @@ void scene_service(struct scene *s, const struct scene_service *svc)
 {
     struct dp_lb_backend backends[16];
     struct dp_lb_spec spec = {
-        .dsr = !svc->snat, .affinity_timeout = svc->affinity, .backends = backends,
+        .dsr = !svc->snat, .preserve_dip = svc->preserve_dip, .affinity_timeout = svc->affinity, .backends = backends,
     };
     char list[256], err[256], *save = NULL;
 

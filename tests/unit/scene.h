@@ -29,6 +29,7 @@ struct scene_service {
     const char *vip;                /* "10.96.0.10:80/tcp" (or /udp). */
     const char *backends;           /* "10.244.1.6:8080 10.244.1.7:8080"; NULL: none. */
     bool snat;                      /* Not DSR: the client is SNAT'd to the gateway. */
+    bool preserve_dip;              /* Classic L2 DSR: only the MAC is fixed. */
     uint32_t affinity;              /* ClientIP affinity timeout in seconds; 0: none. */
     const char *name;               /* NULL: "LB_TEST". */
 };

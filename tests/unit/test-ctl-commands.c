@@ -36,7 +36,7 @@ static const struct operand_case operand_cases[] = {
     { "del-port", { NULL }, "del-port: missing argument; usage: vsctl del-port NAME" },
     { "del-port", { "a", "b" }, "del-port: unexpected argument 'b'; usage: vsctl del-port NAME" },
     { "add-lb", { NULL }, "add-lb: missing argument; usage: vsctl add-lb VIP:PORT/PROTO "
-      "[BACKEND:PORT...] [--no-dsr] [--affinity-timeout SECONDS] [--name NAME]" },
+      "[BACKEND:PORT...] [--no-dsr] [--preserve-dip] [--affinity-timeout SECONDS] [--name NAME]" },
     { "add-lb", { "10.96.0.1:80/tcp", "a", "b" }, NULL },
     { "add-peer", { "192.168.50.2" }, "add-peer: missing argument; usage: vsctl add-peer "
       "NODE_IP POD_CIDR" },

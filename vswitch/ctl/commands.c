@@ -28,6 +28,7 @@ static const struct ctl_option add_port_options[] = {
 
 static const struct ctl_option add_lb_options[] = {
     { .name = "no-dsr" },
+    { .name = "preserve-dip" },
     /* The range (0 to 86400) is vswitchd's to check, with its message. */
     { .name = "affinity-timeout", .expected = "seconds, 0 to 86400" },
     { .name = "name" },
@@ -41,7 +42,7 @@ const struct ctl_command ctl_commands[] = {
       add_port_options, VSWITCH__REQUEST__COMMAND_ADD_PORT, VSWITCH__BATCH_OP__OP__NOT_SET },
     { "del-port", "del-port NAME", { "name" }, NULL,
       VSWITCH__REQUEST__COMMAND_DEL_PORT, VSWITCH__BATCH_OP__OP__NOT_SET },
-    { "add-lb", "add-lb VIP:PORT/PROTO [BACKEND:PORT...] [--no-dsr] "
+    { "add-lb", "add-lb VIP:PORT/PROTO [BACKEND:PORT...] [--no-dsr] [--preserve-dip] "
       "[--affinity-timeout SECONDS] [--name NAME]", { "service", "backends" }, add_lb_options,
       VSWITCH__REQUEST__COMMAND_ADD_LB, VSWITCH__BATCH_OP__OP_ADD_LB },
     { "del-lb", "del-lb VIP:PORT/PROTO", { "service" }, NULL,

@@ -320,6 +320,7 @@ static json_t *policy_json(const Vswitch__Policy *p)
                        "affinity_timeout", (int) p->affinity_timeout, "backends", backends,
                        "flow_ttl", (int) p->flow_ttl,
                        "snat_ip", *p->snat_ip ? json_string(p->snat_ip) : json_null());
+    json_object_set_new(policy, "preserve_dip", json_boolean(p->preserve_dip));
     if (s) {
         json_object_set_new(policy, "stats", json_pack(
             "{s:I, s:I, s:I, s:I, s:I, s:I}", "packets", (json_int_t) s->packets,
@@ -332,7 +333,9 @@ static json_t *policy_json(const Vswitch__Policy *p)
 }
 
 /* One policy in the form of a Windows VFP "lbnat" rule dump (DESIGN.md), plus what VFP
- * shows elsewhere: DSR, session affinity and the hit counters. */
+ * shows elsewhere: DSR, session affinity and the hit counters.  A preserve-dip policy (VFP's
+ * PreserveDIP flag, classic L2 DSR) only fixes the MAC: no destination is modified and no
+ * flow pair is made, only the choice of backend is kept. */
 static void print_policy_text(const Vswitch__Policy *p)
 {
     const Vswitch__PolicyStats *s = p->stats;
@@ -355,26 +358,36 @@ static void print_policy_text(const Vswitch__Policy *p)
            "Flow TTL: %" PRIu32 "\n"
            "Rule Data:\n"
            "Decrementing TTL\n"
-           "Fixing MAC\n"
-           "Modifying destination IP\n",
+           "Fixing MAC\n",
            p->name, p->protocol_number, p->vip, p->port, p->flow_ttl);
+    if (!p->preserve_dip) {
+        puts("Modifying destination IP");
+    }
     if (port_changes) {
         puts("Modifying destination port");
     }
     if (!p->dsr) {
         printf("Modifying source IP (SNAT to %s)\n", p->snat_ip);
     }
-    if (p->dsr) {
+    if (p->preserve_dip) {
+        puts("Dispatching by MAC to backends on this and other nodes (they hold the VIP)");
+        puts("Keeping the chosen backend per connection");
+    } else if (p->dsr) {
         /* The same rule dispatches where the chosen backend is on another node. */
         puts("Dispatching by MAC to backends on other nodes (they create the flow pair)");
     }
-    printf("Creating a flow pair\n"
-           "Count of DIP Ranges: %zu\n"
+    if (!p->preserve_dip) {
+        puts("Creating a flow pair");
+    }
+    printf("Count of DIP Ranges: %zu\n"
            "DIP Range(s) :\n", p->n_backends);
     for (size_t i = 0; i < p->n_backends; i++) {
         printf("        { %s : %" PRIu32 " }\n", p->backends[i]->ip, p->backends[i]->port);
     }
     printf("IsDSR: %s\n", p->dsr ? "TRUE" : "FALSE");
+    if (p->preserve_dip) {
+        puts("PreserveDIP: TRUE");
+    }
     if (p->affinity_timeout) {
         printf("Session affinity: ClientIP, timeout %" PRIu32 " s\n", p->affinity_timeout);
     }

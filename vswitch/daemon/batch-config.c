@@ -67,6 +67,7 @@ bool batch_lb_config_equal(const struct lb_config *a, const struct lb_config *b)
 {
     if (a->service.vip != b->service.vip || a->service.port != b->service.port
         || a->service.proto != b->service.proto || a->dsr != b->dsr
+        || a->preserve_dip != b->preserve_dip
         || a->affinity_timeout != b->affinity_timeout || strcmp(a->name, b->name)
         || a->n_backends != b->n_backends) {
         return false;

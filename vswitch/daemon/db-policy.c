@@ -50,6 +50,7 @@ int db_policy_put(struct db *db, const struct lb_config *p, bool *replaced, char
     db_bind_text(pol, 4, p->name);
     sqlite3_bind_int(pol, 5, p->dsr);
     sqlite3_bind_int64(pol, 6, p->affinity_timeout);
+    sqlite3_bind_int(pol, 7, p->preserve_dip);
     error = db_stmt_run(db, pol, "cannot store the policy", err, errlen);
     if (error) {
         goto out;
@@ -92,7 +93,8 @@ int db_policy_delete(struct db *db, const struct lb_service *svc, char *err, siz
     return error;
 }
 
-/* Fills 'p' from a row of (id, vip, port, protocol, name, dsr, affinity_timeout) and the
+/* Fills 'p' from a row of (id, vip, port, protocol, name, dsr, affinity_timeout,
+ * preserve_dip) and the
  * backends of policy 'id' read with 'be_stmt'.  Returns 0, -EINVAL (with a warning logged) for
  * a row that does not parse, or -EIO. */
 static int read_policy(struct db *db, sqlite3_stmt *row, sqlite3_stmt *be_stmt,
@@ -110,6 +112,7 @@ static int read_policy(struct db *db, sqlite3_stmt *row, sqlite3_stmt *be_stmt,
     p->service.proto = !strcmp(proto, "tcp") ? IPPROTO_TCP
                        : !strcmp(proto, "udp") ? IPPROTO_UDP : 0;
     p->dsr = sqlite3_column_int(row, 5) != 0;
+    p->preserve_dip = sqlite3_column_int(row, 7) != 0;
     affinity = sqlite3_column_int64(row, 6);
     /* Rows are written only by db_policy_put(); one that does not parse was edited by hand. */
     if (addr_parse_ip(vip, &p->service.vip) || !p->service.proto
@@ -152,7 +155,8 @@ static int read_policy(struct db *db, sqlite3_stmt *row, sqlite3_stmt *be_stmt,
     return 0;
 }
 
-#define POLICY_COLUMNS "SELECT id, vip, port, protocol, name, dsr, affinity_timeout FROM policies"
+#define POLICY_COLUMNS \
+    "SELECT id, vip, port, protocol, name, dsr, affinity_timeout, preserve_dip FROM policies"
 /* The order is only for reading the table: the datapath sorts backends itself. */
 #define BACKEND_QUERY \
     "SELECT ip, port FROM backends WHERE policy = ?1 ORDER BY ip, port"

@@ -57,7 +57,7 @@ int policy_add(struct vswitchd *vd, const Vswitch__AddLb *req, struct lb_config 
         goto out;
     }
     LOG_INFO("%s policy %s for %s: %zu backend(s), %s%s", *replaced ? "replaced" : "added",
-             p->name, svc, p->n_backends, p->dsr ? "DSR" : "SNAT to the gateway",
+             p->name, svc, p->n_backends, p->preserve_dip ? "L2 DSR (preserve-dip)" : p->dsr ? "DSR" : "SNAT to the gateway",
              p->affinity_timeout ? ", ClientIP affinity" : "");
 out:
     if (!old_error) {

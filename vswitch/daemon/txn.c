@@ -45,6 +45,7 @@ void txn_policy_spec(const struct lb_config *p, struct dp_lb_spec *spec)
         .port = p->service.port,
         .proto = p->service.proto,
         .dsr = p->dsr,
+        .preserve_dip = p->preserve_dip,
         .affinity_timeout = p->affinity_timeout,
         .n_backends = p->n_backends,
         .backends = backends,
@@ -89,6 +90,7 @@ static void snapshot_policies(struct vswitchd *vd, struct lb_config **policiesp,
         p->service.port = spec->port;
         p->service.proto = spec->proto;
         p->dsr = spec->dsr;
+        p->preserve_dip = spec->preserve_dip;
         p->affinity_timeout = spec->affinity_timeout;
         str_copy(p->name, spec->name, sizeof p->name);
         p->n_backends = spec->n_backends;

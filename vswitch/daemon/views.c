@@ -149,8 +149,8 @@ static Vswitch__DispatchEntry *dispatch_msg(const struct dp_dispatch_info *d)
 
 /* A Policy message without backends or counters. */
 static Vswitch__Policy *policy_msg(const struct vswitchd *vd, const struct lb_service *svc,
-                                   const char *name, bool dsr, uint32_t affinity_timeout,
-                                   size_t n_backends)
+                                   const char *name, bool dsr, bool preserve_dip,
+                                   uint32_t affinity_timeout, size_t n_backends)
 {
     Vswitch__Policy *m = xmalloc(sizeof *m);
     char buf[LB_SERVICE_STR_LEN], ip[IP_STR_LEN];
@@ -163,6 +163,7 @@ static Vswitch__Policy *policy_msg(const struct vswitchd *vd, const struct lb_se
     m->protocol = ctl_msg_strdup(lb_proto_name(svc->proto));
     m->protocol_number = svc->proto;
     m->dsr = dsr;
+    m->preserve_dip = preserve_dip;
     m->affinity_timeout = affinity_timeout;
     m->flow_ttl = vd->cfg.flow_ttl;
     m->snat_ip = ctl_msg_strdup(dsr ? "" : addr_ip_str(vd->cfg.gateway, ip));
@@ -340,7 +341,8 @@ Vswitch__Peer *view_peer(struct vswitchd *vd, be32 node_ip)
 
 Vswitch__Policy *view_policy(const struct vswitchd *vd, const struct lb_config *p)
 {
-    Vswitch__Policy *m = policy_msg(vd, &p->service, p->name, p->dsr, p->affinity_timeout,
+    Vswitch__Policy *m = policy_msg(vd, &p->service, p->name, p->dsr, p->preserve_dip,
+                                    p->affinity_timeout,
                                     p->n_backends);
 
     for (size_t i = 0; i < p->n_backends; i++) {
@@ -439,8 +441,8 @@ Vswitch__Response *view_dump_policies(struct vswitchd *vd)
         Vswitch__PolicyStats *stats = xmalloc(sizeof *stats);
         Vswitch__Policy *m;
 
-        m = policy_msg(vd, &svc, spec->name, spec->dsr, spec->affinity_timeout,
-                       spec->n_backends);
+        m = policy_msg(vd, &svc, spec->name, spec->dsr, spec->preserve_dip,
+                       spec->affinity_timeout, spec->n_backends);
         for (size_t b = 0; b < spec->n_backends; b++) {
             m->backends[b] = backend_msg(spec->backends[b].ip, spec->backends[b].port);
         }

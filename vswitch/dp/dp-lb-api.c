@@ -25,6 +25,10 @@ static int validate_lb_spec(const struct dp_lb_spec *spec, char *err, size_t err
         snprintf(err, errlen, "VIP port must be 1-65535");
         return -EINVAL;
     }
+    if (spec->preserve_dip && !spec->dsr) {
+        snprintf(err, errlen, "preserve-dip is a form of DSR: it cannot SNAT");
+        return -EINVAL;
+    }
     if (spec->n_backends > DP_LB_MAX_BACKENDS) {
         snprintf(err, errlen, "%zu backends, at most %d", spec->n_backends,
                  DP_LB_MAX_BACKENDS);
@@ -38,6 +42,12 @@ static int validate_lb_spec(const struct dp_lb_spec *spec, char *err, size_t err
     for (size_t i = 0; i < spec->n_backends; i++) {
         if (!spec->backends[i].port) {
             snprintf(err, errlen, "backend %zu: port must be 1-65535", i + 1);
+            return -EINVAL;
+        }
+        /* Classic L2 DSR rewrites no port: the pipeline relies on it. */
+        if (spec->preserve_dip && spec->backends[i].port != spec->port) {
+            snprintf(err, errlen, "backend %zu: port %u differs from the VIP port %u, which "
+                     "preserve-dip keeps", i + 1, spec->backends[i].port, spec->port);
             return -EINVAL;
         }
     }

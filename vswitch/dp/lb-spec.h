@@ -25,6 +25,9 @@ struct dp_lb_spec {
     uint16_t port;                  /* Host order. */
     uint8_t proto;
     bool dsr;                       /* false: also SNAT the client to the gateway address. */
+    bool preserve_dip;              /* Classic L2 DSR: only the MAC (and TTL) is fixed; the
+                                     * backend holds the VIP.  Implies dsr, and every
+                                     * backend's port is 'port'. */
     uint32_t affinity_timeout;      /* ClientIP affinity in seconds; 0 = none. */
     char name[DP_LB_NAME_MAX];      /* Friendly name, as dump-policies prints it. */
     size_t n_backends;

@@ -136,6 +136,29 @@ bool lb_is_vip(const struct lb_table *lb, be32 ip)
     return found;
 }
 
+bool lb_preserve_dip_backs(const struct lb_table *lb, be32 vip, uint8_t proto, be16 port,
+                           be32 ip)
+{
+    const struct lb_policy *p;
+
+    if (!lb_is_vip(lb, vip)) {
+        return false;
+    }
+    if (proto == IP_PROTO_TCP || proto == IP_PROTO_UDP) {
+        p = lb_lookup(lb, vip, port, proto);
+        return p && p->spec.preserve_dip && lb_has_backend(p, ip, ntohs(port));
+    }
+    /* Without ports: any policy of the VIP.  Rare packets (ARP, ICMP errors), so a scan. */
+    for (uint32_t s = 0; s < lb->n_slots; s++) {
+        p = lb->slots[s];
+        if (p && p->spec.vip == vip && p->spec.preserve_dip
+            && lb_has_backend(p, ip, p->spec.port)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void vip_rehash(struct lb_table *lb, uint32_t new_mask)
 {
     uint32_t *old_refs = lb->vip_refs, old_mask = lb->vip_mask;

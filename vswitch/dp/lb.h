@@ -54,6 +54,11 @@ static inline struct lb_policy *lb_policy_at(const struct lb_table *lb, uint32_t
     return slot < lb->n_slots ? lb->slots[slot] : NULL;
 }
 bool lb_is_vip(const struct lb_table *, be32 ip);
+/* Classic L2 DSR: whether the pod 'ip' may send from 'vip' because it is a backend of a
+ * preserve-dip policy of that VIP; with 'proto' TCP or UDP, of the policy 'vip':'port'
+ * ('port' network order) exactly, else (ICMP, ARP: no ports) of any of them. */
+bool lb_preserve_dip_backs(const struct lb_table *, be32 vip, uint8_t proto, be16 port,
+                           be32 ip);
 /* Inserts 'policy', or replaces the one with its key; returns the replaced policy (to be
  * freed by the caller) or NULL.  The policy takes the old one's slot and counters. */
 struct lb_policy *lb_insert(struct lb_table *, struct lb_policy *);

@@ -44,7 +44,15 @@ static enum drop_reason check_source(const struct dp *dp, const struct port *in,
             return DROP_SPOOFED_MAC;
         }
         if (key->dl_type == htons(ETH_TYPE_IPV4) && key->nw_src != in->ip) {
-            return DROP_SPOOFED_IP;
+            /* Classic L2 DSR: a backend answers from the VIP it holds, and only it may. */
+            if (!lb_is_vip(&dp->lb, key->nw_src)) {
+                return DROP_SPOOFED_IP;
+            }
+            if (!lb_preserve_dip_backs(&dp->lb, key->nw_src,
+                                       key->nw_frag == FLOW_FRAG_LATER ? 0 : key->nw_proto,
+                                       key->tp_src, in->ip)) {
+                return DROP_VIP_NOT_BACKED;
+            }
         }
     }
     return DROP_NONE;
@@ -251,6 +259,49 @@ static enum drop_reason create_pair(struct dp *dp, const struct flow_key *key,
     }
 }
 
+/* Classic L2 DSR to the backend 'ip' reached through 'hop': only the MACs are fixed (and the
+ * TTL spent); destination IP and port stay the VIP's, which the backend holds.  A remote
+ * backend gets the dispatch MAC that stands for it, its node fixes the real one. */
+static void output_preserve_dip(const struct dp *dp, struct next_hop hop, be32 ip,
+                                struct action_list *acts)
+{
+    if (hop.peer) {
+        output_to_peer(dp, hop.peer, dispatch_mac(ip), acts);
+    } else {
+        output_routed(dp, hop, acts);
+    }
+}
+
+/* A new connection to a preserve-dip policy: the backend's answers come from the VIP and go
+ * straight to the client, never through a translation, so all the switch keeps is the
+ * choice, as a dispatch entry (whether the backend is here or on another node): later
+ * packets follow it even when Maglev would choose another. */
+static void preserve_dip_connect(struct dp *dp, const struct port *in,
+                                 const struct flow_key *key, uint8_t tcp_flags,
+                                 struct lb_policy *policy, const struct dp_lb_backend *backend,
+                                 struct next_hop hop, struct action_list *acts,
+                                 bool *cacheable)
+{
+    struct ct_tuple t = tuple_from_key(key);
+    struct ct_conn *entry;
+
+    if (hop.port == in && !hop.peer) {
+        /* A backend reaching its own VIP answers itself on its loopback; this is another
+         * address of it asking, which would see the VIP answer from its own stack. */
+        *cacheable = false;
+        actions_drop(acts, DROP_HAIRPIN);
+        return;
+    }
+    policy->dispatched++;
+    if (!ct_create_dispatch(&dp->ct, &t, backend->ip, htons(backend->port), policy->slot,
+                            tcp_flags, dp->now_ms, &entry)) {
+        actions_policy_dispatch(acts, policy->slot, ct_index(&dp->ct, entry), entry->gen);
+    } else {
+        actions_policy(acts, policy->slot);
+    }
+    output_preserve_dip(dp, hop, backend->ip, acts);
+}
+
 /* A new connection to 'policy' ('tcp_flags': its packet's): picks the backend and creates
  * the flow pair, or the dispatch entry when the backend is on another node. */
 static void lb_connect(struct dp *dp, const struct port *in, const struct flow_key *key,
@@ -284,6 +335,10 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
      * outside every switch and the node's conntrack, so a remote backend gets the client
      * source-NAT'd to the gateway, whose answers come back through this switch. */
     host_client = in == dp->host && !cidr_contains(&dp->cfg.pod_cidr, key->nw_src);
+    if (policy->spec.preserve_dip) {
+        preserve_dip_connect(dp, in, key, tcp_flags, policy, backend, hop, acts, cacheable);
+        return;
+    }
     if (hop.peer && policy->spec.dsr && !host_client) {
         /* DSR across the overlay: only the MAC is fixed, to the one that stands for the
          * backend pod; its node translates and keeps the pair.  The reply never comes back
@@ -325,27 +380,33 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
     conn_actions(dp, conn, CT_DIR_ORIG, acts);
 }
 
-/* The node of the backend that dispatch entry 'entry' went to, if the connection goes on
- * there (lb_keeps_connection(): TCP even after its backend left the policy) and that node
- * is a peer; else NULL. */
-static const struct peer *dispatch_peer(const struct dp *dp, const struct ct_conn *entry)
+/* Where the backend that dispatch entry 'entry' went to is, if the connection goes on there
+ * (lb_keeps_connection(): TCP even after its backend left the policy): a peer, or for a
+ * preserve-dip policy also a port of this node.  False when it cannot be reached. */
+static bool dispatch_hop(const struct dp *dp, const struct ct_conn *entry,
+                         struct next_hop *hop)
 {
     const struct ct_tuple *backend = &entry->tuple[CT_DIR_REPLY];
     const struct lb_policy *policy = lb_policy_at(&dp->lb, entry->policy);
 
     if (!lb_keeps_connection(policy, entry->tuple[CT_DIR_ORIG].proto, backend->src,
                              ntohs(backend->sport))) {
-        return NULL;
+        return false;
     }
-    return route_to(dp, backend->src).peer;
+    *hop = route_to(dp, backend->src);
+    if (hop->peer) {
+        return true;
+    }
+    return policy->spec.preserve_dip && hop->port && hop->port->mac_known
+           && hop->port != dp->vxlan;
 }
 
 /* Later packets of a dispatched connection go where its first went. */
 static void dispatch_follow(const struct dp *dp, const struct ct_conn *entry,
-                            const struct peer *peer, struct action_list *acts)
+                            struct next_hop hop, struct action_list *acts)
 {
     actions_policy_dispatch(acts, entry->policy, ct_index(&dp->ct, entry), entry->gen);
-    output_to_peer(dp, peer, dispatch_mac(entry->tuple[CT_DIR_REPLY].src), acts);
+    output_preserve_dip(dp, hop, entry->tuple[CT_DIR_REPLY].src, acts);
 }
 
 /* The backend half of DSR across the overlay: a frame from a peer addressed to a VIP with the
@@ -367,6 +428,20 @@ static bool dsr_dispatch(struct dp *dp, const struct port *in, const struct flow
         return false;
     }
     policy = lb_lookup(&dp->lb, key->nw_dst, key->tp_dst, key->nw_proto);
+    if (policy && policy->spec.preserve_dip) {
+        /* Classic L2 DSR: the pod holds the VIP; only its real MAC is put in.  No pair:
+         * its answers come from the VIP and are routed as they are. */
+        if (!lb_has_backend(policy, pod_ip, ntohs(key->tp_dst)) || !pod->mac_known) {
+            *cacheable = false;
+            actions_drop(acts, DROP_NO_BACKEND);
+            return true;
+        }
+        actions_policy(acts, policy->slot);
+        actions_set_eth(acts, dp->cfg.router_mac, pod->mac);
+        actions_dec_ttl(acts);
+        actions_output(acts, pod->port_no);
+        return true;
+    }
     if (policy) {
         /* Same Maglev, same answer as the client's node; if the backend sets differ for a
          * moment, any entry of this pod serves. */
@@ -444,10 +519,10 @@ static bool decide_lb(struct dp *dp, struct port *in, const struct flow_key *key
         conn = NULL;
     }
     if (conn && ct_is_dispatch(conn)) {
-        const struct peer *peer = dispatch_peer(dp, conn);
+        struct next_hop hop;
 
-        if (peer) {
-            dispatch_follow(dp, conn, peer, acts);
+        if (dispatch_hop(dp, conn, &hop)) {
+            dispatch_follow(dp, conn, hop, acts);
         } else {
             /* Its backend cannot be reached any more (its node left the overlay): decided
              * afresh, as a new connection. */
@@ -577,12 +652,12 @@ static bool icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
         /* The client's error about a reply (a port unreachable, a datagram too big): the
          * pair is on the backend's node, which translates it there, so it goes as the
          * connection's packets do, untouched. */
-        const struct peer *peer = dispatch_peer(dp, conn);
+        struct next_hop hop;
 
-        if (!peer) {
+        if (!dispatch_hop(dp, conn, &hop)) {
             return false;
         }
-        output_to_peer(dp, peer, dispatch_mac(conn->tuple[CT_DIR_REPLY].src), &acts);
+        output_preserve_dip(dp, hop, conn->tuple[CT_DIR_REPLY].src, &acts);
     } else {
         /* The quoted datagram becomes the other direction as it was before translation;
          * the outer header goes where the error's direction leads.  The quote is often cut
@@ -676,8 +751,11 @@ static void arp(struct dp *dp, struct port *in, struct packet *pkt, const struct
             drop_stats_rx(&dp->drops, in, pkt, DROP_SPOOFED_MAC);
             return;
         }
-        /* 0.0.0.0 is an RFC 5227 probe: legitimate, but there is nothing to answer. */
-        if (arp->spa != in->ip) {
+        /* 0.0.0.0 is an RFC 5227 probe: legitimate, but there is nothing to answer.  A
+         * preserve-dip backend without arp_announce=2 asks from the VIP it holds: answered
+         * (only the switch hears it, nothing is learned from it), so the pod works whatever
+         * its sysctls. */
+        if (arp->spa != in->ip && !lb_preserve_dip_backs(&dp->lb, arp->spa, 0, 0, in->ip)) {
             drop_stats_rx(&dp->drops, in, pkt,
                           arp->spa ? DROP_SPOOFED_IP : DROP_ARP_IGNORED);
             return;

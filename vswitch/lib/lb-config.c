@@ -265,6 +265,12 @@ int lb_config_from_msg(const Vswitch__AddLb *req, const struct lb_config_env *en
         return error;
     }
     cfg->dsr = !req->no_dsr;
+    cfg->preserve_dip = req->preserve_dip;
+    if (cfg->preserve_dip && !cfg->dsr) {
+        /* The backend answers from the VIP itself: there is no translation to SNAT with. */
+        return str_fail(-EINVAL, err, errlen, "%s: --preserve-dip is DSR (the backend answers "
+                        "from the VIP) and cannot be combined with --no-dsr", req->service);
+    }
 
     if (req->affinity_timeout > LB_CONFIG_MAX_AFFINITY) {
         return str_fail(-EINVAL, err, errlen, "invalid affinity timeout %u: expected 0 (none) to "
@@ -298,6 +304,14 @@ int lb_config_from_msg(const Vswitch__AddLb *req, const struct lb_config_env *en
             goto out;
         }
         ib[i].pos = i + 1;
+        /* Only the MAC is rewritten: the backend receives the service's own port. */
+        if (cfg->preserve_dip && ib[i].b.port != cfg->service.port) {
+            error = str_fail(-EINVAL, err, errlen, "backend %zu %s: a --preserve-dip policy "
+                             "keeps the destination port, so the target port must equal the "
+                             "service port %u", i + 1, str_quote(req->backends[i], q),
+                             cfg->service.port);
+            goto out;
+        }
     }
     error = check_duplicates(ib, req->n_backends, req->backends, err, errlen);
     if (error) {

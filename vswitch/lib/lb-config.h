@@ -41,6 +41,8 @@ struct lb_service {
 struct lb_config {
     struct lb_service service;
     bool dsr;
+    bool preserve_dip;                  /* Classic L2 DSR: only the MAC is fixed (implies dsr,
+                                         * every backend port == service port). */
     uint32_t affinity_timeout;          /* Seconds; 0: no ClientIP affinity. */
     char name[LB_CONFIG_NAME_MAX];
     size_t n_backends;
