@@ -141,6 +141,29 @@ static const struct translate_case cases[] = {
         "{\"metadata\":{\"name\":\"n4\"},\"spec\":{},\"status\":{\"addresses\":[{\"type\":"
         "\"InternalIP\",\"address\":\"192.168.50.4\"}]}}" },
       true, "peer 192.168.50.2 10.244.2.0/24\npeer 192.168.50.3 10.244.3.0/24\n" },
+    { "dsr-mode preserve-dip: where targetPort is the port; DNAT'd where it is not, with DSR "
+      "off, or for another mode",
+      { "{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\",\"annotations\":"
+        "{\"vswitch.io/dsr-mode\":\"preserve-dip\"}},\"spec\":{\"clusterIP\":\"10.96.0.5\","
+        "\"ports\":[{\"name\":\"web\",\"port\":80},{\"name\":\"dns\",\"port\":53,"
+        "\"protocol\":\"UDP\"},{\"name\":\"alt\",\"port\":81}]}}",
+        "{\"metadata\":{\"name\":\"q\",\"namespace\":\"default\",\"annotations\":"
+        "{\"vswitch.io/dsr-mode\":\"Preserve-DIP\",\"vswitch.io/dsr\":\"false\"}},\"spec\":"
+        "{\"clusterIP\":\"10.96.0.6\",\"ports\":[{\"port\":80}]}}",
+        "{\"metadata\":{\"name\":\"r\",\"namespace\":\"default\",\"annotations\":"
+        "{\"vswitch.io/dsr-mode\":\"mac-only\"}},\"spec\":{\"clusterIP\":\"10.96.0.7\","
+        "\"ports\":[{\"port\":80}]}}" },
+      { SLICE("p-a", "p", "{\"name\":\"web\",\"port\":80},{\"name\":\"dns\",\"port\":53,"
+              "\"protocol\":\"UDP\"},{\"name\":\"alt\",\"port\":8081}",
+              EP("10.244.1.5", "", "n1") "," EP("10.244.2.5", "", "n2")),
+        SLICE("q-a", "q", "{\"port\":80}", EP("10.244.1.6", "", "n1")),
+        SLICE("r-a", "r", "{\"port\":80}", EP("10.244.1.7", "", "n1")) },
+      {}, true,
+      "10.96.0.5:53/udp k8s:default/p:dns dsr=1 aff=0 preserve-dip 10.244.1.5:53,10.244.2.5:53\n"
+      "10.96.0.5:80/tcp k8s:default/p:web dsr=1 aff=0 preserve-dip 10.244.1.5:80,10.244.2.5:80\n"
+      "10.96.0.5:81/tcp k8s:default/p:alt dsr=1 aff=0 10.244.1.5:8081,10.244.2.5:8081\n"
+      "10.96.0.6:80/tcp k8s:default/q dsr=0 aff=0 10.244.1.6:80\n"
+      "10.96.0.7:80/tcp k8s:default/r dsr=1 aff=0 10.244.1.7:80\n" },
 };
 
 static void load(struct strmap *map, const char *const *objs, int kind)
@@ -193,7 +216,8 @@ static char *render(const struct desired *d)
     for (size_t i = 0; i < strmap_count(&d->policies); i++) {
         const struct policy *p = strmap_get(&d->policies, keys[i]);
 
-        fprintf(f, "%s %s dsr=%d aff=%u ", p->service, p->name, p->dsr, p->affinity_timeout);
+        fprintf(f, "%s %s dsr=%d aff=%u %s", p->service, p->name, p->dsr, p->affinity_timeout,
+                p->preserve_dip ? "preserve-dip " : "");
         for (size_t j = 0; j < p->n_backends; j++) {
             char ip[IP_STR_LEN];
 

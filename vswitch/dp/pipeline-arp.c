@@ -5,7 +5,6 @@
  * pods' own addresses are answered, so no pod is ever asked for a VIP, and no pod's answer
  * (for a VIP it holds as a preserve-dip backend, or anything else) goes anywhere.  Datapath
  * thread. */
-#define LOG_MODULE "pipeline"
 
 #include "dp/pipeline.h"
 #include "dp/pipeline-private.h"

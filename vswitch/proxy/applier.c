@@ -133,6 +133,7 @@ static struct policy *policy_from_msg(const Vswitch__Policy *m)
     str_copy(p->service, m->service, sizeof p->service);
     str_copy(p->name, m->name, sizeof p->name);
     p->dsr = m->dsr;
+    p->preserve_dip = m->preserve_dip;
     p->affinity_timeout = m->affinity_timeout;
     p->backends = xcalloc(m->n_backends + 1, sizeof *p->backends);
     for (size_t i = 0; i < m->n_backends; i++) {
@@ -392,6 +393,7 @@ static void batch_msg_build(struct batch_msg *m, const struct desired_diff *d)
         al->service = (char *) p->service;
         al->name = (char *) p->name;
         al->no_dsr = !p->dsr;
+        al->preserve_dip = p->preserve_dip;
         al->affinity_timeout = p->affinity_timeout;
         al->n_backends = p->n_backends;
         al->backends = &m->backend_strs[n_backends];

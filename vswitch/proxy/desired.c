@@ -96,6 +96,7 @@ void policy_normalize(struct policy *p)
 bool policy_equal(const struct policy *a, const struct policy *b)
 {
     if (strcmp(a->service, b->service) || strcmp(a->name, b->name) || a->dsr != b->dsr ||
+        a->preserve_dip != b->preserve_dip ||
         a->affinity_timeout != b->affinity_timeout || a->n_backends != b->n_backends) {
         return false;
     }

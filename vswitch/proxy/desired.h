@@ -24,6 +24,7 @@ struct policy {
     char service[LB_SERVICE_STR_LEN];   /* The key: "10.96.0.10:80/tcp". */
     char name[LB_CONFIG_NAME_MAX];
     bool dsr;
+    bool preserve_dip;                  /* Classic L2 DSR: every backend port is the VIP's. */
     uint32_t affinity_timeout;
     size_t n_backends;
     struct lb_config_backend *backends; /* Sorted by (ip, port) in host order; unique. */

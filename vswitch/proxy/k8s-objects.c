@@ -242,7 +242,7 @@ int k8s_service_from_json(const json_t *obj, struct k8s_service **out, char *err
     const json_t *meta = json_object_get(obj, "metadata");
     const json_t *spec = json_object_get(obj, "spec");
     const json_t *labels = json_object_get(meta, "labels");
-    const char *dsr, *type, *itp;
+    const char *dsr, *dsr_mode, *type, *itp;
     struct k8s_service *svc;
     char key[KEY_MAX];
     bool ok = true;
@@ -262,9 +262,11 @@ int k8s_service_from_json(const json_t *obj, struct k8s_service **out, char *err
     type = opt_string(spec, "type", &ok);
     itp = opt_string(spec, "internalTrafficPolicy", &ok);
     dsr = opt_string(json_object_get(meta, "annotations"), K8S_DSR_ANNOTATION, &ok);
+    dsr_mode = opt_string(json_object_get(meta, "annotations"), K8S_DSR_MODE_ANNOTATION, &ok);
     if (!ok) {
-        error = bad(err, len, "service", key, "spec.type, spec.internalTrafficPolicy or the "
-                    K8S_DSR_ANNOTATION " annotation is not a string");
+        error = bad(err, len, "service", key, "spec.type, spec.internalTrafficPolicy, the "
+                    K8S_DSR_ANNOTATION " or the " K8S_DSR_MODE_ANNOTATION " annotation is not "
+                    "a string");
         goto fail;
     }
     if (json_object_get(labels, K8S_SERVICE_PROXY_NAME_LABEL)) {
@@ -298,6 +300,14 @@ int k8s_service_from_json(const json_t *obj, struct k8s_service **out, char *err
         } else {
             LOG_WARN("service %s: annotation " K8S_DSR_ANNOTATION "=\"%s\" is neither \"true\" "
                      "nor \"false\"; using the default", key, dsr);
+        }
+    }
+    if (dsr_mode) {
+        if (!strcasecmp(dsr_mode, "preserve-dip")) {
+            svc->preserve_dip = true;
+        } else {
+            LOG_WARN("service %s: annotation " K8S_DSR_MODE_ANNOTATION "=\"%s\" is not "
+                     "\"preserve-dip\"; using DNAT to the backends", key, dsr_mode);
         }
     }
     *out = svc;

@@ -40,6 +40,8 @@ const char *k8s_svc_skip_name(enum k8s_svc_skip);
 
 /* The annotation that opts a Service in or out of DSR. */
 #define K8S_DSR_ANNOTATION "vswitch.io/dsr"
+/* "preserve-dip": classic L2 DSR, the backends hold the cluster IP (add-lb --preserve-dip). */
+#define K8S_DSR_MODE_ANNOTATION "vswitch.io/dsr-mode"
 #define K8S_SERVICE_PROXY_NAME_LABEL "service.kubernetes.io/service-proxy-name"
 #define K8S_SERVICE_NAME_LABEL "kubernetes.io/service-name"
 
@@ -56,6 +58,7 @@ struct k8s_service {
     bool itp_local;             /* spec.internalTrafficPolicy: Local */
     uint32_t affinity_timeout;  /* Seconds of ClientIP affinity; 0: none. */
     int dsr;                    /* The annotation: 1 true, 0 false, -1 absent (the default). */
+    bool preserve_dip;          /* vswitch.io/dsr-mode: preserve-dip */
     size_t n_ports;
     struct k8s_service_port *ports;
 };

@@ -450,6 +450,10 @@ void proxy_metrics(struct proxy *p, FILE *f)
     fprintf(f, M "service_ports_skipped{reason=\"unsupported_protocol\"} %zu\n",
             t->ports_unsupported);
     fprintf(f, M "service_ports_skipped{reason=\"vip_conflict\"} %zu\n", t->conflicts);
+    prom_header(f, M "service_ports_preserve_dip_refused", "gauge",
+                "Service ports annotated vswitch.io/dsr-mode: preserve-dip that were DNAT'd "
+                "instead at the last sync (DSR off, or targetPort not the port).");
+    fprintf(f, M "service_ports_preserve_dip_refused %zu\n", t->preserve_dip_refused);
     prom_header(f, M "nodes_skipped", "gauge",
                 "Other nodes without an InternalIP or a pod CIDR (no peer).");
     fprintf(f, M "nodes_skipped %zu\n", t->nodes_incomplete);

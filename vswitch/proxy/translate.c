@@ -91,6 +91,33 @@ static void collect(const struct slice_list *l, const struct k8s_service_port *s
     }
 }
 
+/* Whether port 'sp' of 'svc', which asks for preserve-dip, can have it with policy 'p' (its
+ * backends collected): only under DSR and where every endpoint listens on the Service's own
+ * port, since nothing rewrites the port.  vswitchd would refuse the policy otherwise, and
+ * with it the whole sync; the port stays DNAT'd instead, counted (a gauge in /metrics: every
+ * sync would repeat a warning). */
+static bool preserve_dip_possible(const struct k8s_service *svc,
+                                  const struct k8s_service_port *sp, const struct policy *p,
+                                  struct translate_stats *st)
+{
+    if (!p->dsr) {
+        LOG_DBG("service %s port \"%s\": preserve-dip needs DSR, which is off; DNAT'd",
+                 svc->key, sp->name);
+        st->preserve_dip_refused++;
+        return false;
+    }
+    for (size_t i = 0; i < p->n_backends; i++) {
+        if (p->backends[i].port != sp->port) {
+            LOG_DBG("service %s port \"%s\": preserve-dip keeps the port %u, but an "
+                     "endpoint listens on %u (targetPort must equal port); DNAT'd", svc->key,
+                     sp->name, sp->port, p->backends[i].port);
+            st->preserve_dip_refused++;
+            return false;
+        }
+    }
+    return true;
+}
+
 static void translate_service(const struct k8s_service *svc, const struct slice_list *l,
                               const struct translate_config *cfg, struct desired *out,
                               struct translate_stats *st)
@@ -117,6 +144,7 @@ static void translate_service(const struct k8s_service *svc, const struct slice_
             collect(l, sp, svc->itp_local, EP_SERVING_TERMINATING, p, &cap);
         }
         policy_normalize(p);
+        p->preserve_dip = svc->preserve_dip && preserve_dip_possible(svc, sp, p, st);
         if (p->n_backends > LB_CONFIG_MAX_BACKENDS) {
             p->n_backends = LB_CONFIG_MAX_BACKENDS;
             st->truncated++;

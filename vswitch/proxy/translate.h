@@ -9,6 +9,9 @@
  *     internalTrafficPolicy Local only those on this node;
  *   - sessionAffinity ClientIP sets the affinity timeout; DSR unless the Service's
  *     vswitch.io/dsr annotation (or --dsr=false without it) says otherwise;
+ *   - vswitch.io/dsr-mode: preserve-dip makes it classic L2 DSR (the pods hold the cluster
+ *     IP); a port whose endpoints listen on another port than the Service's, or with DSR
+ *     off, cannot be that (nothing rewrites the port): it stays DNAT'd, counted;
  *   - headless, ExternalName and service-proxy-name Services are skipped and counted;
  *   - every other Node with an InternalIP and a pod CIDR becomes an overlay peer;
  *   - with --service-cidr and --cluster-cidr (as kube-proxy's), cluster IPs outside the
@@ -41,6 +44,7 @@ struct translate_stats {
     size_t ports_unsupported;       /* Service ports of another protocol than TCP or UDP. */
     size_t conflicts;               /* Service ports whose VIP:port/proto another had. */
     size_t truncated;               /* Policies cut to LB_CONFIG_MAX_BACKENDS backends. */
+    size_t preserve_dip_refused;    /* Ports asking for preserve-dip that cannot have it. */
     size_t policies;
     size_t backends;
     size_t nodes_incomplete;        /* Other nodes without an InternalIP or a pod CIDR. */
