@@ -22,6 +22,14 @@ address survived (DSR) or was rewritten to the gateway (non-DSR, hairpin).
                                INTERVAL (default 0.1 s), prints "EPOCH NAME" per answer or
                                "EPOCH lost"; stops after SECONDS or when the file named by
                                $SVC_STOP exists
+  whoami-server PORT NAME [BIND]
+                               TCP and UDP on BIND:PORT (default 0.0.0.0): a connection gets
+                               "NAME PEER_IP LOCAL_IP\\n" and is closed, a datagram the same
+                               answer, where LOCAL_IP is the address the client reached (the
+                               VIP, for a backend of classic L2 DSR holding it)
+  whoami IP PORT tcp|udp       asks a whoami-server once, prints its answer (or "timeout")
+  send-from SRC_IP DST_IP PORT sends one UDP datagram from SRC_IP (bound: an address of the
+                               namespace) to DST_IP:PORT
   tcp-refused IP PORT          a connect must be refused (RST) within 2 s: prints "refused MS"
                                and exits 0, else prints what happened and exits 1
   udp-refused IP PORT          a datagram on a connected socket must get ICMP port unreachable
@@ -192,6 +200,56 @@ def udp_ask(ip, port, seconds, interval=0.1):
             time.sleep(max(deadline - time.time(), 0))
 
 
+# --- who answered, and from which address -------------------------------------------------------
+
+def whoami_server(port, name, bind="0.0.0.0"):
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind((bind, int(port)))
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            local = self.request.getsockname()[0]
+            self.request.sendall(("%s %s %s\n" % (name, self.client_address[0], local)).encode())
+
+    class Server(socketserver.ThreadingTCPServer):
+        allow_reuse_address = True
+        daemon_threads = True
+
+    def serve_udp():
+        while True:
+            _data, peer = udp.recvfrom(65535)
+            # Bound to one address, the socket answers from it; bound to 0.0.0.0 it would
+            # answer from the route's source, which is the point of binding the VIP.
+            udp.sendto(("%s %s %s" % (name, peer[0], udp.getsockname()[0])).encode(), peer)
+
+    srv = Server((bind, int(port)), Handler)
+    threading.Thread(target=serve_udp, daemon=True).start()
+    _listening()
+    srv.serve_forever()
+
+
+def whoami(ip, port, proto):
+    try:
+        if proto == "tcp":
+            s = socket.create_connection((ip, int(port)), timeout=2)
+            answer = s.makefile().readline().strip()
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(2)
+            s.connect((ip, int(port)))
+            s.send(b"who")
+            answer = s.recv(512).decode().strip()
+    except (socket.timeout, OSError) as e:
+        answer = "timeout %s" % e
+    print(answer or "empty", flush=True)
+
+
+def send_from(src, dst, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    s.sendto(b"spoof", (dst, int(port)))
+
+
 def _refused(kind, fn):
     t0 = time.monotonic()
     try:
@@ -228,5 +286,6 @@ if __name__ == "__main__":
     sys.exit(run({
         "http-server": http_server, "stream-server": stream_server, "streams": streams,
         "udp-server": udp_server, "udp-ask": udp_ask, "tcp-refused": tcp_refused,
-        "udp-refused": udp_refused,
+        "udp-refused": udp_refused, "whoami-server": whoami_server, "whoami": whoami,
+        "send-from": send_from,
     }, sys.argv, __doc__))
