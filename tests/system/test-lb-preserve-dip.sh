@@ -63,14 +63,14 @@ assert_eq "--json: preserve_dip" true \
     "$(vsctl_on node1 --json dump-policies | jq -r '.policies[] | select(.name == "l2dsr-tcp") | .preserve_dip')"
 
 # --- TCP and UDP: the VIP is the backends' local address, the client's address kept ----------
-out=$(for i in $(seq 40); do ns_exec client "$VSW_PY" "$VSW_SVC" whoami $VIP 80 tcp; done)
+out=$(for _ in $(seq 40); do ns_exec client "$VSW_PY" "$VSW_SVC" whoami $VIP 80 tcp; done)
 log "TCP answers: $(echo "$out" | sort | uniq -c | tr '\n' ';')"
 assert_eq "40 TCP connections answered" 40 "$(echo "$out" | grep -Ec '^be[12] ')"
 assert_eq "every TCP answer: client 10.244.1.20, local address the VIP" 40 \
     "$(echo "$out" | grep -Ec "^be[12] 10\.244\.1\.20 ${VIP//./\\.}\$")"
 assert_ge "be1 (node 1) served" "$(echo "$out" | grep -c '^be1 ')" 1
 assert_ge "be2 (node 2, by MAC over the overlay) served" "$(echo "$out" | grep -c '^be2 ')" 1
-out=$(for i in $(seq 20); do ns_exec client "$VSW_PY" "$VSW_SVC" whoami $VIP 53 udp; done)
+out=$(for _ in $(seq 20); do ns_exec client "$VSW_PY" "$VSW_SVC" whoami $VIP 53 udp; done)
 log "UDP answers: $(echo "$out" | sort | uniq -c | tr '\n' ';')"
 assert_eq "every UDP answer from the VIP, to the client itself" 20 \
     "$(echo "$out" | grep -Ec "^be[12] 10\.244\.1\.20 ${VIP//./\\.}\$")"
@@ -87,7 +87,7 @@ wait_until 5 grep -q "listening on" "$VSW_TMPDIR/be2-dump.log" || fail "tcpdump 
 # arp_announce=0) is itself refused, as a spoof, so no datagram would ever be sent.
 ping_ok rogue 10.244.1.1
 d0=$(drop_count node1 vip_src_not_backend)
-for i in 1 2 3; do
+for _ in 1 2 3; do
     ns_exec rogue "$VSW_PY" "$VSW_SVC" send-from $VIP 10.244.2.11 9999 || fail "send-from"
 done
 wait_until 5 test "$(drop_count node1 vip_src_not_backend)" -ge $((d0 + 3)) ||
