@@ -9,7 +9,8 @@
 #     from it: dropped and counted as vip_src_not_backend, nothing reaches its target; nor
 #     can a backend from a port of the VIP it does not serve;
 #   - an ARP request for the VIP sent into a pod port is answered by nobody (the rogue would
-#     answer it if it got it) and reaches no pod.
+#     answer it if it got it) and reaches no pod;
+#   - the policy and its mode survive a restart of vswitchd (the database).
 . "$(dirname "$0")/../lib/lib.sh"
 preflight
 require tcpdump
@@ -117,3 +118,12 @@ kill "$rogue_dump"; wait "$rogue_dump" 2>/dev/null
 assert_eq "the rogue never heard an ARP for the VIP" 0 \
     "$(grep -c "who-has ${VIP//./\\.} " "$VSW_TMPDIR/rogue-arp.log")"
 log "ok: ARP for $VIP answered by nobody (neighbour state $st)"
+
+# --- the database keeps the mode ------------------------------------------------------------------
+stop_vswitchd node1
+restart_vswitchd node1
+assert_match "PreserveDIP after a restart (restored from the database)" '^PreserveDIP: TRUE$' \
+    "$(policy_block node1 l2dsr-tcp)"
+out=$(for _ in $(seq 10); do ns_exec client "$VSW_PY" "$VSW_SVC" whoami $VIP 80 tcp; done)
+assert_eq "after the restart, answers from the VIP again" 10 \
+    "$(echo "$out" | grep -Ec "^be[12] 10\.244\.1\.20 ${VIP//./\\.}\$")"
