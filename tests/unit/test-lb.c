@@ -36,9 +36,10 @@ static struct scene *s;
 static void setup_pods(void)
 {
     s = scene_new(NULL);
-    scene_port(s, "client", CLIENT, CLIENT_MAC);
-    scene_port(s, "b1", B1, B1_MAC);
-    scene_port(s, "b2", B2, B2_MAC);
+    cr_assert_not_null(s);
+    cr_assert_eq(scene_port(s, "client", CLIENT, CLIENT_MAC), 0);
+    cr_assert_eq(scene_port(s, "b1", B1, B1_MAC), 0);
+    cr_assert_eq(scene_port(s, "b2", B2, B2_MAC), 0);
 }
 
 static void teardown(void)
@@ -247,7 +248,7 @@ ParameterizedTest(size_t *index, lb_cases, table, .init = setup_pods, .fini = te
 
     for (size_t i = 0; i < sizeof c->services / sizeof c->services[0] && c->services[i].vip;
          i++) {
-        scene_service(s, &c->services[i]);
+        cr_assert_eq(scene_service(s, &c->services[i]), 0, "%s: service %zu", c->name, i);
     }
     for (size_t i = 0; i < sizeof c->steps / sizeof c->steps[0] && c->steps[i].in; i++) {
         run_step(c, i);
@@ -272,8 +273,8 @@ ParameterizedTest(size_t *index, lb_cases, table, .init = setup_pods, .fini = te
 static void setup(void)
 {
     setup_pods();
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":80/tcp",
-                                                     .backends = B1 ":8080 " B2 ":8080"));
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(
+                     VIP ":80/tcp", .backends = B1 ":8080 " B2 ":8080")), 0);
 }
 
 /* Takes the one frame that went out and returns its port; fails if not exactly one. */
@@ -352,8 +353,8 @@ Test(lb, icmp_error_from_backend_is_translated)
     struct icmp_header *icmp;
     int len, sent_len;
 
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":53/udp", .backends = B1 ":5300",
-                                                     .name = "LB_UDP"));
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(
+                     VIP ":53/udp", .backends = B1 ":5300", .name = "LB_UDP")), 0);
     cr_assert_str_eq(forward("client", &dgram, sent, &sent_len), "b1");
 
     /* The backend's port unreachable, quoting the datagram it got. */
@@ -443,7 +444,8 @@ Test(lb, removed_backend_loses_its_pairs_others_keep_theirs)
 
         on_b1 += !strcmp(forward("client", &syn, out, &len), "b1");
     }
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":80/tcp", .backends = B1 ":8080"));
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(VIP ":80/tcp",
+                                                                  .backends = B1 ":8080")), 0);
     dp_conn_dump(s->dp, &conns, &n);
     cr_expect_eq(n, on_b1, "only the pairs to the remaining backend are left");
     free(conns);
@@ -461,9 +463,8 @@ Test(lb, client_ip_affinity)
     const char *first = NULL;
     int len;
 
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":80/tcp",
-                                                     .backends = B1 ":8080 " B2 ":8080",
-                                               .affinity = 60));
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(
+                     VIP ":80/tcp", .backends = B1 ":8080 " B2 ":8080", .affinity = 60)), 0);
     for (int port = 1000; port < 1032; port++) {
         struct pkt_spec syn = TCP_FROM(CLIENT_MAC, ROUTER, CLIENT, port, VIP, 80);
         const char *p = forward("client", &syn, out, &len);

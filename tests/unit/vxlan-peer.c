@@ -20,8 +20,9 @@ struct scene *vxlan_node(const char *node_ip, const struct dp_config *cfg_)
     cfg.node_ip = scene_ip(node_ip);
     cfg.vxlan_port = vx.port;
     s = scene_new(&cfg);
-    scene_port(s, "pod", "10.244.1.5", POD_MAC);
-    scene_peer(s, "127.0.0.2", "10.244.2.0/24");
+    cr_assert_not_null(s);
+    cr_assert_eq(scene_port(s, "pod", "10.244.1.5", POD_MAC), 0);
+    cr_assert_eq(scene_peer(s, "127.0.0.2", "10.244.2.0/24"), 0);
     return s;
 }
 
