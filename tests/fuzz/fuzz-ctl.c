@@ -1,10 +1,10 @@
 /* libFuzzer target: vswitchd's control path on an arbitrary byte stream, as a client would
  * write it to the control socket: the framing decoder (lib/ctl-msg.h) fed in pieces, each
- * whole frame unpacked as a Request and handled by control_handle() against a real daemon
+ * whole frame unpacked as a Request and handled by handlers_handle() against a real daemon
  * state (a datapath with a dummy host port and an overlay on loopback, an SQLite database on
  * tmpfs), and its Response packed as the server would send it.  This reaches every request
- * check (port names and addresses, lib/lb-config, lib/peer-config, lib/batch-config) and the
- * database and datapath updates behind them.  Each frame is also unpacked as a Response, as a
+ * check (port names and addresses, lib/lb-config, daemon/peer-config, daemon/batch-config) and
+ * the database and datapath updates behind them.  Each frame is also unpacked as a Response, as a
  * client (vsctl, the proxy, the CNI plugin) decodes the daemon's answers.
  *
  * The first input byte sets the size of the pieces the stream is fed in (1..256 bytes).
@@ -25,7 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/control.h"
+#include "daemon/handlers.h"
 #include "daemon/db.h"
 #include "daemon/vswitchd.h"
 #include "dp/dp.h"
@@ -180,7 +180,7 @@ static void handle_frame(struct vswitchd *vd, const uint8_t *body, size_t len)
         ctl_msg_request_free(req);
         return;
     }
-    resp = control_handle(req, vd);
+    resp = handlers_handle(req, vd);
     if (!resp) {
         abort();
     }

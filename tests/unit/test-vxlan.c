@@ -379,7 +379,7 @@ Test(vxlan, gso_segment_larger_than_a_datagram_is_sent_or_counted)
 
 /* ARP arriving over VXLAN from a peer: the overlay carries routed IPv4 only, and
  * check_source() says DROP_ARP_IGNORED for it, but process_packet() hands every ARP frame to
- * pipeline_arp() before check_source() runs, and pipeline_arp() only checks pod ports: the
+ * the ARP responder before check_source() runs, and the responder only checks pod ports: the
  * request for the gateway was answered out of the VXLAN port with no tunnel destination
  * (tun_dst 0.0.0.0), i.e. sent by the VXLAN socket to 0.0.0.0:port, which Linux delivers to
  * this node itself.  It must be dropped and counted, and nothing sent. */

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "dp/net-headers.h"
-#include "dp/overlay.h"
+#include "dp/port-vxlan.h"
 #include "scene.h"
 
 #define ROUTER "0a:58:0a:f4:01:01"

@@ -1,5 +1,5 @@
 /* A Batch as vswitchd checks it before applying anything: every operation parsed and
- * validated (lib/lb-config.h, lib/peer-config.h), in order, against the state the earlier
+ * validated (lib/lb-config.h, daemon/peer-config.h), in order, against the state the earlier
  * operations of the batch leave behind, so that the apply step that follows cannot meet an
  * error the check could have found.  For each operation it also records what its key held
  * before it (for undoing the operation in reverse order) and whether it changes anything
@@ -7,13 +7,13 @@
  *
  * Pure C without the daemon's state: this node and the policies and peers in place are
  * passed in. */
-#ifndef VSWITCH_LIB_BATCH_CONFIG_H
-#define VSWITCH_LIB_BATCH_CONFIG_H 1
+#ifndef VSWITCH_DAEMON_BATCH_CONFIG_H
+#define VSWITCH_DAEMON_BATCH_CONFIG_H 1
 
 #include <stddef.h>
 
 #include "lib/lb-config.h"
-#include "lib/peer-config.h"
+#include "daemon/peer-config.h"
 #include "proto/vswitch.pb-c.h"
 
 enum batch_op_type {

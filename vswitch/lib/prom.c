@@ -1,6 +1,5 @@
 /* Prometheus text helpers; see prom.h. */
-#include "proxy/prom.h"
-
+#include "lib/prom.h"
 
 void prom_histogram_init(struct prom_histogram *h, double start, double factor, size_t n)
 {
@@ -23,30 +22,23 @@ void prom_histogram_observe(struct prom_histogram *h, double value)
     h->sum += value;
 }
 
-double prom_histogram_quantile(const struct prom_histogram *h, double q)
-{
-    double rank = q * h->count, below = 0;
-
-    if (!h->count) {
-        return 0;
-    }
-    for (size_t i = 0; i <= h->n_bounds; i++) {
-        if (below + h->counts[i] >= rank && h->counts[i]) {
-            double lo = i ? h->bounds[i - 1] : 0;
-
-            if (i == h->n_bounds) {
-                return lo;          /* +Inf bucket: the highest finite bound. */
-            }
-            return lo + (h->bounds[i] - lo) * (rank - below) / h->counts[i];
-        }
-        below += h->counts[i];
-    }
-    return h->n_bounds ? h->bounds[h->n_bounds - 1] : 0;
-}
-
 void prom_header(FILE *f, const char *name, const char *type, const char *help)
 {
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void prom_label(FILE *f, const char *value)
+{
+    for (const char *p = value; *p; p++) {
+        if (*p == '\\' || *p == '"') {
+            fputc('\\', f);
+            fputc(*p, f);
+        } else if (*p == '\n') {
+            fputs("\\n", f);
+        } else {
+            fputc(*p, f);
+        }
+    }
 }
 
 void prom_histogram_print(FILE *f, const char *name, const struct prom_histogram *h)

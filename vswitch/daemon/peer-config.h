@@ -6,8 +6,8 @@
  *
  * Pure C without the daemon's state: this node's address and pod CIDR, and the peer table,
  * are passed in. */
-#ifndef VSWITCH_LIB_PEER_CONFIG_H
-#define VSWITCH_LIB_PEER_CONFIG_H 1
+#ifndef VSWITCH_DAEMON_PEER_CONFIG_H
+#define VSWITCH_DAEMON_PEER_CONFIG_H 1
 
 #include <stddef.h>
 
@@ -15,7 +15,7 @@
 #include "lib/types.h"
 #include "proto/vswitch.pb-c.h"
 
-/* The datapath's bound (OVERLAY_MAX_PEERS in dp/overlay.h). */
+/* The datapath's bound (PEER_TABLE_MAX_PEERS in dp/peer-table.h). */
 #define PEER_CONFIG_MAX_PEERS 8192
 /* A pod CIDR needs its gateway (first address) and room for pods, as --pod-cidr. */
 #define PEER_CONFIG_MAX_PREFIX 30

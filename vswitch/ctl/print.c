@@ -1,201 +1,10 @@
-/* vsctl: the command-line client of vswitchd.  Each invocation turns one command into one
- * Request, sends it over the control socket with the shared client library (lib/ctl-client.h)
- * and prints the Response, as text for people or as JSON (--json) for scripts.  Errors go to
- * stderr with exit status 1, whether the command failed or was used wrong (as ovs-vsctl). */
-#include <errno.h>
-#include <getopt.h>
+/* vsctl's output; see print.h. */
+#include "ctl/print.h"
+
 #include <inttypes.h>
 #include <jansson.h>
-#include <limits.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include "lib/cli.h"
-#include "lib/ctl-batch.h"
-#include "lib/ctl-client.h"
-#include "lib/ctl-msg.h"
-
-static const char usage_text[] =
-"NAME\n"
-"    vsctl - configure and inspect vswitchd\n"
-"\n"
-"SYNOPSIS\n"
-"    vsctl [--ctl PATH] [--json] [--timeout SECONDS] COMMAND [ARG...]\n"
-"\n"
-"DESCRIPTION\n"
-"    vsctl speaks vswitchd's control protocol over its unix socket: it attaches pod ports,\n"
-"    load-balancing policies and overlay peers, and shows what the switch is doing.\n"
-"\n"
-"COMMANDS\n"
-"  show                        the switch, its ports and peers with counters, and drops\n"
-"                              by reason\n"
-"  add-port NAME --ip IP [--mac MAC] [--type veth|tap]\n"
-"           [--pod-namespace NS] [--pod-name POD] [--container-id ID] [--ifname IF]\n"
-"                              attach interface NAME as the port of the pod with address\n"
-"                              IP: an existing veth, or a TAP that vswitchd creates; the\n"
-"                              MAC is learned from the pod's traffic unless given\n"
-"  del-port NAME               detach port NAME (a TAP created by add-port is deleted)\n"
-"  add-lb VIP:PORT/PROTO [BACKEND:PORT...] [--no-dsr] [--affinity-timeout SECONDS]\n"
-"         [--name NAME]        create or replace the load-balancing policy of a service\n"
-"                              (PROTO tcp or udp) over its backends; --no-dsr also SNATs\n"
-"                              clients to the gateway; --affinity-timeout keeps a client\n"
-"                              on one backend (ClientIP affinity, up to 86400 s)\n"
-"  del-lb VIP:PORT/PROTO       delete the policy of a service and its flow pairs\n"
-"  add-peer NODE_IP POD_CIDR   declare the remote node NODE_IP (its underlay address)\n"
-"                              owning POD_CIDR on the VXLAN overlay, or move it\n"
-"  del-peer NODE_IP            forget a remote node\n"
-"  batch FILE                  apply the add-lb, del-lb, add-peer and del-peer lines of\n"
-"                              FILE (- for stdin) all together or not at all; deleting\n"
-"                              what does not exist is not an error in a batch\n"
-"  dump-policies               every policy, VFP-like, with its counters\n"
-"  dump-flows                  the flow cache and the flow pairs, one per line\n"
-"  flush-flows                 empty the flow cache (flow pairs are connection state and\n"
-"                              stay; they end with their connection, backend or policy)\n"
-"\n"
-"OPTIONS\n"
-"  --ctl PATH         vswitchd's control socket (default: $" CTL_ENV_PATH ", else\n"
-"                     " CTL_DEFAULT_PATH ")\n"
-"  --json             print machine-readable JSON\n"
-"  --timeout SECONDS  give up waiting for vswitchd after SECONDS (default 30)\n"
-"  -h, --help         print this help\n"
-"  -V, --version      print the version\n"
-"\n"
-"EXIT STATUS\n"
-"    0 on success, 1 on any error (the message on stderr).\n"
-"\n"
-"EXAMPLES\n"
-"    vsctl add-port h-pod1 --ip 10.244.1.2 --mac 0a:58:0a:f4:01:02\n"
-"    vsctl add-lb 10.96.0.10:80/tcp 10.244.1.2:8080 10.244.2.7:8080\n"
-"    vsctl add-peer 192.168.1.12 10.244.2.0/24\n"
-"    vsctl dump-policies; vsctl dump-flows; vsctl --json show\n";
-
-enum {
-    OPT_CTL = 256, OPT_JSON, OPT_TIMEOUT, OPT_IP, OPT_MAC, OPT_TYPE, OPT_POD_NAMESPACE,
-    OPT_POD_NAME, OPT_CONTAINER_ID, OPT_IFNAME,
-    OPT_NO_DSR, OPT_AFFINITY_TIMEOUT, OPT_NAME,      /* add-lb's; keep them last. */
-};
-
-static const struct option long_options[] = {
-    { "ctl", required_argument, NULL, OPT_CTL },
-    { "json", no_argument, NULL, OPT_JSON },
-    { "timeout", required_argument, NULL, OPT_TIMEOUT },
-    { "ip", required_argument, NULL, OPT_IP },
-    { "mac", required_argument, NULL, OPT_MAC },
-    { "type", required_argument, NULL, OPT_TYPE },
-    { "pod-namespace", required_argument, NULL, OPT_POD_NAMESPACE },
-    { "pod-name", required_argument, NULL, OPT_POD_NAME },
-    { "container-id", required_argument, NULL, OPT_CONTAINER_ID },
-    { "ifname", required_argument, NULL, OPT_IFNAME },
-    { "no-dsr", no_argument, NULL, OPT_NO_DSR },
-    { "affinity-timeout", required_argument, NULL, OPT_AFFINITY_TIMEOUT },
-    { "name", required_argument, NULL, OPT_NAME },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
-};
-
-/* What the command line says. */
-struct options {
-    const char *ctl;
-    bool json;
-    int timeout_ms;
-    Vswitch__AddPort add_port;      /* add-port's own options; strings point into argv. */
-    const char *port_option;        /* First add-port option seen, to reject it elsewhere. */
-    Vswitch__AddLb add_lb;          /* add-lb's own options. */
-    const char *lb_option;          /* First add-lb option seen. */
-    char **args;                    /* Command and its arguments. */
-    int n_args;
-};
-
-static void parse_options(int argc, char *argv[], struct options *opts)
-{
-    int c, opt_index;
-
-    memset(opts, 0, sizeof *opts);
-    opts->ctl = ctl_client_default_path();
-    opts->timeout_ms = CTL_DEFAULT_TIMEOUT_MS;
-    vswitch__add_port__init(&opts->add_port);
-    vswitch__add_lb__init(&opts->add_lb);
-    opterr = 0;
-    /* Options may come anywhere (getopt permutes): "vsctl show --json" works too. */
-    while ((c = getopt_long(argc, argv, ":hV", long_options, &opt_index)) != -1) {
-        char *end;
-        double seconds;
-
-        if (c >= OPT_NO_DSR && !opts->lb_option) {
-            opts->lb_option = long_options[opt_index].name;
-        } else if (c >= OPT_IP && c < OPT_NO_DSR && !opts->port_option) {
-            opts->port_option = long_options[opt_index].name;
-        }
-        switch (c) {
-        case OPT_CTL:
-            opts->ctl = optarg;
-            break;
-        case OPT_JSON:
-            opts->json = true;
-            break;
-        case OPT_TIMEOUT:
-            seconds = strtod(optarg, &end);
-            if (!*optarg || *end || !(seconds > 0 && seconds <= 86400)) {
-                cli_usage_error("invalid --timeout '%s': expected seconds, more than 0", optarg);
-            }
-            opts->timeout_ms = seconds * 1000 < 1 ? 1 : seconds * 1000;
-            break;
-        case OPT_IP:
-            opts->add_port.ip = optarg;
-            break;
-        case OPT_MAC:
-            opts->add_port.mac = optarg;
-            break;
-        case OPT_TYPE:
-            opts->add_port.type = optarg;
-            break;
-        case OPT_POD_NAMESPACE:
-            opts->add_port.pod_namespace = optarg;
-            break;
-        case OPT_POD_NAME:
-            opts->add_port.pod_name = optarg;
-            break;
-        case OPT_CONTAINER_ID:
-            opts->add_port.container_id = optarg;
-            break;
-        case OPT_IFNAME:
-            opts->add_port.ifname = optarg;
-            break;
-        case OPT_NO_DSR:
-            opts->add_lb.no_dsr = true;
-            break;
-        case OPT_AFFINITY_TIMEOUT: {
-            unsigned long value;
-
-            /* The range (0 to 86400) is vswitchd's to check, with its message. */
-            if (cli_parse_ulong(optarg, 0, UINT_MAX, &value)) {
-                cli_usage_error("invalid --affinity-timeout '%s': expected seconds, 0 to 86400",
-                                optarg);
-            }
-            opts->add_lb.affinity_timeout = value;
-            break;
-        }
-        case OPT_NAME:
-            opts->add_lb.name = optarg;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            exit(0);
-        case 'V':
-            printf("vsctl (vswitch) %s\n", VSWITCH_VERSION);
-            exit(0);
-        default:
-            cli_bad_option(c, argv, long_options);
-        }
-    }
-    opts->args = argv + optind;
-    opts->n_args = argc - optind;
-}
-
-/* ---- Output ------------------------------------------------------------------------------ */
 
 static void print_json(json_t *root)
 {
@@ -582,215 +391,50 @@ static void print_policies(const Vswitch__DumpPoliciesReply *reply, bool json)
     }
 }
 
-/* ---- Commands ---------------------------------------------------------------------------- */
-
-static void need_args(const struct options *opts, int n, const char *synopsis)
+void print_reply(const Vswitch__Response *resp, bool json)
 {
-    if (opts->n_args - 1 < n) {
-        cli_usage_error("%s: missing argument; usage: vsctl %s", opts->args[0], synopsis);
-    }
-    if (opts->n_args - 1 > n) {
-        cli_usage_error("%s: unexpected argument '%s'; usage: vsctl %s", opts->args[0],
-                        opts->args[n + 1], synopsis);
-    }
-}
-
-/* Reads the batch file 'path' ("-": stdin) into 'batch'; exits with a message naming the
- * line on any error. */
-static void read_batch(const char *path, struct ctl_batch *batch)
-{
-    bool is_stdin = !strcmp(path, "-");
-    FILE *file = is_stdin ? stdin : fopen(path, "r");
-    const char *name = is_stdin ? "<stdin>" : path;
-    char *line = NULL, err[512];
-    size_t size = 0, lineno = 0;
-
-    if (!file) {
-        fprintf(stderr, "vsctl: batch: cannot open %s: %s\n", path, strerror(errno));
-        exit(1);
-    }
-    while (getline(&line, &size, file) >= 0) {
-        if (ctl_batch_add_line(batch, line, ++lineno, err, sizeof err)) {
-            fprintf(stderr, "vsctl: batch: %s:%zu: %s\n", name, lineno, err);
-            exit(1);
-        }
-    }
-    if (ferror(file)) {
-        fprintf(stderr, "vsctl: batch: cannot read %s: %s\n", name, strerror(errno));
-        exit(1);
-    }
-    free(line);
-    if (!is_stdin) {
-        fclose(file);
-    }
-}
-
-int main(int argc, char *argv[])
-{
-    Vswitch__Request req = VSWITCH__REQUEST__INIT;
-    Vswitch__Show show = VSWITCH__SHOW__INIT;
-    Vswitch__DelPort del_port = VSWITCH__DEL_PORT__INIT;
-    Vswitch__DumpFlows dump_flows = VSWITCH__DUMP_FLOWS__INIT;
-    Vswitch__FlushFlows flush_flows = VSWITCH__FLUSH_FLOWS__INIT;
-    Vswitch__DelLb del_lb = VSWITCH__DEL_LB__INIT;
-    Vswitch__DumpPolicies dump_policies = VSWITCH__DUMP_POLICIES__INIT;
-    Vswitch__AddPeer add_peer = VSWITCH__ADD_PEER__INIT;
-    Vswitch__DelPeer del_peer = VSWITCH__DEL_PEER__INIT;
-    struct ctl_batch batch;
-    const char *batch_name = NULL;
-    Vswitch__Response *resp;
-    struct options opts;
-    const char *cmd;
-    char err[512];
-    int error;
-
-    cli_set_program("vsctl", 1);
-    parse_options(argc, argv, &opts);
-    ctl_batch_init(&batch);
-    if (!opts.n_args) {
-        cli_usage_error("missing command (show, add-port, del-port, add-lb, del-lb, add-peer, "
-                        "del-peer, batch, dump-policies, dump-flows, flush-flows)");
-    }
-    cmd = opts.args[0];
-    if (opts.port_option && strcmp(cmd, "add-port")) {
-        cli_usage_error("option '--%s' is only for add-port", opts.port_option);
-    }
-    if (opts.lb_option && strcmp(cmd, "add-lb")) {
-        cli_usage_error("option '--%s' is only for add-lb", opts.lb_option);
-    }
-
-    if (!strcmp(cmd, "show")) {
-        need_args(&opts, 0, "show");
-        req.command_case = VSWITCH__REQUEST__COMMAND_SHOW;
-        req.show = &show;
-    } else if (!strcmp(cmd, "add-port")) {
-        need_args(&opts, 1, "add-port NAME --ip IP [--mac MAC] [--type veth|tap]");
-        if (!*opts.add_port.ip) {
-            cli_usage_error("add-port: --ip is required; usage: vsctl add-port NAME --ip IP "
-                            "[--mac MAC] [--type veth|tap]");
-        }
-        opts.add_port.name = opts.args[1];
-        req.command_case = VSWITCH__REQUEST__COMMAND_ADD_PORT;
-        req.add_port = &opts.add_port;
-    } else if (!strcmp(cmd, "del-port")) {
-        need_args(&opts, 1, "del-port NAME");
-        del_port.name = opts.args[1];
-        req.command_case = VSWITCH__REQUEST__COMMAND_DEL_PORT;
-        req.del_port = &del_port;
-    } else if (!strcmp(cmd, "add-lb")) {
-        if (opts.n_args < 2) {
-            cli_usage_error("add-lb: missing argument; usage: vsctl add-lb VIP:PORT/PROTO "
-                            "[BACKEND:PORT...] [--no-dsr] [--affinity-timeout SECONDS] "
-                            "[--name NAME]");
-        }
-        opts.add_lb.service = opts.args[1];
-        opts.add_lb.backends = opts.args + 2;
-        opts.add_lb.n_backends = opts.n_args - 2;
-        req.command_case = VSWITCH__REQUEST__COMMAND_ADD_LB;
-        req.add_lb = &opts.add_lb;
-    } else if (!strcmp(cmd, "del-lb")) {
-        need_args(&opts, 1, "del-lb VIP:PORT/PROTO");
-        del_lb.service = opts.args[1];
-        req.command_case = VSWITCH__REQUEST__COMMAND_DEL_LB;
-        req.del_lb = &del_lb;
-    } else if (!strcmp(cmd, "add-peer")) {
-        need_args(&opts, 2, "add-peer NODE_IP POD_CIDR");
-        add_peer.node_ip = opts.args[1];
-        add_peer.pod_cidr = opts.args[2];
-        req.command_case = VSWITCH__REQUEST__COMMAND_ADD_PEER;
-        req.add_peer = &add_peer;
-    } else if (!strcmp(cmd, "del-peer")) {
-        need_args(&opts, 1, "del-peer NODE_IP");
-        del_peer.node_ip = opts.args[1];
-        req.command_case = VSWITCH__REQUEST__COMMAND_DEL_PEER;
-        req.del_peer = &del_peer;
-    } else if (!strcmp(cmd, "batch")) {
-        need_args(&opts, 1, "batch FILE");
-        batch_name = strcmp(opts.args[1], "-") ? opts.args[1] : "<stdin>";
-        read_batch(opts.args[1], &batch);
-        req.command_case = VSWITCH__REQUEST__COMMAND_BATCH;
-        req.batch = &batch.msg;
-    } else if (!strcmp(cmd, "dump-policies")) {
-        need_args(&opts, 0, "dump-policies");
-        req.command_case = VSWITCH__REQUEST__COMMAND_DUMP_POLICIES;
-        req.dump_policies = &dump_policies;
-    } else if (!strcmp(cmd, "dump-flows")) {
-        need_args(&opts, 0, "dump-flows");
-        req.command_case = VSWITCH__REQUEST__COMMAND_DUMP_FLOWS;
-        req.dump_flows = &dump_flows;
-    } else if (!strcmp(cmd, "flush-flows")) {
-        need_args(&opts, 0, "flush-flows");
-        req.command_case = VSWITCH__REQUEST__COMMAND_FLUSH_FLOWS;
-        req.flush_flows = &flush_flows;
-    } else {
-        cli_usage_error("unknown command '%s'", cmd);
-    }
-
-    error = ctl_client_call(opts.ctl, opts.timeout_ms, &req, &resp, err, sizeof err);
-    if (error) {
-        size_t op = resp && resp->reply_case == VSWITCH__RESPONSE__REPLY_BATCH
-                    ? resp->batch->failed_op : 0;
-
-        if (batch_name && op && op <= batch.msg.n_ops) {
-            fprintf(stderr, "vsctl: batch: %s:%zu: %s\n", batch_name, batch.lines[op - 1],
-                    err);
-        } else {
-            fprintf(stderr, "vsctl: %s: %s\n", cmd, err);
-        }
-        ctl_msg_response_free(resp);
-        ctl_batch_destroy(&batch);
-        return 1;
-    }
-    ctl_batch_destroy(&batch);
-
     switch (resp->reply_case) {
     case VSWITCH__RESPONSE__REPLY_SHOW:
-        print_show(resp->show, opts.json);
+        print_show(resp->show, json);
         break;
     case VSWITCH__RESPONSE__REPLY_DUMP_FLOWS:
-        print_flows(resp->dump_flows, opts.json);
+        print_flows(resp->dump_flows, json);
         break;
     case VSWITCH__RESPONSE__REPLY_DUMP_POLICIES:
-        print_policies(resp->dump_policies, opts.json);
+        print_policies(resp->dump_policies, json);
         break;
     case VSWITCH__RESPONSE__REPLY_ADD_LB:
-        if (opts.json) {
+        if (json) {
             print_json(json_pack("{s:o, s:b}", "policy", resp->add_lb->policy
                                  ? policy_json(resp->add_lb->policy) : json_null(),
                                  "replaced", resp->add_lb->replaced));
         }
         break;
     case VSWITCH__RESPONSE__REPLY_ADD_PEER:
-        if (opts.json) {
+        if (json) {
             print_json(json_pack("{s:o, s:b}", "peer", resp->add_peer->peer
                                  ? peer_json(resp->add_peer->peer) : json_null(),
                                  "replaced", resp->add_peer->replaced));
         }
         break;
     case VSWITCH__RESPONSE__REPLY_BATCH:
-        if (opts.json) {
+        if (json) {
             print_json(json_pack("{s:i, s:i, s:i}", "applied", (int) resp->batch->applied,
                                  "unchanged", (int) resp->batch->unchanged,
                                  "absent", (int) resp->batch->absent));
         }
         break;
     case VSWITCH__RESPONSE__REPLY_ADD_PORT:
-        if (opts.json) {
+        if (json) {
             print_json(json_pack("{s:o}", "port", resp->add_port->port
                                  ? port_json(resp->add_port->port) : json_null()));
         }
         break;
     case VSWITCH__RESPONSE__REPLY__NOT_SET:
     default:
-        if (opts.json) {
+        if (json) {
             print_json(json_object());
         }
         break;
     }
-    ctl_msg_response_free(resp);
-    if (fflush(stdout) || ferror(stdout)) {
-        fprintf(stderr, "vsctl: cannot write the output: %s\n", strerror(errno));
-        return 1;
-    }
-    return 0;
 }

@@ -9,13 +9,14 @@
  *     add-peer 192.168.50.2 10.244.2.0/24
  *     del-peer 192.168.50.3
  *
- * Words are separated by blanks; options may also be written --name=VALUE.  Only the shape
- * of each line is checked here (the command, its number of arguments, its options): the
- * values are vswitchd's to check, so every client gets the same messages.
+ * Words are separated by blanks; options may also be written --name=VALUE.  The commands,
+ * their operands and options are vsctl's own (ctl/commands.h), and as there only the shape
+ * of each line is checked: the values are vswitchd's to check, so every client gets the
+ * same messages.
  *
  * Thread: any; a ctl_batch belongs to one thread. */
-#ifndef VSWITCH_LIB_CTL_BATCH_H
-#define VSWITCH_LIB_CTL_BATCH_H 1
+#ifndef VSWITCH_CTL_BATCH_H
+#define VSWITCH_CTL_BATCH_H 1
 
 #include <stddef.h>
 

@@ -1,23 +1,27 @@
-/* The datapath's own state, shared by dp.c (thread, commands, rx/tx) and pipeline.c (the slow
- * path).  Nothing outside vswitch/dp/ includes this. */
-#ifndef VSWITCH_DP_DP_PRIVATE_H
-#define VSWITCH_DP_DP_PRIVATE_H 1
+/* The datapath's state: struct dp, which holds every table the datapath thread owns (ports,
+ * flow cache, flow pairs, policies, peers, drop counters) and the thread's own fields.
+ *
+ * Every stage of the packet path takes it: the slow path (pipeline.c) reads the tables and
+ * the configuration; the thread (dp.c) and the control API (dp-*-api.c, through
+ * dp-thread.h) own it.  It includes only the tables below it.  Nothing outside vswitch/dp/
+ * includes this. */
+#ifndef VSWITCH_DP_DP_STATE_H
+#define VSWITCH_DP_DP_STATE_H 1
 
 #include <pthread.h>
 #include <stdatomic.h>
 
 #include "dp/conntrack.h"
-#include "dp/dp.h"
+#include "dp/dp-config.h"
+#include "dp/drop-stats.h"
 #include "dp/flow-cache.h"
 #include "dp/frag.h"
 #include "dp/lb.h"
-#include "dp/overlay.h"
 #include "dp/packet.h"
+#include "dp/peer-table.h"
 #include "dp/port.h"
+#include "dp/port-table.h"
 
-#define DP_MAX_PORTS 1024
-/* Open-addressing indexes by IP and by MAC; at least twice DP_MAX_PORTS keeps probes short. */
-#define DP_INDEX_SLOTS 4096
 /* Idle time after which a cached flow is forgotten (as Open vSwitch's max-idle). */
 #define DP_FLOW_IDLE_MS 10000
 #define DP_HOUSEKEEPING_MS 1000
@@ -39,18 +43,16 @@ struct dp {
     struct dp_config cfg;                   /* Immutable. */
     char host_name[IF_NAMESIZE];            /* Immutable. */
 
-    struct port *ports[DP_MAX_PORTS];       /* By port number; [0] is never used. */
+    struct port_table ports;
     struct port *host;
     struct port *vxlan;                     /* NULL without --node-ip. */
-    uint16_t by_ip[DP_INDEX_SLOTS];         /* Port numbers, 0 = empty; see dp_rebuild_index. */
-    uint16_t by_mac[DP_INDEX_SLOTS];
 
     struct flow_cache cache;
     struct ct_table ct;                     /* Flow pairs. */
     struct lb_table lb;                     /* Policies. */
     struct frag_table frags;
-    struct overlay overlay;                 /* Peers. */
-    uint64_t drops[DROP_N_REASONS];
+    struct peer_table peers;
+    struct drop_stats drops;
     struct packet *pkt_array;               /* PACKET_BATCH_SIZE + 1 buffers... */
     struct packet *pkts[PACKET_BATCH_SIZE];
     struct packet *probe;                   /* ...the last one builds ARP probes. */
@@ -68,18 +70,5 @@ struct dp {
     struct dp_cmd *cmd_head;
     struct dp_cmd **cmd_tail;
 };
-
-/* Pods: the ports that stand for one pod each, indexed by IP and guarded by port security. */
-static inline bool dp_port_is_pod(const struct port *port)
-{
-    return port->type == DP_PORT_VETH || port->type == DP_PORT_TAP
-           || port->type == DP_PORT_DUMMY;
-}
-
-struct port *dp_port_by_ip(const struct dp *, be32 ip);
-struct port *dp_port_by_mac(const struct dp *, struct eth_addr mac);
-void dp_rebuild_index(struct dp *);
-/* Counts a drop of 'pkt' received on 'in'. */
-void dp_count_drop(struct dp *, struct port *in, struct packet *pkt, enum drop_reason);
 
 #endif

@@ -2,27 +2,15 @@
  *
  * Inputs that do not parse are quoted as given; addresses that parse are printed in their
  * canonical form, so a message always shows exactly what the check looked at. */
-#include "lib/peer-config.h"
+#include "daemon/peer-config.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/util.h"
-
-static int __attribute__((format(printf, 4, 5)))
-fail(int error, char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list args;
-
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
-    return error;
-}
 
 const char *peer_cidr_str(const struct cidr *cidr, char buf[IP_STR_LEN])
 {
@@ -39,21 +27,21 @@ int peer_node_ip_parse(const char *s, const struct peer_config_env *env, be32 *i
     const char *problem;
 
     if (!*s) {
-        return fail(-EINVAL, err, errlen, "missing node IP: expected the node's underlay "
-                    "IPv4 address, e.g. 192.168.50.2");
+        return str_fail(-EINVAL, err, errlen, "missing node IP: expected the node's underlay IPv4 "
+                        "address, e.g. 192.168.50.2");
     }
     if (addr_parse_ip(s, ip)) {
-        return fail(-EINVAL, err, errlen, "node IP %s: invalid IPv4 address", str_quote(s, q));
+        return str_fail(-EINVAL, err, errlen, "node IP %s: invalid IPv4 address", str_quote(s, q));
     }
     problem = addr_unicast_problem(*ip);
     if (problem && ntohl(*ip) >> 24 != 127) {
         /* Loopback is allowed: nodes simulated on one host (tests) talk over it. */
-        return fail(-EINVAL, err, errlen, "node IP %s is not a unicast address: it is %s",
-                    addr_ip_str(*ip, buf), problem);
+        return str_fail(-EINVAL, err, errlen, "node IP %s is not a unicast address: it is %s",
+                        addr_ip_str(*ip, buf), problem);
     }
     if (env && env->node_ip && *ip == env->node_ip) {
-        return fail(-EINVAL, err, errlen, "node IP %s is this node's own address (--node-ip)",
-                    addr_ip_str(*ip, buf));
+        return str_fail(-EINVAL, err, errlen, "node IP %s is this node's own address (--node-ip)",
+                        addr_ip_str(*ip, buf));
     }
     return 0;
 }
@@ -68,12 +56,12 @@ static int parse_cidr(const char *s, struct cidr *cidr, char *err, size_t errlen
     be32 ip;
 
     if (!*s) {
-        return fail(-EINVAL, err, errlen, "missing pod CIDR: expected A.B.C.D/N, e.g. "
-                    "10.244.2.0/24");
+        return str_fail(-EINVAL, err, errlen, "missing pod CIDR: expected A.B.C.D/N, e.g. "
+                        "10.244.2.0/24");
     }
     if (!slash) {
-        return fail(-EINVAL, err, errlen, "pod CIDR %s: expected A.B.C.D/N, e.g. "
-                    "10.244.2.0/24", str_quote(s, q));
+        return str_fail(-EINVAL, err, errlen, "pod CIDR %s: expected A.B.C.D/N, e.g. 10.244.2.0/24",
+                        str_quote(s, q));
     }
     len = slash - s;
     if (len < sizeof ip_s) {
@@ -86,8 +74,8 @@ static int parse_cidr(const char *s, struct cidr *cidr, char *err, size_t errlen
         len = MIN(len, sizeof part - 1);
         memcpy(part, s, len);
         part[len] = '\0';
-        return fail(-EINVAL, err, errlen, "pod CIDR %s: invalid IPv4 address %s",
-                    str_quote(s, q), str_quote(part, q2));
+        return str_fail(-EINVAL, err, errlen, "pod CIDR %s: invalid IPv4 address %s",
+                        str_quote(s, q), str_quote(part, q2));
     }
     digits = strlen(slash + 1);
     for (size_t i = 0; i < digits; i++) {
@@ -98,13 +86,13 @@ static int parse_cidr(const char *s, struct cidr *cidr, char *err, size_t errlen
         prefix = prefix * 10 + (slash[1 + i] - '0');
     }
     if (!digits || prefix > 32) {
-        return fail(-EINVAL, err, errlen, "pod CIDR %s: invalid prefix length %s: expected "
-                    "0 to 32", str_quote(s, q), str_quote(slash + 1, q2));
+        return str_fail(-EINVAL, err, errlen, "pod CIDR %s: invalid prefix length %s: expected 0 "
+                        "to 32", str_quote(s, q), str_quote(slash + 1, q2));
     }
     if (ip & ~cidr_mask(prefix)) {
-        return fail(-EINVAL, err, errlen, "pod CIDR %s: host bits are set (the network is "
-                    "%s/%lu)", str_quote(s, q), addr_ip_str(ip & cidr_mask(prefix), net),
-                    prefix);
+        return str_fail(-EINVAL, err, errlen, "pod CIDR %s: host bits are set (the network is "
+                        "%s/%lu)", str_quote(s, q), addr_ip_str(ip & cidr_mask(prefix), net),
+                        prefix);
     }
     cidr->net = ip;
     cidr->prefix = prefix;
@@ -130,8 +118,8 @@ int peer_config_from_msg(const Vswitch__AddPeer *req, const struct peer_config_e
 
     memset(peer, 0, sizeof *peer);
     if (!env->node_ip) {
-        return fail(-EINVAL, err, errlen, "no overlay: vswitchd was started without "
-                    "--node-ip (restart it with --node-ip to add peers)");
+        return str_fail(-EINVAL, err, errlen, "no overlay: vswitchd was started without --node-ip "
+                        "(restart it with --node-ip to add peers)");
     }
     error = peer_node_ip_parse(req->node_ip, env, &peer->node_ip, err, errlen);
     if (!error) {
@@ -149,43 +137,43 @@ int peer_config_check_env(const struct peer_config *peer, const struct peer_conf
     char cidr_s[IP_STR_LEN], own[IP_STR_LEN], ip[IP_STR_LEN];
 
     if (!env->node_ip) {
-        return fail(-EINVAL, err, errlen, "no overlay: vswitchd was started without "
-                    "--node-ip (restart it with --node-ip to add peers)");
+        return str_fail(-EINVAL, err, errlen, "no overlay: vswitchd was started without --node-ip "
+                        "(restart it with --node-ip to add peers)");
     }
     if (peer->node_ip == env->node_ip) {
-        return fail(-EINVAL, err, errlen, "node IP %s is this node's own address (--node-ip)",
-                    addr_ip_str(peer->node_ip, ip));
+        return str_fail(-EINVAL, err, errlen, "node IP %s is this node's own address (--node-ip)",
+                        addr_ip_str(peer->node_ip, ip));
     }
     peer_cidr_str(&peer->pod_cidr, cidr_s);
     if (peer->pod_cidr.prefix > PEER_CONFIG_MAX_PREFIX) {
-        return fail(-EINVAL, err, errlen, "pod CIDR %s: a /%d has no room for a gateway and "
-                    "pods (use /%d or shorter)", cidr_s, peer->pod_cidr.prefix,
-                    PEER_CONFIG_MAX_PREFIX);
+        return str_fail(-EINVAL, err, errlen, "pod CIDR %s: a /%d has no room for a gateway and "
+                        "pods (use /%d or shorter)", cidr_s, peer->pod_cidr.prefix,
+                        PEER_CONFIG_MAX_PREFIX);
     }
     for (size_t i = 0; i < ARRAY_SIZE(special_ranges); i++) {
         struct cidr range = { htonl(special_ranges[i].net), special_ranges[i].prefix };
 
         if (cidr_overlaps(&peer->pod_cidr, &range)) {
-            return fail(-EINVAL, err, errlen, "pod CIDR %s overlaps %s", cidr_s,
-                        special_ranges[i].what);
+            return str_fail(-EINVAL, err, errlen, "pod CIDR %s overlaps %s", cidr_s,
+                            special_ranges[i].what);
         }
     }
     if (cidr_overlaps(&peer->pod_cidr, &env->pod_cidr)) {
-        return fail(-EINVAL, err, errlen, "pod CIDR %s overlaps this node's pod CIDR %s",
-                    cidr_s, peer_cidr_str(&env->pod_cidr, own));
+        return str_fail(-EINVAL, err, errlen, "pod CIDR %s overlaps this node's pod CIDR %s",
+                        cidr_s, peer_cidr_str(&env->pod_cidr, own));
     }
     if (cidr_contains(&peer->pod_cidr, env->node_ip)) {
-        return fail(-EINVAL, err, errlen, "pod CIDR %s holds this node's own address %s",
-                    cidr_s, addr_ip_str(env->node_ip, ip));
+        return str_fail(-EINVAL, err, errlen, "pod CIDR %s holds this node's own address %s",
+                        cidr_s, addr_ip_str(env->node_ip, ip));
     }
     if (cidr_contains(&env->pod_cidr, peer->node_ip)) {
-        return fail(-EINVAL, err, errlen, "node IP %s is inside this node's pod CIDR %s",
-                    addr_ip_str(peer->node_ip, ip), peer_cidr_str(&env->pod_cidr, own));
+        return str_fail(-EINVAL, err, errlen, "node IP %s is inside this node's pod CIDR %s",
+                        addr_ip_str(peer->node_ip, ip), peer_cidr_str(&env->pod_cidr, own));
     }
     if (cidr_contains(&peer->pod_cidr, peer->node_ip)) {
-        return fail(-EINVAL, err, errlen, "node IP %s is inside its own pod CIDR %s: the "
-                    "node would be reachable only through itself",
-                    addr_ip_str(peer->node_ip, ip), cidr_s);
+        return str_fail(-EINVAL, err, errlen, "node IP %s is inside its own pod CIDR %s: the node "
+                        "would be reachable only through itself", addr_ip_str(peer->node_ip, ip),
+                        cidr_s);
     }
     return 0;
 }
@@ -204,25 +192,25 @@ int peer_config_check_table(const struct peer_config *peer, const struct peer_co
             continue;
         }
         if (cidr_overlaps(&peer->pod_cidr, &o->pod_cidr)) {
-            return fail(-EEXIST, err, errlen, "pod CIDR %s overlaps %s of peer %s",
-                        peer_cidr_str(&peer->pod_cidr, cidr_s),
-                        peer_cidr_str(&o->pod_cidr, other_cidr),
-                        addr_ip_str(o->node_ip, other_ip));
+            return str_fail(-EEXIST, err, errlen, "pod CIDR %s overlaps %s of peer %s",
+                            peer_cidr_str(&peer->pod_cidr, cidr_s),
+                            peer_cidr_str(&o->pod_cidr, other_cidr),
+                            addr_ip_str(o->node_ip, other_ip));
         }
         if (cidr_contains(&o->pod_cidr, peer->node_ip)) {
-            return fail(-EEXIST, err, errlen, "node IP %s is inside the pod CIDR %s of peer %s",
-                        addr_ip_str(peer->node_ip, ip), peer_cidr_str(&o->pod_cidr, other_cidr),
-                        addr_ip_str(o->node_ip, other_ip));
+            return str_fail(-EEXIST, err, errlen, "node IP %s is inside the pod CIDR %s of peer %s",
+                            addr_ip_str(peer->node_ip, ip),
+                            peer_cidr_str(&o->pod_cidr, other_cidr),
+                            addr_ip_str(o->node_ip, other_ip));
         }
         if (cidr_contains(&peer->pod_cidr, o->node_ip)) {
-            return fail(-EEXIST, err, errlen, "pod CIDR %s holds the address of peer %s",
-                        peer_cidr_str(&peer->pod_cidr, cidr_s),
-                        addr_ip_str(o->node_ip, other_ip));
+            return str_fail(-EEXIST, err, errlen, "pod CIDR %s holds the address of peer %s",
+                            peer_cidr_str(&peer->pod_cidr, cidr_s),
+                            addr_ip_str(o->node_ip, other_ip));
         }
     }
     if (!replaces && n >= PEER_CONFIG_MAX_PEERS) {
-        return fail(-ENOSPC, err, errlen, "too many peers: at most %d",
-                    PEER_CONFIG_MAX_PEERS);
+        return str_fail(-ENOSPC, err, errlen, "too many peers: at most %d", PEER_CONFIG_MAX_PEERS);
     }
     return 0;
 }

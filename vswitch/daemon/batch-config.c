@@ -5,7 +5,7 @@
  * batch (the env's, or the last add-lb's), and peers in a copy of the peer table.  A batch of
  * n operations over p installed policies costs O(n + p) for policies and O(n x peers) for
  * peers, whose table is small. */
-#include "lib/batch-config.h"
+#include "daemon/batch-config.h"
 
 #include <errno.h>
 #include <stdio.h>

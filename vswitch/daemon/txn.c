@@ -1,4 +1,4 @@
-/* Transactional change sets; see batch.h.
+/* The control transaction; see txn.h.
  *
  * Order: check everything (against snapshots of the datapath's policies and peers), write
  * everything to the database inside one open transaction, apply to the datapath, commit.
@@ -11,7 +11,7 @@
  * equal to the peer, a delete of what is absent) are written to the database but skipped in
  * the datapath, so a resync that repeats what is in place disturbs no flow pair and costs no
  * Maglev table rebuild. */
-#include "daemon/batch.h"
+#include "daemon/txn.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -20,12 +20,52 @@
 #include <string.h>
 
 #define LOG_MODULE "batch"
-#include "daemon/control.h"
+#include "daemon/batch-config.h"
 #include "daemon/db.h"
 #include "dp/dp.h"
-#include "lib/batch-config.h"
 #include "lib/log.h"
 #include "lib/util.h"
+
+/* The control protocol's limits are the datapath's. */
+_Static_assert(LB_CONFIG_NAME_MAX == DP_LB_NAME_MAX, "policy name limits differ");
+_Static_assert(LB_CONFIG_MAX_BACKENDS == DP_LB_MAX_BACKENDS, "backend limits differ");
+_Static_assert(LB_CONFIG_MAX_AFFINITY == DP_LB_MAX_AFFINITY, "affinity limits differ");
+
+void txn_policy_spec(const struct lb_config *p, struct dp_lb_spec *spec)
+{
+    struct dp_lb_backend *backends = xmalloc((p->n_backends + 1) * sizeof *backends);
+
+    for (size_t i = 0; i < p->n_backends; i++) {
+        backends[i].ip = p->backends[i].ip;
+        backends[i].port = p->backends[i].port;
+    }
+    *spec = (struct dp_lb_spec) {
+        .vip = p->service.vip,
+        .port = p->service.port,
+        .proto = p->service.proto,
+        .dsr = p->dsr,
+        .affinity_timeout = p->affinity_timeout,
+        .n_backends = p->n_backends,
+        .backends = backends,
+    };
+    str_copy(spec->name, p->name, sizeof spec->name);
+}
+
+int txn_policy_install(struct vswitchd *vd, const struct lb_config *p, char *err,
+                       size_t errlen)
+{
+    struct dp_lb_spec spec;
+    int error;
+
+    txn_policy_spec(p, &spec);
+    err[0] = '\0';
+    error = dp_lb_set(vd->dp, &spec, err, errlen);
+    if (error && !*err) {
+        snprintf(err, errlen, "%s", strerror(-error));
+    }
+    free((void *) spec.backends);
+    return error;
+}
 
 /* The datapath's policies as lb_configs, the state a batch starts from. */
 static void snapshot_policies(struct vswitchd *vd, struct lb_config **policiesp, size_t *np)
@@ -144,7 +184,7 @@ static int dp_apply(struct vswitchd *vd, const struct batch_op *op, char *err, s
 
     switch (op->type) {
     case BATCH_OP_ADD_LB:
-        return control_policy_install(vd, &op->lb, err, errlen);
+        return txn_policy_install(vd, &op->lb, err, errlen);
     case BATCH_OP_DEL_LB:
         error = dp_lb_del(vd->dp, svc->vip, svc->port, svc->proto);
         break;
@@ -174,7 +214,7 @@ static void dp_revert(struct vswitchd *vd, const struct batch_op *op)
     case BATCH_OP_ADD_LB:
     case BATCH_OP_DEL_LB:
         if (op->prior_lb) {
-            error = control_policy_install(vd, op->prior_lb, err, sizeof err);
+            error = txn_policy_install(vd, op->prior_lb, err, sizeof err);
         } else {
             error = dp_lb_del(vd->dp, svc->vip, svc->port, svc->proto);
             error = error == -ENOENT ? 0 : error;
@@ -245,7 +285,7 @@ static int dp_apply_policies(struct vswitchd *vd, const struct batch_config *bat
             continue;
         }
         if (op->type == BATCH_OP_ADD_LB) {
-            control_policy_spec(&op->lb, &changes[n].spec);
+            txn_policy_spec(&op->lb, &changes[n].spec);
         } else {
             changes[n].del = true;
             changes[n].spec.vip = op->lb.service.vip;
@@ -297,8 +337,8 @@ op_error(const Vswitch__Batch *msg, size_t op, bool single, char *err, size_t er
     }
 }
 
-int batch_apply(struct vswitchd *vd, const Vswitch__Batch *msg, bool single,
-                struct batch_result *result, char *err, size_t errlen)
+int txn_apply(struct vswitchd *vd, const Vswitch__Batch *msg, bool single,
+              struct txn_result *result, char *err, size_t errlen)
 {
     struct batch_config_env env = {
         .lb = { .pod_cidr = vd->cfg.pod_cidr, .gateway = vd->cfg.gateway },
