@@ -280,6 +280,19 @@ static inline void fuzz_dump_all(struct fuzz_scene *fs)
     dp_table_stats(dp, &ts);
 }
 
+/* One input: the scene reset, each record run by 'run_record', then every table dumped. */
+static inline void fuzz_run_input(struct fuzz_scene *fs, const uint8_t *data, size_t size,
+                                  void (*run_record)(const struct fuzz_record *))
+{
+    struct fuzz_record r;
+
+    fuzz_scene_reset(fs);
+    while (fuzz_record_next(&data, &size, &r)) {
+        run_record(&r);
+    }
+    fuzz_dump_all(fs);
+}
+
 /* True if a frame from pod port 'port' (pod1, pod2: they have a fixed MAC) carries another
  * source MAC, or another source IPv4 address. */
 static inline bool fuzz_pod_spoofs(size_t port, const uint8_t *f, size_t len)
