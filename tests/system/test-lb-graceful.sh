@@ -15,13 +15,8 @@ add_underlay
 add_overlay_node node1 1
 add_overlay_node node2 2
 add_pod node1 client 10.244.1.20
-add_pod node2 be1 10.244.2.11
-add_pod node2 be2 10.244.2.12
+add_backends node2 2 stream-server:9000 udp-server:5353
 for p in client be1 be2; do ip -n "$(ns $p)" link set eth0 mtu 1450; done
-for b in be1 be2; do
-    svc_start $b stream-server 9000 $b
-    svc_start $b udp-server 5353 $b
-done
 
 k8s_start node1
 k8sctl node node1 --ip "${VSW_NODE_IP[node1]}" --cidr 10.244.1.0/24
