@@ -29,13 +29,8 @@ slice() { # slice BE1_CONDITIONS: the slice with be1 as given (or absent: "gone"
 }
 slice ""
 proxy_start node1 --sync-period 2s
-PROXY_LOG[node2]=$VSW_TMPDIR/proxy-node2.log
-ip netns exec "$(ns node1)" "$VSW_BUILD/vswitch-proxy" --kubeconfig "$K8S_KUBECONFIG" \
-    --node-name node2 --ctl "${VSW_CTL[node2]}" --healthz-bind-address 127.0.0.1:20256 \
-    --metrics-bind-address 127.0.0.1:20249 --sync-period 2s --log-level debug \
-    >"${PROXY_LOG[node2]}" 2>&1 &
-PROXY_PID[node2]=$!
-on_exit "proxy_stop node2"
+proxy_start_in node1 node2 --healthz-bind-address 127.0.0.1:20256 \
+    --metrics-bind-address 127.0.0.1:20249 --sync-period 2s
 wait_synced node1
 both="$VIP:9000/tcp k8s:default/app:tcp dsr=true aff=0 10.244.2.11:9000,10.244.2.12:9000"
 only_be2="$VIP:9000/tcp k8s:default/app:tcp dsr=true aff=0 10.244.2.12:9000"
