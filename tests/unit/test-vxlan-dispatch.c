@@ -219,7 +219,9 @@ Test(vxlan_dispatch, a_removed_backend_takes_its_udp_dispatch_entries)
 /* The node reaching a Service (its routes into the switch, via the router MAC): from the
  * gateway, DSR across the overlay as for a pod (the answer comes back to the gateway over the
  * overlay); from the node's own address, a backend's node would answer that address over the
- * underlay, so the connection is source-NAT'd to the gateway here, and the pair kept here. */
+ * underlay, so the connection is source-NAT'd to the gateway here, and the pair kept here.
+ * Any other source on the host port is a client outside the cluster that the node forwarded
+ * in (an external address routed into the switch): DSR, dispatched by MAC. */
 Test(vxlan_dispatch, the_node_from_its_own_address_is_source_natted_to_a_remote_backend)
 {
     struct pkt_spec spec = { .eth_src = "0a:58:ff:ff:ff:fe", .eth_dst = ROUTER,
@@ -241,7 +243,7 @@ Test(vxlan_dispatch, the_node_from_its_own_address_is_source_natted_to_a_remote_
     cr_expect_eq(ip->src, scene_ip("10.244.1.1"));
     cr_expect_eq(ip->dst, scene_ip(VIP));
 
-    spec.ip_src = "192.168.1.1";
+    spec.ip_src = "127.0.0.1";      /* vx.node's --node-ip. */
     spec.sport = 46001;
     cr_assert_eq(scene_inject(vx.node, "vsw0", &spec, NULL), 0);
     cr_assert_gt(peer_receive(dgram, sizeof dgram), VXLAN_HDR_LEN + ETH_HDR_LEN + IP_HDR_LEN);
@@ -253,6 +255,15 @@ Test(vxlan_dispatch, the_node_from_its_own_address_is_source_natted_to_a_remote_
     cr_expect_eq(n, 1u, "the pair is kept on the client's node");
     cr_expect(n == 1 && !conns[0].dsr);
     free(conns);
+
+    spec.ip_src = "203.0.113.7";
+    spec.sport = 46002;
+    cr_assert_eq(scene_inject(vx.node, "vsw0", &spec, NULL), 0);
+    cr_assert_gt(peer_receive(dgram, sizeof dgram), VXLAN_HDR_LEN + ETH_HDR_LEN + IP_HDR_LEN);
+    cr_expect_str_eq(addr_mac_str(inner->dst, mac), "0a:58:0a:f4:02:09",
+                     "an outside client: dispatched by MAC, DSR");
+    cr_expect_eq(ip->src, scene_ip("203.0.113.7"), "the backend sees the outside client");
+    cr_expect_eq(ip->dst, scene_ip(VIP));
 }
 
 Test(vxlan_dispatch, a_client_icmp_error_about_a_reply_goes_to_the_backends_node)

@@ -117,20 +117,47 @@ int node_routes_update(struct vswitchd *vd)
     char err[512];
     int error;
 
+    struct dp_lb_info *infos = NULL;
+    size_t n_infos = 0, n_external = 0;
+
     dp_peer_list(vd->dp, &peers, &n_peers);
-    dsts = xmalloc((n_peers + 1) * sizeof *dsts);
+    if (cfg->has_service_cidr && dp_lb_list(vd->dp, &infos, &n_infos)) {
+        n_infos = 0;
+    }
+    dsts = xmalloc((n_peers + n_infos + 1) * sizeof *dsts);
     for (size_t i = 0; i < n_peers; i++) {
         dsts[n++] = peers[i].pod_cidr;
     }
     if (cfg->has_service_cidr) {
         dsts[n++] = cfg->service_cidr;
     }
+    for (size_t i = 0; i < n_infos; i++) {
+        be32 vip = infos[i].spec.vip;
+        struct cidr host = { .net = vip, .prefix = 32 };
+        bool seen = false;
+
+        /* A node address (a NodePort's) is delivered locally whatever the routes say. */
+        if (cidr_contains(&cfg->service_cidr, vip) || vip == cfg->node_ip) {
+            continue;
+        }
+        for (size_t j = 0; j < n && !seen; j++) {
+            seen = dsts[j].net == vip && dsts[j].prefix == 32;
+        }
+        if (!seen) {
+            dsts[n++] = host;
+            n_external++;
+        }
+    }
+    if (infos) {
+        dp_lb_info_free(infos, n_infos);
+    }
     error = node_routes_sync(cfg, dsts, n, err, sizeof err);
     if (error) {
         LOG_ERR("%s", err);
     } else {
-        LOG_DBG("%zu route(s) through %s: %zu peer pod CIDR(s)%s", n, VSWITCHD_HOST_PORT,
-                n_peers, cfg->has_service_cidr ? " and the service CIDR" : "");
+        LOG_DBG("%zu route(s) through %s: %zu peer pod CIDR(s)%s, %zu external service "
+                "address(es)", n, VSWITCHD_HOST_PORT, n_peers,
+                cfg->has_service_cidr ? ", the service CIDR" : "", n_external);
     }
     free(dsts);
     free(peers);

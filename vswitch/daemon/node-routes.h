@@ -4,6 +4,12 @@
  * routes and balances as it does for pods, and pods reach the nodes' own addresses and get
  * the answers back.  vsw0's own pod CIDR route comes with its address (main.c).
  *
+ * With --service-cidr, also the way in from outside the cluster for a Service's external
+ * addresses (externalIPs, LoadBalancer ingress IPs: every policy VIP outside the service
+ * CIDR that is not this node's address): one /32 each, so that a packet the node receives
+ * for one on its uplink, and forwards, is forwarded into the switch, which balances it.  Only
+ * those addresses are steered; the node's own traffic is not touched.
+ *
  * Called on the control thread: netlink requests to the kernel of the namespace vswitchd
  * runs in, no setns. */
 #ifndef VSWITCH_DAEMON_NODE_ROUTES_H
@@ -33,7 +39,8 @@ struct vswitchd_config;
 int node_routes_sync(const struct vswitchd_config *, const struct cidr *dsts, size_t n,
                      char *err, size_t errlen);
 
-/* node_routes_sync() with what 'vd' wants now: each peer's pod CIDR, and --service-cidr.
+/* node_routes_sync() with what 'vd' wants now: each peer's pod CIDR, --service-cidr and the
+ * external addresses of the policies.
  * Logs a failure and returns it. */
 int node_routes_update(struct vswitchd *vd);
 

@@ -7,6 +7,7 @@
 
 #define LOG_MODULE "control"
 #include "daemon/db.h"
+#include "daemon/node-routes.h"
 #include "daemon/txn.h"
 #include "dp/dp.h"
 #include "lib/log.h"
@@ -16,6 +17,16 @@ struct lb_config_env policy_env(const struct vswitchd *vd)
     struct lb_config_env env = { .pod_cidr = vd->cfg.pod_cidr, .gateway = vd->cfg.gateway };
 
     return env;
+}
+
+/* A policy's VIP may be an external address, routed into the switch (node-routes.h): the
+ * routes follow the policies.  A route the kernel refuses is logged and does not undo the
+ * policy; the next change or a restart tries again. */
+static void update_external_routes(struct vswitchd *vd)
+{
+    if (vd->cfg.has_service_cidr && vd->owns_node_routes) {
+        node_routes_update(vd);
+    }
 }
 
 int policy_add(struct vswitchd *vd, const Vswitch__AddLb *req, struct lb_config *p,
@@ -57,8 +68,10 @@ int policy_add(struct vswitchd *vd, const Vswitch__AddLb *req, struct lb_config 
         goto out;
     }
     LOG_INFO("%s policy %s for %s: %zu backend(s), %s%s", *replaced ? "replaced" : "added",
-             p->name, svc, p->n_backends, p->preserve_dip ? "L2 DSR (preserve-dip)" : p->dsr ? "DSR" : "SNAT to the gateway",
+             p->name, svc, p->n_backends,
+             p->preserve_dip ? "L2 DSR (preserve-dip)" : p->dsr ? "DSR" : "SNAT to the gateway",
              p->affinity_timeout ? ", ClientIP affinity" : "");
+    update_external_routes(vd);
 out:
     if (!old_error) {
         lb_config_destroy(&old);
@@ -100,5 +113,6 @@ int policy_delete(struct vswitchd *vd, const char *service, char *err, size_t er
         return dp_error;
     }
     LOG_INFO("deleted policy for %s", svc);
+    update_external_routes(vd);
     return 0;
 }

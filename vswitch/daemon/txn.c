@@ -459,9 +459,10 @@ int txn_apply(struct vswitchd *vd, const Vswitch__Batch *msg, bool single,
         goto out;
     }
     t_commit = ms_since(&t);
-    if (has_peer && vd->owns_node_routes) {
-        /* After the commit: a route the kernel refuses does not undo the peer, and the
-         * next change of peers or a restart tries again. */
+    if ((has_peer || (has_lb && vd->cfg.has_service_cidr)) && vd->owns_node_routes) {
+        /* After the commit: a route the kernel refuses does not undo the peer or the
+         * policy, and the next change or a restart tries again.  Policies count where
+         * their VIPs can be external addresses (node-routes.h). */
         node_routes_update(vd);
     }
 

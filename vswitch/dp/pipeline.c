@@ -21,6 +21,23 @@
 #include "lib/log.h"
 
 
+/* The switch MAC that stands for the pod 'ip' in DSR dispatch: 0a:58 and the address, so a
+ * node can address a remote pod by MAC without knowing its real one. */
+static struct eth_addr dispatch_mac(be32 ip)
+{
+    return addr_mac_from_ip(ip);
+}
+
+/* True if 'mac' is a dispatch MAC; sets '*ip'. */
+static bool is_dispatch_mac(struct eth_addr mac, be32 *ip)
+{
+    if (mac.a[0] != 0x0a || mac.a[1] != 0x58) {
+        return false;
+    }
+    memcpy(ip, &mac.a[2], 4);
+    return true;
+}
+
 static enum drop_reason check_source(const struct dp *dp, const struct port *in,
                                      const struct flow_key *key)
 {
@@ -29,13 +46,18 @@ static enum drop_reason check_source(const struct dp *dp, const struct port *in,
     }
     if (in->type == DP_PORT_VXLAN) {
         const struct peer *peer = peer_table_by_node(&dp->peers, key->tun_src);
+        be32 pod_ip;
 
         if (!peer) {
             return DROP_VXLAN_UNKNOWN_PEER;
         }
-        /* A peer speaks for its own pods, and for VIPs (DSR replies un-NAT'd over there). */
+        /* A peer speaks for its own pods, and for VIPs (DSR replies un-NAT'd over there);
+         * and for clients outside the cluster whose connections to a VIP it dispatched here
+         * by MAC (DSR for external clients: any source, but only to a VIP, by a dispatch
+         * MAC). */
         if (key->dl_type == htons(ETH_TYPE_IPV4) && !cidr_contains(&peer->pod_cidr, key->nw_src)
-            && !lb_is_vip(&dp->lb, key->nw_src)) {
+            && !lb_is_vip(&dp->lb, key->nw_src)
+            && !(is_dispatch_mac(key->dl_dst, &pod_ip) && lb_is_vip(&dp->lb, key->nw_dst))) {
             return DROP_SPOOFED_IP;
         }
         return key->dl_type == htons(ETH_TYPE_ARP) ? DROP_ARP_IGNORED : DROP_NONE;
@@ -57,23 +79,6 @@ static enum drop_reason check_source(const struct dp *dp, const struct port *in,
         }
     }
     return DROP_NONE;
-}
-
-/* The switch MAC that stands for the pod 'ip' in DSR dispatch: 0a:58 and the address, so a
- * node can address a remote pod by MAC without knowing its real one. */
-static struct eth_addr dispatch_mac(be32 ip)
-{
-    return addr_mac_from_ip(ip);
-}
-
-/* True if 'mac' is a dispatch MAC; sets '*ip'. */
-static bool is_dispatch_mac(struct eth_addr mac, be32 *ip)
-{
-    if (mac.a[0] != 0x0a || mac.a[1] != 0x58) {
-        return false;
-    }
-    memcpy(ip, &mac.a[2], 4);
-    return true;
 }
 
 /* Where a packet to an address goes next: a local port, or a peer over the overlay. */
@@ -331,11 +336,14 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
         actions_drop(acts, DROP_NO_ROUTE);
         return;
     }
-    /* The node itself (or a hostNetwork pod) speaking from an address outside the pod CIDR,
-     * its own: a backend's node would answer that address straight over the underlay,
-     * outside every switch and the node's conntrack, so a remote backend gets the client
-     * source-NAT'd to the gateway, whose answers come back through this switch. */
-    host_client = in == dp->host && !cidr_contains(&dp->cfg.pod_cidr, key->nw_src);
+    /* The node itself (or a hostNetwork pod) speaking from its own underlay address: a
+     * backend's node would answer that address straight over the underlay, outside every
+     * switch and the node's conntrack, so a remote backend gets the client source-NAT'd to
+     * the gateway, whose answers come back through this switch.  Any other source from the
+     * host port is a client outside the cluster whose packet the node forwarded in (an
+     * external address routed here, node-routes.h): DSR, its answer goes straight to it
+     * from the backend's node, which is the point. */
+    host_client = in == dp->host && dp->cfg.node_ip && key->nw_src == dp->cfg.node_ip;
     if (policy->spec.preserve_dip) {
         preserve_dip_connect(dp, in, key, tcp_flags, policy, backend, hop, acts, cacheable);
         return;

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Traffic from outside the cluster to a Service's external addresses (issue 16): two nodes on
+# an underlay bridge, each vswitchd with --service-cidr, and an "outside" namespace on the
+# underlay whose route to the LoadBalancer IP and the externalIP points at node 1, as an
+# upstream router's would.
+#   - vswitchd routes each external address (a policy VIP outside the service CIDR) into the
+#     switch (/32 via 169.254.1.1 on vsw0, proto 86) and takes the route away with the policy;
+#   - TCP and UDP to the LB IP, balanced over a backend on each node: every answer comes, and
+#     every backend sees the outside client's own address (DSR);
+#   - an externalIP whose only backend is on node 2: answered, and a capture on node 1's
+#     underlay interface shows none of the replies (they leave node 2 straight for the
+#     client, source the externalIP and port the client used), while node 2's shows them;
+#   - --no-dsr: the backend sees node 1 (its gateway), the answer comes back through node 1;
+#   - traffic to the node that is not for a Service (an ssh-like TCP server of node 1) is
+#     untouched.
+. "$(dirname "$0")/../lib/lib.sh"
+preflight
+require tcpdump
+
+SVC_CIDR=10.96.0.0/12
+LB=203.0.113.10 EXT=198.51.100.20 EXT_SNAT=198.51.100.21
+add_underlay
+for i in 1 2; do
+    add_ns node$i
+    ns_exec node$i sysctl -qw net.ipv4.ip_forward=1 || fail "cannot enable forwarding in node$i"
+    underlay_attach node$i $i
+    start_vswitchd node$i 10.244.$i.0/24 --node-ip "$VSW_UNDERLAY.$i" \
+        --cluster-cidr 10.244.0.0/16 --service-cidr $SVC_CIDR
+done
+peer_nodes node1 node2
+N1=${VSW_NODE_IP[node1]} N2=${VSW_NODE_IP[node2]}
+add_ns outside
+underlay_attach outside 100
+OUT=${VSW_NODE_IP[outside]}
+for a in $LB $EXT $EXT_SNAT; do
+    ns_exec outside ip route add $a/32 via "$N1" || fail "outside: route to $a via node1"
+done
+add_pod node1 be1 10.244.1.11
+add_pod node2 be2 10.244.2.11
+for p in be1 be2; do
+    ip -n "$(ns $p)" link set eth0 mtu 1450
+    svc_start $p whoami-server 8080 $p
+done
+
+for n in node1 node2; do
+    assert_ok "$n: LB IP $LB:80/tcp over be1 and be2" vsctl_on $n add-lb $LB:80/tcp \
+        10.244.1.11:8080 10.244.2.11:8080 --name lb-tcp
+    assert_ok "$n: LB IP $LB:53/udp over be1 and be2" vsctl_on $n add-lb $LB:53/udp \
+        10.244.1.11:8080 10.244.2.11:8080 --name lb-udp
+    assert_ok "$n: externalIP $EXT:80/tcp, only be2 (node 2)" vsctl_on $n add-lb $EXT:80/tcp \
+        10.244.2.11:8080 --name ext-tcp
+    assert_ok "$n: externalIP $EXT_SNAT:80/tcp without DSR" vsctl_on $n add-lb \
+        $EXT_SNAT:80/tcp 10.244.2.11:8080 --no-dsr --name ext-snat
+done
+routes=$(ip -n "$(ns node1)" route show proto 86)
+for a in $LB $EXT $EXT_SNAT; do
+    assert_match "node1 routes $a into the switch" \
+        "^${a//./\\.} via 169\.254\.1\.1 dev vsw0 src 10\.244\.1\.1 onlink" "$routes"
+done
+assert_eq "one route per address, however many ports" 1 "$(grep -c "^${LB//./\\.} " <<<"$routes")"
+assert_no_match "no route for the node's own address" "^${N1//./\\.} " "$routes"
+
+# --- the LB IP, TCP and UDP: DSR, the backends see the outside client ---------------------------
+out=$(for _ in $(seq 30); do ns_exec outside "$VSW_PY" "$VSW_SVC" whoami $LB 80 tcp; done)
+log "TCP via $LB: $(sort <<<"$out" | uniq -c | tr '\n' ';')"
+assert_eq "30 TCP connections to the LB IP answered, each seeing $OUT" 30 \
+    "$(grep -Ec "^be[12] ${OUT//./\\.} " <<<"$out")"
+assert_ge "be1 (node 1) served" "$(grep -c '^be1 ' <<<"$out")" 1
+assert_ge "be2 (node 2) served" "$(grep -c '^be2 ' <<<"$out")" 1
+out=$(for _ in $(seq 20); do ns_exec outside "$VSW_PY" "$VSW_SVC" whoami $LB 53 udp; done)
+log "UDP via $LB: $(sort <<<"$out" | uniq -c | tr '\n' ';')"
+assert_eq "20 UDP datagrams to the LB IP answered, each seeing $OUT" 20 \
+    "$(grep -Ec "^be[12] ${OUT//./\\.} " <<<"$out")"
+
+# --- node 2's replies never pass node 1 ------------------------------------------------------------
+for i in 1 2; do
+    bg_start node$i "$VSW_TMPDIR/u0-node$i.log" tcpdump -i u0 -nn -l "src host $EXT and tcp"
+    eval "dump$i=\$BG_PID"
+    wait_until 5 grep -q "listening on" "$VSW_TMPDIR/u0-node$i.log" || fail "tcpdump on node$i"
+done
+out=$(for _ in $(seq 10); do ns_exec outside "$VSW_PY" "$VSW_SVC" whoami $EXT 80 tcp; done)
+assert_eq "10 connections to the externalIP answered by be2, seeing $OUT" 10 \
+    "$(grep -Ec "^be2 ${OUT//./\\.} " <<<"$out")"
+sleep 0.5
+# shellcheck disable=SC2154  # dump1 and dump2 are set by the eval above
+kill "$dump1" "$dump2"; wait "$dump1" "$dump2" 2>/dev/null
+n1=$(grep -c "IP ${EXT//./\\.}\.80 > ${OUT//./\\.}\." "$VSW_TMPDIR/u0-node1.log")
+n2=$(grep -c "IP ${EXT//./\\.}\.80 > ${OUT//./\\.}\." "$VSW_TMPDIR/u0-node2.log")
+assert_eq "node 1's underlay carried no reply from $EXT" 0 "$n1"
+assert_ge "node 2's underlay carried the replies, from $EXT:80 ($n2)" "$n2" 20
+
+# --- without DSR: source NAT to the node ------------------------------------------------------------
+out=$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami $EXT_SNAT 80 tcp)
+assert_eq "--no-dsr: be2 sees node 1's gateway" "be2 10.244.1.1 10.244.2.11" "$out"
+
+# --- traffic to the node that is not for a Service ---------------------------------------------------
+bg_start node1 "$VSW_TMPDIR/ssh-like.log" "$VSW_PY" "$VSW_SVC" whoami-server 2222 node1 "$N1"
+wait_until 5 grep -q listening "$VSW_TMPDIR/ssh-like.log" || fail "node1's server did not start"
+pk0=$(vsctl_on node1 --json show | jq '.ports[] | select(.name == "vsw0") | .stats.rx_packets')
+assert_eq "an ssh-like connection to node 1 is answered by node 1 itself" \
+    "node1 $OUT $N1" "$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami "$N1" 2222 tcp)"
+pk1=$(vsctl_on node1 --json show | jq '.ports[] | select(.name == "vsw0") | .stats.rx_packets')
+assert_eq "and the switch saw none of it (vsw0 rx unchanged)" "$pk0" "$pk1"
+
+# --- a policy gone takes its route with it -----------------------------------------------------------
+assert_ok "del-lb $EXT_SNAT:80/tcp on node1" vsctl_on node1 del-lb $EXT_SNAT:80/tcp
+assert_no_match "the route to $EXT_SNAT is gone" "^${EXT_SNAT//./\\.} " \
+    "$(ip -n "$(ns node1)" route show proto 86)"
