@@ -28,12 +28,12 @@ for i in 1 2; do
         --cluster-cidr 10.244.0.0/16 --service-cidr $SVC_CIDR
 done
 peer_nodes node1 node2
-N1=${VSW_NODE_IP[node1]} N2=${VSW_NODE_IP[node2]}
+N1=${VSW_NODE_IP[node1]}
 add_ns outside
 underlay_attach outside 100
 OUT=${VSW_NODE_IP[outside]}
 for a in $LB $EXT $EXT_SNAT; do
-    ns_exec outside ip route add $a/32 via "$N1" || fail "outside: route to $a via node1"
+    ns_exec outside ip route add "$a/32" via "$N1" || fail "outside: route to $a via node1"
 done
 add_pod node1 be1 10.244.1.11
 add_pod node2 be2 10.244.2.11
