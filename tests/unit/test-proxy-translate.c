@@ -113,14 +113,15 @@ static const struct translate_case cases[] = {
         SVC("v6", "\"clusterIP\":\"fd00::10\",\"clusterIPs\":[\"fd00::10\"],"
                   "\"ports\":[{\"port\":80}]") },
       {}, {}, true, "" },
-    { "NodePort, LoadBalancer, externalIPs, dual-stack: the IPv4 cluster IP",
+    { "NodePort, LoadBalancer, externalIPs, dual-stack: the IPv4 cluster IP and externalIPs",
       { SVC("np", "\"type\":\"NodePort\",\"clusterIP\":\"10.96.0.5\",\"ports\":[{\"port\":80,"
                   "\"nodePort\":30080}],\"externalIPs\":[\"192.0.2.1\"]"),
         SVC("ds", "\"type\":\"LoadBalancer\",\"clusterIP\":\"fd00::6\",\"clusterIPs\":"
                   "[\"fd00::6\",\"10.96.0.6\"],\"ports\":[{\"port\":443}]") },
       {}, {}, true,
       "10.96.0.5:80/tcp k8s:default/np dsr=1 aff=0 \n"
-      "10.96.0.6:443/tcp k8s:default/ds dsr=1 aff=0 \n" },
+      "10.96.0.6:443/tcp k8s:default/ds dsr=1 aff=0 \n"
+      "192.0.2.1:80/tcp k8s:default/np dsr=1 aff=0 \n" },
     { "slices of other Services, of IPv6, and without a service label are ignored",
       { SVC("web", "\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"port\":80}]") },
       { SLICE("other-a", "other", "{\"port\":8080}", EP("10.244.1.5", "", "n1")),
@@ -164,6 +165,35 @@ static const struct translate_case cases[] = {
       "10.96.0.5:81/tcp k8s:default/p:alt dsr=1 aff=0 10.244.1.5:8081,10.244.2.5:8081\n"
       "10.96.0.6:80/tcp k8s:default/q dsr=0 aff=0 10.244.1.6:80\n"
       "10.96.0.7:80/tcp k8s:default/r dsr=1 aff=0 10.244.1.7:80\n" },
+    { "externalIPs and LoadBalancer ingress IPs, TCP and UDP: externalTrafficPolicy Local "
+      "keeps this node's endpoints for them only, Cluster all; affinity and DSR kept; IPv6, "
+      "hostnames and duplicates left out",
+      { "{\"metadata\":{\"name\":\"lb\",\"namespace\":\"default\",\"annotations\":"
+        "{\"vswitch.io/dsr\":\"false\"}},\"spec\":{\"type\":\"LoadBalancer\","
+        "\"clusterIP\":\"10.96.0.20\",\"externalTrafficPolicy\":\"Local\","
+        "\"sessionAffinity\":\"ClientIP\",\"externalIPs\":[\"198.51.100.20\","
+        "\"2001:db8::1\"],\"ports\":[{\"name\":\"http\",\"port\":80,\"nodePort\":30080},"
+        "{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}]},\"status\":{\"loadBalancer\":"
+        "{\"ingress\":[{\"ip\":\"203.0.113.10\"},{\"hostname\":\"lb.example.org\"},"
+        "{\"ip\":\"198.51.100.20\"}]}}}",
+        "{\"metadata\":{\"name\":\"cl\",\"namespace\":\"default\"},\"spec\":{\"type\":"
+        "\"LoadBalancer\",\"clusterIP\":\"10.96.0.21\",\"externalTrafficPolicy\":\"Cluster\","
+        "\"ports\":[{\"port\":80}]},\"status\":{\"loadBalancer\":{\"ingress\":"
+        "[{\"ip\":\"203.0.113.11\"}]}}}" },
+      { SLICE("lb-a", "lb", "{\"name\":\"http\",\"port\":8080},{\"name\":\"dns\",\"port\":53,"
+              "\"protocol\":\"UDP\"}",
+              EP("10.244.1.5", "", "n1") "," EP("10.244.2.5", "", "n2")),
+        SLICE("cl-a", "cl", "{\"port\":8080}",
+              EP("10.244.1.6", "", "n1") "," EP("10.244.2.6", "", "n2")) },
+      {}, true,
+      "10.96.0.20:53/udp k8s:default/lb:dns dsr=0 aff=10800 10.244.1.5:53,10.244.2.5:53\n"
+      "10.96.0.20:80/tcp k8s:default/lb:http dsr=0 aff=10800 10.244.1.5:8080,10.244.2.5:8080\n"
+      "10.96.0.21:80/tcp k8s:default/cl dsr=1 aff=0 10.244.1.6:8080,10.244.2.6:8080\n"
+      "198.51.100.20:53/udp k8s:default/lb:dns dsr=0 aff=10800 10.244.1.5:53\n"
+      "198.51.100.20:80/tcp k8s:default/lb:http dsr=0 aff=10800 10.244.1.5:8080\n"
+      "203.0.113.10:53/udp k8s:default/lb:dns dsr=0 aff=10800 10.244.1.5:53\n"
+      "203.0.113.10:80/tcp k8s:default/lb:http dsr=0 aff=10800 10.244.1.5:8080\n"
+      "203.0.113.11:80/tcp k8s:default/cl dsr=1 aff=0 10.244.1.6:8080,10.244.2.6:8080\n" },
 };
 
 static void load(struct strmap *map, const char *const *objs, int kind)
@@ -298,6 +328,9 @@ static const struct malformed_case malformed[] = {
     { 0, "{\"metadata\":{\"namespace\":\"default\"},\"spec\":{}}",
       "service (without metadata.name): missing or invalid metadata.name" },
     { 0, "{\"metadata\":{\"name\":\"s\",\"namespace\":\"ns\"}}", "service ns/s: missing spec" },
+    { 0, "{\"metadata\":{\"name\":\"s\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":"
+      "\"10.96.0.1\",\"externalIPs\":\"198.51.100.1\"}}",
+      "service ns/s: spec.externalIPs or status.loadBalancer.ingress: expected an array" },
     { 0, SVC("s", "\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":70000}]"),
       "service default/s: spec.ports[0].port: expected an integer from 1 to 65535" },
     { 0, SVC("s", "\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":80},{\"port\":\"x\"}]"),

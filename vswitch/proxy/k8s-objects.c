@@ -128,6 +128,7 @@ void k8s_service_free(struct k8s_service *svc)
             free(svc->ports[i].name);
         }
         free(svc->ports);
+        free(svc->external);
         free(svc->key);
         free(svc);
     }
@@ -169,6 +170,46 @@ static int service_cluster_ip(const json_t *spec, struct k8s_service *svc, char 
         return 0;
     }
     return bad(err, len, "service", svc->key, "spec.clusterIP: invalid address \"%s\"", ip);
+}
+
+static void add_external(struct k8s_service *svc, const char *s)
+{
+    be32 ip;
+
+    if (!s || addr_parse_ip(s, &ip) || ip == svc->cluster_ip) {
+        return;
+    }
+    for (size_t i = 0; i < svc->n_external; i++) {
+        if (svc->external[i] == ip) {
+            return;
+        }
+    }
+    svc->external = xrealloc(svc->external, (svc->n_external + 1) * sizeof *svc->external);
+    svc->external[svc->n_external++] = ip;
+}
+
+/* spec.externalIPs and status.loadBalancer.ingress[].ip: the addresses clients outside the
+ * cluster use.  IPv6 ones and hostname-only ingress entries have no IPv4 policy. */
+static int service_external(const json_t *obj, const json_t *spec, struct k8s_service *svc,
+                            char *err, size_t len)
+{
+    const json_t *status = json_object_get(obj, "status"), *ips, *ingress, *v;
+    bool ok = true;
+    size_t i;
+
+    ips = opt_array(spec, "externalIPs", &ok);
+    ingress = opt_array(json_object_get(status, "loadBalancer"), "ingress", &ok);
+    if (!ok) {
+        return bad(err, len, "service", svc->key, "spec.externalIPs or "
+                   "status.loadBalancer.ingress: expected an array");
+    }
+    json_array_foreach(ips, i, v) {
+        add_external(svc, json_string_value(v));
+    }
+    json_array_foreach(ingress, i, v) {
+        add_external(svc, json_string_value(json_object_get(v, "ip")));
+    }
+    return 0;
 }
 
 static int service_ports(const json_t *spec, struct k8s_service *svc, char *err, size_t len)
@@ -242,7 +283,7 @@ int k8s_service_from_json(const json_t *obj, struct k8s_service **out, char *err
     const json_t *meta = json_object_get(obj, "metadata");
     const json_t *spec = json_object_get(obj, "spec");
     const json_t *labels = json_object_get(meta, "labels");
-    const char *dsr, *dsr_mode, *type, *itp;
+    const char *dsr, *dsr_mode, *type, *itp, *etp;
     struct k8s_service *svc;
     char key[KEY_MAX];
     bool ok = true;
@@ -261,10 +302,12 @@ int k8s_service_from_json(const json_t *obj, struct k8s_service **out, char *err
 
     type = opt_string(spec, "type", &ok);
     itp = opt_string(spec, "internalTrafficPolicy", &ok);
+    etp = opt_string(spec, "externalTrafficPolicy", &ok);
     dsr = opt_string(json_object_get(meta, "annotations"), K8S_DSR_ANNOTATION, &ok);
     dsr_mode = opt_string(json_object_get(meta, "annotations"), K8S_DSR_MODE_ANNOTATION, &ok);
     if (!ok) {
-        error = bad(err, len, "service", key, "spec.type, spec.internalTrafficPolicy, the "
+        error = bad(err, len, "service", key, "spec.type, spec.internalTrafficPolicy, "
+                    "spec.externalTrafficPolicy, the "
                     K8S_DSR_ANNOTATION " or the " K8S_DSR_MODE_ANNOTATION " annotation is not "
                     "a string");
         goto fail;
@@ -288,10 +331,14 @@ int k8s_service_from_json(const json_t *obj, struct k8s_service **out, char *err
     if (!error) {
         error = service_affinity(spec, svc, err, len);
     }
+    if (!error) {
+        error = service_external(obj, spec, svc, err, len);
+    }
     if (error) {
         goto fail;
     }
     svc->itp_local = itp && !strcmp(itp, "Local");
+    svc->etp_local = etp && !strcmp(etp, "Local");
     if (dsr) {
         if (!strcasecmp(dsr, "true")) {
             svc->dsr = 1;

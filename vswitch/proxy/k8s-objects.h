@@ -56,6 +56,11 @@ struct k8s_service {
     enum k8s_svc_skip skip;
     be32 cluster_ip;            /* The IPv4 cluster IP; 0 when skipped. */
     bool itp_local;             /* spec.internalTrafficPolicy: Local */
+    bool etp_local;             /* spec.externalTrafficPolicy: Local */
+    /* The Service's addresses outside the cluster, IPv4 and unique: spec.externalIPs, then
+     * status.loadBalancer.ingress[].ip.  Others (IPv6, hostnames) are left out. */
+    be32 *external;
+    size_t n_external;
     uint32_t affinity_timeout;  /* Seconds of ClientIP affinity; 0: none. */
     int dsr;                    /* The annotation: 1 true, 0 false, -1 absent (the default). */
     bool preserve_dip;          /* vswitch.io/dsr-mode: preserve-dip */

@@ -118,48 +118,64 @@ static bool preserve_dip_possible(const struct k8s_service *svc,
     return true;
 }
 
+/* Adds the policy of port 'sp' of 'svc' at 'vip', its backends the endpoints of 'l' (only
+ * this node's with 'local_only'), as translate.h says. */
+static void add_policy(const struct k8s_service *svc, const struct k8s_service_port *sp,
+                       const struct slice_list *l, const struct translate_config *cfg,
+                       be32 vip, bool local_only, struct desired *out,
+                       struct translate_stats *st)
+{
+    struct lb_service key = { vip, sp->port, sp->proto };
+    size_t cap = 0, n_backends;
+    struct policy *p;
+
+    p = xcalloc(1, sizeof *p);
+    lb_service_str(&key, p->service);
+    desired_policy_name(svc->key, sp->name, p->name);
+    p->dsr = svc->dsr < 0 ? cfg->dsr : svc->dsr;
+    p->affinity_timeout = svc->affinity_timeout;
+    collect(l, sp, local_only, EP_READY, p, &cap);
+    if (!p->n_backends) {
+        /* kube-proxy's fallback: keep terminating endpoints that still serve, so
+         * connections drain instead of failing during a rollout. */
+        collect(l, sp, local_only, EP_SERVING_TERMINATING, p, &cap);
+    }
+    policy_normalize(p);
+    p->preserve_dip = svc->preserve_dip && preserve_dip_possible(svc, sp, p, st);
+    if (p->n_backends > LB_CONFIG_MAX_BACKENDS) {
+        p->n_backends = LB_CONFIG_MAX_BACKENDS;
+        st->truncated++;
+    }
+    n_backends = p->n_backends;
+    if (!desired_add_policy(out, p)) {
+        char buf[LB_SERVICE_STR_LEN];
+
+        st->conflicts++;
+        LOG_DBG("service %s port \"%s\": %s belongs to another service", svc->key,
+                sp->name, lb_service_str(&key, buf));
+        return;
+    }
+    st->policies++;
+    st->backends += n_backends;
+}
+
 static void translate_service(const struct k8s_service *svc, const struct slice_list *l,
                               const struct translate_config *cfg, struct desired *out,
                               struct translate_stats *st)
 {
     for (size_t i = 0; i < svc->n_ports; i++) {
         const struct k8s_service_port *sp = &svc->ports[i];
-        struct lb_service key = { svc->cluster_ip, sp->port, sp->proto };
-        size_t cap = 0, n_backends;
-        struct policy *p;
 
         if (!sp->proto) {
             st->ports_unsupported++;
             continue;
         }
-        p = xcalloc(1, sizeof *p);
-        lb_service_str(&key, p->service);
-        desired_policy_name(svc->key, sp->name, p->name);
-        p->dsr = svc->dsr < 0 ? cfg->dsr : svc->dsr;
-        p->affinity_timeout = svc->affinity_timeout;
-        collect(l, sp, svc->itp_local, EP_READY, p, &cap);
-        if (!p->n_backends) {
-            /* kube-proxy's fallback: keep terminating endpoints that still serve, so
-             * connections drain instead of failing during a rollout. */
-            collect(l, sp, svc->itp_local, EP_SERVING_TERMINATING, p, &cap);
+        add_policy(svc, sp, l, cfg, svc->cluster_ip, svc->itp_local, out, st);
+        /* The ways in from outside the cluster: externalTrafficPolicy, not the internal
+         * one, chooses their endpoints. */
+        for (size_t j = 0; j < svc->n_external; j++) {
+            add_policy(svc, sp, l, cfg, svc->external[j], svc->etp_local, out, st);
         }
-        policy_normalize(p);
-        p->preserve_dip = svc->preserve_dip && preserve_dip_possible(svc, sp, p, st);
-        if (p->n_backends > LB_CONFIG_MAX_BACKENDS) {
-            p->n_backends = LB_CONFIG_MAX_BACKENDS;
-            st->truncated++;
-        }
-        n_backends = p->n_backends;
-        if (!desired_add_policy(out, p)) {
-            char buf[LB_SERVICE_STR_LEN];
-
-            st->conflicts++;
-            LOG_DBG("service %s port \"%s\": %s belongs to another service", svc->key,
-                    sp->name, lb_service_str(&key, buf));
-            continue;
-        }
-        st->policies++;
-        st->backends += n_backends;
     }
 }
 

@@ -1,8 +1,11 @@
 /* The translation from Kubernetes objects to vswitchd configuration, with kube-proxy's
  * semantics:
  *
- *   - each port of a ClusterIP Service (also of a NodePort or LoadBalancer one, and one with
- *     externalIPs: only its cluster IP is handled) becomes a policy clusterIP:port/proto;
+ *   - each port of a ClusterIP Service (also of a NodePort or LoadBalancer one) becomes a
+ *     policy clusterIP:port/proto, and one more for each of its IPv4 externalIPs and
+ *     LoadBalancer ingress IPs (vswitchd routes those into the switch from the node); the
+ *     latter with only this node's endpoints under externalTrafficPolicy Local.  NodePorts
+ *     are not programmed yet;
  *   - its backends are the endpoints of every EndpointSlice of the Service that has a port
  *     of the same name and protocol, at that port (so named targetPorts resolve per pod);
  *   - the ready endpoints, or if there are none the serving and terminating ones; with
