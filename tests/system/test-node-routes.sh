@@ -118,9 +118,15 @@ done
 stop_vswitchd node1
 VSW_ARGS[node1]=${VSW_ARGS[node1]/$SVC_CIDR/10.112.0.0/16}
 restart_vswitchd node1
+# The policies of 10.96.0.0/12 are now outside the service CIDR: external addresses to this
+# vswitchd (issue 16), routed one /32 each.
+EXT="via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink"
 assert_eq "restart with --service-cidr 10.112.0.0/16: peer route restored, service route moved" \
     "10.112.0.0/16 via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink
 10.244.2.0/24 via 169.254.1.1 dev vsw0 src 10.244.1.1 onlink
+10.96.0.1 $EXT
+10.96.0.10 $EXT
+10.96.0.2 $EXT
 $NH" "$(vsw_routes node1)"
 assert_match "a route vswitchd did not make is left alone" "^10.250.0.0/16 scope link" \
     "$(ip -n "$(ns node1)" route show dev vsw0)"
