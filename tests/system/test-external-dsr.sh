@@ -12,7 +12,9 @@
 #     client, source the externalIP and port the client used), while node 2's shows them;
 #   - --no-dsr: the backend sees node 1 (its gateway), the answer comes back through node 1;
 #   - traffic to the node that is not for a Service (an ssh-like TCP server of node 1) is
-#     untouched.
+#     untouched;
+#   - source ranges (loadBalancerSourceRanges): a client outside them gets nothing, its SYNs
+#     counted as source_range; one inside is served.
 . "$(dirname "$0")/../lib/lib.sh"
 preflight
 require tcpdump
@@ -101,6 +103,26 @@ assert_eq "an ssh-like connection to node 1 is answered by node 1 itself" \
     "node1 $OUT $N1" "$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami "$N1" 2222 tcp)"
 pk1=$(vsctl_on node1 --json show | jq '.ports[] | select(.name == "vsw0") | .stats.rx_packets')
 assert_eq "and the switch saw none of it (vsw0 rx unchanged)" "$pk0" "$pk1"
+
+# --- loadBalancerSourceRanges: others dropped and counted ----------------------------------------
+LB2=203.0.113.11 LB3=203.0.113.12
+ns_exec outside ip route add "$LB2/32" via "$N1" || fail "outside: route to $LB2"
+ns_exec outside ip route add "$LB3/32" via "$N1" || fail "outside: route to $LB3"
+assert_ok "node1: $LB2 admits only 192.0.2.0/24" vsctl_on node1 add-lb $LB2:80/tcp \
+    10.244.1.11:8080 --source-ranges 192.0.2.0/24 --name lb-ranges-other
+assert_ok "node1: $LB3 admits the outside's subnet" vsctl_on node1 add-lb $LB3:80/tcp \
+    10.244.1.11:8080 --source-ranges 192.0.2.0/24,"${OUT%.*}.0/24" --name lb-ranges-ours
+assert_fail "a range with host bits is refused" vsctl_on node1 add-lb $LB3:81/tcp \
+    10.244.1.11:8080 --source-ranges 192.0.2.1/24
+assert_match "dump-policies shows the ranges" "^    Source IP : 192\.0\.2\.0/24, ${OUT%.*}\.0/24\$" \
+    "$(policy_block node1 lb-ranges-ours)"
+d0=$(drop_count node1 source_range)
+assert_match "a client outside the ranges gets nothing" "^timeout" \
+    "$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami $LB2 80 tcp)"
+assert_ge "and its SYNs were dropped and counted (source_range)" \
+    "$(drop_count node1 source_range)" $((d0 + 1))
+assert_eq "a client inside them is served" "be1 $OUT 10.244.1.11" \
+    "$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami $LB3 80 tcp)"
 
 # --- a policy gone takes its route with it -----------------------------------------------------------
 assert_ok "del-lb $EXT_SNAT:80/tcp on node1" vsctl_on node1 del-lb $EXT_SNAT:80/tcp

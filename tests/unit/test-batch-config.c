@@ -82,10 +82,11 @@ static const struct parse_case parse_cases[] = {
       "unknown command \"add-port\": expected add-lb, del-lb, add-peer or del-peer" },
     { "add-lb without a service", "add-lb --no-dsr", NULL,
       "add-lb: missing argument; usage: add-lb VIP:PORT/PROTO [BACKEND:PORT...] [--no-dsr] "
-      "[--preserve-dip] [--affinity-timeout SECONDS] [--name NAME]" },
+      "[--preserve-dip] [--source-ranges CIDR,...] [--affinity-timeout SECONDS] [--name NAME]" },
     { "add-lb unknown option", "add-lb 10.96.0.1:80/tcp --dsr", NULL,
       "add-lb: unknown option \"--dsr\"; usage: add-lb VIP:PORT/PROTO [BACKEND:PORT...] "
-      "[--no-dsr] [--preserve-dip] [--affinity-timeout SECONDS] [--name NAME]" },
+      "[--no-dsr] [--preserve-dip] [--source-ranges CIDR,...] [--affinity-timeout SECONDS] "
+      "[--name NAME]" },
     { "add-lb --name without a value", "add-lb 10.96.0.1:80/tcp --name", NULL,
       "add-lb: option '--name' needs a value" },
     { "add-lb bad affinity", "add-lb 10.96.0.1:80/tcp --affinity-timeout -1", NULL,

@@ -36,7 +36,8 @@ static const struct operand_case operand_cases[] = {
     { "del-port", { NULL }, "del-port: missing argument; usage: vsctl del-port NAME" },
     { "del-port", { "a", "b" }, "del-port: unexpected argument 'b'; usage: vsctl del-port NAME" },
     { "add-lb", { NULL }, "add-lb: missing argument; usage: vsctl add-lb VIP:PORT/PROTO "
-      "[BACKEND:PORT...] [--no-dsr] [--preserve-dip] [--affinity-timeout SECONDS] [--name NAME]" },
+      "[BACKEND:PORT...] [--no-dsr] [--preserve-dip] [--source-ranges CIDR,...] "
+      "[--affinity-timeout SECONDS] [--name NAME]" },
     { "add-lb", { "10.96.0.1:80/tcp", "a", "b" }, NULL },
     { "add-peer", { "192.168.50.2" }, "add-peer: missing argument; usage: vsctl add-peer "
       "NODE_IP POD_CIDR" },
@@ -99,6 +100,11 @@ Test(ctl_commands, build_add_lb)
         } else if (!strcmp(opt->name, "name")) {
             ctl_command_set_option(cmd, msg, opt, "first");
             ctl_command_set_option(cmd, msg, opt, "default/web");  /* The last one wins. */
+        } else if (!strcmp(opt->name, "source-ranges")) {
+            /* A list: commas and repeats both append. */
+            cr_assert(ctl_option_has_value(cmd, opt));
+            ctl_command_set_option(cmd, msg, opt, "203.0.113.0/24,198.51.100.0/25");
+            ctl_command_set_option(cmd, msg, opt, "192.0.2.7/32");
         } else {
             cr_assert_not(ctl_option_has_value(cmd, opt));
             ctl_command_set_option(cmd, msg, opt, NULL);
@@ -113,6 +119,11 @@ Test(ctl_commands, build_add_lb)
     cr_assert_str_eq(got->add_lb->backends[0], "10.244.1.5:8080");
     cr_assert_str_eq(got->add_lb->backends[1], "10.244.2.7:8080");
     cr_assert(got->add_lb->no_dsr);
+    cr_assert(got->add_lb->preserve_dip);
+    cr_assert_eq(got->add_lb->n_source_ranges, 3);
+    cr_assert_str_eq(got->add_lb->source_ranges[0], "203.0.113.0/24");
+    cr_assert_str_eq(got->add_lb->source_ranges[1], "198.51.100.0/25");
+    cr_assert_str_eq(got->add_lb->source_ranges[2], "192.0.2.7/32");
     cr_assert_eq(got->add_lb->affinity_timeout, 10800);
     cr_assert_str_eq(got->add_lb->name, "default/web");
     ctl_msg_request_free(got);

@@ -166,12 +166,14 @@ static const struct translate_case cases[] = {
       "10.96.0.6:80/tcp k8s:default/q dsr=0 aff=0 10.244.1.6:80\n"
       "10.96.0.7:80/tcp k8s:default/r dsr=1 aff=0 10.244.1.7:80\n" },
     { "externalIPs and LoadBalancer ingress IPs, TCP and UDP: externalTrafficPolicy Local "
-      "keeps this node's endpoints for them only, Cluster all; affinity and DSR kept; IPv6, "
+      "keeps this node's endpoints, loadBalancerSourceRanges (normalized) guard the ingress IPs; "
+      "Cluster all; affinity and DSR kept; IPv6, "
       "hostnames and duplicates left out",
       { "{\"metadata\":{\"name\":\"lb\",\"namespace\":\"default\",\"annotations\":"
         "{\"vswitch.io/dsr\":\"false\"}},\"spec\":{\"type\":\"LoadBalancer\","
         "\"clusterIP\":\"10.96.0.20\",\"externalTrafficPolicy\":\"Local\","
-        "\"sessionAffinity\":\"ClientIP\",\"externalIPs\":[\"198.51.100.20\","
+        "\"sessionAffinity\":\"ClientIP\",\"loadBalancerSourceRanges\":[\"203.0.113.77/24\","
+        "\"192.0.2.9/32\",\"2001:db8::/32\"],\"externalIPs\":[\"198.51.100.20\","
         "\"2001:db8::1\"],\"ports\":[{\"name\":\"http\",\"port\":80,\"nodePort\":30080},"
         "{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}]},\"status\":{\"loadBalancer\":"
         "{\"ingress\":[{\"ip\":\"203.0.113.10\"},{\"hostname\":\"lb.example.org\"},"
@@ -191,8 +193,10 @@ static const struct translate_case cases[] = {
       "10.96.0.21:80/tcp k8s:default/cl dsr=1 aff=0 10.244.1.6:8080,10.244.2.6:8080\n"
       "198.51.100.20:53/udp k8s:default/lb:dns dsr=0 aff=10800 10.244.1.5:53\n"
       "198.51.100.20:80/tcp k8s:default/lb:http dsr=0 aff=10800 10.244.1.5:8080\n"
-      "203.0.113.10:53/udp k8s:default/lb:dns dsr=0 aff=10800 10.244.1.5:53\n"
-      "203.0.113.10:80/tcp k8s:default/lb:http dsr=0 aff=10800 10.244.1.5:8080\n"
+      "203.0.113.10:53/udp k8s:default/lb:dns dsr=0 aff=10800 src=203.0.113.0/24,192.0.2.9/32 "
+      "10.244.1.5:53\n"
+      "203.0.113.10:80/tcp k8s:default/lb:http dsr=0 aff=10800 src=203.0.113.0/24,192.0.2.9/32 "
+      "10.244.1.5:8080\n"
       "203.0.113.11:80/tcp k8s:default/cl dsr=1 aff=0 10.244.1.6:8080,10.244.2.6:8080\n" },
 };
 
@@ -248,6 +252,10 @@ static char *render(const struct desired *d)
 
         fprintf(f, "%s %s dsr=%d aff=%u %s", p->service, p->name, p->dsr, p->affinity_timeout,
                 p->preserve_dip ? "preserve-dip " : "");
+        for (size_t r = 0; r < p->n_source_ranges; r++) {
+            fprintf(f, "%s%s%s", r ? "," : "src=", p->source_ranges[r],
+                    r + 1 == p->n_source_ranges ? " " : "");
+        }
         for (size_t j = 0; j < p->n_backends; j++) {
             char ip[IP_STR_LEN];
 
@@ -331,6 +339,10 @@ static const struct malformed_case malformed[] = {
     { 0, "{\"metadata\":{\"name\":\"s\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":"
       "\"10.96.0.1\",\"externalIPs\":\"198.51.100.1\"}}",
       "service ns/s: spec.externalIPs or status.loadBalancer.ingress: expected an array" },
+    { 0, "{\"metadata\":{\"name\":\"s\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":"
+      "\"10.96.0.1\",\"loadBalancerSourceRanges\":[\"10.0.0.0/8\",\"10.0.0.0/33\"]}}",
+      "service ns/s: spec.loadBalancerSourceRanges[1]: expected an IPv4 CIDR, e.g. "
+      "203.0.113.0/24" },
     { 0, SVC("s", "\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":70000}]"),
       "service default/s: spec.ports[0].port: expected an integer from 1 to 65535" },
     { 0, SVC("s", "\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":80},{\"port\":\"x\"}]"),

@@ -29,6 +29,7 @@ static const struct ctl_option add_port_options[] = {
 static const struct ctl_option add_lb_options[] = {
     { .name = "no-dsr" },
     { .name = "preserve-dip" },
+    { .name = "source-ranges", .expected = "CIDR,..." },
     /* The range (0 to 86400) is vswitchd's to check, with its message. */
     { .name = "affinity-timeout", .expected = "seconds, 0 to 86400" },
     { .name = "name" },
@@ -43,7 +44,7 @@ const struct ctl_command ctl_commands[] = {
     { "del-port", "del-port NAME", { "name" }, NULL,
       VSWITCH__REQUEST__COMMAND_DEL_PORT, VSWITCH__BATCH_OP__OP__NOT_SET },
     { "add-lb", "add-lb VIP:PORT/PROTO [BACKEND:PORT...] [--no-dsr] [--preserve-dip] "
-      "[--affinity-timeout SECONDS] [--name NAME]", { "service", "backends" }, add_lb_options,
+      "[--source-ranges CIDR,...] [--affinity-timeout SECONDS] [--name NAME]", { "service", "backends" }, add_lb_options,
       VSWITCH__REQUEST__COMMAND_ADD_LB, VSWITCH__BATCH_OP__OP_ADD_LB },
     { "del-lb", "del-lb VIP:PORT/PROTO", { "service" }, NULL,
       VSWITCH__REQUEST__COMMAND_DEL_LB, VSWITCH__BATCH_OP__OP_DEL_LB },
@@ -210,6 +211,19 @@ void ctl_command_set_option(const struct ctl_command *cmd, ProtobufCMessage *msg
     const ProtobufCFieldDescriptor *f = option_field(cmd, opt);
     unsigned long v;
 
+    if (f->label == PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_STRING) {
+        /* A list: "a,b" and the option given again both append. */
+        size_t *n = (size_t *) ((char *) msg + f->quantifier_offset);
+        char *copy = xstrdup(value), *save = NULL;
+
+        for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+            FIELD(msg, f, char **) = xrealloc(FIELD(msg, f, char **),
+                                              (*n + 1) * sizeof(char *));
+            FIELD(msg, f, char **)[(*n)++] = xstrdup(s);
+        }
+        free(copy);
+        return;
+    }
     switch (f->type) {
     case PROTOBUF_C_TYPE_BOOL:
         FIELD(msg, f, protobuf_c_boolean) = true;

@@ -321,6 +321,14 @@ static json_t *policy_json(const Vswitch__Policy *p)
                        "flow_ttl", (int) p->flow_ttl,
                        "snat_ip", *p->snat_ip ? json_string(p->snat_ip) : json_null());
     json_object_set_new(policy, "preserve_dip", json_boolean(p->preserve_dip));
+    {
+        json_t *ranges = json_array();
+
+        for (size_t i = 0; i < p->n_source_ranges; i++) {
+            json_array_append_new(ranges, json_string(p->source_ranges[i]));
+        }
+        json_object_set_new(policy, "source_ranges", ranges);
+    }
     if (s) {
         json_object_set_new(policy, "stats", json_pack(
             "{s:I, s:I, s:I, s:I, s:I, s:I}", "packets", (json_int_t) s->packets,
@@ -354,12 +362,20 @@ static void print_policy_text(const Vswitch__Policy *p)
            "Type : lbnat\n"
            "    Protocols : %" PRIu32 "\n"
            "    Destination IP : %s\n"
-           "    Destination ports : %" PRIu32 "\n"
-           "Flow TTL: %" PRIu32 "\n"
+           "    Destination ports : %" PRIu32 "\n",
+           p->name, p->protocol_number, p->vip, p->port);
+    if (p->n_source_ranges) {
+        /* VFP's match condition, loadBalancerSourceRanges: other clients are dropped. */
+        printf("    Source IP : ");
+        for (size_t i = 0; i < p->n_source_ranges; i++) {
+            printf("%s%s", i ? ", " : "", p->source_ranges[i]);
+        }
+        putchar('\n');
+    }
+    printf("Flow TTL: %" PRIu32 "\n"
            "Rule Data:\n"
            "Decrementing TTL\n"
-           "Fixing MAC\n",
-           p->name, p->protocol_number, p->vip, p->port, p->flow_ttl);
+           "Fixing MAC\n", p->flow_ttl);
     if (!p->preserve_dip) {
         puts("Modifying destination IP");
     }

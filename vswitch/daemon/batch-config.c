@@ -67,7 +67,9 @@ bool batch_lb_config_equal(const struct lb_config *a, const struct lb_config *b)
 {
     if (a->service.vip != b->service.vip || a->service.port != b->service.port
         || a->service.proto != b->service.proto || a->dsr != b->dsr
-        || a->preserve_dip != b->preserve_dip
+        || a->preserve_dip != b->preserve_dip || a->n_source_ranges != b->n_source_ranges
+        || memcmp(a->source_ranges, b->source_ranges,
+                  a->n_source_ranges * sizeof *a->source_ranges)
         || a->affinity_timeout != b->affinity_timeout || strcmp(a->name, b->name)
         || a->n_backends != b->n_backends) {
         return false;

@@ -51,6 +51,19 @@ int db_policy_put(struct db *db, const struct lb_config *p, bool *replaced, char
     sqlite3_bind_int(pol, 5, p->dsr);
     sqlite3_bind_int64(pol, 6, p->affinity_timeout);
     sqlite3_bind_int(pol, 7, p->preserve_dip);
+    {
+        char ranges[LB_CONFIG_MAX_SOURCE_RANGES * 20] = "";
+        size_t len = 0;
+
+        for (size_t i = 0; i < p->n_source_ranges; i++) {
+            char ip[IP_STR_LEN];
+
+            len += snprintf(ranges + len, sizeof ranges - len, "%s%s/%d", i ? "," : "",
+                            addr_ip_str(p->source_ranges[i].net, ip),
+                            p->source_ranges[i].prefix);
+        }
+        sqlite3_bind_text(pol, 8, ranges, -1, SQLITE_TRANSIENT);
+    }
     error = db_stmt_run(db, pol, "cannot store the policy", err, errlen);
     if (error) {
         goto out;
@@ -94,7 +107,7 @@ int db_policy_delete(struct db *db, const struct lb_service *svc, char *err, siz
 }
 
 /* Fills 'p' from a row of (id, vip, port, protocol, name, dsr, affinity_timeout,
- * preserve_dip) and the
+ * preserve_dip, source_ranges) and the
  * backends of policy 'id' read with 'be_stmt'.  Returns 0, -EINVAL (with a warning logged) for
  * a row that does not parse, or -EIO. */
 static int read_policy(struct db *db, sqlite3_stmt *row, sqlite3_stmt *be_stmt,
@@ -113,6 +126,20 @@ static int read_policy(struct db *db, sqlite3_stmt *row, sqlite3_stmt *be_stmt,
                        : !strcmp(proto, "udp") ? IPPROTO_UDP : 0;
     p->dsr = sqlite3_column_int(row, 5) != 0;
     p->preserve_dip = sqlite3_column_int(row, 7) != 0;
+    {
+        char ranges[LB_CONFIG_MAX_SOURCE_RANGES * 20], *save = NULL;
+
+        db_column_copy(row, 8, ranges, sizeof ranges);
+        for (char *r = strtok_r(ranges, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
+            if (p->n_source_ranges == LB_CONFIG_MAX_SOURCE_RANGES
+                || addr_parse_cidr(r, &p->source_ranges[p->n_source_ranges])) {
+                LOG_WARN("%s: policy %s:%d/%s: source range \"%s\" is not valid; ignored",
+                         db->path, vip, sqlite3_column_int(row, 2), proto, r);
+                return -EINVAL;
+            }
+            p->n_source_ranges++;
+        }
+    }
     affinity = sqlite3_column_int64(row, 6);
     /* Rows are written only by db_policy_put(); one that does not parse was edited by hand. */
     if (addr_parse_ip(vip, &p->service.vip) || !p->service.proto
@@ -156,7 +183,8 @@ static int read_policy(struct db *db, sqlite3_stmt *row, sqlite3_stmt *be_stmt,
 }
 
 #define POLICY_COLUMNS \
-    "SELECT id, vip, port, protocol, name, dsr, affinity_timeout, preserve_dip FROM policies"
+    "SELECT id, vip, port, protocol, name, dsr, affinity_timeout, preserve_dip, source_ranges " \
+    "FROM policies"
 /* The order is only for reading the table: the datapath sorts backends itself. */
 #define BACKEND_QUERY \
     "SELECT ip, port FROM backends WHERE policy = ?1 ORDER BY ip, port"

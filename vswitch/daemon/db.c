@@ -27,7 +27,7 @@
 static const char *const stmt_sql[DB_N_STMTS] = {
     [STMT_POLICY_DELETE] = "DELETE FROM policies WHERE vip = ?1 AND port = ?2 AND protocol = ?3",
     [STMT_POLICY_INSERT] = "INSERT INTO policies (vip, port, protocol, name, dsr, "
-                           "affinity_timeout, preserve_dip) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           "affinity_timeout, preserve_dip, source_ranges) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [STMT_BACKEND_INSERT] = "INSERT INTO backends (policy, ip, port) VALUES (?1, ?2, ?3)",
     [STMT_PEER_SELECT] = "SELECT pod_cidr FROM peers WHERE node_ip = ?1",
     [STMT_PEER_PUT] = "INSERT INTO peers (node_ip, pod_cidr) VALUES (?1, ?2)"
@@ -39,7 +39,8 @@ static const char *const stmt_sql[DB_N_STMTS] = {
  * policies: one row per VIP:port/protocol in "policies", its backends in "backends", deleted
  * with it (foreign keys are on).  Version 3 adds the overlay peers: one row per remote node
  * in "peers", its underlay address and its pod CIDR.  Version 4 marks the classic L2 DSR
- * policies (--preserve-dip); older rows are not. */
+ * policies (--preserve-dip; older rows are not) and keeps their source ranges ("CIDR,CIDR",
+ * '' for any client). */
 static const char *const migrations[] = {
     "CREATE TABLE ports ("
     "    name          TEXT PRIMARY KEY NOT NULL,"
@@ -77,7 +78,8 @@ static const char *const migrations[] = {
     "    created  INTEGER NOT NULL DEFAULT (strftime('%s', 'now'))"
     ");",
 
-    "ALTER TABLE policies ADD COLUMN preserve_dip INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE policies ADD COLUMN preserve_dip INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE policies ADD COLUMN source_ranges TEXT NOT NULL DEFAULT '';",
 };
 #define DB_SCHEMA_VERSION ((int) ARRAY_SIZE(migrations))
 

@@ -31,6 +31,8 @@
 _Static_assert(LB_CONFIG_NAME_MAX == DP_LB_NAME_MAX, "policy name limits differ");
 _Static_assert(LB_CONFIG_MAX_BACKENDS == DP_LB_MAX_BACKENDS, "backend limits differ");
 _Static_assert(LB_CONFIG_MAX_AFFINITY == DP_LB_MAX_AFFINITY, "affinity limits differ");
+_Static_assert(LB_CONFIG_MAX_SOURCE_RANGES == DP_LB_MAX_SOURCE_RANGES,
+               "source range limits differ");
 
 void txn_policy_spec(const struct lb_config *p, struct dp_lb_spec *spec)
 {
@@ -46,10 +48,13 @@ void txn_policy_spec(const struct lb_config *p, struct dp_lb_spec *spec)
         .proto = p->service.proto,
         .dsr = p->dsr,
         .preserve_dip = p->preserve_dip,
+        .n_source_ranges = p->n_source_ranges,
         .affinity_timeout = p->affinity_timeout,
         .n_backends = p->n_backends,
         .backends = backends,
     };
+    memcpy(spec->source_ranges, p->source_ranges,
+           p->n_source_ranges * sizeof *p->source_ranges);
     str_copy(spec->name, p->name, sizeof spec->name);
 }
 
@@ -91,6 +96,9 @@ static void snapshot_policies(struct vswitchd *vd, struct lb_config **policiesp,
         p->service.proto = spec->proto;
         p->dsr = spec->dsr;
         p->preserve_dip = spec->preserve_dip;
+        p->n_source_ranges = spec->n_source_ranges;
+        memcpy(p->source_ranges, spec->source_ranges,
+               spec->n_source_ranges * sizeof *spec->source_ranges);
         p->affinity_timeout = spec->affinity_timeout;
         str_copy(p->name, spec->name, sizeof p->name);
         p->n_backends = spec->n_backends;

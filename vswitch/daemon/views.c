@@ -150,6 +150,7 @@ static Vswitch__DispatchEntry *dispatch_msg(const struct dp_dispatch_info *d)
 /* A Policy message without backends or counters. */
 static Vswitch__Policy *policy_msg(const struct vswitchd *vd, const struct lb_service *svc,
                                    const char *name, bool dsr, bool preserve_dip,
+                                   const struct cidr *ranges, size_t n_ranges,
                                    uint32_t affinity_timeout, size_t n_backends)
 {
     Vswitch__Policy *m = xmalloc(sizeof *m);
@@ -164,6 +165,14 @@ static Vswitch__Policy *policy_msg(const struct vswitchd *vd, const struct lb_se
     m->protocol_number = svc->proto;
     m->dsr = dsr;
     m->preserve_dip = preserve_dip;
+    m->n_source_ranges = n_ranges;
+    m->source_ranges = n_ranges ? xmalloc(n_ranges * sizeof *m->source_ranges) : NULL;
+    for (size_t i = 0; i < n_ranges; i++) {
+        char s[IP_STR_LEN + 4];
+
+        snprintf(s, sizeof s, "%s/%d", addr_ip_str(ranges[i].net, ip), ranges[i].prefix);
+        m->source_ranges[i] = ctl_msg_strdup(s);
+    }
     m->affinity_timeout = affinity_timeout;
     m->flow_ttl = vd->cfg.flow_ttl;
     m->snat_ip = ctl_msg_strdup(dsr ? "" : addr_ip_str(vd->cfg.gateway, ip));
@@ -342,7 +351,7 @@ Vswitch__Peer *view_peer(struct vswitchd *vd, be32 node_ip)
 Vswitch__Policy *view_policy(const struct vswitchd *vd, const struct lb_config *p)
 {
     Vswitch__Policy *m = policy_msg(vd, &p->service, p->name, p->dsr, p->preserve_dip,
-                                    p->affinity_timeout,
+                                    p->source_ranges, p->n_source_ranges, p->affinity_timeout,
                                     p->n_backends);
 
     for (size_t i = 0; i < p->n_backends; i++) {
@@ -442,7 +451,8 @@ Vswitch__Response *view_dump_policies(struct vswitchd *vd)
         Vswitch__Policy *m;
 
         m = policy_msg(vd, &svc, spec->name, spec->dsr, spec->preserve_dip,
-                       spec->affinity_timeout, spec->n_backends);
+                       spec->source_ranges, spec->n_source_ranges, spec->affinity_timeout,
+                       spec->n_backends);
         for (size_t b = 0; b < spec->n_backends; b++) {
             m->backends[b] = backend_msg(spec->backends[b].ip, spec->backends[b].port);
         }

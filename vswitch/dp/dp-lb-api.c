@@ -25,6 +25,11 @@ static int validate_lb_spec(const struct dp_lb_spec *spec, char *err, size_t err
         snprintf(err, errlen, "VIP port must be 1-65535");
         return -EINVAL;
     }
+    if (spec->n_source_ranges > DP_LB_MAX_SOURCE_RANGES) {
+        snprintf(err, errlen, "%zu source ranges, at most %d", spec->n_source_ranges,
+                 DP_LB_MAX_SOURCE_RANGES);
+        return -EINVAL;
+    }
     if (spec->preserve_dip && !spec->dsr) {
         snprintf(err, errlen, "preserve-dip is a form of DSR: it cannot SNAT");
         return -EINVAL;

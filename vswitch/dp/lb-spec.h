@@ -8,11 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/addr.h"
 #include "lib/types.h"
 
 #define DP_LB_NAME_MAX 96
 #define DP_LB_MAX_BACKENDS 4096
 #define DP_LB_MAX_AFFINITY 86400
+#define DP_LB_MAX_SOURCE_RANGES 64
 
 struct dp_lb_backend {
     be32 ip;
@@ -29,6 +31,10 @@ struct dp_lb_spec {
                                      * backend holds the VIP.  Implies dsr, and every
                                      * backend's port is 'port'. */
     uint32_t affinity_timeout;      /* ClientIP affinity in seconds; 0 = none. */
+    /* loadBalancerSourceRanges: the clients whose new connections are balanced; none: any.
+     * Inline, so a spec copies by value. */
+    size_t n_source_ranges;
+    struct cidr source_ranges[DP_LB_MAX_SOURCE_RANGES];
     char name[DP_LB_NAME_MAX];      /* Friendly name, as dump-policies prints it. */
     size_t n_backends;
     const struct dp_lb_backend *backends;

@@ -294,6 +294,16 @@ bool lb_has_backend(const struct lb_policy *p, be32 ip, uint16_t port)
            && bsearch(&key, p->backends, p->spec.n_backends, sizeof key, backend_cmp);
 }
 
+bool lb_source_allowed(const struct lb_policy *p, be32 client)
+{
+    for (size_t i = 0; i < p->spec.n_source_ranges; i++) {
+        if (cidr_contains(&p->spec.source_ranges[i], client)) {
+            return true;
+        }
+    }
+    return !p->spec.n_source_ranges;
+}
+
 bool lb_keeps_connection(const struct lb_policy *p, uint8_t proto, be32 ip, uint16_t port)
 {
     return p && (proto == IP_PROTO_TCP || lb_has_backend(p, ip, port));

@@ -70,6 +70,9 @@ struct lb_policy *lb_remove(struct lb_table *, be32 vip, uint16_t port, uint8_t 
 const struct dp_lb_backend *lb_select(struct lb_policy *, be32 client, be32 dst, be16 sport,
                                       be16 dport, uint64_t now_ms);
 bool lb_has_backend(const struct lb_policy *, be32 ip, uint16_t port);
+/* loadBalancerSourceRanges: whether a new connection from 'client' may use 'policy' (it has
+ * no ranges, or one holds the client). */
+bool lb_source_allowed(const struct lb_policy *, be32 client);
 
 /* Graceful endpoint removal: whether an existing connection of 'proto' to backend
  * 'ip':'port' (host order) goes on under 'policy' (NULL: the policy is gone, and its

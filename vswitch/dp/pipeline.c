@@ -321,6 +321,11 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
     bool host_client;
     be32 snat_ip = 0;
 
+    if (!lb_source_allowed(policy, key->nw_src)) {
+        /* Cached: the cache is flushed whenever a policy changes. */
+        actions_drop(acts, DROP_SOURCE_RANGE);
+        return;
+    }
     backend = lb_select(policy, key->nw_src, key->nw_dst, key->tp_src, key->tp_dst,
                         dp->now_ms);
     if (!backend) {

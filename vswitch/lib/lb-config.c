@@ -278,6 +278,19 @@ int lb_config_from_msg(const Vswitch__AddLb *req, const struct lb_config_env *en
     }
     cfg->affinity_timeout = req->affinity_timeout;
 
+    if (req->n_source_ranges > LB_CONFIG_MAX_SOURCE_RANGES) {
+        return str_fail(-EINVAL, err, errlen, "too many source ranges: %zu, at most %d",
+                        req->n_source_ranges, LB_CONFIG_MAX_SOURCE_RANGES);
+    }
+    for (size_t i = 0; i < req->n_source_ranges; i++) {
+        if (addr_parse_cidr(req->source_ranges[i], &cfg->source_ranges[i])) {
+            return str_fail(-EINVAL, err, errlen, "source range %zu %s: expected an IPv4 CIDR "
+                            "with the host bits zero, e.g. 203.0.113.0/24", i + 1,
+                            str_quote(req->source_ranges[i], q));
+        }
+    }
+    cfg->n_source_ranges = req->n_source_ranges;
+
     if (*req->name) {
         problem = lb_config_name_problem(req->name, buf, sizeof buf);
         if (problem) {

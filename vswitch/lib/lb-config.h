@@ -20,6 +20,7 @@
 #define LB_CONFIG_NAME_MAX 96           /* Bytes, terminator included. */
 #define LB_CONFIG_MAX_BACKENDS 4096
 #define LB_CONFIG_MAX_AFFINITY 86400    /* Seconds, as Kubernetes' sessionAffinityConfig. */
+#define LB_CONFIG_MAX_SOURCE_RANGES 64
 
 /* "255.255.255.255:65535/tcp" and a terminator. */
 #define LB_SERVICE_STR_LEN 32
@@ -44,6 +45,8 @@ struct lb_config {
     bool preserve_dip;                  /* Classic L2 DSR: only the MAC is fixed (implies dsr,
                                          * every backend port == service port). */
     uint32_t affinity_timeout;          /* Seconds; 0: no ClientIP affinity. */
+    size_t n_source_ranges;             /* loadBalancerSourceRanges; 0: any client. */
+    struct cidr source_ranges[LB_CONFIG_MAX_SOURCE_RANGES];
     char name[LB_CONFIG_NAME_MAX];
     size_t n_backends;
     struct lb_config_backend *backends; /* Owned; NULL when there are none. */

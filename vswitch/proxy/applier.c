@@ -134,6 +134,11 @@ static struct policy *policy_from_msg(const Vswitch__Policy *m)
     str_copy(p->name, m->name, sizeof p->name);
     p->dsr = m->dsr;
     p->preserve_dip = m->preserve_dip;
+    p->n_source_ranges = m->n_source_ranges;
+    p->source_ranges = xcalloc(m->n_source_ranges + 1, sizeof *p->source_ranges);
+    for (size_t i = 0; i < m->n_source_ranges; i++) {
+        p->source_ranges[i] = xstrdup(m->source_ranges[i]);
+    }
     p->affinity_timeout = m->affinity_timeout;
     p->backends = xcalloc(m->n_backends + 1, sizeof *p->backends);
     for (size_t i = 0; i < m->n_backends; i++) {
@@ -394,6 +399,8 @@ static void batch_msg_build(struct batch_msg *m, const struct desired_diff *d)
         al->name = (char *) p->name;
         al->no_dsr = !p->dsr;
         al->preserve_dip = p->preserve_dip;
+        al->n_source_ranges = p->n_source_ranges;
+        al->source_ranges = p->source_ranges;
         al->affinity_timeout = p->affinity_timeout;
         al->n_backends = p->n_backends;
         al->backends = &m->backend_strs[n_backends];

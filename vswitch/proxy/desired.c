@@ -17,6 +17,10 @@ void desired_init(struct desired *d)
 void policy_free(struct policy *p)
 {
     if (p) {
+        for (size_t i = 0; i < p->n_source_ranges; i++) {
+            free(p->source_ranges[i]);
+        }
+        free(p->source_ranges);
         free(p->backends);
         free(p);
     }
@@ -96,9 +100,14 @@ void policy_normalize(struct policy *p)
 bool policy_equal(const struct policy *a, const struct policy *b)
 {
     if (strcmp(a->service, b->service) || strcmp(a->name, b->name) || a->dsr != b->dsr ||
-        a->preserve_dip != b->preserve_dip ||
+        a->preserve_dip != b->preserve_dip || a->n_source_ranges != b->n_source_ranges ||
         a->affinity_timeout != b->affinity_timeout || a->n_backends != b->n_backends) {
         return false;
+    }
+    for (size_t i = 0; i < a->n_source_ranges; i++) {
+        if (strcmp(a->source_ranges[i], b->source_ranges[i])) {
+            return false;
+        }
     }
     /* Field by field: the struct has padding. */
     for (size_t i = 0; i < a->n_backends; i++) {

@@ -25,6 +25,8 @@ struct policy {
     char name[LB_CONFIG_NAME_MAX];
     bool dsr;
     bool preserve_dip;                  /* Classic L2 DSR: every backend port is the VIP's. */
+    size_t n_source_ranges;             /* loadBalancerSourceRanges, "IP/PREFIX" each (host */
+    char **source_ranges;               /* bits zero), owned; none: any client. */
     uint32_t affinity_timeout;
     size_t n_backends;
     struct lb_config_backend *backends; /* Sorted by (ip, port) in host order; unique. */

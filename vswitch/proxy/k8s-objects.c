@@ -129,6 +129,10 @@ void k8s_service_free(struct k8s_service *svc)
         }
         free(svc->ports);
         free(svc->external);
+        for (size_t i = 0; i < svc->n_source_ranges; i++) {
+            free(svc->source_ranges[i]);
+        }
+        free(svc->source_ranges);
         free(svc->key);
         free(svc);
     }
@@ -206,8 +210,54 @@ static int service_external(const json_t *obj, const json_t *spec, struct k8s_se
     json_array_foreach(ips, i, v) {
         add_external(svc, json_string_value(v));
     }
+    svc->n_external_ips = svc->n_external;
     json_array_foreach(ingress, i, v) {
         add_external(svc, json_string_value(json_object_get(v, "ip")));
+    }
+    return 0;
+}
+
+/* spec.loadBalancerSourceRanges, normalized as kube-proxy's net.ParseCIDR does (host bits
+ * cleared); IPv6 ranges left out (no IPv4 client is in them).  A range that does not parse
+ * fails the Service: dropping it would open the Service to everyone. */
+static int service_source_ranges(const json_t *spec, struct k8s_service *svc, char *err,
+                                 size_t len)
+{
+    bool ok = true;
+    const json_t *ranges = opt_array(spec, "loadBalancerSourceRanges", &ok), *v;
+    size_t i;
+
+    if (!ok) {
+        return bad(err, len, "service", svc->key,
+                   "spec.loadBalancerSourceRanges: expected an array");
+    }
+    json_array_foreach(ranges, i, v) {
+        const char *s = json_string_value(v), *slash = s ? strchr(s, '/') : NULL;
+        char ip_s[IP_STR_LEN], out[IP_STR_LEN + 4], *end;
+        long prefix;
+        be32 ip;
+
+        if (s && strchr(s, ':')) {
+            continue;
+        }
+        if (!slash || (size_t) (slash - s) >= sizeof ip_s) {
+            goto bad_range;
+        }
+        memcpy(ip_s, s, slash - s);
+        ip_s[slash - s] = '\0';
+        prefix = strtol(slash + 1, &end, 10);
+        if (addr_parse_ip(ip_s, &ip) || *end || end == slash + 1 || prefix < 0 || prefix > 32) {
+            goto bad_range;
+        }
+        snprintf(out, sizeof out, "%s/%ld", addr_ip_str(ip & cidr_mask(prefix), ip_s),
+                 prefix);
+        svc->source_ranges = xrealloc(svc->source_ranges,
+                                      (svc->n_source_ranges + 1) * sizeof(char *));
+        svc->source_ranges[svc->n_source_ranges++] = xstrdup(out);
+        continue;
+bad_range:
+        return bad(err, len, "service", svc->key, "spec.loadBalancerSourceRanges[%zu]: "
+                   "expected an IPv4 CIDR, e.g. 203.0.113.0/24", i);
     }
     return 0;
 }
@@ -333,6 +383,9 @@ int k8s_service_from_json(const json_t *obj, struct k8s_service **out, char *err
     }
     if (!error) {
         error = service_external(obj, spec, svc, err, len);
+    }
+    if (!error) {
+        error = service_source_ranges(spec, svc, err, len);
     }
     if (error) {
         goto fail;

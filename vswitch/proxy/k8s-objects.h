@@ -61,6 +61,11 @@ struct k8s_service {
      * status.loadBalancer.ingress[].ip.  Others (IPv6, hostnames) are left out. */
     be32 *external;
     size_t n_external;
+    size_t n_external_ips;      /* external[0 .. n_external_ips) are spec.externalIPs. */
+    /* spec.loadBalancerSourceRanges, "IP/PREFIX" with the host bits cleared (Kubernetes
+     * accepts "10.0.0.1/8"); they apply to the LoadBalancer ingress IPs. */
+    char **source_ranges;
+    size_t n_source_ranges;
     uint32_t affinity_timeout;  /* Seconds of ClientIP affinity; 0: none. */
     int dsr;                    /* The annotation: 1 true, 0 false, -1 absent (the default). */
     bool preserve_dip;          /* vswitch.io/dsr-mode: preserve-dip */

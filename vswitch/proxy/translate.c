@@ -122,7 +122,7 @@ static bool preserve_dip_possible(const struct k8s_service *svc,
  * this node's with 'local_only'), as translate.h says. */
 static void add_policy(const struct k8s_service *svc, const struct k8s_service_port *sp,
                        const struct slice_list *l, const struct translate_config *cfg,
-                       be32 vip, bool local_only, struct desired *out,
+                       be32 vip, bool local_only, bool ranges, struct desired *out,
                        struct translate_stats *st)
 {
     struct lb_service key = { vip, sp->port, sp->proto };
@@ -134,6 +134,13 @@ static void add_policy(const struct k8s_service *svc, const struct k8s_service_p
     desired_policy_name(svc->key, sp->name, p->name);
     p->dsr = svc->dsr < 0 ? cfg->dsr : svc->dsr;
     p->affinity_timeout = svc->affinity_timeout;
+    if (ranges && svc->n_source_ranges) {
+        p->n_source_ranges = svc->n_source_ranges;
+        p->source_ranges = xcalloc(svc->n_source_ranges, sizeof *p->source_ranges);
+        for (size_t i = 0; i < svc->n_source_ranges; i++) {
+            p->source_ranges[i] = xstrdup(svc->source_ranges[i]);
+        }
+    }
     collect(l, sp, local_only, EP_READY, p, &cap);
     if (!p->n_backends) {
         /* kube-proxy's fallback: keep terminating endpoints that still serve, so
@@ -170,11 +177,13 @@ static void translate_service(const struct k8s_service *svc, const struct slice_
             st->ports_unsupported++;
             continue;
         }
-        add_policy(svc, sp, l, cfg, svc->cluster_ip, svc->itp_local, out, st);
+        add_policy(svc, sp, l, cfg, svc->cluster_ip, svc->itp_local, false, out, st);
         /* The ways in from outside the cluster: externalTrafficPolicy, not the internal
-         * one, chooses their endpoints. */
+         * one, chooses their endpoints; loadBalancerSourceRanges guard the LoadBalancer
+         * ingress IPs, as kube-proxy's. */
         for (size_t j = 0; j < svc->n_external; j++) {
-            add_policy(svc, sp, l, cfg, svc->external[j], svc->etp_local, out, st);
+            add_policy(svc, sp, l, cfg, svc->external[j], svc->etp_local,
+                       j >= svc->n_external_ips, out, st);
         }
     }
 }
