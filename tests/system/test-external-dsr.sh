@@ -14,7 +14,7 @@
 #   - traffic to the node that is not for a Service (an ssh-like TCP server of node 1) is
 #     untouched;
 #   - source ranges (loadBalancerSourceRanges): a client outside them gets nothing, its SYNs
-#     counted as source_range; one inside is served.
+#     counted as source_range; one inside is served; they survive a restart.
 . "$(dirname "$0")/../lib/lib.sh"
 preflight
 require tcpdump
@@ -123,6 +123,12 @@ assert_ge "and its SYNs were dropped and counted (source_range)" \
     "$(drop_count node1 source_range)" $((d0 + 1))
 assert_eq "a client inside them is served" "be1 $OUT 10.244.1.11" \
     "$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami $LB3 80 tcp)"
+stop_vswitchd node1
+restart_vswitchd node1
+assert_match "after a restart the ranges are restored from the database" \
+    "^    Source IP : 192\.0\.2\.0/24, ${OUT%.*}\.0/24\$" "$(policy_block node1 lb-ranges-ours)"
+assert_match "and still enforced" "^timeout" \
+    "$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami $LB2 80 tcp)"
 
 # --- a policy gone takes its route with it -----------------------------------------------------------
 assert_ok "del-lb $EXT_SNAT:80/tcp on node1" vsctl_on node1 del-lb $EXT_SNAT:80/tcp
