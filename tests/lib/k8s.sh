@@ -112,7 +112,7 @@ declare -A PROXY_PID PROXY_LOG
 PROXY_STARTS=0
 
 # proxy_start NODE [ARGS...]: vswitch-proxy in NODE's namespace against the test server and
-# NODE's vswitchd, as node NODE, healthz on 127.0.0.1:10256 and metrics on :10249.  Stopped on
+# NODE's vswitchd, as node NODE, healthz on 0.0.0.0:10256 and metrics on :10249.  Stopped on
 # exit; its log is checked for sanitizer reports.
 proxy_start() { proxy_start_in "$1" "$@"; }
 

@@ -140,5 +140,7 @@ assert_match "policies programmed" '^vswitch_proxy_policies 6$' "$m"
 assert_match "malformed objects counted" '^vswitch_proxy_malformed_objects_total\{resource="services"\} [1-9]' "$m"
 h=$(ns_exec node curl -s http://127.0.0.1:10256/healthz)
 assert_match "healthz body like kube-proxy's" '"lastUpdated": "[0-9]{4}-' "$h"
+assert_eq "healthz also on the node's own address by default (0.0.0.0:10256, as kube-proxy)" \
+    200 "$(ns_exec node curl -s -o /dev/null -w '%{http_code}' --max-time 3 http://10.244.1.1:10256/healthz)"
 proxy_stop node
 log "PASS"

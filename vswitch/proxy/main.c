@@ -21,7 +21,9 @@
 #include "proxy/proxy-http.h"
 #include "proxy/proxy.h"
 
-#define DEFAULT_HEALTHZ "127.0.0.1:10256"
+/* kube-proxy's default: every address of the node, since load balancers probe /healthz on the
+ * node's address to tell which nodes can take traffic (issue 16). */
+#define DEFAULT_HEALTHZ "0.0.0.0:10256"
 #define DEFAULT_METRICS "127.0.0.1:10249"
 
 static const char usage_text[] =
