@@ -422,3 +422,49 @@ Test(proxy_translate, outside_the_service_and_cluster_cidrs)
     free_all(&svcs, free_svc);
     free_all(&nmap, free_node);
 }
+
+/* kube-proxy's health check node ports: only for externalTrafficPolicy Local with a
+ * healthCheckNodePort; this node's ready endpoints counted by address (two ports of one pod
+ * are one endpoint); a port claimed twice goes to the first Service by key. */
+Test(proxy_translate, health_checks)
+{
+    const char *services[] = {
+        SVC("a", "\"type\":\"LoadBalancer\",\"clusterIP\":\"10.96.0.30\",\"externalTrafficPolicy\":"
+                 "\"Local\",\"healthCheckNodePort\":32000,\"ports\":[{\"name\":\"p\",\"port\":80},"
+                 "{\"name\":\"q\",\"port\":81}]"),
+        SVC("b", "\"type\":\"LoadBalancer\",\"clusterIP\":\"10.96.0.31\",\"externalTrafficPolicy\":"
+                 "\"Local\",\"healthCheckNodePort\":32001,\"ports\":[{\"port\":80}]"),
+        SVC("c", "\"type\":\"LoadBalancer\",\"clusterIP\":\"10.96.0.32\",\"externalTrafficPolicy\":"
+                 "\"Cluster\",\"healthCheckNodePort\":32002,\"ports\":[{\"port\":80}]"),
+        SVC("d", "\"type\":\"LoadBalancer\",\"clusterIP\":\"10.96.0.33\",\"externalTrafficPolicy\":"
+                 "\"Local\",\"healthCheckNodePort\":32000,\"ports\":[{\"port\":80}]"),
+        NULL,
+    };
+    const char *slices[] = {
+        SLICE("a-1", "a", "{\"name\":\"p\",\"port\":8080},{\"name\":\"q\",\"port\":8081}",
+              EP("10.244.1.5", "\"ready\":true", "n1") "," EP("10.244.1.6", "\"ready\":false", "n1")
+              "," EP("10.244.2.5", "\"ready\":true", "n2")),
+        SLICE("a-2", "a", "{\"name\":\"p\",\"port\":8080}", EP("10.244.1.5", "", "n1") ","
+              EP("10.244.1.7", "", "n1")),
+        SLICE("b-1", "b", "{\"port\":8080}", EP("10.244.2.6", "", "n2")),
+        NULL,
+    };
+    struct strmap svcs = STRMAP_INITIALIZER, sl = STRMAP_INITIALIZER;
+    struct health_check *hcs;
+    size_t n;
+
+    load(&svcs, services, 0);
+    load(&sl, slices, 1);
+    n = translate_health_checks(&svcs, &sl, &hcs);
+    cr_assert_eq(n, 2);
+    cr_expect_eq(hcs[0].port, 32000);
+    cr_expect_str_eq(hcs[0].namespace_, "default");
+    cr_expect_str_eq(hcs[0].name, "a");
+    cr_expect_eq(hcs[0].local_endpoints, 2, "10.244.1.5 (twice) and 10.244.1.7; .6 not ready");
+    cr_expect_eq(hcs[1].port, 32001);
+    cr_expect_str_eq(hcs[1].name, "b");
+    cr_expect_eq(hcs[1].local_endpoints, 0, "its only endpoint is on n2");
+    free(hcs);
+    free_all(&svcs, free_svc);
+    free_all(&sl, free_slice);
+}

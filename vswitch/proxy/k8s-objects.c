@@ -214,6 +214,16 @@ static int service_external(const json_t *obj, const json_t *spec, struct k8s_se
     json_array_foreach(ingress, i, v) {
         add_external(svc, json_string_value(json_object_get(v, "ip")));
     }
+    v = json_object_get(spec, "healthCheckNodePort");
+    if (v && !json_is_null(v)) {
+        json_int_t port = json_integer_value(v);
+
+        if (!json_is_integer(v) || port < 1 || port > 65535) {
+            return bad(err, len, "service", svc->key,
+                       "spec.healthCheckNodePort: expected a port, 1 to 65535");
+        }
+        svc->health_check_port = port;
+    }
     return 0;
 }
 

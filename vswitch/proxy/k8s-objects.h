@@ -62,6 +62,7 @@ struct k8s_service {
     be32 *external;
     size_t n_external;
     size_t n_external_ips;      /* external[0 .. n_external_ips) are spec.externalIPs. */
+    uint16_t health_check_port; /* spec.healthCheckNodePort; 0: none. */
     /* spec.loadBalancerSourceRanges, "IP/PREFIX" with the host bits cleared (Kubernetes
      * accepts "10.0.0.1/8"); they apply to the LoadBalancer ingress IPs. */
     char **source_ranges;

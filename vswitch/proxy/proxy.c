@@ -99,6 +99,7 @@ void proxy_init(struct proxy *p, const struct proxy_config *cfg,
     prom_histogram_init(&p->sync_duration, 0.001, 2, 15);
     prom_histogram_init(&p->programming_latency, 0.001, 2, 16);
     applier_init(&p->applier, cfg->ctl_path, cfg->ctl_timeout_ms, cfg->sync_peers);
+    health_checks_init(&p->health);
     backoff_init(&p->retry, RETRY_INITIAL_MS, RETRY_MAX_MS);
 }
 
@@ -128,6 +129,7 @@ void proxy_destroy(struct proxy *p)
         reflector_destroy(&p->refl[k]);
     }
     applier_destroy(&p->applier);
+    health_checks_destroy(&p->health);
     pthread_mutex_destroy(&p->lock);
     close(p->notify_fd);
 }
@@ -175,7 +177,9 @@ static void sync_once(struct proxy *p, bool full)
     };
     struct applier_result res;
     struct translate_stats st;
+    struct health_check *hcs;
     struct desired want;
+    size_t n_hcs;
     uint64_t start = time_msec(), oldest, translated, done;
     char err[512];
     int error = 0;
@@ -187,7 +191,12 @@ static void sync_once(struct proxy *p, bool full)
     p->oldest_pending_ms = 0;
     translate(&p->refl[PROXY_SERVICES].store, &p->refl[PROXY_SLICES].store,
               &p->refl[PROXY_NODES].store, &tcfg, &want, &st);
+    n_hcs = translate_health_checks(&p->refl[PROXY_SERVICES].store,
+                                    &p->refl[PROXY_SLICES].store, &hcs);
     pthread_mutex_unlock(&p->lock);
+    /* Served whether or not vswitchd takes the batch: they report the endpoints. */
+    health_checks_sync(&p->health, hcs, n_hcs);
+    free(hcs);
     translated = time_msec();
 
     if (full && applier_connected(&p->applier)) {

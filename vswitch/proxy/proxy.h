@@ -20,6 +20,7 @@
 
 #include "lib/prom.h"
 #include "proxy/applier.h"
+#include "proxy/health-check.h"
 #include "proxy/kubeconfig.h"
 #include "proxy/reflector.h"
 #include "proxy/translate.h"
@@ -67,6 +68,7 @@ struct proxy {
 
     /* The sync thread's own. */
     struct applier applier;
+    struct health_checks health;        /* healthCheckNodePort servers. */
     struct backoff retry;
     bool need_sync;                     /* A sync failed or vswitchd reconnected. */
     uint64_t retry_at_ms;               /* Not before this after a failure. */

@@ -258,3 +258,64 @@ void translate(const struct strmap *services, const struct strmap *slices,
         }
     }
 }
+
+/* This node's ready endpoints of 'l', by address: kube-proxy counts endpoints, not ports. */
+static size_t count_local(const struct slice_list *l)
+{
+    be32 *seen = NULL;
+    size_t n = 0;
+
+    for (size_t i = 0; l && i < l->n; i++) {
+        for (size_t j = 0; j < l->slices[i]->n_endpoints; j++) {
+            const struct k8s_endpoint *ep = &l->slices[i]->endpoints[j];
+            bool dup = false;
+
+            for (size_t k = 0; k < n && !dup; k++) {
+                dup = seen[k] == ep->ip;
+            }
+            if (ep->local && ep->ready && !dup) {
+                seen = xrealloc(seen, (n + 1) * sizeof *seen);
+                seen[n++] = ep->ip;
+            }
+        }
+    }
+    free(seen);
+    return n;
+}
+
+size_t translate_health_checks(const struct strmap *services, const struct strmap *slices,
+                               struct health_check **out)
+{
+    struct strmap by_service = STRMAP_INITIALIZER;
+    const char **keys = strmap_sorted_keys(services);
+    size_t n = strmap_count(services), n_out = 0;
+
+    group_slices(slices, &by_service);
+    *out = xcalloc(n + 1, sizeof **out);
+    for (size_t i = 0; i < n; i++) {
+        const struct k8s_service *svc = strmap_get(services, keys[i]);
+        const char *slash = strchr(svc->key, '/');
+        struct health_check *hc = &(*out)[n_out];
+        bool taken = false;
+
+        if (svc->skip != K8S_SVC_SKIP_NONE || !svc->etp_local || !svc->health_check_port
+            || !slash) {
+            continue;
+        }
+        for (size_t j = 0; j < n_out && !taken; j++) {
+            taken = (*out)[j].port == svc->health_check_port;
+        }
+        if (taken) {
+            continue;
+        }
+        hc->port = svc->health_check_port;
+        snprintf(hc->namespace_, sizeof hc->namespace_, "%.*s", (int) (slash - svc->key),
+                 svc->key);
+        str_copy(hc->name, slash + 1, sizeof hc->name);
+        hc->local_endpoints = count_local(strmap_get(&by_service, svc->key));
+        n_out++;
+    }
+    free(keys);
+    free_groups(&by_service);
+    return n_out;
+}

@@ -56,6 +56,21 @@ struct translate_stats {
     size_t outside_cluster_cidr;    /* Other nodes whose pod CIDR is outside --cluster-cidr. */
 };
 
+/* A health check server kube-proxy runs for a Service with externalTrafficPolicy Local: on
+ * its healthCheckNodePort, 200 while this node has endpoints of it, else 503, so that a
+ * load balancer sends only to nodes that can serve locally. */
+struct health_check {
+    uint16_t port;
+    char namespace_[64];                /* Kubernetes names: at most 63 characters. */
+    char name[64];
+    size_t local_endpoints;             /* This node's ready endpoints (unique addresses). */
+};
+
+/* The health checks 'services' and 'slices' call for, in '*out' (heap, in Service key
+ * order; a port claimed twice goes to the first Service by key).  Returns how many. */
+size_t translate_health_checks(const struct strmap *services, const struct strmap *slices,
+                               struct health_check **out);
+
 /* Builds into 'out' (initialized, empty) the state that 'services', 'slices' and 'nodes'
  * (strmaps of struct k8s_service, k8s_slice and k8s_node) call for. */
 void translate(const struct strmap *services, const struct strmap *slices,
