@@ -5,7 +5,8 @@
 set -euo pipefail
 
 build=(gcc make pkg-config libuv1-dev libmnl-dev libjansson-dev libprotobuf-c-dev
-       protobuf-c-compiler libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev)
+       protobuf-c-compiler libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev
+       clang libbpf-dev libelf-dev zlib1g-dev bpftool)
 check=("${build[@]}" libcriterion-dev iproute2 iperf3 iputils-ping tcpdump python3-scapy
        procps curl ethtool clang libclang-rt-dev jq
        golang-go golang-github-appc-cni-dev dpkg-dev containernetworking-plugins openssl)
