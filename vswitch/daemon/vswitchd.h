@@ -34,6 +34,8 @@ struct vswitchd_config {
     uint32_t max_flow_pairs_per_pod;    /* Pairs one client address may hold; 0: no limit. */
     uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair. */
     uint32_t busy_poll_us;          /* Polling after traffic before sleeping. */
+    bool offload;                   /* --offload tc. */
+    const char *bpf_pin_dir;
 };
 
 struct vswitchd {
