@@ -35,6 +35,11 @@ expect_refusal "flow pairs per pod out of range" "${base[@]}" --pod-cidr 10.244.
     --max-flow-pairs-per-pod 16777217
 expect_refusal "flow pairs per pod negative" "${base[@]}" --pod-cidr 10.244.1.0/24 \
     --max-flow-pairs-per-pod -1
+expect_refusal "offload neither tc nor none" "${base[@]}" --pod-cidr 10.244.1.0/24 --offload xdp
+grep -q "invalid --offload 'xdp': expected tc or none" "$d/vswitchd-flags.$i.log" ||
+    fail "--offload xdp: the message does not say what is wrong: $(cat "$d/vswitchd-flags.$i.log")"
+expect_refusal "relative bpffs pin directory" "${base[@]}" --pod-cidr 10.244.1.0/24 \
+    --bpf-pin-dir bpf/vswitch
 expect_refusal "database in a missing directory" --ctl "$d/s.sock" --db /proc/nonexistent/conf.db \
     --pod-cidr 10.244.1.0/24
 expect_refusal "control socket in a missing directory" --ctl /proc/nonexistent/s.sock \
