@@ -76,8 +76,9 @@ all: $(BINS)
 # The build's Debian packages, installed if missing (a fresh machine).  Every compile waits
 # for it through the generated header, which every object is ordered after.
 deps-build:
-	@pkg-config --exists $(PKGS) && command -v protoc-c $(BPF_CC) $(BPFTOOL) >/dev/null || \
-	    bash tests/deps.sh build
+	@pkg-config --exists $(PKGS) && command -v protoc-c >/dev/null \
+	    && command -v $(BPF_CC) >/dev/null && command -v $(BPFTOOL) >/dev/null \
+	    || bash tests/deps.sh build
 
 # One protoc-c run makes both files (a grouped target: -j2 must not run it twice at once).
 $(PROTO_C) $(PROTO_H) &: proto/vswitch.proto | deps-build
@@ -91,9 +92,11 @@ $(BUILD)/obj/proto/vswitch.pb-c.o: $(PROTO_C)
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
 # BPF objects: no libc headers (the BPF target has none), only the kernel's uapi, found in the
-# multiarch directory for <asm/...>; -g for the BTF that maps and the skeleton need.
-BPF_CFLAGS  = -target bpf -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
-              -I. -Ivswitch -I/usr/include/$(shell $(BPF_CC) -print-multiarch)
+# multiarch directory for <asm/...> (asked of clang when first used: deps-build installs it);
+# -g for the BTF that maps and the skeleton need.
+BPF_ARCH   = $(eval BPF_ARCH := $(shell $(BPF_CC) -print-multiarch))$(BPF_ARCH)
+BPF_CFLAGS = -target bpf -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
+             -I. -Ivswitch -I/usr/include/$(BPF_ARCH)
 $(BUILD)/bpf/%.bpf.o: vswitch/dp/bpf/%.bpf.c | deps-build
 	@mkdir -p $(dir $@)
 	@echo "  BPFCC   $<"

@@ -44,8 +44,8 @@ static const char *const reason_names[FP_R_MAX] = {
 };
 
 /* libbpf reports why a load failed (the verifier's log, a map that cannot be reused) through
- * its print callback: warnings go to our log, and the last one is kept for the caller's
- * 'err', per thread. */
+ * its print callback: warnings go to our log, and the first of an operation, the cause (the
+ * later ones say what failed because of it), is kept for the caller's 'err', per thread. */
 static __thread char last_warning[256];
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -63,7 +63,9 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
     }
     if (n) {
         LOG_WARN("%s", line);
-        memcpy(last_warning, line, n + 1);
+        if (!last_warning[0]) {
+            memcpy(last_warning, line, n + 1);
+        }
     }
     return 0;
 }
