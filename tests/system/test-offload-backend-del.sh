@@ -7,6 +7,7 @@
 # more and the stream goes on to be2.
 . "$(dirname "$0")/../lib/lib.sh"
 preflight
+VSW_OFFLOAD=tc      # this test is about the fast path, whatever the run asks
 require iperf3 jq tcpdump
 
 add_lb_node 2 iperf:5201 udp-echo:7001

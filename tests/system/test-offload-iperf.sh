@@ -6,6 +6,7 @@
 # stream.  Then flush-flows takes the flows out of the kernel at once.
 . "$(dirname "$0")/../lib/lib.sh"
 preflight
+VSW_OFFLOAD=tc      # this test is about the fast path, whatever the run asks
 require iperf3 jq curl
 
 add_lb_node 1 iperf:5201

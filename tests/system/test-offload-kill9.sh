@@ -6,6 +6,7 @@
 # pair and installs them again (dp=tc once more); iperf3 completes.
 . "$(dirname "$0")/../lib/lib.sh"
 preflight
+VSW_OFFLOAD=tc      # this test is about the fast path, whatever the run asks
 require iperf3 jq
 
 add_lb_node 1 iperf:5201

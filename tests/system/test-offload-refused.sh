@@ -19,7 +19,7 @@ chmod +x "$bin/vswitchd"
 real_build=$VSW_BUILD
 VSW_BUILD=$bin
 
-add_node node 10.244.1.0/24
+add_node node 10.244.1.0/24 --offload tc
 add_pods node 2
 ping_ok pod1 10.244.1.3
 tcp_xfer pod1 pod2 10.244.1.3 $((4 * 1024 * 1024))

@@ -6,6 +6,7 @@
 # security, none reaches pod3, and no dp=tc flow carries a source that is not pod1's.
 . "$(dirname "$0")/../lib/lib.sh"
 preflight
+VSW_OFFLOAD=tc      # this test is about the fast path, whatever the run asks
 require tcpdump jq
 
 N=30
