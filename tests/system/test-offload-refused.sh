@@ -34,3 +34,5 @@ VSW_BUILD=$real_build
 add_node node2 10.244.2.0/24 --offload none
 assert_eq "offload mode with --offload none" none "$(vsctl_on node2 --json show | jq -r .offload.mode)"
 assert_eq "fast path messages with --offload none" 0 "$(grep -c "fast path" "${VSW_LOG[node2]}")"
+add_pod node2 p3 10.244.2.3      # a port added: any program left on it is removed, silently
+assert_eq "libbpf messages with --offload none" 0 "$(grep -c libbpf "${VSW_LOG[node2]}")"
