@@ -12,6 +12,8 @@ PREFIX    ?= /usr/local
 BUILD     ?= build
 CC        ?= cc
 PKGS      := libuv libmnl libprotobuf-c sqlite3 jansson libmicrohttpd libcurl yaml-0.1 libbpf
+# Only vswitchd programs nftables (its masquerade rules).
+NFT_PKG   := libnftables
 # The kernel fast path (vswitch/dp/bpf/*.bpf.c) is compiled by clang for the BPF target and
 # embedded in the binaries through a bpftool skeleton; BPF_CC must be clang whatever CC is.
 BPF_CC    ?= clang
@@ -29,6 +31,7 @@ PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(CFLAGS) -D_GNU_SOURCE -MMD -MP \
              -I. -Ivswitch -I$(BUILD) $(PKG_CFLAGS)
 LDLIBS     = $(PKG_LIBS) -lpthread
+NFT_LIBS   = $(eval NFT_LIBS := $(shell pkg-config --libs $(NFT_PKG)))$(NFT_LIBS)
 
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -76,7 +79,7 @@ all: $(BINS)
 # The build's Debian packages, installed if missing (a fresh machine).  Every compile waits
 # for it through the generated header, which every object is ordered after.
 deps-build:
-	@pkg-config --exists $(PKGS) && command -v protoc-c >/dev/null \
+	@pkg-config --exists $(PKGS) $(NFT_PKG) && command -v protoc-c >/dev/null \
 	    && command -v $(BPF_CC) >/dev/null && command -v $(BPFTOOL) >/dev/null \
 	    || bash tests/deps.sh build
 
@@ -130,7 +133,7 @@ $(BUILD)/libvswitch-proxy.a: $(PROXY_OBJ)
 $(BUILD)/vswitchd: $(DAEMON_MAIN) $(BUILD)/libvswitch-daemon.a $(BUILD)/libdp.a \
                   $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(NFT_LIBS)
 
 $(BUILD)/vsctl: $(CTL_MAIN) $(BUILD)/libvsctl.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
@@ -148,7 +151,7 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libvswitch-daemon.a $(BUILD)/libvsctl.
                      $(BUILD)/libvswitch-cni.a $(BUILD)/libvswitch-proxy.a \
                      $(BUILD)/libdp.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(NFT_LIBS) -lcriterion
 
 # make fuzz: the libFuzzer targets tests/fuzz/fuzz-*.c, with every product source they may
 # use rebuilt by clang with coverage and ASan/UBSan in $(FUZZ_DIR)/obj, and the seed generator.

@@ -6,10 +6,11 @@ set -euo pipefail
 
 build=(gcc make pkg-config libuv1-dev libmnl-dev libjansson-dev libprotobuf-c-dev
        protobuf-c-compiler libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev
-       clang libbpf-dev libelf-dev zlib1g-dev bpftool)
+       clang libbpf-dev libelf-dev zlib1g-dev bpftool libnftables-dev)
 check=("${build[@]}" libcriterion-dev iproute2 iperf3 iputils-ping tcpdump python3-scapy
        procps curl ethtool clang libclang-rt-dev jq
-       golang-go golang-github-appc-cni-dev dpkg-dev containernetworking-plugins openssl)
+       golang-go golang-github-appc-cni-dev dpkg-dev containernetworking-plugins openssl
+       nftables iptables)
 # The proxy tests check the test API server with the real kubectl: Debian's kubernetes-client,
 # unless a kubectl (another package's) is already installed, which that one would conflict with.
 command -v kubectl >/dev/null 2>&1 || check+=(kubernetes-client)

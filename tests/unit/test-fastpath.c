@@ -320,6 +320,9 @@ ParameterizedTest(size_t *index, fastpath, table)
         cr_expect_eq(st.packets, 1, "%s", c->name);
         cr_expect_eq(st.bytes, in_len, "%s", c->name);
         cr_expect_neq(st.last_ns, 0, "%s", c->name);
+        cr_expect_eq(offload_stats_array(o)[slot].packets, 1, "%s: the mapped counters",
+                     c->name);
+        cr_expect_eq(offload_stats_array(o)[slot].last_ns, st.last_ns, "%s", c->name);
     }
     offload_close(o);
 }

@@ -109,6 +109,7 @@ Test(offload, restart_adopts_pinned_flows_and_counters, .fini = bpffs_fini)
     cr_expect(!memcmp(&got, &act, sizeof act));
     cr_assert_eq(offload_stats_get(o, 9, &st), 0);
     cr_expect_eq(st.packets, 1, "the counters survived the restart");
+    cr_expect_eq(offload_stats_array(o)[9].packets, 1, "and the adopted map is mapped");
     out_len = sizeof out;
     cr_expect_eq(fp_test_run(o, false, in, len, out, &out_len, 0), TC_ACT_REDIRECT,
                  "the new program executes the adopted flow");
@@ -405,6 +406,49 @@ Test(offload, veth_fast_path_and_the_switch_socket, .fini = pod_fini)
                  "the switch's filtered socket does not: one tier per packet");
     cr_assert_eq(offload_stats_get(o, 4, &st), 0);
     cr_expect_eq(st.packets, 1);
+
+    /* 1b. A 16 KiB TSO frame of the same flow, as a pod sends it: GSO kept through the
+     * program, segmented by the kernel at p2h (no TSO there), every segment right. */
+    {
+        struct pkt_spec big = client_to_vip;
+        static uint8_t gso_frame[16384 + 128];
+        struct virtio_net_hdr vh = {
+            .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+            .hdr_len = ETH_HDR_LEN + IP_HDR_LEN + TCP_HDR_LEN, .gso_size = 1448,
+            .csum_start = ETH_HDR_LEN + IP_HDR_LEN, .csum_offset = 16,
+        };
+        struct iovec iov[2] = { { &vh, sizeof vh }, { gso_frame, 0 } };
+        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+        struct ip_header *iph = (struct ip_header *) (gso_frame + ETH_HDR_LEN);
+        struct tcp_header *tcp = (struct tcp_header *) (gso_frame + ETH_HDR_LEN + IP_HDR_LEN);
+        size_t segs = 0, bytes = 0, big_len;
+
+        big.payload = 16384;
+        big_len = pkt_build(&big, gso_frame, sizeof gso_frame);
+        tcp->csum = ~csum_finish(csum_pseudo_header(iph->src, iph->dst, IP_PROTO_TCP,
+                                                    big_len - ETH_HDR_LEN - IP_HDR_LEN));
+        iov[1].iov_len = big_len;
+        cr_assert_eq(sendmsg(p1, &msg, 0), (ssize_t) (sizeof vh + big_len), "%s",
+                     strerror(errno));
+        while ((n = recv_tcp(r2, false, 40000, buf, sizeof buf, 1000)) > 0) {
+            segs++;
+            bytes += n - ETH_HDR_LEN - IP_HDR_LEN - TCP_HDR_LEN;
+            cr_expect(n <= ETH_HDR_LEN + 1500, "segment %zu: %zu bytes", segs, n);
+            cr_expect_eq(buf[ETH_HDR_LEN + 8], 63, "segment %zu: TTL", segs);
+            cr_expect_eq(buf[ETH_HDR_LEN + IP_HDR_LEN + 2] << 8
+                         | buf[ETH_HDR_LEN + IP_HDR_LEN + 3], 8080, "segment %zu", segs);
+            cr_expect(pkt_ip_csum_ok(buf, n), "segment %zu: IP checksum", segs);
+            cr_expect(pkt_l4_csum_ok(buf, n), "segment %zu: TCP checksum", segs);
+            if (bytes >= 16384) {
+                break;
+            }
+        }
+        cr_expect_eq(bytes, 16384, "all the payload came through (%zu segments)", segs);
+        cr_expect_eq(segs, (16384 + 1447) / 1448);
+        cr_assert_eq(offload_stats_get(o, 4, &st), 0);
+        cr_expect_eq(st.packets, 2, "the GSO frame is one packet of the flow");
+        cr_expect_eq(st.bytes, len + big_len);
+    }
 
     /* 2. Into the pod's netns by bpf_redirect_peer, with a full checksum. */
     act = dnat_action(p3h, FP_ACT_PEER, 5);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "bpf/fastpath.skel.h"
@@ -35,6 +36,8 @@ struct offload {
     uint32_t max_flows;
     bool adopted;
     int ncpus;
+    void *stats;                        /* fp_stats, mapped. */
+    size_t stats_size;
 };
 
 static const char *const reason_names[FP_R_MAX] = {
@@ -168,6 +171,16 @@ int offload_open(const struct offload_config *cfg, struct offload **out, char *e
         goto fail;
     }
     o->adopted = total && found == total;
+
+    o->stats_size = (size_t) o->max_flows * sizeof(struct fp_stats);
+    o->stats = mmap(NULL, o->stats_size, PROT_READ, MAP_SHARED,
+                    bpf_map__fd(o->skel->maps.fp_stats), 0);
+    if (o->stats == MAP_FAILED) {
+        o->stats = NULL;
+        rc = -errno;
+        set_err(err, errlen, rc, "mapping the counters");
+        goto fail;
+    }
     *out = o;
     return 0;
 
@@ -179,6 +192,9 @@ fail:
 void offload_close(struct offload *o)
 {
     if (o) {
+        if (o->stats) {
+            munmap(o->stats, o->stats_size);
+        }
         fastpath_bpf__destroy(o->skel);
         free(o->pin_dir);
         free(o);
@@ -300,6 +316,11 @@ int offload_flow_get(struct offload *o, const struct fp_key *key, struct fp_acti
 int offload_flow_next(struct offload *o, const struct fp_key *prev, struct fp_key *next)
 {
     return syscall_rc(bpf_map_get_next_key(bpf_map__fd(o->skel->maps.fp_flows), prev, next));
+}
+
+const volatile struct fp_stats *offload_stats_array(const struct offload *o)
+{
+    return o->stats;
 }
 
 int offload_stats_get(struct offload *o, uint32_t slot, struct fp_stats *st)

@@ -75,6 +75,10 @@ int offload_flow_get(struct offload *, const struct fp_key *, struct fp_action *
  * after the last.  Flows changed meanwhile may be seen or missed, never torn. */
 int offload_flow_next(struct offload *, const struct fp_key *prev, struct fp_key *next);
 
+/* The counters of every slot, mapped read-only into this process: slot i is at [i], updated
+ * by the kernel with atomic adds (each 64-bit word reads whole).  For the control thread's
+ * merge into the flow pairs, policies and idle timeouts; valid until offload_close(). */
+const volatile struct fp_stats *offload_stats_array(const struct offload *);
 int offload_stats_get(struct offload *, uint32_t slot, struct fp_stats *);
 int offload_stats_reset(struct offload *, uint32_t slot);
 

@@ -1,17 +1,18 @@
-/* The kernel fast path: a tc program at the pod ports (clsact ingress of a veth's host end,
- * clsact egress of a TAP, whose pod's frames leave through the TAP's transmit) that executes the flows the user-space switch installed, and a socket filter for the
- * switch's AF_PACKET socket on the same port that keeps the two tiers apart.
+/* The kernel fast path: a tc program at the pod ports (clsact ingress of a veth's host end;
+ * clsact egress of a TAP, whose pod's frames leave through the TAP's transmit) that executes
+ * the flows the user-space switch installed, and a socket filter for the switch's AF_PACKET
+ * socket on the same port that keeps the two tiers apart.
  *
  * Nothing here decides.  The switch sees the first packets of every connection, applies port
  * security, ARP, the LB choice, flow pairs and every drop reason, and installs what it decided
  * for established traffic into fp_flows (dp/offload.c).  This program parses a frame into the
  * same exact-match key, and on a hit runs the installed action: NAT with incremental checksum
  * updates, TTL, MACs, per-flow counters, then bpf_redirect_peer() into the destination pod's
- * netns (or bpf_redirect() to a device's egress).  Anything it does not fully understand goes
- * up untouched (TC_ACT_OK): non-IPv4, VLAN tags, IP options, fragments, protocols other than
- * TCP and UDP, TCP SYN/FIN/RST (the switch keeps the connection state and the idle timeouts),
- * TTL <= 1 on a routed flow (the switch answers ICMP), headers outside the linear area, and of
- * course frames with no installed flow.
+ * netns (or bpf_redirect() into a TAP's receive path or to a device's egress).  Anything it
+ * does not fully understand goes up untouched (TC_ACT_OK): non-IPv4, VLAN tags, IP options,
+ * fragments, protocols other than TCP and UDP, TCP SYN/FIN/RST (the switch keeps the
+ * connection state and the idle timeouts), TTL <= 1 on a routed flow (the switch answers
+ * ICMP), headers outside the linear area, and of course frames with no installed flow.
  *
  * Checksums.  Addresses are rewritten with bpf_l4_csum_replace(BPF_F_PSEUDO_HDR) and
  * bpf_l3_csum_replace(), ports with bpf_l4_csum_replace() alone; the kernel's
@@ -70,9 +71,12 @@ struct {
     __type(value, struct fp_action);
 } fp_flows SEC(".maps");
 
+/* Mappable: user space reads a million flows' counters from memory, not by a million
+ * syscalls a second. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, FP_DEFAULT_MAX_FLOWS);
+    __uint(map_flags, BPF_F_MMAPABLE);
     __type(key, __u32);
     __type(value, struct fp_stats);
 } fp_stats SEC(".maps");
