@@ -27,6 +27,8 @@ enum {
 
 struct dp_offload {
     struct offload *o;
+    const volatile struct fp_stats *stats;  /* The kernel's counters, mapped: merging a
+                                             * million flows costs no system call. */
     struct fp_key *keys;            /* Per cache entry: the key it installed. */
     struct fp_stats *seen;          /* Per cache entry: the counters merged so far. */
     uint32_t n_installed;
@@ -87,6 +89,7 @@ void dp_offload_open(struct dp *dp)
     }
     f = xcalloc(1, sizeof *f);
     f->o = o;
+    f->stats = offload_stats_array(o);
     f->keys = xcalloc(dp->cache.capacity, sizeof *f->keys);
     f->seen = xcalloc(dp->cache.capacity, sizeof *f->seen);
     dp->fast = f;
@@ -257,7 +260,11 @@ static void merge(struct dp *dp, struct flow_entry *flow)
     uint64_t packets, bytes, last_ms;
     struct fp_stats st;
 
-    if (offload_stats_get(f->o, idx, &st) || st.packets <= f->seen[idx].packets) {
+    /* Each word is read whole; one updated between the reads is caught up next time. */
+    st.packets = f->stats[idx].packets;
+    st.bytes = f->stats[idx].bytes;
+    st.last_ns = f->stats[idx].last_ns;
+    if (st.packets <= f->seen[idx].packets && st.bytes <= f->seen[idx].bytes) {
         return;
     }
     packets = st.packets - f->seen[idx].packets;
@@ -278,12 +285,14 @@ static void merge(struct dp *dp, struct flow_entry *flow)
             if (!conn) {
                 continue;
             }
-            /* One update moves the state machine as these packets would have (none of them
-             * was SYN, FIN or RST: those go up); the counters take the rest. */
-            ct_update(&dp->ct, conn, a->dir,
-                      flow->key.nw_proto == IP_PROTO_TCP ? TCP_ACK : 0, 0,
-                      MAX(last_ms, conn->used_ms));
-            conn->packets[a->dir] += packets - 1;
+            if (packets) {
+                /* One update moves the state machine as these packets would have (none of
+                 * them was SYN, FIN or RST: those go up); the counters take the rest. */
+                ct_update(&dp->ct, conn, a->dir,
+                          flow->key.nw_proto == IP_PROTO_TCP ? TCP_ACK : 0, 0,
+                          MAX(last_ms, conn->used_ms));
+                conn->packets[a->dir] += packets - 1;
+            }
             conn->bytes[a->dir] += bytes;
             policy = lb_policy_at(&dp->lb, conn->policy);
         } else if (a->type == ACTION_POLICY) {
