@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A backend removed while its flows are in the kernel: an iperf3 (TCP) and a UDP stream go
 # through VIPs to be1, their flows installed (dp=tc); then both policies are replaced by ones
-# with be2 only.  The kernel tier follows whatever user space decides about be1's flow pairs
-# (the graceful-removal rules): the moment `add-lb` returns, no dp=tc flow translates to be1
-# unless its flow pair is still there; the UDP pair is gone, no datagram reaches be1 any
-# more and the stream goes on to be2.
+# with be2 only.  The kernel tier follows what user space decides about be1's flow pairs (the
+# graceful-removal rules, lb_keeps_connection()): the moment `add-lb` returns, no dp=tc flow
+# translates to be1 unless its flow pair is still there; the established TCP connection keeps
+# its pair, is back in the kernel at once and iperf3 completes; the UDP pair is gone, no
+# datagram reaches be1 any more and the stream goes on to be2.
 . "$(dirname "$0")/../lib/lib.sh"
 preflight
 VSW_OFFLOAD=tc      # this test is about the fast path, whatever the run asks
@@ -59,6 +60,10 @@ assert_eq "dp=tc UDP flows to the removed backend" 0 "$udp_tc"
 [ "$tcp_pairs" -gt 0 ] || [ "$tcp_tc" -eq 0 ] ||
     fail "TCP flows to be1 stay in the kernel without their flow pair"
 log "ok: the kernel keeps TCP flows to be1 only with their pair"
+assert_ge "established TCP flow pairs to be1 kept" "$tcp_pairs" 1
+wait_until 5 test "$(tc_to 10.244.1.11 5201)" -ge 1 ||
+    fail "the established TCP connection to be1 is not back in the kernel: $(vsctl_on node dump-flows)"
+log "ok: the established TCP connection to be1 is dp=tc again"
 
 bg_start be1 "$VSW_TMPDIR/be1.log" tcpdump -i eth0 -nn -U -w "$VSW_TMPDIR/be1.pcap" udp port 7001
 dump_pid=$BG_PID
@@ -72,5 +77,5 @@ wait_until 5 test "$(tc_to 10.244.1.12 7001)" -ge 1 ||
 log "ok: the UDP stream goes on to be2, dp=tc"
 
 wait "$udp_pid"
-wait "$iperf_pid" 2>/dev/null
-log "UDP client: $(cat "$VSW_TMPDIR/udp.log"); iperf3: $(jq -r '.error // "completed"' "$VSW_TMPDIR/iperf.json")"
+wait "$iperf_pid" || fail "iperf3 through the removed backend broke: $(jq -r .error "$VSW_TMPDIR/iperf.json")"
+log "ok: iperf3 to be1 completed; UDP client: $(cat "$VSW_TMPDIR/udp.log")"
