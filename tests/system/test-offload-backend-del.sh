@@ -46,6 +46,8 @@ pairs_to() {
     vsctl_on node --json dump-flows |
         jq --arg b "$1" --argjson p "$2" '[.flow_pairs[] | select(.reply.src == $b and .reply.sport == $p)] | length'
 }
+# has_tc_to BACKEND PORT: at least one such flow (for wait_until, which runs it again).
+has_tc_to() { [ "$(tc_to "$1" "$2")" -ge 1 ]; }
 both_in_kernel() { [ "$(tc_to 10.244.1.11 5201)" -ge 1 ] && [ "$(tc_to 10.244.1.11 7001)" -ge 1 ]; }
 wait_until 5 both_in_kernel || fail "be1's flows not in the kernel: $(vsctl_on node dump-flows)"
 log "ok: TCP and UDP flows to be1 are dp=tc"
@@ -61,7 +63,7 @@ assert_eq "dp=tc UDP flows to the removed backend" 0 "$udp_tc"
     fail "TCP flows to be1 stay in the kernel without their flow pair"
 log "ok: the kernel keeps TCP flows to be1 only with their pair"
 assert_ge "established TCP flow pairs to be1 kept" "$tcp_pairs" 1
-wait_until 5 test "$(tc_to 10.244.1.11 5201)" -ge 1 ||
+wait_until 5 has_tc_to 10.244.1.11 5201 ||
     fail "the established TCP connection to be1 is not back in the kernel: $(vsctl_on node dump-flows)"
 log "ok: the established TCP connection to be1 is dp=tc again"
 
@@ -72,7 +74,7 @@ sleep 1.5
 kill "$dump_pid"; wait "$dump_pid" 2>/dev/null
 n=$(tcpdump -nn -r "$VSW_TMPDIR/be1.pcap" 2>/dev/null | wc -l)
 assert_eq "UDP datagrams reaching be1 after its removal" 0 "$n"
-wait_until 5 test "$(tc_to 10.244.1.12 7001)" -ge 1 ||
+wait_until 5 has_tc_to 10.244.1.12 7001 ||
     fail "the UDP stream did not go on to be2 in the kernel: $(vsctl_on node dump-flows)"
 log "ok: the UDP stream goes on to be2, dp=tc"
 
