@@ -15,13 +15,8 @@ add_underlay
 add_overlay_node node1 1
 add_overlay_node node2 2
 add_pod node1 client 10.244.1.20
-add_pod node2 be1 10.244.2.11
-add_pod node2 be2 10.244.2.12
+add_backends node2 2 stream-server:9000 udp-server:5353
 for p in client be1 be2; do ip -n "$(ns $p)" link set eth0 mtu 1450; done
-for b in be1 be2; do
-    svc_start $b stream-server 9000 $b
-    svc_start $b udp-server 5353 $b
-done
 
 k8s_start node1
 k8sctl node node1 --ip "${VSW_NODE_IP[node1]}" --cidr 10.244.1.0/24
@@ -34,13 +29,8 @@ slice() { # slice BE1_CONDITIONS: the slice with be1 as given (or absent: "gone"
 }
 slice ""
 proxy_start node1 --sync-period 2s
-PROXY_LOG[node2]=$VSW_TMPDIR/proxy-node2.log
-ip netns exec "$(ns node1)" "$VSW_BUILD/vswitch-proxy" --kubeconfig "$K8S_KUBECONFIG" \
-    --node-name node2 --ctl "${VSW_CTL[node2]}" --healthz-bind-address 127.0.0.1:20256 \
-    --metrics-bind-address 127.0.0.1:20249 --sync-period 2s --log-level debug \
-    >"${PROXY_LOG[node2]}" 2>&1 &
-PROXY_PID[node2]=$!
-on_exit "proxy_stop node2"
+proxy_start_in node1 node2 --healthz-bind-address 127.0.0.1:20256 \
+    --metrics-bind-address 127.0.0.1:20249 --sync-period 2s
 wait_synced node1
 both="$VIP:9000/tcp k8s:default/app:tcp dsr=true aff=0 10.244.2.11:9000,10.244.2.12:9000"
 only_be2="$VIP:9000/tcp k8s:default/app:tcp dsr=true aff=0 10.244.2.12:9000"

@@ -657,13 +657,15 @@ static struct scene *scene_with_vip(size_t max_pairs, uint32_t per_pod)
     struct scene *sc = scene_new(&(struct dp_config) { .max_flow_pairs = max_pairs,
                                                        .max_flow_pairs_per_pod = per_pod });
 
+    cr_assert_not_null(sc);
     log_set_level(LOG_LVL_ERR);
-    scene_port(sc, "client", "10.244.1.5", CLIENT_MAC);
-    scene_port(sc, "victim", "10.244.1.8", VICTIM_MAC);
-    scene_port(sc, "be", "10.244.1.6", BE_MAC);
-    scene_port(sc, "third", "10.244.1.9", THIRD_MAC);
-    scene_service(sc, &(struct scene_service) { .vip = "10.96.0.10:80/tcp",
-                                                .backends = "10.244.1.6:8080" });
+    cr_assert_eq(scene_port(sc, "client", "10.244.1.5", CLIENT_MAC), 0);
+    cr_assert_eq(scene_port(sc, "victim", "10.244.1.8", VICTIM_MAC), 0);
+    cr_assert_eq(scene_port(sc, "be", "10.244.1.6", BE_MAC), 0);
+    cr_assert_eq(scene_port(sc, "third", "10.244.1.9", THIRD_MAC), 0);
+    cr_assert_eq(scene_service(sc, &(struct scene_service) { .vip = "10.96.0.10:80/tcp",
+                                                             .backends = "10.244.1.6:8080" }),
+                 0);
     return sc;
 }
 

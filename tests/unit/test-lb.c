@@ -40,9 +40,10 @@ static struct scene *s;
 static void setup_pods(void)
 {
     s = scene_new(NULL);
-    scene_port(s, "client", CLIENT, CLIENT_MAC);
-    scene_port(s, "b1", B1, B1_MAC);
-    scene_port(s, "b2", B2, B2_MAC);
+    cr_assert_not_null(s);
+    cr_assert_eq(scene_port(s, "client", CLIENT, CLIENT_MAC), 0);
+    cr_assert_eq(scene_port(s, "b1", B1, B1_MAC), 0);
+    cr_assert_eq(scene_port(s, "b2", B2, B2_MAC), 0);
 }
 
 static void teardown(void)
@@ -288,7 +289,7 @@ ParameterizedTest(size_t *index, lb_cases, table, .init = setup_pods, .fini = te
 
     for (size_t i = 0; i < sizeof c->services / sizeof c->services[0] && c->services[i].vip;
          i++) {
-        scene_service(s, &c->services[i]);
+        cr_assert_eq(scene_service(s, &c->services[i]), 0, "%s: service %zu", c->name, i);
     }
     for (size_t i = 0; i < sizeof c->steps / sizeof c->steps[0] && c->steps[i].in; i++) {
         run_step(c, i);
@@ -313,8 +314,8 @@ ParameterizedTest(size_t *index, lb_cases, table, .init = setup_pods, .fini = te
 static void setup(void)
 {
     setup_pods();
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":80/tcp",
-                                                     .backends = B1 ":8080 " B2 ":8080"));
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(
+                     VIP ":80/tcp", .backends = B1 ":8080 " B2 ":8080")), 0);
 }
 
 /* Takes the one frame that went out and returns its port; fails if not exactly one. */
@@ -393,8 +394,8 @@ Test(lb, icmp_error_from_backend_is_translated)
     struct icmp_header *icmp;
     int len, sent_len;
 
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":53/udp", .backends = B1 ":5300",
-                                                     .name = "LB_UDP"));
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(
+                     VIP ":53/udp", .backends = B1 ":5300", .name = "LB_UDP")), 0);
     cr_assert_str_eq(forward("client", &dgram, sent, &sent_len), "b1");
 
     /* The backend's port unreachable, quoting the datagram it got. */
@@ -490,7 +491,8 @@ Test(lb, removed_backend_keeps_its_tcp_pairs_new_connections_go_elsewhere)
         on_b2 += !strcmp(where[i], "b2");
     }
     cr_assert_gt(on_b2, 0u);
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":80/tcp", .backends = B1 ":8080"));
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(VIP ":80/tcp",
+                                                                  .backends = B1 ":8080")), 0);
     dp_conn_dump(s->dp, &conns, &n);
     cr_expect_eq(n, 64u, "every TCP pair stays, those to the removed backend too");
     free(conns);
@@ -531,8 +533,8 @@ Test(lb, removed_backend_loses_its_udp_pairs)
     size_t n, on_b1 = 0;
     int len;
 
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":53/udp",
-                                                     .backends = B1 ":5300 " B2 ":5300"));
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(
+                     VIP ":53/udp", .backends = B1 ":5300 " B2 ":5300")), 0);
     for (int i = 0; i < 32; i++) {
         struct pkt_spec dgram = UDP_FROM(CLIENT_MAC, ROUTER, CLIENT, 6000 + i, VIP, 53,
                                          .payload = 20);
@@ -540,7 +542,8 @@ Test(lb, removed_backend_loses_its_udp_pairs)
         on_b1 += !strcmp(forward("client", &dgram, out, &len), "b1");
     }
     cr_assert_lt(on_b1, 32u);
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":53/udp", .backends = B1 ":5300"));
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(VIP ":53/udp",
+                                                                  .backends = B1 ":5300")), 0);
     dp_conn_dump(s->dp, &conns, &n);
     cr_expect_eq(n, on_b1, "only the UDP pairs to the backend left stay");
     free(conns);
@@ -592,9 +595,8 @@ Test(lb, client_ip_affinity)
     const char *first = NULL;
     int len;
 
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":80/tcp",
-                                                     .backends = B1 ":8080 " B2 ":8080",
-                                               .affinity = 60));
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(
+                     VIP ":80/tcp", .backends = B1 ":8080 " B2 ":8080", .affinity = 60)), 0);
     for (int port = 1000; port < 1032; port++) {
         struct pkt_spec syn = TCP_FROM(CLIENT_MAC, ROUTER, CLIENT, port, VIP, 80);
         const char *p = forward("client", &syn, out, &len);

@@ -27,13 +27,15 @@ static void remote_policy(struct scene *node, size_t n)
 {
     char backends[128] = "";
 
+    cr_assert_leq(n, 4u);
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(backends);
 
         snprintf(backends + len, sizeof backends - len, " 10.244.2.%zu:8080", 9 + i);
     }
-    scene_service(node, &(struct scene_service) { .vip = VIP ":80/tcp", .backends = backends,
-                                                  .name = "LB_DSR" });
+    cr_assert_eq(scene_service(node, &(struct scene_service) { .vip = VIP ":80/tcp",
+                                                               .backends = backends,
+                                                               .name = "LB_DSR" }), 0);
 }
 
 /* Sends a TCP segment with 'flags' from the pod's port 'sport' to VIP:80 through 'node' and
@@ -184,9 +186,9 @@ Test(vxlan_dispatch, a_removed_backend_takes_its_udp_dispatch_entries)
     int on_removed = 0;
     size_t n;
 
-    scene_service(vx.node, &(struct scene_service) {
-        .vip = VIP ":53/udp", .backends = "10.244.2.9:5353 10.244.2.10:5353",
-        .name = "LB_UDP" });
+    cr_assert_eq(scene_service(vx.node, &(struct scene_service) {
+                     .vip = VIP ":53/udp", .backends = "10.244.2.9:5353 10.244.2.10:5353",
+                     .name = "LB_UDP" }), 0);
     for (int round = 0; round < 2; round++) {
         for (int i = 0; i < DISPATCH_CONNS; i++) {
             struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER,
@@ -203,8 +205,9 @@ Test(vxlan_dispatch, a_removed_backend_takes_its_udp_dispatch_entries)
         }
         if (round == 0) {
             cr_assert_gt(on_removed, 0);
-            scene_service(vx.node, &(struct scene_service) {
-                .vip = VIP ":53/udp", .backends = "10.244.2.9:5353", .name = "LB_UDP" });
+            cr_assert_eq(scene_service(vx.node, &(struct scene_service) {
+                             .vip = VIP ":53/udp", .backends = "10.244.2.9:5353",
+                             .name = "LB_UDP" }), 0);
             dp_dispatch_dump(vx.node->dp, &entries, &n);
             cr_expect_eq(n, (size_t) (DISPATCH_CONNS - on_removed),
                          "its UDP entries went with it");
@@ -268,9 +271,9 @@ Test(vxlan_dispatch, a_client_icmp_error_about_a_reply_goes_to_the_backends_node
     char mac[ETH_STR_LEN];
     int n;
 
-    scene_service(vx.node, &(struct scene_service) { .vip = VIP ":53/udp",
-                                                     .backends = "10.244.2.9:5353",
-                                                     .name = "LB_UDP" });
+    cr_assert_eq(scene_service(vx.node, &(struct scene_service) {
+                     .vip = VIP ":53/udp", .backends = "10.244.2.9:5353", .name = "LB_UDP" }),
+                 0);
     cr_assert_eq(scene_inject(vx.node, "pod", &query, NULL), 0);
     peer_receive(dgram, sizeof dgram);
 
