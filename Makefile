@@ -3,6 +3,7 @@
 #   make check      unit tests (Criterion), then the system tests, each also under ASan/UBSan
 #   make bench      the benchmark report (this switch vs the Linux bridge vs Open vSwitch)
 #   make demo       the two-node demo: pods, a Service, DSR across the overlay (as root)
+#   make image      the DaemonSet's OCI image, without Docker (build/image/vswitch.tar)
 #   make install    PREFIX (default /usr/local)
 #   make fuzz       every libFuzzer target of tests/fuzz/ (clang, ASan/UBSan) into build/fuzz/
 #   V=1             full command lines;  SANITIZE=address,undefined  sanitizer build
@@ -162,6 +163,7 @@ check: deps
 	$(MAKE) --no-print-directory fuzz
 	bash tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 	bash tests/system/run.sh $(BUILD)
+	bash tests/k8s/build-kube.sh
 ifeq ($(CHECK_SAN),1)
 	$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined \
 	    CFLAGS="-O1 -g" all build/san/unit-tests
@@ -182,6 +184,11 @@ demo:
 	@bash tests/deps.sh demo
 	@$(MAKE) --no-print-directory all
 	@bash tests/demo/demo.sh $(BUILD)
+
+# make image: the image examples/k8s/02-daemonset.yaml runs, packed with umoci (no Docker).
+.PHONY: image
+image: all
+	@bash examples/k8s/build-image.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin

@@ -8,7 +8,10 @@ build=(gcc make pkg-config libuv1-dev libmnl-dev libjansson-dev libprotobuf-c-de
        protobuf-c-compiler libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev)
 check=("${build[@]}" libcriterion-dev iproute2 iperf3 iputils-ping tcpdump python3-scapy
        procps curl ethtool clang libclang-rt-dev jq
-       golang-go golang-github-appc-cni-dev dpkg-dev containernetworking-plugins openssl)
+       golang-go golang-github-appc-cni-dev dpkg-dev containernetworking-plugins openssl
+       # The Kubernetes cluster tests (tests/k8s/): the kube binaries' build from Debian's
+       # source package (tests/k8s/build-kube.sh), etcd, the runtime, the images' tools.
+       rsync etcd-server etcd-client containerd runc busybox-static umoci skopeo util-linux)
 # The proxy tests check the test API server with the real kubectl: Debian's kubernetes-client,
 # unless a kubectl (another package's) is already installed, which that one would conflict with.
 command -v kubectl >/dev/null 2>&1 || check+=(kubernetes-client)
