@@ -4,6 +4,7 @@
 #   make bench      the benchmark report (this switch vs the Linux bridge vs Open vSwitch)
 #   make demo       the two-node demo: pods, a Service, DSR across the overlay (as root)
 #   make image      the DaemonSet's OCI image, without Docker (build/image/vswitch.tar)
+#   make demo-k8s   a real Kubernetes 1.20 in namespaces, vswitch deployed with kubectl apply
 #   make install    PREFIX (default /usr/local)
 #   make fuzz       every libFuzzer target of tests/fuzz/ (clang, ASan/UBSan) into build/fuzz/
 #   V=1             full command lines;  SANITIZE=address,undefined  sanitizer build
@@ -189,6 +190,15 @@ demo:
 .PHONY: image
 image: all
 	@bash examples/k8s/build-image.sh $(BUILD)
+
+# make demo-k8s: the kube binaries (built from Debian's source package once, cached), then a
+# cluster in namespaces with the product deployed from examples/k8s/ (tests/k8s/cluster.sh).
+.PHONY: demo-k8s
+demo-k8s:
+	@bash tests/deps.sh check
+	@$(MAKE) --no-print-directory all
+	@bash tests/k8s/build-kube.sh
+	@bash tests/k8s/cluster.sh demo $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
