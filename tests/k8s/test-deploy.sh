@@ -33,4 +33,17 @@ for p in $(jq -r '.items[].metadata.name' <<<"$pods"); do
         fail "$p: the proxy did not say it fell back to v1beta1 on this 1.20 server"
 done
 log "ok: the proxies read v1beta1 EndpointSlices and were never refused"
+
+# RBAC is exactly what the proxy uses: list and watch on its three resources, nothing more.
+sa=system:serviceaccount:kube-system:vswitch
+for r in services nodes endpointslices.discovery.k8s.io; do
+    for v in list watch; do
+        assert_eq "the ServiceAccount may $v $r" yes "$(kc auth can-i "$v" "$r" --as="$sa" -A 2>/dev/null)"
+    done
+    for v in get update delete; do
+        assert_eq "the ServiceAccount may not $v $r" no "$(kc auth can-i "$v" "$r" --as="$sa" -A 2>/dev/null)"
+    done
+done
+assert_eq "nor read pods or secrets" "no no" \
+    "$(kc auth can-i list pods --as="$sa" -A 2>/dev/null) $(kc auth can-i get secrets --as="$sa" -n kube-system 2>/dev/null)"
 log "PASS"

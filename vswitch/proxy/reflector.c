@@ -131,7 +131,7 @@ void reflector_auth_message(const struct reflector *r, long status, const char *
                  server_msg ? ": " : "", server_msg ? server_msg : "");
     } else {
         snprintf(buf, size, "%s %s: 403 Forbidden: missing permission to %s %s%s%s in all "
-                 "namespaces; vswitch-proxy needs a ClusterRole granting get, list and watch "
+                 "namespaces; vswitch-proxy needs a ClusterRole granting list and watch "
                  "on services and nodes (\"\") and endpointslices (discovery.k8s.io)%s%s",
                  verb, r->kind->resource, verb, *group ? group : "", *group ? "/" : "",
                  r->kind->resource, server_msg ? ": " : "", server_msg ? server_msg : "");
