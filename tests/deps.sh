@@ -11,7 +11,8 @@ check=("${build[@]}" libcriterion-dev iproute2 iperf3 iputils-ping tcpdump pytho
        golang-go golang-github-appc-cni-dev dpkg-dev containernetworking-plugins openssl
        # The Kubernetes cluster tests (tests/k8s/): the kube binaries' build from Debian's
        # source package (tests/k8s/build-kube.sh), etcd, the runtime, the images' tools.
-       rsync etcd-server etcd-client containerd runc busybox-static umoci skopeo util-linux)
+       rsync golang-github-modern-go-reflect2-dev
+       etcd-server etcd-client containerd runc busybox-static umoci skopeo util-linux)
 # The proxy tests check the test API server with the real kubectl: Debian's kubernetes-client,
 # unless a kubectl (another package's) is already installed, which that one would conflict with.
 command -v kubectl >/dev/null 2>&1 || check+=(kubernetes-client)

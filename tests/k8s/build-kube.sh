@@ -11,7 +11,10 @@ VERSION=${KUBE_DEB_VERSION:-1.20.5+really1.20.2-1.1+deb12u1}
 UPSTREAM=${VERSION%-*}                 # 1.20.5+really1.20.2 names the .orig tarball
 KUBE_VERSION=v${UPSTREAM##*really}     # the code really is 1.20.2
 CACHE=${KUBE_CACHE:-/var/cache/vswitch-kube}
-DIR=$CACHE/$VERSION
+# Bumped whenever the recipe below changes what is built, so a cache of an older recipe is
+# not used (2: reflect2 1.0.2).
+RECIPE=2
+DIR=$CACHE/$VERSION-r$RECIPE
 POOL=http://deb.debian.org/debian/pool/main/k/kubernetes
 BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
 # The .dsc's own SHA-256 sums, so a changed mirror file is refused rather than built.
@@ -34,7 +37,7 @@ if have_all; then
     exit 0
 fi
 
-for tool in curl dpkg-source go rsync jq make sha256sum; do
+for tool in curl dpkg-source go rsync jq make sha256sum flock; do
     command -v "$tool" >/dev/null || { echo "build-kube: $tool missing (tests/deps.sh check)" >&2; exit 1; }
 done
 
@@ -61,6 +64,19 @@ for f in "${!SHA256[@]}"; do
 done
 log "unpacking with dpkg-source (Debian's patches applied)"
 (cd "$WORK" && dpkg-source --no-check -x "kubernetes_${VERSION}.dsc" src >/dev/null)
+# The vendored modern-go/reflect2 1.0.1 iterates maps through runtime internals that Go 1.18
+# changed: built with Debian's Go 1.19, kube-apiserver dies with SIGSEGV in aeshashbody the
+# first time json-iterator encodes a map (Debian builds only kubectl, which never gets there).
+# reflect2 1.0.2 is the fix; Debian packages it.
+r2=/usr/share/gocode/src/github.com/modern-go/reflect2
+[ -f "$r2/unsafe_map.go" ] ||
+    { echo "build-kube: $r2 missing (apt-get install golang-github-modern-go-reflect2-dev)" >&2; exit 1; }
+rm -rf "$WORK/src/vendor/github.com/modern-go/reflect2"
+mkdir -p "$WORK/src/vendor/github.com/modern-go/reflect2"
+cp "$r2"/*.go "$r2"/*.s "$WORK/src/vendor/github.com/modern-go/reflect2/" 2>/dev/null ||
+    cp "$r2"/*.go "$WORK/src/vendor/github.com/modern-go/reflect2/"
+rm -f "$WORK/src/vendor/github.com/modern-go/reflect2/"*_test.go
+log "vendor/github.com/modern-go/reflect2 replaced by Debian's $(dpkg-query -W -f='${Version}' golang-github-modern-go-reflect2-dev)"
 
 # No .git in a source package: hand the version to hack/lib/version.sh, or the binaries say
 # v0.0.0-master and the kubelet's node version is meaningless.
@@ -76,12 +92,12 @@ minor=${KUBE_VERSION#v}; minor=${minor#*.}; minor=${minor%%.*}
 sed -i "s/^KUBE_GIT_MAJOR=.*/KUBE_GIT_MAJOR='$major'/; s/^KUBE_GIT_MINOR=.*/KUBE_GIT_MINOR='$minor'/" \
     "$WORK/version.env"
 
-log "building ${BINS[*]} $KUBE_VERSION with $(go version | cut -d' ' -f3) (about 5+ min on 2 cores)"
+log "building ${BINS[*]} $KUBE_VERSION with $(go version | cut -d' ' -f3) (10 to 35 min on 2 cores, with the load of the machine)"
 what=""
 for b in "${BINS[@]}"; do what+="cmd/$b "; done
 # GOFLAGS=-mod=vendor: the tree is vendored and no module proxy is to be asked.
 (cd "$WORK/src" &&
-    GOFLAGS=-mod=vendor GOCACHE="$WORK/gocache" GOPATH="$WORK/gopath" \
+    GOFLAGS=-mod=vendor GOCACHE="$CACHE/gocache" GOPATH="$WORK/gopath" \
     KUBE_GIT_VERSION_FILE="$WORK/version.env" GOMAXPROCS=2 \
     make WHAT="${what% }" KUBE_BUILD_PLATFORMS=linux/amd64) > "$WORK/../build-$VERSION.log" 2>&1 ||
     { echo "build-kube: make failed; last lines of $CACHE/build-$VERSION.log:" >&2
@@ -92,6 +108,7 @@ for b in "${BINS[@]}"; do
     install -m 0755 "$WORK/src/_output/local/bin/linux/amd64/$b" "$DIR.tmp/$b"
 done
 rm -rf "$DIR"; mv "$DIR.tmp" "$DIR"
+rm -rf "$CACHE/gocache"       # kept only while a build has not succeeded: a retry reuses it
 log "built in $(( $(date +%s) - start )) s: $DIR ($("$DIR/kubelet" --version))"
 [ $PRINT_DIR = 1 ] && echo "$DIR"
 exit 0
