@@ -24,6 +24,17 @@ KC_NODES=(n1 n2)
 KC_FEATURES=EndpointSliceNodeName=true,EndpointSliceTerminatingCondition=true
 declare -A KC_PID KC_NODE_PID KC_NODE_IP
 
+# kc_wait SECONDS CMD...: wait_until with a pause of 1 s between tries: kubectl costs a
+# fraction of a core each time, on a machine that also runs the cluster.
+kc_wait() {
+    local deadline=$((SECONDS + $1)); shift
+    while :; do
+        "$@" >/dev/null 2>&1 && return 0
+        [ "$SECONDS" -ge "$deadline" ] && return 1
+        sleep 1
+    done
+}
+
 # kc_log MESSAGE with the seconds since kc_init, so that the cost of each step shows.
 kc_log() { log "[$(( $(date +%s) - KC_T0 ))s] $*"; }
 
@@ -184,7 +195,7 @@ kc_start_apiserver() {
         --service-account-key-file="$d/sa.pub" --service-account-signing-key-file="$d/sa.key" \
         --service-account-issuer=https://kubernetes.default.svc.cluster.local \
         --feature-gates="$KC_FEATURES" --profiling=false --v=1
-    wait_until 60 _kc_apiserver_ready ||
+    kc_wait 60 _kc_apiserver_ready ||
         fail "kube-apiserver did not become ready: $(tail -20 "$KC_DIR/apiserver.log")"
 }
 
@@ -198,7 +209,7 @@ kc_start_cp() {
         --initial-advertise-peer-urls http://127.0.0.1:2380 \
         --initial-cluster cp=http://127.0.0.1:2380
     on_exit "_kc_stop etcd"
-    wait_until 20 ip netns exec "$(ns cp)" etcdctl --endpoints=http://127.0.0.1:2379 \
+    kc_wait 20 ip netns exec "$(ns cp)" etcdctl --endpoints=http://127.0.0.1:2379 \
         endpoint health >/dev/null 2>&1 || fail "etcd did not start: $(tail -5 "$KC_DIR/etcd.log")"
     kc_start_apiserver
     on_exit "_kc_stop apiserver"
@@ -219,7 +230,7 @@ kc_start_cp() {
         --authorization-kubeconfig="$KC_DIR/scheduler.kubeconfig" \
         --bind-address=127.0.0.1 --port=0 --leader-elect=false --v=1
     on_exit "_kc_stop scheduler"
-    wait_until 60 _kc_sa_ready || fail "the default ServiceAccount never appeared (kube-controller-manager): $(tail -20 "$KC_DIR/kcm.log")"
+    kc_wait 60 _kc_sa_ready || fail "the default ServiceAccount never appeared (kube-controller-manager): $(tail -20 "$KC_DIR/kcm.log")"
     kc_log "controller-manager and scheduler up"
 }
 
@@ -294,12 +305,12 @@ syncFrequency: 10s
 fileCheckFrequency: 10s
 featureGates: {EndpointSliceNodeName: true, EndpointSliceTerminatingCondition: true}
 EOF
-    nsenter --net="/run/netns/$(ns "$n")" unshare -m -p -f --propagation private --mount-proc \
+    nsenter --net="/run/netns/$(ns "$n")" unshare -m -u -p -f --propagation private --mount-proc \
         bash "$KC_LIB_DIR/node-init.sh" "$d" >"$d/init.log" 2>&1 &
     pid=$!
     KC_NODE_PID[$n]=$pid
     on_exit "kc_stop_node '$n'"
-    wait_until 60 test -e "$d/ready" ||
+    kc_wait 60 test -e "$d/ready" ||
         fail "node $n did not start: $(cat "$d/init.log"; tail -20 "$d/containerd.log")"
     kc_log "node $n: containerd and kubelet started ($(grep -o 'images: .*' "$d/init.log"))"
 }
@@ -358,12 +369,12 @@ kc_deploy() {
         fail "cannot set apiserver-host in 01-config.yaml"
     kc apply -f "$out/" >"$KC_DIR/apply.log" 2>&1 || fail "kubectl apply -f examples/k8s/: $(cat "$KC_DIR/apply.log")"
     kc_log "kubectl apply -f examples/k8s/: $(tr '\n' ';' <"$KC_DIR/apply.log")"
-    wait_until 180 _kc_ds_ready || {
+    kc_wait 180 _kc_ds_ready || {
         kc -n kube-system get pods -o wide >&2
         kc -n kube-system describe pods -l k8s-app=vswitch | tail -40 >&2
         fail "the vswitch DaemonSet did not become ready on both nodes"
     }
-    wait_until 60 _kc_nodes_ready || fail "the nodes did not become Ready: $(kc get nodes -o wide)"
+    kc_wait 60 _kc_nodes_ready || fail "the nodes did not become Ready: $(kc get nodes -o wide)"
     kc_log "vswitch DaemonSet ready on ${#KC_NODES[@]} nodes; nodes Ready"
 }
 
@@ -398,7 +409,7 @@ kc_up() {
     for n in "${KC_NODES[@]}"; do
         kc_start_node "$n"
     done
-    wait_until 90 _kc_nodes_registered ||
+    kc_wait 90 _kc_nodes_registered ||
         fail "the nodes did not register with pod CIDRs: $(kc get nodes -o wide 2>&1; tail -30 "$KC_DIR/node-n1/kubelet.log")"
     kc_log "nodes registered: $(kc get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.spec.podCIDR} {end}')"
     kc_deploy
@@ -493,7 +504,7 @@ policy_backends() {
 wait_backends() {
     local want
     want=$(web_pods | awk '{print $2 ":8080"}' | sort | tr '\n' ' ')
-    wait_until "${1:-30}" _backends_are "$want" ||
+    kc_wait "${1:-30}" _backends_are "$want" ||
         fail "backends: want '$want', n1 has '$(policy_backends n1)', n2 has '$(policy_backends n2)'"
     log "ok: both switches balance ${WEB_VIP}:80 to $want"
 }
@@ -511,3 +522,7 @@ _ds_pod_ready() {
     kc -n kube-system get pods -l k8s-app=vswitch --field-selector "spec.nodeName=$1" -o json |
         jq -e --arg old "$2" '[.items[] | select(.metadata.name != $old and .metadata.deletionTimestamp == null) | .status.containerStatuses[]?.ready] | length == 2 and all' >/dev/null
 }
+
+_web_count_is() { [ "$(web_pods | wc -l)" = "$1" ]; }
+# _web_pods_left_are N: N web pods exist at all (the terminating ones are gone).
+_web_pods_left_are() { [ "$(kc get pods -l app=web --no-headers 2>/dev/null | wc -l)" = "$1" ]; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One Kubernetes node of the test cluster (tests/k8s/cluster-lib.sh): the first process of a
 # PID and mount namespace of its own, inside the node's network namespace, started as
-#   nsenter --net=/run/netns/NODE unshare -m -p -f --propagation private --mount-proc \
+#   nsenter --net=/run/netns/NODE unshare -m -u -p -f --propagation private --mount-proc \
 #       node-init.sh NODE_DIR
 # It covers every path kubelet and containerd write with a tmpfs or with a copy in NODE_DIR,
 # starts containerd and imports the images, then runs kubelet; when it ends (SIGTERM or
@@ -41,7 +41,7 @@ vm/panic_on_oom 0
 kernel/panic 10
 kernel/panic_on_oops 1
 EOF
-hostname "$NAME" 2>/dev/null || true
+hostname "$NAME"          # a UTS namespace of its own (unshare -u)
 
 # --- containerd ---------------------------------------------------------------------------
 containerd --config "$dir/containerd.toml" >"$dir/containerd.log" 2>&1 &

@@ -5,7 +5,7 @@
 # switches: the proxies caught up.
 [ -n "${WEB_VIP:-}" ] || kc_workloads
 kc scale deployment/web --replicas=2 >/dev/null
-wait_until 60 test "$(web_pods | wc -l)" = 2 || fail "scale to 2: $(web_pods)"
+kc_wait 60 _web_count_is 2 || fail "scale to 2: $(web_pods)"
 wait_backends 30
 before=$(policy_backends n1)
 kc_stop_apiserver

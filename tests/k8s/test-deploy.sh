@@ -22,7 +22,7 @@ done
 for pair in "n1 n2" "n2 n1"; do
     set -- $pair
     want="${KC_NODE_IP[$2]} $(kc get node "$2" -o jsonpath='{.spec.podCIDR}')"
-    wait_until 20 _has_peer "$1" "$want" || fail "$1 does not hold $2 as a peer ($want): $(vsctl_node "$1" show)"
+    kc_wait 20 _has_peer "$1" "$want" || fail "$1 does not hold $2 as a peer ($want): $(vsctl_node "$1" show)"
     log "ok: $1 has peer $want"
 done
 for p in $(jq -r '.items[].metadata.name' <<<"$pods"); do

@@ -15,7 +15,7 @@ lease=$(node_exec n2 sh -c "grep -l . /var/lib/cni/networks/*/$ip 2>/dev/null" |
 log "$pod ($ip) on n2: port and veth $port, lease $lease"
 
 kc delete pod "$pod" --wait=true --timeout=60s >/dev/null || fail "kubectl delete pod $pod"
-wait_until 20 _port_gone n2 "$port" || fail "port $port still in n2's switch: $(vsctl_node n2 show)"
+kc_wait 20 _port_gone n2 "$port" || fail "port $port still in n2's switch: $(vsctl_node n2 show)"
 node_exec n2 ip link show dev "$port" >/dev/null 2>&1 && fail "veth $port still on n2"
 node_exec n2 test -e "$lease" && fail "lease $lease still held"
 log "ok: port, veth and lease of $pod are gone"

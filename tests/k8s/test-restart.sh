@@ -8,7 +8,7 @@ wait_backends 30
 old=$(kc -n kube-system get pods -l k8s-app=vswitch --field-selector spec.nodeName=n1 -o jsonpath='{.items[0].metadata.name}')
 restarts=$(kc get pod client -o jsonpath='{.status.containerStatuses[0].restartCount}')
 kc -n kube-system delete pod "$old" --wait=true --timeout=60s >/dev/null || fail "cannot delete $old"
-wait_until 90 _ds_pod_ready n1 "$old" || fail "no new vswitch pod ready on n1: $(kc -n kube-system get pods -o wide)"
+kc_wait 90 _ds_pod_ready n1 "$old" || fail "no new vswitch pod ready on n1: $(kc -n kube-system get pods -o wide)"
 new=$(kc -n kube-system get pods -l k8s-app=vswitch --field-selector spec.nodeName=n1 -o jsonpath='{.items[0].metadata.name}')
 log "ok: $old replaced by $new, ready"
 vsctl_node n1 flush-flows >/dev/null 2>&1 || true

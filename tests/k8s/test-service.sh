@@ -31,8 +31,8 @@ wait_backends 30
 check_balance 60
 
 kc scale deployment/web --replicas=2 >/dev/null
-wait_until 60 test "$(web_pods | wc -l)" = 2 || fail "scale down to 2: $(web_pods)"
-wait_until 30 test "$(kc get pods -l app=web --no-headers 2>/dev/null | wc -l)" = 2 ||
+kc_wait 60 _web_count_is 2 || fail "scale down to 2: $(web_pods)"
+kc_wait 30 _web_pods_left_are 2 ||
     fail "the removed pods did not go"
 wait_backends 30
 check_balance 20
