@@ -270,8 +270,14 @@ state = "/run/containerd"
     bin_dir = "/opt/cni/bin"
     conf_dir = "/etc/cni/net.d"
 EOF
-    # cgroupsPerQOS off and a cgroup root of the run's own: two kubelets on one machine must
-    # not manage (and clean up) each other's pod cgroups; the kubelet is not a cgroup owner.
+    # A cgroup root of the node's own: two kubelets on one machine must not manage (and clean
+    # up as orphans) each other's pod cgroups, and every container's cgroup is then under a
+    # directory the run removes (kc_stop_node).  kubelet wants the root in every hierarchy.
+    local c
+    on_exit "_kc_rm_cgroups '$n'"
+    for c in /sys/fs/cgroup/*/; do
+        [ -e "$c/cgroup.procs" ] && mkdir -p "$c$KC_CGROUP-$n"
+    done
     cat >"$d/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -288,7 +294,7 @@ authorization: {mode: AlwaysAllow}
 tlsCertFile: "$KC_DIR/pki/node-$n.crt"
 tlsPrivateKeyFile: "$KC_DIR/pki/node-$n.key"
 cgroupDriver: cgroupfs
-cgroupsPerQOS: false
+cgroupsPerQOS: true
 cgroupRoot: /$KC_CGROUP-$n
 enforceNodeAllocatable: []
 makeIPTablesUtilChains: false
@@ -343,10 +349,16 @@ kc_stop_node() {
     kill -9 "$upid" 2>/dev/null
     wait "$upid" 2>/dev/null
     KC_NODE_PID[$n]=
-    # The containers' cgroups (runc made them under the node's cgroup root), now empty.
-    for ((i = 0; i < 20; i++)); do
-        find /sys/fs/cgroup/*/ -maxdepth 1 -name "$KC_CGROUP-$n" 2>/dev/null | grep -q . || break
-        find /sys/fs/cgroup/*/"$KC_CGROUP-$n" -depth -type d -exec rmdir {} + 2>/dev/null
+    _kc_rm_cgroups "$n"
+}
+
+# _kc_rm_cgroups N: the node's cgroup root in every hierarchy, with the pods' and containers'
+# cgroups kubelet and runc made under it (empty once the node's processes are gone).
+_kc_rm_cgroups() {
+    local i
+    for ((i = 0; i < 25; i++)); do
+        find /sys/fs/cgroup/*/ -maxdepth 1 -name "$KC_CGROUP-$1" 2>/dev/null | grep -q . || return 0
+        find /sys/fs/cgroup/*/"$KC_CGROUP-$1" -depth -type d -exec rmdir {} + 2>/dev/null
         sleep 0.2
     done
 }
