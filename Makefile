@@ -1,6 +1,7 @@
 # vswitch — one hand-written Makefile (STYLE.md, "Build").
 #   make            build/vswitchd, build/vsctl, build/vswitch-cni, build/vswitch-proxy
-#   make check      unit tests (Criterion), then the system tests, each also under ASan/UBSan
+#   make check      include layers, unit tests (Criterion), then the system tests, each also
+#                   under ASan/UBSan
 #   make bench      the benchmark report (this switch vs the Linux bridge vs Open vSwitch)
 #   make demo       the two-node demo: pods, a Service, DSR across the overlay (as root)
 #   make image      the DaemonSet's OCI image, without Docker (build/image/vswitch.tar)
@@ -14,21 +15,17 @@ BUILD     ?= build
 CC        ?= cc
 PKGS      := libuv libmnl libprotobuf-c sqlite3 jansson libmicrohttpd libcurl yaml-0.1
 
-# Build deps are installed on demand: a missing pkg-config file means a fresh machine.
-ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
-ifneq ($(shell pkg-config --exists $(PKGS) && command -v protoc-c >/dev/null && echo ok),ok)
-$(info deps: installing the build dependencies)
-$(shell bash tests/deps.sh build >&2)
-endif
-endif
-
 WARNINGS  := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wpointer-arith -Wformat-security -Wcast-align -Wno-unused-parameter \
              -Wmissing-field-initializers -Wold-style-definition
 CFLAGS    ?= -O2 -g
+# The libraries' flags are asked of pkg-config when first used, not while the Makefile is
+# read: on a fresh machine the deps-build step installs them first.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(CFLAGS) -D_GNU_SOURCE -MMD -MP \
-             -I. -Ivswitch -I$(BUILD) $(shell pkg-config --cflags $(PKGS))
-LDLIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread
+             -I. -Ivswitch -I$(BUILD) $(PKG_CFLAGS)
+LDLIBS     = $(PKG_LIBS) -lpthread
 
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -56,8 +53,10 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_OBJ    := $(call obj,$(LIB_SRC)) $(BUILD)/obj/proto/vswitch.pb-c.o
 DP_OBJ     := $(call obj,$(DP_SRC))
-DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
-CTL_OBJ    := $(call obj,$(CTL_SRC))
+DAEMON_MAIN := $(call obj,vswitch/daemon/main.c)
+DAEMON_OBJ := $(filter-out $(DAEMON_MAIN),$(call obj,$(DAEMON_SRC)))
+CTL_MAIN   := $(call obj,vswitch/ctl/main.c)
+CTL_OBJ    := $(filter-out $(CTL_MAIN),$(call obj,$(CTL_SRC)))
 CNI_MAIN   := $(call obj,cni/main.c)
 CNI_OBJ    := $(filter-out $(CNI_MAIN),$(call obj,$(CNI_SRC)))
 PROXY_MAIN := $(call obj,vswitch/proxy/main.c)
@@ -66,10 +65,16 @@ UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 
 BINS := $(BUILD)/vswitchd $(BUILD)/vsctl $(BUILD)/vswitch-cni $(BUILD)/vswitch-proxy
 
-.PHONY: all check unit-check system-check bench install clean deps fuzz
+.PHONY: all check unit-check system-check bench install clean deps deps-build fuzz
 all: $(BINS)
 
-$(PROTO_C) $(PROTO_H): proto/vswitch.proto
+# The build's Debian packages, installed if missing (a fresh machine).  Every compile waits
+# for it through the generated header, which every object is ordered after.
+deps-build:
+	@pkg-config --exists $(PKGS) && command -v protoc-c >/dev/null || bash tests/deps.sh build
+
+# One protoc-c run makes both files (a grouped target: -j2 must not run it twice at once).
+$(PROTO_C) $(PROTO_H) &: proto/vswitch.proto | deps-build
 	@mkdir -p $(BUILD)/proto
 	@echo "  PROTOC  $<"
 	$(Q)protoc-c --c_out=$(BUILD) $<
@@ -89,18 +94,22 @@ $(BUILD)/libvswitch.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(BUILD)/libdp.a: $(DP_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
-# The CNI plugin less its main(), so the unit tests can link its parsers.
+# Each program less its main(), so the unit tests and fuzzers can link its parts.
+$(BUILD)/libvswitch-daemon.a: $(DAEMON_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/libvsctl.a: $(CTL_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(BUILD)/libvswitch-cni.a: $(CNI_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
-# The proxy less its main(), for the unit tests of its translation, diff and parsers.
 $(BUILD)/libvswitch-proxy.a: $(PROXY_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/vswitchd: $(DAEMON_OBJ) $(BUILD)/libdp.a $(BUILD)/libvswitch.a
+$(BUILD)/vswitchd: $(DAEMON_MAIN) $(BUILD)/libvswitch-daemon.a $(BUILD)/libdp.a \
+                  $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/vsctl: $(CTL_OBJ) $(BUILD)/libvswitch.a
+$(BUILD)/vsctl: $(CTL_MAIN) $(BUILD)/libvsctl.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -112,7 +121,8 @@ $(BUILD)/vswitch-proxy: $(PROXY_MAIN) $(BUILD)/libvswitch-proxy.a $(BUILD)/libvs
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libvswitch-cni.a $(BUILD)/libvswitch-proxy.a \
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libvswitch-daemon.a $(BUILD)/libvsctl.a \
+                     $(BUILD)/libvswitch-cni.a $(BUILD)/libvswitch-proxy.a \
                      $(BUILD)/libdp.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
@@ -124,9 +134,10 @@ FUZZ_CC    ?= clang
 FUZZ_DIR   := $(BUILD)/fuzz
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_FLAGS  = -std=gnu11 -g -O1 -D_GNU_SOURCE -MMD -MP $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
-              -I. -Ivswitch -I$(BUILD) -Itests/unit $(shell pkg-config --cflags $(PKGS))
+              -I. -Ivswitch -I$(BUILD) -Itests/unit $(PKG_CFLAGS)
 fuzz_obj    = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
-FUZZ_LIB_SRC := $(LIB_SRC) $(DP_SRC) $(filter-out %/main.c,$(DAEMON_SRC) $(CNI_SRC) $(PROXY_SRC))
+FUZZ_LIB_SRC := $(LIB_SRC) $(DP_SRC) \
+                $(filter-out %/main.c,$(DAEMON_SRC) $(CTL_SRC) $(CNI_SRC) $(PROXY_SRC))
 FUZZ_LIB_OBJ := $(call fuzz_obj,$(FUZZ_LIB_SRC)) $(FUZZ_DIR)/obj/proto/vswitch.pb-c.o
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_SECONDS ?= 20
@@ -141,10 +152,12 @@ $(FUZZ_DIR)/obj/proto/vswitch.pb-c.o: $(PROTO_C)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
 $(FUZZ_DIR)/libfuzz.a: $(FUZZ_LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
-$(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz-%.o $(FUZZ_DIR)/libfuzz.a
+# The unit tests' datapath scene and packet builder, for the targets and the seeds.
+FUZZ_TEST_OBJ := $(call fuzz_obj,tests/unit/scene.c tests/unit/pkt-builder.c)
+$(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz-%.o $(FUZZ_TEST_OBJ) $(FUZZ_DIR)/libfuzz.a
 	@echo "  LD      $@"
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LDLIBS)
-$(FUZZ_DIR)/gen-seeds: $(call fuzz_obj,tests/fuzz/gen-seeds.c tests/unit/pkt-builder.c) \
+$(FUZZ_DIR)/gen-seeds: $(call fuzz_obj,tests/fuzz/gen-seeds.c) $(FUZZ_TEST_OBJ) \
                        $(FUZZ_DIR)/libfuzz.a
 	@echo "  LD      $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(LDLIBS)
@@ -155,10 +168,13 @@ fuzz: $(FUZZ_BINS) $(FUZZ_DIR)/gen-seeds
 deps:
 	@bash tests/deps.sh check
 
-# make check: plain build first, then the sanitizer build in build/san, each running the
-# unit tests and the system tests.  CHECK_SAN=0 skips the sanitizer pass.
+# make check: the include layers first (tests/check-layers.py), then the plain build and the
+# sanitizer build in build/san, each running the unit tests and the system tests.
+# CHECK_SAN=0 skips the sanitizer pass.
 CHECK_SAN ?= 1
 check: deps
+	python3 tests/check-layers.py --self-test
+	python3 tests/check-layers.py
 	$(MAKE) --no-print-directory all $(BUILD)/unit-tests
 	$(BUILD)/unit-tests --jobs 2
 	$(MAKE) --no-print-directory fuzz

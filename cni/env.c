@@ -3,10 +3,10 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/ifname.h"
 #include "lib/types.h"
 #include "lib/util.h"
 
@@ -29,25 +29,6 @@ const char *cni_env_get(char *const envp[], const char *name)
     for (char *const *e = envp; e && *e; e++) {
         if (!strncmp(*e, name, len) && (*e)[len] == '=') {
             return *e + len + 1;
-        }
-    }
-    return NULL;
-}
-
-const char *cni_ifname_problem(const char *name)
-{
-    if (!*name) {
-        return "it is empty";
-    }
-    if (strlen(name) >= IF_NAMESIZE) {
-        return "it is longer than 15 characters";
-    }
-    if (!strcmp(name, ".") || !strcmp(name, "..")) {
-        return "it is . or ..";
-    }
-    for (const char *p = name; *p; p++) {
-        if (*p == '/' || *p == ':' || isspace((unsigned char) *p)) {
-            return "it contains '/', ':' or white space";
         }
     }
     return NULL;
@@ -172,7 +153,7 @@ int cni_env_parse(char *const envp[], struct cni_env *env, struct cni_err *err)
         if (!(env->ifname = require(envp, "CNI_IFNAME", command, err))) {
             return -EINVAL;
         }
-        if ((problem = cni_ifname_problem(env->ifname))) {
+        if ((problem = ifname_problem(env->ifname))) {
             cni_err_set(err, CNI_ERR_INVALID_ENV, "CNI_IFNAME \"%s\" is invalid: %s",
                         env->ifname, problem);
             return -EINVAL;

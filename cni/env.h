@@ -46,8 +46,4 @@ void cni_env_destroy(struct cni_env *env);
 /* The value of 'name' in 'envp', or NULL. */
 const char *cni_env_get(char *const envp[], const char *name);
 
-/* The reason 'name' is not a valid interface name (the kernel's and the specification's
- * rules), or NULL if it is. */
-const char *cni_ifname_problem(const char *name);
-
 #endif

@@ -71,8 +71,7 @@ set -u
 build=${1:?usage: $0 BUILD_DIR}
 export VSW_BUILD=$build
 export VSW_TEST_NAME=bench-overlay
-# shellcheck source=../lib/netns.sh
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 # shellcheck source=ovs.sh
 . "$(dirname "$0")/ovs.sh"
 
@@ -86,7 +85,6 @@ POD2=10.244.2.2          # server, node 2
 MTU=1450
 VSW_ARGS_EXTRA=${BENCH_VSWITCHD_ARGS:-}
 
-log() { printf '[bench-overlay] %s\n' "$*" >&2; }
 require_root
 require ip jq iperf3 sockperf bridge
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || fail "BENCH_ROUNDS: '$ROUNDS' is not a positive number"
@@ -114,7 +112,6 @@ for s in $SYSTEMS; do
     esac
 done
 [ ${#systems[@]} -gt 0 ] || fail "nothing to measure"
-has() { local x=$1; shift; [[ " $* " == *" $x "* ]]; }
 has kernel "${systems[@]}" && require iptables-restore
 has ovs "${systems[@]}" && require ovs-vsctl ovs-appctl ovs-ofctl ovsdb-tool ethtool
 
@@ -366,7 +363,7 @@ setup_floor_segments() { floor_overlay floor-segments fs --segments; }
 
 # --- measurements -----------------------------------------------------------------------------
 
-declare -A CLIENT SERVER UNDER NODE1 R NO_VIP
+declare -A CLIENT SERVER UNDER NODE1 NO_VIP
 
 servers() { # SYS: iperf3 and sockperf in the server pod; the client reaches it and the VIP.
     local s=${SERVER[$1]} c=${CLIENT[$1]}
@@ -387,50 +384,21 @@ servers() { # SYS: iperf3 and sockperf in the server pod; the client reaches it 
         fail "$1: no TCP through the VIP $VIP:5201"
 }
 
-record() { R[$1,$2]="${R[$1,$2]:-} $3"; }
-last() { local a; read -ra a <<<"${R[$1,$2]}"; printf '%.2f' "${a[-1]}"; }
-
-# iperf_gbps CLIENT DST STREAMS: TCP throughput in Gbit/s (0 on failure).
-iperf_gbps() {
-    local js v
-    js=$(ns_exec "$1" timeout $((SECS + 20)) iperf3 -c "$2" -p 5201 -t "$SECS" -O 1 -P "$3" -J)
-    v=$(echo "$js" | jq -r '.end.sum_received.bits_per_second / 1e9' 2>/dev/null)
-    [[ "$v" =~ ^[0-9.e+-]+$ ]] || {
-        log "iperf3 -c $2 -P $3 failed: $(echo "$js" | jq -r .error 2>/dev/null)"; v=0; }
-    echo "$v"
-}
-
-# sockperf_pp CLIENT DST: "p50 p99" of a TCP ping-pong in microseconds (0 0 on failure).
-sockperf_pp() {
-    local out p50 p99
-    out=$(ns_exec "$1" timeout $((SECS + 20)) sockperf pp --tcp -i "$2" -p 11111 -t "$SECS" \
-          -m 64 --full-rtt 2>&1)
-    p50=$(echo "$out" | sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p')
-    p99=$(echo "$out" | sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p')
-    [ -n "$p50" ] || { log "sockperf to $2 failed: $(echo "$out" | tail -3)"; p50=0 p99=0; }
-    echo "$p50 $p99"
-}
-
 # measure SYS PATH TEST: one measurement of TEST (tcp1, tcp4, rr) on PATH (pod, vip).
 measure() {
     local sys=$1 path=$2 test=$3 dst=$POD2 c=${CLIENT[$1]} p50 p99
     [ "$path" = vip ] && [ -n "${NO_VIP[$sys]:-}" ] && return
     [ "$path" = vip ] && dst=$VIP
     case $test in
-        tcp1) record "$sys" "$path/tcp_1_gbps" "$(iperf_gbps "$c" $dst 1)"
+        tcp1) record "$sys" "$path/tcp_1_gbps" "$(iperf_gbps "$c" $dst 5201 1)"
               log "$sys $path: tcp1 $(last "$sys" "$path/tcp_1_gbps") Gbit/s" ;;
-        tcp4) record "$sys" "$path/tcp_4_gbps" "$(iperf_gbps "$c" $dst 4)"
+        tcp4) record "$sys" "$path/tcp_4_gbps" "$(iperf_gbps "$c" $dst 5201 4)"
               log "$sys $path: tcp4 $(last "$sys" "$path/tcp_4_gbps") Gbit/s" ;;
-        rr)   read -r p50 p99 < <(sockperf_pp "$c" $dst)
+        rr)   read -r p50 p99 < <(sockperf_pp "$c" $dst 11111)
               record "$sys" "$path/rr_p50_us" "$p50"
               record "$sys" "$path/rr_p99_us" "$p99"
               log "$sys $path: rr p50 $p50 us, p99 $p99 us" ;;
     esac
-}
-
-median() { # values...
-    printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {
-        if (NR == 0) print 0; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'
 }
 
 # --- the run ----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # tests/bench/ovs.sh — Open vSwitch for the benchmarks, sourced by tests/bench/run.sh (one
-# node) and tests/bench/overlay.sh (two nodes on VXLAN), after tests/lib/netns.sh.
+# node) and tests/bench/overlay.sh (two nodes on VXLAN), after tests/lib/lib.sh.
 #
 # One instance is an ovsdb-server and an ovs-vswitchd started inside a node namespace, with
 # every file of theirs (database, sockets, pidfiles, logs, the bridges' OpenFlow management

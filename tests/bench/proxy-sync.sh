@@ -9,15 +9,14 @@
 #   - the proxy's resident memory after it;
 #   - network programming latency of one endpoint change under that load (watch event seen ->
 #     batch applied), p50 and p99 of 40 changes; target p99 < 200 ms.
-# Runs in its own namespaces (tests/lib/netns.sh), traffic on loopback only.
+# Runs in its own namespaces (tests/lib/lib.sh), traffic on loopback only.
 
 BUILD=${1:-build}
 N=${2:-10000}
 M=${3:-10}
 export VSW_BUILD=$BUILD
 VSW_TEST_NAME=proxy-sync
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_REPO/tests/k8s/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 proxy_preflight
 
 add_node node 10.244.0.0/16

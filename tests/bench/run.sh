@@ -63,8 +63,7 @@ set -u
 build=${1:?usage: $0 BUILD_DIR}
 export VSW_BUILD=$build
 export VSW_TEST_NAME=bench
-# shellcheck source=../lib/netns.sh
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 # shellcheck source=ovs.sh
 . "$(dirname "$0")/ovs.sh"
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -92,11 +91,11 @@ SERVICES=("$VIP_TPUT 5201 10.244.1.3:5201"
           "$VIP_SVC 80 10.244.1.3:8080 10.244.1.4:8080 10.244.1.5:8080")
 SVC_PODS=4      # pod1 the client, pod2..pod4 the backends
 
-has_part() { [[ " $PARTS " == *" $1 "* ]]; }
+# shellcheck disable=SC2086
+has_part() { has "$1" $PARTS; }
 
 require_root
 require ip jq iperf3 sockperf
-log() { printf '[bench] %s\n' "$*" >&2; }
 
 have_vswitch() { [ -x "$VSW_BUILD/vswitchd" ] && [ -x "$VSW_BUILD/vsctl" ]; }
 have_iptables() { command -v iptables-restore >/dev/null; }
@@ -143,7 +142,7 @@ fi
 # 10.244.1.(N+1), its host end h-podN in the node namespace.  Pod offloads are left at their
 # defaults.
 
-pod_ip() { echo "10.244.1.$(($1 + 1))"; }
+pod_addr() { echo "10.244.1.$(($1 + 1))"; }
 
 # pods_on_veth TAG [N]: N pods (default 2) with /24 addresses and a default route via
 # 10.244.1.1, on veth pairs into TAG-node.
@@ -153,7 +152,7 @@ pods_on_veth() {
     # shellcheck disable=SC2034  # the library's table: add_pod-like helpers read it
     VSW_CIDR["$t-node"]=$CIDR
     for ((p = 1; p <= npods; p++)); do
-        ip=$(pod_ip $p)
+        ip=$(pod_addr $p)
         add_ns "$t-pod$p"
         add_veth "$t-node" "h-pod$p" "$t-pod$p" eth0
         _vsw_pod_addr "$t-pod$p" eth0 "$ip" 24 "$(mac_of_ip "$ip")" 10.244.1.1
@@ -275,7 +274,7 @@ svc_servers() {
     local t=$1 p ip
     bg_start "$t-pod2" "$VSW_TMPDIR/iperf3-$t.log" iperf3 -s -p 5201
     for ((p = 2; p <= SVC_PODS; p++)); do
-        ip=$(pod_ip $p)
+        ip=$(pod_addr $p)
         bg_start "$t-pod$p" "$VSW_TMPDIR/sockperf-$t-$p.log" sockperf sr --tcp -i "$ip" -p 11111
         bg_start "$t-pod$p" "$VSW_TMPDIR/connrate-$t-$p.log" "$CONNRATE" server 8080
     done
@@ -297,7 +296,7 @@ setup_svc_iptables() {
     ip netns exec "$n" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
         net.ipv4.conf.default.rp_filter=0 || fail "cannot enable forwarding in $t-node"
     for ((p = 1; p <= SVC_PODS; p++)); do
-        ip=$(pod_ip $p)
+        ip=$(pod_addr $p)
         add_ns "$t-pod$p"
         add_veth "$t-node" "h-pod$p" "$t-pod$p" eth0
         pns=$(ns "$t-pod$p")
@@ -331,7 +330,7 @@ table=1,priority=10,ip,actions=resubmit(,2)
 table=2,priority=0,actions=NORMAL
 $OVS_SVC_FLOWS"
     for ((p = 1; p <= SVC_PODS; p++)); do
-        ip=$(pod_ip $p)
+        ip=$(pod_addr $p)
         flows+="table=2,priority=100,ip,nw_dst=$ip,actions=mod_dl_dst:$(mac_of_ip "$ip"),output:h-pod$p"$'\n'
     done
     ovs_openflow br0 "$flows" "$OVS_GROUPS"
@@ -343,7 +342,7 @@ setup_svc_vswitch() {
     local t=$1 p s
     add_node "$t-node" "$CIDR"
     for ((p = 1; p <= SVC_PODS; p++)); do
-        add_pod "$t-node" "$t-pod$p" "$(pod_ip $p)"
+        add_pod "$t-node" "$t-pod$p" "$(pod_addr $p)"
     done
     for s in "${SERVICES[@]}"; do
         # shellcheck disable=SC2086
@@ -378,31 +377,6 @@ router_mac() {
 vm_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/${VSW_PID[$1]}/status"; }
 
 # --- measurements -----------------------------------------------------------------------------
-
-declare -A R     # R[system,metric] = space-separated values, one per round
-
-record() { R[$1,$2]="${R[$1,$2]:-} $3"; }
-
-# iperf_gbps CLIENT_NS DST PORT STREAMS: TCP throughput in Gbit/s (0 on failure).
-iperf_gbps() {
-    local js v
-    js=$(ns_exec "$1" timeout $((SECS + 20)) iperf3 -c "$2" -p "$3" -t "$SECS" -O 1 -P "$4" -J)
-    v=$(echo "$js" | jq -r '.end.sum_received.bits_per_second / 1e9' 2>/dev/null)
-    [[ "$v" =~ ^[0-9.e+-]+$ ]] || {
-        log "iperf3 -c $2 -p $3 -P $4 failed: $(echo "$js" | jq -r .error 2>/dev/null)"; v=0; }
-    echo "$v"
-}
-
-# sockperf_pp CLIENT_NS DST PORT: "p50 p99" of a TCP ping-pong in microseconds (0 0 on failure).
-sockperf_pp() {
-    local out p50 p99
-    out=$(ns_exec "$1" timeout $((SECS + 20)) sockperf pp --tcp -i "$2" -p "$3" -t "$SECS" \
-          -m 64 --full-rtt 2>&1)
-    p50=$(echo "$out" | sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p')
-    p99=$(echo "$out" | sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p')
-    [ -n "$p50" ] || { log "sockperf to $2:$3 failed: $(echo "$out" | tail -3)"; p50=0 p99=0; }
-    echo "$p50 $p99"
-}
 
 # conn_rate CLIENT_NS DST PORT: "rate failed" of connrate over SECS.
 conn_rate() {
@@ -458,13 +432,6 @@ measure_svc() {
     record "$key" conn_failed "$failed"
     log "$key: tcp1 $(last "$key" tcp_1_gbps) Gbit/s${full:+, tcp4 $(last "$key" tcp_4_gbps) Gbit/s}," \
         "rr p50 $p50 us${full:+ p99 $p99 us}, $rate conn/s ($failed failed)"
-}
-
-last() { local a; read -ra a <<<"${R[$1,$2]}"; printf '%.2f' "${a[-1]}"; }
-
-median() { # values...
-    printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {
-        if (NR == 0) print 0; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'
 }
 
 # --- the runs ---------------------------------------------------------------------------------
@@ -648,7 +615,6 @@ table() {
     done
 }
 
-has() { local x=$1; shift; [[ " $* " == *" $x "* ]]; }
 targets=()
 target() { # TEXT VALUE MET
     targets+=("$(jq -n --arg t "$1" --arg v "$2" --argjson m "$3" \

@@ -6,8 +6,7 @@
 #
 # Prints a table, then one line of JSON starting with "cni-bench: ", and exits non-zero if the
 # median ADD misses the target.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 [ -n "${1:-}" ] && VSW_BUILD=$(cd "$1" && pwd)
 N=${CNI_BENCH_N:-50}
 TARGET_MS=50

@@ -17,19 +17,16 @@
 #
 # Every step is checked; the script exits 0 only if all of them worked.  Logs go to a scratch
 # directory and are shown only on failure (the directory is then kept).  Namespaces, processes
-# and files are removed on exit, whatever happened (tests/lib/netns.sh's cleanup stack).
+# and files are removed on exit, whatever happened (tests/lib/lib.sh's cleanup stack).
 # Needs root; `make demo` installs the packages first (tests/deps.sh demo).
 #
 # Environment: DEMO_REQUESTS (100) HTTP requests, DEMO_IPERF_SECONDS (4), DEMO_PAUSE=1 to keep
 # the scene up (and print commands to explore it) until Enter is pressed, NO_COLOR, and
-# tests/lib/netns.sh's VSW_KEEP=1 to keep the scratch directory.
+# tests/lib/lib.sh's VSW_KEEP=1 to keep the scratch directory.
 
 VSW_TEST_NAME=demo
 [ -n "${1:-}" ] && VSW_BUILD=$1
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
-. "$VSW_REPO/tests/cni/lib.sh"
-. "$VSW_REPO/tests/k8s/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 
 REQUESTS=${DEMO_REQUESTS:-100}
 IPERF_SECONDS=${DEMO_IPERF_SECONDS:-4}
@@ -63,11 +60,11 @@ ok() { printf '   %s✓%s %s\n' "$C_OK" "$C_0" "$*"; log "ok: $*"; }
 # show: stdin indented, as it was printed by the command.
 show() { sed 's/^/     /'; }
 
-# fail MESSAGE: replaces netns.sh's: says what failed, shows the logs, keeps them, exits 1.
+# fail MESSAGE: replaces the library's: says what failed, shows the logs, keeps them, exits 1.
 fail() {
     printf '\n   %s✗ FAILED:%s %s\n' "$C_BAD" "$C_0" "$*" >&2
     demo_logs >&2
-    VSW_KEEP=1      # read by netns.sh's cleanup: the scratch directory stays
+    VSW_KEEP=1      # read by the library's cleanup: the scratch directory stays
     export VSW_KEEP
     printf '\n   %s✗ FAILED:%s %s\n   (logs kept in %s)\n' "$C_BAD" "$C_0" "$*" "$VSW_TMPDIR" >&2
     exit 1
@@ -91,7 +88,7 @@ demo_logs() {
 
 declare -A POD_NODE POD_IP
 
-# cni_use NODE: points tests/cni/lib.sh's variables at NODE's CNI configuration.
+# cni_use NODE: points tests/lib/cni.sh's variables at NODE's CNI configuration.
 cni_use() {
     CNI_NODE=$1
     CNI_CIDR=${VSW_CIDR[$1]}
@@ -181,13 +178,6 @@ EOF
 EOF
     done
     echo ---
-}
-
-# kubectl_demo ARGS...: the real kubectl against the test API server, its cache in the
-# scratch directory.
-kubectl_demo() {
-    ns_exec k8s-api kubectl --kubeconfig "$K8S_KUBECONFIG" \
-        --cache-dir "$VSW_TMPDIR/kube-cache" "$@"
 }
 
 # demo_wait_synced NODE: waits up to 30 s for NODE's proxy to report its first sync (healthz
@@ -291,7 +281,7 @@ for i in 1 2; do
     # vswitchd keeps beside it) and database.
     mkdir -p "$VSW_TMPDIR/node$i"
     VSW_CTL["node$i"]=$VSW_TMPDIR/node$i/vswitchd.sock
-    # shellcheck disable=SC2034  # read by netns.sh's start_vswitchd
+    # shellcheck disable=SC2034  # read by the library's start_vswitchd
     VSW_DB["node$i"]=$VSW_TMPDIR/node$i/conf.db
     add_overlay_node "node$i" "$i"
     ok "node$i   underlay ${VSW_NODE_IP[node$i]}  pods ${VSW_CIDR[node$i]}  vswitchd" \
@@ -338,11 +328,11 @@ objects=$VSW_TMPDIR/objects.yaml
     service_yaml iperf "$PERF_VIP" iperf 5201 5201
     slice_yaml iperf-m4q8z iperf iperf 5201 perf-server
 } >"$objects"
-out=$(kubectl_demo create --validate=false -f "$objects" 2>&1) ||
+out=$(kubectl_k create --validate=false -f "$objects" 2>&1) ||
     fail "kubectl create -f objects.yaml: $out"
 log "$out"
 ok "kubectl create -f objects.yaml: $(grep -c created <<<"$out") objects created"
-out=$(kubectl_demo get nodes,services,endpointslices 2>&1) || fail "kubectl get: $out"
+out=$(kubectl_k get nodes,services,endpointslices 2>&1) || fail "kubectl get: $out"
 printf '     %s$ kubectl get nodes,services,endpointslices%s\n' "$C_B" "$C_0"
 show <<<"$out"
 for n in node1 node2; do

@@ -1,6 +1,6 @@
-/* libFuzzer target: a `vsctl batch` file (lib/ctl-batch.h), line by line into a Batch
+/* libFuzzer target: a `vsctl batch` file (ctl/batch.h), line by line into a Batch
  * request, packed and unpacked as it travels, then checked as vswitchd checks it
- * (lib/batch-config.h, hence lib/lb-config.h and lib/peer-config.h) against a node that
+ * (daemon/batch-config.h, hence lib/lb-config.h and daemon/peer-config.h) against a node that
  * already holds two policies and two peers; every operation described as the error
  * messages name it.
  *
@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/batch.h"
+#include "daemon/batch-config.h"
 #include "lib/addr.h"
-#include "lib/batch-config.h"
-#include "lib/ctl-batch.h"
 #include "lib/ctl-msg.h"
 #include "lib/util.h"
 

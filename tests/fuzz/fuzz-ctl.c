@@ -1,10 +1,10 @@
 /* libFuzzer target: vswitchd's control path on an arbitrary byte stream, as a client would
  * write it to the control socket: the framing decoder (lib/ctl-msg.h) fed in pieces, each
- * whole frame unpacked as a Request and handled by control_handle() against a real daemon
+ * whole frame unpacked as a Request and handled by handlers_handle() against a real daemon
  * state (a datapath with a dummy host port and an overlay on loopback, an SQLite database on
  * tmpfs), and its Response packed as the server would send it.  This reaches every request
- * check (port names and addresses, lib/lb-config, lib/peer-config, lib/batch-config) and the
- * database and datapath updates behind them.  Each frame is also unpacked as a Response, as a
+ * check (port names and addresses, lib/lb-config, daemon/peer-config, daemon/batch-config) and
+ * the database and datapath updates behind them.  Each frame is also unpacked as a Response, as a
  * client (vsctl, the proxy, the CNI plugin) decodes the daemon's answers.
  *
  * The first input byte sets the size of the pieces the stream is fed in (1..256 bytes).
@@ -25,7 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/control.h"
+#include "daemon/handlers.h"
 #include "daemon/db.h"
 #include "daemon/vswitchd.h"
 #include "dp/dp.h"
@@ -33,6 +33,7 @@
 #include "lib/ctl-msg.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "scene.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -40,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool own_netns;
 static char db_path[128];
 static uint16_t vxlan_port;
+static struct scene *scene;         /* The daemon's datapath. */
 
 static void die(const char *what, const char *err)
 {
@@ -126,16 +128,16 @@ static void daemon_open(struct vswitchd *vd)
     if (db_open(db_path, &vd->db, err, sizeof err)) {
         die("db_open", err);
     }
+    /* The scene's host port is the daemon's, a dummy one. */
     dp_cfg = (struct dp_config) {
         .pod_cidr = cfg->pod_cidr, .gateway = cfg->gateway, .router_mac = cfg->router_mac,
-        .host_port = VSWITCHD_HOST_PORT, .flow_cache_size = cfg->flow_cache_size,
-        .node_ip = cfg->node_ip, .vni = cfg->vni, .vxlan_port = cfg->vxlan_port,
-        .overlay_mtu = cfg->overlay_mtu, .max_flow_pairs = cfg->max_flow_pairs,
-        .flow_ttl = cfg->flow_ttl, .dummy_host = true,
+        .flow_cache_size = cfg->flow_cache_size, .node_ip = cfg->node_ip, .vni = cfg->vni,
+        .vxlan_port = cfg->vxlan_port, .overlay_mtu = cfg->overlay_mtu,
+        .max_flow_pairs = cfg->max_flow_pairs, .flow_ttl = cfg->flow_ttl,
     };
-    if (dp_create(&dp_cfg, &vd->dp, err, sizeof err)) {
-        die("dp_create", err);
-    }
+    scene = scene_new(&dp_cfg);
+    log_set_level(LOG_LVL_ERR);
+    vd->dp = scene->dp;
 }
 
 static void daemon_close(struct vswitchd *vd)
@@ -152,7 +154,8 @@ static void daemon_close(struct vswitchd *vd)
         }
         free(ports);
     }
-    dp_destroy(vd->dp);
+    scene_free(scene);
+    vd->dp = NULL;
     db_close(vd->db);
     remove_db();
 }
@@ -174,7 +177,7 @@ static void handle_frame(struct vswitchd *vd, const uint8_t *body, size_t len)
         ctl_msg_request_free(req);
         return;
     }
-    resp = control_handle(req, vd);
+    resp = handlers_handle(req, vd);
     if (!resp) {
         abort();
     }

@@ -15,7 +15,7 @@
  *   ctl & REC_REPLACE     replace the DSR policy by a one-backend version before the frame
  *                         (flow pairs to the removed backends go, the rest stay);
  *   ctl & REC_FLUSH       flush the flow cache before the frame;
- *   ctl & REC_FLUSH_ALL   flush the flow pairs too.
+ *   ctl & REC_FLUSH_ALL   forget the flow pairs and dispatch entries too (fuzz_forget()).
  *
  * A short record takes what is left of the input. */
 #ifndef TESTS_FUZZ_FUZZ_DP_H
@@ -23,6 +23,7 @@
 
 #include <arpa/inet.h>
 #include <linux/virtio_net.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -106,148 +107,154 @@ static inline int fuzz_record_next(const uint8_t **data, size_t *size, struct fu
     return 1;
 }
 
-#ifndef FUZZ_DP_NO_SCENE
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "dp/dp.h"
+#include "fuzz-check.h"
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "scene.h"
 
-static inline be32 fuzz_ip(const char *s)
+/* A broken promise: says which (prefixed with the target's name) and aborts, which libFuzzer
+ * reports with the input. */
+static inline void fuzz_fail(const char *fmt, ...)
 {
-    be32 ip = 0;
+    va_list args;
 
-    if (addr_parse_ip(s, &ip)) {
-        abort();
-    }
-    return ip;
-}
-
-static inline void fuzz_die(const char *what, const char *err)
-{
-    fprintf(stderr, "fuzz setup: %s: %s\n", what, err);
+    fprintf(stderr, "%s: ", program_invocation_short_name);
+    va_start(args, fmt);
+    vfprintf(stderr, fmt, args);
+    va_end(args);
+    fprintf(stderr, "\n");
     abort();
 }
 
-static inline void fuzz_add_pod(struct dp *dp, int i)
-{
-    const struct fuzz_pod *pod = &FUZZ_PODS[i];
-    struct eth_addr mac;
-    char err[256];
+#define FUZZ_CHECK(cond, ...)                                                   \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fuzz_fail(__VA_ARGS__);                                             \
+        }                                                                       \
+    } while (0)
 
-    if (pod->mac) {
-        addr_parse_mac(pod->mac, &mac);
-    }
-    if (dp_port_add(dp, pod->name, DP_PORT_DUMMY, fuzz_ip(pod->ip), pod->mac ? &mac : NULL,
-                    false, err, sizeof err)) {
-        fuzz_die("dp_port_add", err);
-    }
-}
+/* The scene of a target and what its inputs change in it. */
+struct fuzz_scene {
+    struct scene *s;
+    bool overlay;
+    bool replaced;                  /* The DSR policy is the one-backend version. */
+};
 
 /* The DSR policy, whole or ('one') with its first backend only. */
-static inline void fuzz_set_dsr_policy(struct dp *dp, bool overlay, bool one)
+static inline void fuzz_set_dsr_policy(struct fuzz_scene *fs, bool one)
 {
-    struct dp_lb_backend b[] = {
-        { fuzz_ip("10.244.1.6"), 8080 }, { fuzz_ip("10.244.1.7"), 8080 },
-        { fuzz_ip(FUZZ_REMOTE_BACKEND), 8080 },
-    };
-    struct dp_lb_spec spec = { .vip = fuzz_ip(FUZZ_VIP_DSR), .port = 80, .proto = 6,
-                               .dsr = true, .name = "LB_DSR_fuzz", .backends = b,
-                               .n_backends = one ? 1 : overlay ? 3 : 2 };
-    char err[256];
-
-    if (dp_lb_set(dp, &spec, err, sizeof err)) {
-        fuzz_die("dp_lb_set", err);
-    }
+    scene_service(fs->s, &(struct scene_service) {
+        .vip = FUZZ_VIP_DSR ":80/tcp", .name = "LB_DSR_fuzz",
+        .backends = one ? "10.244.1.6:8080"
+                  : fs->overlay ? "10.244.1.6:8080 10.244.1.7:8080 " FUZZ_REMOTE_BACKEND ":8080"
+                  : "10.244.1.6:8080 10.244.1.7:8080" });
 }
 
-static inline void fuzz_set_policies(struct dp *dp, bool overlay)
-{
-    struct dp_lb_backend udp[] = { { fuzz_ip("10.244.1.5"), 53 }, { fuzz_ip("10.244.1.6"), 53 } };
-    struct dp_lb_backend self[] = { { fuzz_ip("10.244.1.5"), 80 } };
-    struct dp_lb_spec specs[] = {
-        { .vip = fuzz_ip(FUZZ_VIP_UDP), .port = 53, .proto = 17, .dsr = false,
-          .affinity_timeout = 60, .name = "LB_udp_fuzz", .backends = udp, .n_backends = 2 },
-        { .vip = fuzz_ip(FUZZ_VIP_EMPTY), .port = 80, .proto = 6, .dsr = true,
-          .name = "LB_empty_fuzz" },
-        { .vip = fuzz_ip(FUZZ_VIP_HAIRPIN), .port = 80, .proto = 6, .dsr = true,
-          .name = "LB_self_fuzz", .backends = self, .n_backends = 1 },
-    };
-    char err[256];
+static const struct scene_service FUZZ_SERVICES[] = {
+    { .vip = FUZZ_VIP_UDP ":53/udp", .backends = "10.244.1.5:53 10.244.1.6:53", .snat = true,
+      .affinity = 60, .name = "LB_udp_fuzz" },
+    { .vip = FUZZ_VIP_EMPTY ":80/tcp", .name = "LB_empty_fuzz" },
+    { .vip = FUZZ_VIP_HAIRPIN ":80/tcp", .backends = "10.244.1.5:80", .name = "LB_self_fuzz" },
+};
+#define FUZZ_N_SERVICES (sizeof FUZZ_SERVICES / sizeof FUZZ_SERVICES[0])
 
-    fuzz_set_dsr_policy(dp, overlay, false);
-    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
-        if (dp_lb_set(dp, &specs[i], err, sizeof err)) {
-            fuzz_die("dp_lb_set", err);
-        }
+/* Every policy, the DSR one whole. */
+static inline void fuzz_set_policies(struct fuzz_scene *fs)
+{
+    fuzz_set_dsr_policy(fs, false);
+    fs->replaced = false;
+    for (size_t i = 0; i < FUZZ_N_SERVICES; i++) {
+        scene_service(fs->s, &FUZZ_SERVICES[i]);
     }
 }
 
 /* The scene: a datapath with dummy ports and the policies; with 'vxlan_port', the overlay
  * on 127.0.0.1:vxlan_port and its peer.  Small tables, so that eviction is reached. */
-static inline struct dp *fuzz_scene(uint16_t vxlan_port)
+static inline void fuzz_scene_open(struct fuzz_scene *fs, uint16_t vxlan_port)
 {
-    struct dp_config cfg = { .dummy_host = true, .host_port = "vsw0", .flow_cache_size = 16,
-                             .max_flow_pairs = 16, .vni = FUZZ_VNI };
-    struct dp *dp;
-    char err[256];
+    struct dp_config cfg = { .flow_cache_size = 16, .max_flow_pairs = 16, .vni = FUZZ_VNI };
 
-    log_set_level(LOG_LVL_ERR);
-    addr_parse_cidr(FUZZ_POD_CIDR, &cfg.pod_cidr);
-    cfg.gateway = fuzz_ip(FUZZ_GATEWAY);
-    cfg.router_mac = addr_mac_from_ip(cfg.gateway);
     if (vxlan_port) {
-        cfg.node_ip = fuzz_ip(FUZZ_NODE_IP);
+        cfg.node_ip = scene_ip(FUZZ_NODE_IP);
         cfg.vxlan_port = vxlan_port;
     }
-    if (dp_create(&cfg, &dp, err, sizeof err)) {
-        fuzz_die("dp_create", err);
-    }
+    fs->s = scene_new(&cfg);
+    fs->overlay = vxlan_port != 0;
+    log_set_level(LOG_LVL_ERR);
     for (int i = 0; i < FUZZ_N_PODS; i++) {
-        fuzz_add_pod(dp, i);
+        scene_port(fs->s, FUZZ_PODS[i].name, FUZZ_PODS[i].ip, FUZZ_PODS[i].mac);
     }
-    if (vxlan_port) {
-        struct cidr peer;
+    if (fs->overlay) {
+        scene_peer(fs->s, FUZZ_PEER_IP, FUZZ_PEER_CIDR);
+    }
+    fuzz_set_policies(fs);
+}
 
-        addr_parse_cidr(FUZZ_PEER_CIDR, &peer);
-        if (dp_peer_set(dp, fuzz_ip(FUZZ_PEER_IP), &peer, err, sizeof err)) {
-            fuzz_die("dp_peer_set", err);
-        }
+/* Forgets every flow pair and dispatch entry, as a switch that lost its state: each policy
+ * deleted (its pairs with it) and set again, whole. */
+static inline void fuzz_forget(struct fuzz_scene *fs)
+{
+    struct dp_lb_info *lbs;
+    size_t n;
+
+    dp_lb_list(fs->s->dp, &lbs, &n);
+    for (size_t i = 0; i < n; i++) {
+        dp_lb_del(fs->s->dp, lbs[i].spec.vip, lbs[i].spec.port, lbs[i].spec.proto);
     }
-    fuzz_set_policies(dp, vxlan_port != 0);
-    return dp;
+    dp_lb_info_free(lbs, n);
+    fuzz_set_policies(fs);
 }
 
 /* Back to the scene's state before an input: no flow pairs, no cached flows, the whole DSR
  * policy, and pod3's MAC to be learned again. */
-static inline void fuzz_scene_reset(struct dp *dp, bool overlay, bool *replaced)
+static inline void fuzz_scene_reset(struct fuzz_scene *fs)
 {
+    const struct fuzz_pod *pod3 = &FUZZ_PODS[2];
     struct dp_port_info *ports;
     size_t n;
 
-    dp_conn_flush(dp);
-    if (*replaced) {
-        fuzz_set_dsr_policy(dp, overlay, false);
-        *replaced = false;
-    }
-    dp_port_list(dp, &ports, &n);
+    fuzz_forget(fs);
+    dp_flow_flush(fs->s->dp);
+    dp_port_list(fs->s->dp, &ports, &n);
     for (size_t i = 0; i < n; i++) {
-        if (!strcmp(ports[i].name, "pod3") && ports[i].mac_learned) {
-            dp_port_del(dp, "pod3");
-            fuzz_add_pod(dp, 2);
+        if (!strcmp(ports[i].name, pod3->name) && ports[i].mac_learned) {
+            scene_port_del(fs->s, pod3->name);
+            scene_port(fs->s, pod3->name, pod3->ip, pod3->mac);
         }
     }
     free(ports);
 }
 
-/* Exercises the dumps (formatting of whatever the input left in the tables). */
-static inline void fuzz_dump_all(struct dp *dp)
+/* What a record asks for before its frame: the DSR policy replaced by its one-backend
+ * version or back, the flow cache flushed, the flow pairs forgotten. */
+static inline void fuzz_record_prepare(struct fuzz_scene *fs, const struct fuzz_record *r)
 {
+    if (r->ctl & REC_REPLACE) {
+        fuzz_set_dsr_policy(fs, !fs->replaced);
+        fs->replaced = !fs->replaced;
+    }
+    if (r->ctl & REC_FLUSH_ALL) {
+        fuzz_forget(fs);
+    } else if (r->ctl & REC_FLUSH) {
+        dp_flow_flush(fs->s->dp);
+    }
+}
+
+/* Exercises the dumps (formatting of whatever the input left in the tables). */
+static inline void fuzz_dump_all(struct fuzz_scene *fs)
+{
+    struct dp *dp = fs->s->dp;
     uint64_t drops[DROP_N_REASONS];
     struct dp_table_stats ts;
     struct dp_flow_info *flows;
     struct dp_conn_info *conns;
+    struct dp_dispatch_info *dispatch;
     struct dp_lb_info *lbs;
     struct dp_peer_info *peers;
     struct dp_port_info *ports;
@@ -257,6 +264,8 @@ static inline void fuzz_dump_all(struct dp *dp)
     free(flows);
     dp_conn_dump(dp, &conns, &n);
     free(conns);
+    dp_dispatch_dump(dp, &dispatch, &n);
+    free(dispatch);
     dp_lb_list(dp, &lbs, &n);
     dp_lb_info_free(lbs, n);
     dp_peer_list(dp, &peers, &n);
@@ -266,6 +275,78 @@ static inline void fuzz_dump_all(struct dp *dp)
     dp_drop_stats(dp, drops);
     dp_table_stats(dp, &ts);
 }
-#endif
+
+/* True if a frame from pod port 'port' (pod1, pod2: they have a fixed MAC) carries another
+ * source MAC, or another source IPv4 address. */
+static inline bool fuzz_pod_spoofs(size_t port, const uint8_t *f, size_t len)
+{
+    struct eth_addr mac;
+    be32 ip;
+
+    if (port >= 2 || len < 14) {
+        return false;               /* pod3 learns; the host port may send anything. */
+    }
+    addr_parse_mac(FUZZ_PODS[port].mac, &mac);
+    if (memcmp(f + 6, mac.a, 6)) {
+        return true;
+    }
+    ip = scene_ip(FUZZ_PODS[port].ip);
+    return f[12] == 0x08 && f[13] == 0x00 && len >= 34 && memcmp(f + 26, &ip, 4);
+}
+
+/* What the checks of the frames the switch sends need to know of the input. */
+struct fuzz_input {
+    const struct fuzz_record *r;
+    size_t port;                    /* Index of the input port in the scene's ports. */
+    bool spoofed;                   /* Nothing may leave but on the input port. */
+    bool from_pod;                  /* A broadcast may go back to the asker's MAC. */
+    bool ok;                        /* Good IPv4, good checksums: what leaves is good too. */
+};
+
+/* Checks a frame the switch sent on pod or host port 'p' (an index in FUZZ_PODS, then the
+ * host port) after the input 'in':
+ *   - nothing is flooded: a multicast destination only as an answer to the asker's MAC;
+ *   - nothing spoofed by a pod leaves on another port;
+ *   - a frame for pod1 or pod2 carries its MAC;
+ *   - well-formed input with correct checksums leaves with correct checksums, unless the
+ *     virtio-net header says the checksum is partial. */
+static inline void fuzz_check_sent(const struct fuzz_input *in, size_t p, const char *port,
+                                   const uint8_t *out, int len,
+                                   const struct virtio_net_hdr *vnet)
+{
+    struct fuzz_frame of;
+
+    FUZZ_CHECK(len >= 14, "a %d-byte frame left on %s", len, port);
+    FUZZ_CHECK(!(out[0] & 1)
+               || (in->from_pod && in->r->len >= 12 && !memcmp(out, in->r->frame + 6, 6)),
+               "a multicast/broadcast frame left on %s", port);
+    FUZZ_CHECK(!in->spoofed || p == in->port, "a frame spoofed on port %zu left on %s",
+               in->port, port);
+    if (p < 2) {
+        struct eth_addr mac;
+
+        addr_parse_mac(FUZZ_PODS[p].mac, &mac);
+        FUZZ_CHECK(!memcmp(out, mac.a, 6), "a frame for another MAC left on %s", port);
+    }
+    fuzz_frame_check(out, len, &of);
+    if (in->ok && of.ipv4) {
+        FUZZ_CHECK(of.ip_csum_ok, "bad IPv4 header checksum on %s (the input's was good)",
+                   port);
+        FUZZ_CHECK(!of.l4_checkable || of.l4_csum_ok
+                   || (vnet && (vnet->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)),
+                   "bad L4 (proto %u) checksum on %s (the input's was good)", of.proto, port);
+    }
+}
+
+/* An input well-formed enough for fuzz_input.ok: IPv4 with correct checksums, none left to
+ * complete. */
+static inline bool fuzz_input_ok(const struct fuzz_record *r)
+{
+    struct fuzz_frame in;
+    bool partial = r->vnet && (r->vnet->flags || r->vnet->gso_type);
+
+    fuzz_frame_check(r->frame, r->len, &in);
+    return in.ipv4 && in.ip_csum_ok && (!in.l4_checkable || in.l4_csum_ok) && !partial;
+}
 
 #endif

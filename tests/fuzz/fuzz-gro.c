@@ -1,4 +1,5 @@
-/* libFuzzer target: receive coalescing (vswitch/dp/gro.c), on a batch of up to 32 arbitrary
+/* libFuzzer target: receive coalescing (vswitch/dp/gro.c, driven by gro_merge() of
+ * tests/unit/gro-merge.h as the VXLAN port drives it), on a batch of up to 32 arbitrary
  * frames as the VXLAN port receives them.  Each record of the input (fuzz-dp.h's format; the
  * port bits are ignored) is one frame of the batch.
  *
@@ -21,9 +22,9 @@
 
 #include "fuzz-check.h"
 #include "fuzz-dp.h"
-#include "dp/gro.h"
 #include "dp/net-headers.h"
 #include "dp/packet.h"
+#include "gro-merge.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,12 +9,11 @@
  * MAC dispatch) and answer it from the peer, or be the peer dispatching to a local backend.
  *
  * Checks, besides the sanitizers:
- *   - a frame for pod1 or pod2 carries its MAC; nothing spoofed by a pod leaves elsewhere;
+ *   - what fuzz_check_sent() checks of every frame that leaves on a pod or host port;
  *   - from the peer, an IPv4 frame whose inner source is neither in the peer's pod CIDR nor
  *     a VIP never reaches a pod;
  *   - what the switch sends to the peer is VXLAN with the I flag and VNI 42, whose inner
- *     frame is not multicast;
- *   - well-formed input with correct checksums leaves with correct checksums. */
+ *     frame is not multicast, with correct checksums when the input's were. */
 #include <errno.h>
 #include <netinet/udp.h>
 #include <poll.h>
@@ -24,15 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fuzz-check.h"
 #include "fuzz-dp.h"
 #include "dp/packet.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct dp *dp;
-static bool replaced;
+static struct fuzz_scene fs;
 static int peer_sock = -1;
 static uint16_t vxlan_port;
 static uint8_t out[PACKET_MAX_FRAME];
@@ -40,18 +37,10 @@ static const char *const port_names[] = { "pod1", "pod2", "pod3", "vsw0", "vxlan
 #define N_PORTS (sizeof port_names / sizeof port_names[0])
 #define N_DUMMY 4
 
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "fuzz-overlay: " __VA_ARGS__);                      \
-            fprintf(stderr, "\n");                                              \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = fuzz_ip(FUZZ_PEER_IP) };
+    struct sockaddr_in sin = { .sin_family = AF_INET,
+                               .sin_addr.s_addr = scene_ip(FUZZ_PEER_IP) };
     socklen_t slen = sizeof sin;
     int rcvbuf = 8 << 20;
 
@@ -59,13 +48,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     peer_sock = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     if (peer_sock < 0 || bind(peer_sock, (struct sockaddr *) &sin, sizeof sin) < 0
         || getsockname(peer_sock, (struct sockaddr *) &sin, &slen) < 0) {
-        fuzz_die("peer socket", strerror(errno));
+        fuzz_fail("peer socket: %s", strerror(errno));
     }
     setsockopt(peer_sock, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     vxlan_port = ntohs(sin.sin_port);
-    dp = fuzz_scene(vxlan_port);
-    if (dp_start(dp)) {
-        fuzz_die("dp_start", "failed");
+    fuzz_scene_open(&fs, vxlan_port);
+    if (dp_start(fs.s->dp)) {
+        fuzz_fail("dp_start failed");
     }
     return 0;
 }
@@ -76,7 +65,7 @@ static uint64_t vxlan_rx(void)
     uint64_t rx = 0;
     size_t n;
 
-    dp_port_list(dp, &ports, &n);
+    dp_port_list(fs.s->dp, &ports, &n);
     for (size_t i = 0; i < n; i++) {
         if (ports[i].type == DP_PORT_VXLAN) {
             rx = ports[i].stats.rx_packets;
@@ -93,20 +82,20 @@ static uint64_t vxlan_rx(void)
 static void send_from_peer(const uint8_t *dgram, size_t len, int seg_size)
 {
     struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(vxlan_port),
-                              .sin_addr.s_addr = fuzz_ip(FUZZ_NODE_IP) };
+                              .sin_addr.s_addr = scene_ip(FUZZ_NODE_IP) };
     uint64_t before = vxlan_rx();
 
     if (len > 65507) {
         len = 65507;
     }
     if (setsockopt(peer_sock, SOL_UDP, UDP_SEGMENT, &seg_size, sizeof seg_size) < 0) {
-        fuzz_die("UDP_SEGMENT", strerror(errno));
+        fuzz_fail("UDP_SEGMENT: %s", strerror(errno));
     }
     if (sendto(peer_sock, dgram, len, 0, (struct sockaddr *) &to, sizeof to) < 0) {
-        fuzz_die("sendto", strerror(errno));
+        fuzz_fail("sendto: %s", strerror(errno));
     }
     for (int i = 0; vxlan_rx() == before; i++) {
-        CHECK(i < 20000, "the datapath never received a datagram sent on loopback");
+        FUZZ_CHECK(i < 20000, "the datapath never received a datagram sent on loopback");
         usleep(50);
     }
 }
@@ -123,9 +112,9 @@ static bool peer_spoofs_one(const uint8_t *dgram, size_t len)
     }
     memcpy(&src, f + 26, 4);
     addr_parse_cidr(FUZZ_PEER_CIDR, &peer);
-    return !cidr_contains(&peer, src) && src != fuzz_ip(FUZZ_VIP_DSR)
-           && src != fuzz_ip(FUZZ_VIP_UDP) && src != fuzz_ip(FUZZ_VIP_EMPTY)
-           && src != fuzz_ip(FUZZ_VIP_HAIRPIN);
+    return !cidr_contains(&peer, src) && src != scene_ip(FUZZ_VIP_DSR)
+           && src != scene_ip(FUZZ_VIP_UDP) && src != scene_ip(FUZZ_VIP_EMPTY)
+           && src != scene_ip(FUZZ_VIP_HAIRPIN);
 }
 
 /* A bundle: the strict checks hold only if every datagram in it spoofs. */
@@ -154,22 +143,6 @@ static bool peer_frames_ok(const uint8_t *dgrams, size_t len, size_t seg_size)
     return true;
 }
 
-static bool pod_spoofs(size_t port, const uint8_t *f, size_t len)
-{
-    struct eth_addr mac;
-    be32 ip;
-
-    if (port >= 2 || len < 14) {
-        return false;
-    }
-    addr_parse_mac(FUZZ_PODS[port].mac, &mac);
-    if (memcmp(f + 6, mac.a, 6)) {
-        return true;
-    }
-    ip = fuzz_ip(FUZZ_PODS[port].ip);
-    return f[12] == 0x08 && f[13] == 0x00 && len >= 34 && memcmp(f + 26, &ip, 4);
-}
-
 /* pod3's MAC is learned: until then the switch asks for it every second, a broadcast ARP
  * request from the router MAC. */
 static bool is_probe(const uint8_t *f, size_t len)
@@ -181,93 +154,60 @@ static bool is_probe(const uint8_t *f, size_t len)
            && f[21] == 1;
 }
 
-static void check_frame(const uint8_t *f, size_t len, const char *where, bool in_ok,
-                        const struct virtio_net_hdr *vnet)
-{
-    struct fuzz_frame of;
-
-    fuzz_frame_check(f, len, &of);
-    if (in_ok && of.ipv4) {
-        CHECK(of.ip_csum_ok, "bad IPv4 header checksum on %s (the input's was good)", where);
-        CHECK(!of.l4_checkable || of.l4_csum_ok
-              || (vnet && (vnet->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)),
-              "bad L4 (proto %u) checksum on %s (the input's was good)", of.proto, where);
-    }
-}
-
 static void run_record(const struct fuzz_record *r)
 {
-    size_t in_port = (r->ctl & REC_PORT_MASK) % N_PORTS;
-    bool vxlan = in_port == FUZZ_PORT_VXLAN;
-    bool partial = r->vnet && (r->vnet->flags || r->vnet->gso_type);
+    struct fuzz_input in = { .r = r, .port = (r->ctl & REC_PORT_MASK) % N_PORTS };
+    bool vxlan = in.port == FUZZ_PORT_VXLAN;
     /* From the peer, a virtio-net header means nothing: its gso_size cuts the record into a
      * bundle of datagrams instead (at least a VXLAN header and an Ethernet one each). */
     size_t len = MIN(r->len, (size_t) 65507);
     int seg_size = vxlan && r->vnet && r->vnet->gso_size >= 22 && r->vnet->gso_size < len
                    && (len + r->vnet->gso_size - 1) / r->vnet->gso_size <= 64
                    ? r->vnet->gso_size : 0;
-    bool spoofed = vxlan ? peer_spoofs(r->frame, len, seg_size ? seg_size : len)
-                         : pod_spoofs(in_port, r->frame, r->len);
-    struct fuzz_frame in;
-    bool in_ok;
     ssize_t n;
 
-    if (r->ctl & REC_REPLACE) {
-        fuzz_set_dsr_policy(dp, true, !replaced);
-        replaced = !replaced;
-    }
-    if (r->ctl & REC_FLUSH_ALL) {
-        dp_conn_flush(dp);
-    } else if (r->ctl & REC_FLUSH) {
-        dp_flow_flush(dp);
-    }
-
+    in.from_pod = !vxlan;
+    in.spoofed = vxlan ? peer_spoofs(r->frame, len, seg_size ? seg_size : len)
+                       : fuzz_pod_spoofs(in.port, r->frame, r->len);
+    fuzz_record_prepare(&fs, r);
     if (vxlan) {
-        in_ok = peer_frames_ok(r->frame, len, seg_size ? seg_size : len);
+        in.ok = peer_frames_ok(r->frame, len, seg_size ? seg_size : len);
         send_from_peer(r->frame, len, seg_size);
     } else {
         int verdict;
 
-        fuzz_frame_check(r->frame, r->len, &in);
-        in_ok = in.ipv4 && in.ip_csum_ok && (!in.l4_checkable || in.l4_csum_ok) && !partial;
-        verdict = dp_inject(dp, port_names[in_port], r->frame, r->len, r->vnet);
-        CHECK(r->len > PACKET_MAX_FRAME ? verdict == -EMSGSIZE
-                                         : verdict >= 0 && verdict < DROP_N_REASONS,
-              "verdict %d", verdict);
+        in.ok = fuzz_input_ok(r);
+        verdict = dp_inject(fs.s->dp, port_names[in.port], r->frame, r->len, r->vnet);
+        FUZZ_CHECK(r->len > PACKET_MAX_FRAME ? verdict == -EMSGSIZE
+                                              : verdict >= 0 && verdict < DROP_N_REASONS,
+                   "verdict %d", verdict);
     }
 
     for (size_t p = 0; p < N_DUMMY; p++) {
         struct virtio_net_hdr vnet;
         int len;
 
-        while ((len = dp_dummy_take(dp, port_names[p], out, sizeof out, &vnet)) >= 0) {
-            CHECK(len >= 14, "a %d-byte frame left on %s", len, port_names[p]);
-            if (p == 2 && is_probe(out, len)) {
-                continue;
+        while ((len = dp_dummy_take(fs.s->dp, port_names[p], out, sizeof out, &vnet)) >= 0) {
+            /* pod3's probes are the switch's own, whatever the input. */
+            if (!(p == 2 && len >= 14 && is_probe(out, len))) {
+                fuzz_check_sent(&in, p, port_names[p], out, len, &vnet);
             }
-            /* An answer goes to the asker's MAC, whatever it is (the host port's source
-             * MAC is not checked); anything else must be unicast. */
-            CHECK(!(out[0] & 1) || (!vxlan && r->len >= 12 && !memcmp(out, r->frame + 6, 6)),
-                  "a multicast frame left on %s", port_names[p]);
-            CHECK(!spoofed || p == in_port, "a frame spoofed on %s left on %s",
-                  port_names[in_port], port_names[p]);
-            if (p < 2) {
-                struct eth_addr mac;
-
-                addr_parse_mac(FUZZ_PODS[p].mac, &mac);
-                CHECK(!memcmp(out, mac.a, 6), "a frame for another MAC left on %s",
-                      port_names[p]);
-            }
-            check_frame(out, len, port_names[p], in_ok, &vnet);
         }
     }
     while ((n = recv(peer_sock, out, sizeof out, MSG_DONTWAIT)) >= 0) {
-        CHECK(!spoofed || !vxlan, "a frame spoofed by the peer went back to it");
-        CHECK(n >= 8 + 14, "a %zd-byte datagram to the peer", n);
-        CHECK(out[0] == 0x08 && (out[4] << 16 | out[5] << 8 | out[6]) == FUZZ_VNI,
-              "a datagram to the peer without the I flag and VNI %d", FUZZ_VNI);
-        CHECK(!(out[8] & 1), "a multicast frame to the peer");
-        check_frame(out + 8, n - 8, "the overlay", in_ok, NULL);
+        struct fuzz_frame of;
+
+        FUZZ_CHECK(!in.spoofed || !vxlan, "a frame spoofed by the peer went back to it");
+        FUZZ_CHECK(n >= 8 + 14, "a %zd-byte datagram to the peer", n);
+        FUZZ_CHECK(out[0] == 0x08 && (out[4] << 16 | out[5] << 8 | out[6]) == FUZZ_VNI,
+                   "a datagram to the peer without the I flag and VNI %d", FUZZ_VNI);
+        FUZZ_CHECK(!(out[8] & 1), "a multicast frame to the peer");
+        fuzz_frame_check(out + 8, n - 8, &of);
+        if (in.ok && of.ipv4) {
+            FUZZ_CHECK(of.ip_csum_ok && (!of.l4_checkable || of.l4_csum_ok),
+                       "bad checksum (proto %u) to the peer (the input's were good)",
+                       of.proto);
+        }
     }
 }
 
@@ -275,10 +215,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fuzz_record r;
 
-    fuzz_scene_reset(dp, true, &replaced);
+    fuzz_scene_reset(&fs);
     while (fuzz_record_next(&data, &size, &r)) {
         run_record(&r);
     }
-    fuzz_dump_all(dp);
+    fuzz_dump_all(&fs);
     return 0;
 }

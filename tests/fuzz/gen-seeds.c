@@ -7,8 +7,6 @@
  * in tests/fuzz/corpus/.
  *
  * Usage: gen-seeds OUTDIR */
-#define FUZZ_DP_NO_SCENE 1
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -38,29 +38,18 @@ that must not read its replies can still tell.  Times are milliseconds.
 import os
 import resource
 import select
-import socket
 import struct
 import sys
 import time
 
 sys.dont_write_bytecode = True          # no __pycache__ left in tests/lib
+from tool import SHOW, out, run, send_partial, unix  # noqa: E402  (tests/lib/tool.py)
 
-SHOW = b"\x00\x00\x00\x03\x82\x01\x00"     # Request { show: Show {} }, framed
 GONE = select.POLLHUP | select.POLLRDHUP | select.POLLERR
-
-
-def out(line):
-    print(line, flush=True)
 
 
 def ms_since(t):
     return int((time.monotonic() - t) * 1000)
-
-
-def unix(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    return s
 
 
 def gone(s, timeout):
@@ -177,14 +166,8 @@ def slowloris(path, seconds, interval):
 def partial(path, nbytes, seconds):
     nbytes = int(nbytes)
     s = unix(path)
-    s.sendall(struct.pack("!I", 60 << 20))
-    chunk = b"\x0a" * 65536
-    sent = 0
-    while sent < nbytes:
-        n = min(len(chunk), nbytes - sent)
-        s.sendall(chunk[:n])
-        sent += n
-    out("partial sent=%d" % sent)
+    send_partial(s, nbytes)
+    out("partial sent=%d" % nbytes)
     ms = wait_closed(s, float(seconds))
     out("partial open" if ms is None else "partial closed_after_ms=%d" % ms)
 
@@ -215,14 +198,7 @@ def stuck(path, requests, seconds):
     out("stuck open" if ms is None else "stuck closed_after_ms=%d" % ms)
 
 
-def main(argv):
-    modes = {"hold": hold, "quiet": quiet, "pulse": pulse, "idle": idle,
-             "slowloris": slowloris, "partial": partial, "partials": partials,
-             "stuck": stuck}
-    if len(argv) < 2 or argv[1] not in modes:
-        sys.exit(__doc__)
-    sys.exit(modes[argv[1]](*argv[2:]))
-
-
 if __name__ == "__main__":
-    main(sys.argv)
+    sys.exit(run({"hold": hold, "quiet": quiet, "pulse": pulse, "idle": idle,
+                  "slowloris": slowloris, "partial": partial, "partials": partials,
+                  "stuck": stuck}, sys.argv, __doc__))

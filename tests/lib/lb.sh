@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# tests/lib/lb.sh — helpers for the load-balancer system tests (tests/system/test-lb-*.sh),
-# sourced after netns.sh.  The servers are tests/lib/svc.py run under Debian's python3: each
-# answers with its own name and the peer address it saw.
+# tests/lib/lb.sh — services (part of tests/lib/lib.sh): backend pods and their servers,
+# policies as vsctl shows them.  The servers are tests/lib/svc.py run under Debian's python3:
+# each answers with its own name and the peer address it saw.
 
 VSW_SVC="$VSW_LIB_DIR/svc.py"
 
@@ -12,6 +12,33 @@ svc_start() {
     logf=$VSW_TMPDIR/$kind-$pod-$port.log
     bg_start "$pod" "$logf" "$VSW_PY" "$VSW_SVC" "$kind" "$port" "$name"
     wait_until 5 grep -q listening "$logf" || fail "$kind on $pod:$port did not start: $(cat "$logf")"
+}
+
+# add_backends NODE N SERVER...: backend pods be1 .. beN (N <= 9) at the addresses .11 ..
+# .1N of NODE's pod CIDR, each running every SERVER, given as KIND:PORT[:SUFFIX]: a svc.py
+# server (http-server, stream-server, udp-server) answering with the pod's name (and
+# -SUFFIX), "iperf:PORT" an iperf3 server, "udp-echo:PORT" a UDP echo server.
+add_backends() {
+    local n=$1 count=$2 net=${VSW_CIDR[$1]%.*} i srv kind port suffix; shift 2
+    for ((i = 1; i <= count; i++)); do
+        add_pod "$n" "be$i" "$net.1$i"
+        for srv in "$@"; do
+            IFS=: read -r kind port suffix <<<"$srv"
+            case $kind in
+                iperf) iperf_server "be$i" "$port" ;;
+                udp-echo) udp_echo_server "be$i" "$port" ;;
+                *) svc_start "be$i" "$kind" "$port" "be$i${suffix:+-$suffix}" ;;
+            esac
+        done
+    done
+}
+
+# add_lb_node N SERVER...: the load-balancing tests' node: "node" with pod CIDR 10.244.1.0/24,
+# a client pod "client" (10.244.1.20) and N backends running SERVER... (add_backends).
+add_lb_node() {
+    add_node node 10.244.1.0/24
+    add_pod node client 10.244.1.20
+    add_backends node "$@"
 }
 
 # curl_many POD URL N: N sequential HTTP GETs from POD (a new connection each), one answer

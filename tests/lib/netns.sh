@@ -1,11 +1,10 @@
 # shellcheck shell=bash disable=SC2034
-# tests/lib/netns.sh — the system tests' small shell library, sourced by every
-# tests/system/test-*.sh and by tests/bench/run.sh.
+# tests/lib/netns.sh — the base of the tests' shell library (sourced through tests/lib/lib.sh,
+# with the other parts).
 #
-# It plays the part of Open vSwitch's system-common-macros.at and the kernel's
-# selftests/net lib.sh: every test builds its own network namespaces (a "node" running
-# vswitchd, "pods" on veth), and everything it creates is undone by a cleanup stack that runs
-# on EXIT, INT and TERM, whether the test passed or not.
+# Every test builds its own network namespaces (a "node" running vswitchd, "pods" on veth),
+# and everything it creates is undone by a cleanup stack that runs on EXIT, INT and TERM,
+# whether the test passed or not.
 #
 # Rules it enforces (DESIGN.md, "Test environment rules"):
 #   - nothing here touches the root namespace's interfaces, routes or firewall: veth pairs are
@@ -108,14 +107,16 @@ require_build() {
 # ns NAME: prints the full namespace name of short NAME.
 ns() { printf '%s%s' "$VSW_NS_PREFIX" "$1"; }
 
-# add_ns NAME: creates namespace NAME (prefixed), with lo up; removed on exit together with
-# every process still running in it.
+# add_ns NAME...: creates namespace NAME (prefixed) for each NAME, with lo up; removed on exit
+# together with every process still running in it.
 add_ns() {
-    local full
-    full=$(ns "$1")
-    ip netns add "$full" || fail "cannot create network namespace $full"
-    on_exit "_vsw_del_ns '$full'"
-    ip -n "$full" link set lo up || fail "cannot set lo up in $full"
+    local name full
+    for name in "$@"; do
+        full=$(ns "$name")
+        ip netns add "$full" || fail "cannot create network namespace $full"
+        on_exit "_vsw_del_ns '$full'"
+        ip -n "$full" link set lo up || fail "cannot set lo up in $full"
+    done
 }
 
 _vsw_del_ns() {
@@ -280,10 +281,9 @@ _vsw_ready() {
     ip -n "$(ns "$n")" -br addr show dev vsw0 2>/dev/null | grep -q " $gw/"
 }
 
-# stop_vswitchd NODE: SIGTERM, wait up to 10 s (sanitizers report at exit), then SIGKILL.
-stop_vswitchd() {
-    local n=$1 pid=${VSW_PID[$1]:-} i
-    [ -n "$pid" ] || return 0
+# stop_pid PID: SIGTERM, wait up to 10 s (sanitizers report at exit), then SIGKILL.
+stop_pid() {
+    local pid=$1 i
     kill "$pid" 2>/dev/null
     for ((i = 0; i < 100; i++)); do
         kill -0 "$pid" 2>/dev/null || break
@@ -291,7 +291,13 @@ stop_vswitchd() {
     done
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
-    VSW_PID[$n]=
+}
+
+# stop_vswitchd NODE: stop_pid on NODE's vswitchd.
+stop_vswitchd() {
+    [ -n "${VSW_PID[$1]:-}" ] || return 0
+    stop_pid "${VSW_PID[$1]}"
+    VSW_PID[$1]=
 }
 
 # kill9_vswitchd NODE: kill -9, as a crash would.
@@ -350,6 +356,14 @@ add_pod() {
         [ "$macarg" = 1 ] && args+=(--mac "$mac")
         vsctl_on "$n" "${args[@]}" || fail "vsctl ${args[*]} failed"
     fi
+}
+
+# add_pods NODE N: pods pod1 .. podN at the addresses .2 .. .N+1 of NODE's pod CIDR.
+add_pods() {
+    local n=$1 count=$2 net=${VSW_CIDR[$1]%.*} i
+    for ((i = 1; i <= count; i++)); do
+        add_pod "$n" "pod$i" "$net.$((i + 1))"
+    done
 }
 
 # _vsw_pod_addr POD IF IP MASK MAC GW: address, MAC and routes of a pod interface.
@@ -419,6 +433,13 @@ iperf_server() {
 }
 
 _vsw_listening() { ns_exec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN; }
+
+# udp_echo_server NS PORT: tests/lib/pkt.py's UDP echo server on PORT in NS (stopped on exit).
+udp_echo_server() {
+    local n=$1 port=$2 logf=$VSW_TMPDIR/udp-echo-$1-$2.log
+    bg_start "$n" "$logf" "$VSW_PY" "$VSW_LIB_DIR/pkt.py" udp-echo-server "$port"
+    wait_until 5 grep -q listening "$logf" || fail "UDP echo server in $n did not start"
+}
 
 # tcp_xfer FROM TO TO_IP BYTES [PORT]: a TCP transfer of BYTES from namespace FROM to a server
 # in TO, listening on TO_IP:PORT (default 7001); both ends count and hash (SHA-256) the bytes,
@@ -490,10 +511,12 @@ _vsw_dump_state() {
 # Sanitizer reports in any vswitchd log fail the test.
 VSW_SANITIZER_RE='ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer'
 
-_vsw_check_sanitizer_logs() {
+# sanitizer_reports FILE...: prints the sanitizer reports found in the FILEs (those that
+# exist) to stderr, each under the file's name; returns 1 if there was one.
+sanitizer_reports() {
     local f bad=0
-    for f in "$VSW_TMPDIR"/vswitchd-*.log; do
-        [ -e "$f" ] || continue
+    for f in "$@"; do
+        [ -f "$f" ] || continue
         if grep -Eq "$VSW_SANITIZER_RE" "$f"; then
             printf '[%s] FAIL: sanitizer report in %s:\n' "$VSW_TEST_NAME" "$(basename "$f")" >&2
             grep -E -A30 "$VSW_SANITIZER_RE" "$f" | head -80 >&2
@@ -502,6 +525,8 @@ _vsw_check_sanitizer_logs() {
     done
     return $bad
 }
+
+_vsw_check_sanitizer_logs() { sanitizer_reports "$VSW_TMPDIR"/vswitchd-*.log; }
 
 # preflight: what every system test checks first.
 preflight() {

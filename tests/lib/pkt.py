@@ -276,19 +276,12 @@ def ctl_garbage(path):
         print("case %d sent" % i)
 
 
-def main(argv):
-    cmds = {
+if __name__ == "__main__":
+    sys.dont_write_bytecode = True          # no __pycache__ left in tests/lib
+    from tool import run
+    sys.exit(run({
         "xfer-server": xfer_server, "xfer-client": xfer_client,
         "udp-echo-server": udp_echo_server, "udp-echo-client": udp_echo_client,
         "malformed": malformed, "icmp": icmp, "garp": garp,
         "pcap-bad": pcap_bad, "ctl-garbage": ctl_garbage,
-    }
-    if len(argv) < 2 or argv[1] not in cmds:
-        sys.stderr.write(__doc__)
-        return 2
-    cmds[argv[1]](*argv[2:])
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    }, sys.argv, __doc__))

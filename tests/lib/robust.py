@@ -65,27 +65,13 @@ import time
 sys.dont_write_bytecode = True          # no __pycache__ left in tests/lib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pkt  # noqa: E402  (tests/lib/pkt.py: eth, ipv4, icmp_echo, csum, raw_socket)
+from tool import SHOW, out, read_line, run, send_partial, unix  # noqa: E402
 
 STOP = os.environ.get("ROBUST_STOP")
 
 
 def stopped():
     return bool(STOP) and os.path.exists(STOP)
-
-
-def out(line):
-    print(line, flush=True)
-
-
-def read_line(s, timeout):
-    s.settimeout(timeout)
-    buf = b""
-    while not buf.endswith(b"\n"):
-        b = s.recv(256)
-        if not b:
-            raise ConnectionError("closed")
-        buf += b
-    return buf.decode(errors="replace").strip()
 
 
 def failure_kind(e):
@@ -318,15 +304,6 @@ def flood_udp(ip, port, count, seconds=0):
 
 # --- the control socket --------------------------------------------------------------------
 
-SHOW = b"\x00\x00\x00\x03\x82\x01\x00"     # Request { show: Show {} }, framed
-
-
-def unix(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    return s
-
-
 def ctl_idle(path, n, seconds):
     n, seconds = int(n), float(seconds)
     conns = []
@@ -357,14 +334,8 @@ def ctl_idle(path, n, seconds):
 def ctl_partial(path, nbytes, seconds):
     nbytes, seconds = int(nbytes), float(seconds)
     s = unix(path)
-    s.sendall(struct.pack("!I", 60 << 20))
-    chunk = b"\x0a" * 65536
-    sent = 0
-    while sent < nbytes:
-        n = min(len(chunk), nbytes - sent)
-        s.sendall(chunk[:n])
-        sent += n
-    out("partial sent=%d" % sent)
+    send_partial(s, nbytes)
+    out("partial sent=%d" % nbytes)
     end = time.time() + seconds
     while time.time() < end and not stopped():
         time.sleep(0.1)
@@ -482,19 +453,11 @@ def arp_request(iface, smac, spa, tpa, count):
     pkt.send_all(s, [pkt.eth("ff:ff:ff:ff:ff:ff", smac, 0x0806) + req], int(count), gap=0.01)
 
 
-def main(argv):
-    cmds = {
+if __name__ == "__main__":
+    sys.exit(run({
         "hold": hold, "push-server": push_server, "push-hold": push_hold, "churn": churn,
         "udp-probe": udp_probe, "flood-udp": flood_udp, "ctl-idle": ctl_idle,
         "ctl-partial": ctl_partial, "ctl-noread": ctl_noread, "ctl-show": ctl_show,
         "raw-syn": raw_syn, "raw-udp": raw_udp, "raw-vxlan": raw_vxlan,
         "arp-request": arp_request,
-    }
-    if len(argv) < 2 or argv[1] not in cmds:
-        sys.stderr.write(__doc__)
-        return 2
-    return cmds[argv[1]](*argv[2:]) or 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    }, sys.argv, __doc__))

@@ -36,6 +36,9 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True          # no __pycache__ left in tests/lib
+from tool import read_line, run  # noqa: E402  (tests/lib/tool.py)
+
 
 def _listening():
     print("listening", flush=True)
@@ -67,6 +70,13 @@ def http_server(port, name):
         daemon_threads = True
         request_queue_size = 128
 
+        def server_bind(self):
+            # HTTPServer's own looks up the host's name (socket.getfqdn), which waits for DNS
+            # when the host's name is not in /etc/hosts and the resolver is out of the pod's
+            # reach: no name is needed here.
+            socketserver.TCPServer.server_bind(self)
+            self.server_name, self.server_port = "svc", self.server_address[1]
+
     srv = Server(("0.0.0.0", int(port)), Handler)
     _listening()
     srv.serve_forever()
@@ -97,23 +107,12 @@ def stream_server(port, name):
     srv.serve_forever()
 
 
-def _read_line(s, timeout):
-    s.settimeout(timeout)
-    buf = b""
-    while not buf.endswith(b"\n"):
-        b = s.recv(256)
-        if not b:
-            raise ConnectionError("closed")
-        buf += b
-    return buf.decode().strip()
-
-
 def streams(ip, port, want, seconds, maxconn=60):
     want, seconds, maxconn = int(want), float(seconds), int(maxconn)
     conns = {}
     for _ in range(maxconn):
         s = socket.create_connection((ip, int(port)), timeout=3)
-        name = _read_line(s, 3)
+        name = read_line(s, 3)
         if name in conns:
             s.close()
         else:
@@ -225,17 +224,9 @@ def udp_refused(ip, port):
     return _refused("UDP", go)
 
 
-def main(argv):
-    cmds = {
+if __name__ == "__main__":
+    sys.exit(run({
         "http-server": http_server, "stream-server": stream_server, "streams": streams,
         "udp-server": udp_server, "udp-ask": udp_ask, "tcp-refused": tcp_refused,
         "udp-refused": udp_refused,
-    }
-    if len(argv) < 2 or argv[1] not in cmds:
-        sys.stderr.write(__doc__)
-        return 2
-    return cmds[argv[1]](*argv[2:]) or 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    }, sys.argv, __doc__))

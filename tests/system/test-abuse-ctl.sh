@@ -25,8 +25,7 @@
 #   - the descriptor limit: a soft limit of 600 is raised to fit 1024 connections; under a
 #     hard limit of 600 the server takes 300, and 370 connections from ten processes still
 #     leave room for a newcomer, without a failed accept().
-. "$(dirname "$0")/../lib/netns.sh"
-. "$(dirname "$0")/../cni/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl
 

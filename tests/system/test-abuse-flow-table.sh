@@ -17,8 +17,7 @@
 # bound, the evictions are counted by kind in show and in the metrics, vswitchd's VmRSS
 # (sampled every 0.2 s) grows by less than 16 MiB, and new connections work once the flood is
 # over.  The figures are logged: flood rate, evictions, RSS, the other pod's connections.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 ROBUST="$VSW_LIB_DIR/robust.py"

@@ -16,8 +16,7 @@
 #   - answer for a VIP: pod1's gratuitous ARP for the VIP is dropped and counted, pod2's ARP
 #     request for the VIP is not answered and reaches no pod, pod4 sees no ARP at all, and
 #     the VIP still leads to its backend.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require tcpdump curl useradd userdel groupadd groupdel runuser
 
@@ -35,10 +34,7 @@ underlay_attach peer 9
 PEER_IP=$VSW_UNDERLAY.9
 NODE_IP=${VSW_NODE_IP[node]}
 vsctl_on node add-peer "$PEER_IP" 10.244.9.0/24 >/dev/null || fail "add-peer"
-add_pod node pod1 10.244.1.2
-add_pod node pod2 10.244.1.3
-add_pod node pod3 10.244.1.4
-add_pod node pod4 10.244.1.5
+add_pods node 4
 svc_start pod3 stream-server 7000 pod3
 svc_start pod3 udp-server 7001 pod3
 vsctl_on node add-lb 10.96.0.10:7000/tcp 10.244.1.4:7000 >/dev/null || fail "add-lb tcp"

@@ -2,14 +2,12 @@
 # The switch answers ARP itself and never floods it: a third pod, listening, sees no ARP for
 # the others' addresses (known, unknown, gratuitous) and no broadcast; an address that no pod
 # holds gets no answer.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require tcpdump
 
 add_node node 10.244.1.0/24
-add_pod node pod1 10.244.1.2
-add_pod node pod2 10.244.1.3
-add_pod node pod3 10.244.1.4
+add_pods node 3
 
 bg_start pod3 "$VSW_TMPDIR/tcpdump.log" tcpdump -i eth0 -nn -l -e 'arp or icmp or (ip and udp)'
 wait_until 5 grep -q "listening on" "$VSW_TMPDIR/tcpdump.log" || fail "tcpdump did not start"

@@ -4,14 +4,12 @@
 # with the pods' names; the pods reach each other (ICMP, TCP), the gateway and the node;
 # CHECK passes; DEL frees the veth, the port and the host-local lease, and a second DEL of the
 # same pod succeeds.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$(dirname "$0")/../cni/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 cni_setup node 10.244.1.0/24
 cni_conflist podnet 1.0.0
-add_ns pod1
-add_ns pod2
+add_ns pod1 pod2
 
 cnitool_on add podnet pod1
 [ "$RC" -eq 0 ] || fail "cnitool add pod1: $ERR"

@@ -4,8 +4,7 @@
 # MTU, route, address, link state; the host end's state; the switch port's presence and
 # owner; the lease; the interface itself.  After each repair CHECK passes again.  CHECK is
 # refused for cniVersion < 0.4.0 and without prevResult.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$(dirname "$0")/../cni/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 cni_setup node 10.244.1.0/24

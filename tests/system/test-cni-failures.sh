@@ -5,14 +5,11 @@
 # down, an exhausted IPAM range, an address the switch refuses (taken, outside its CIDR).
 # DEL succeeds with vswitchd down or unreachable, and the port it could not remove is
 # reclaimed by the next ADD that gets its address.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$(dirname "$0")/../cni/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 cni_setup node 10.244.1.0/24
-add_ns pod1
-add_ns pod2
-add_ns pod3
+add_ns pod1 pod2 pod3
 good=$(cni_conf podnet 1.0.0)
 # A range of one address, to exhaust it and to have host-local give an address out again.
 tiny=$(cni_conf tiny 1.0.0 '{"ipam": {"ranges": [[{"subnet": "10.244.1.0/24",

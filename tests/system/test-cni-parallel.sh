@@ -2,8 +2,7 @@
 # Runtimes wire pods concurrently: twelve ADDs at once all succeed with distinct addresses
 # (host-local serialises its leases; vswitchd serves each plugin's connection), every pod
 # reaches the gateway, and twelve DELs at once leave nothing behind.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$(dirname "$0")/../cni/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 N=12

@@ -5,15 +5,11 @@
 # plugin talks down to it) adds the interfaces' MTU; VERSION answers; STATUS is 0 with
 # vswitchd up and 50 without; GC removes exactly this network's ports that are not valid
 # attachments, with their veths and leases.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$(dirname "$0")/../cni/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 cni_setup node 10.244.1.0/24
-add_ns pod1
-add_ns pod2
-add_ns pod3
-add_ns pod4
+add_ns pod1 pod2 pod3 pod4
 
 # ---- Results per version, through libcni. ----
 for v in 0.3.0 0.3.1 0.4.0 1.0.0; do

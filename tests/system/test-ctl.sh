@@ -2,7 +2,7 @@
 # The control socket and vsctl's errors: the socket is mode 0600; bad input (unknown port, bad
 # address, missing interface, unknown command) exits 1 with a message on stderr and nothing on
 # stdout; a dead daemon is an error too; malformed control messages never crash the daemon.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 add_node node 10.244.1.0/24

@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
 # del-port: traffic to the port stops, the port leaves `vsctl show`, the other pods are not
 # affected, and adding it back restores traffic.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 add_node node 10.244.1.0/24
-add_pod node pod1 10.244.1.2
-add_pod node pod2 10.244.1.3
-add_pod node pod3 10.244.1.4
+add_pods node 3
 ping_ok pod1 10.244.1.3
 ping_ok pod3 10.244.1.3
 

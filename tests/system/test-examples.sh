@@ -9,9 +9,7 @@
 # vswitchd; examples/cni/10-vswitch.conflist is valid.  KUBECTL names another kubectl (the
 # manifests are checked with Debian's 1.20 as well as with current ones).
 # shellcheck disable=SC2016  # jq programs in single quotes
-. "$(dirname "$0")/../lib/netns.sh"
-. "$(dirname "$0")/../cni/lib.sh"
-. "$VSW_REPO/tests/k8s/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 proxy_preflight
 KUBECTL=${KUBECTL:-kubectl}
 require "$KUBECTL"
@@ -181,7 +179,7 @@ log "ok: an unknown Node is refused: $out"
 jq --arg ctl "${VSW_CTL[node]}" --arg dir "$CNI_IPAM_DIR" \
     '.plugins[0].ctl = $ctl | .plugins[0].ipam.dataDir = $dir' "$conflist" \
     >"$NETCONFPATH/vswitch.conflist"
-# shellcheck disable=SC2034  # read by tests/cni/lib.sh's cnitool_on
+# shellcheck disable=SC2034  # read by tests/lib/cni.sh's cnitool_on
 CNI_BIN=$host/opt/cni/bin
 add_ns pod1
 cnitool_on add vswitch pod1

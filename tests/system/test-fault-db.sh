@@ -10,8 +10,7 @@
 #     directory; the good file put back, vswitchd starts with its configuration;
 #   - the flow-pair file beside the control socket (kept across a crash) damaged: all random,
 #     or cut short: vswitchd starts afresh and its VIP works.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 add_node node 10.244.1.0/24

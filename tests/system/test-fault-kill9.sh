@@ -14,8 +14,7 @@
 #     answering), the forwarding gap (longest time without a UDP answer), the longest gap
 #     without a new connection, the longest stall of an established one, iperf3's zero
 #     intervals, and the connection failures during the outage.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require bc
 
@@ -27,11 +26,7 @@ add_pod node client 10.244.1.20
 # A client that opens thousands of connections a second: the whole port range, and reuse of
 # ports in TIME_WAIT, as such clients are configured (else the churn runs out of ports).
 ns_exec client sysctl -qw net.ipv4.ip_local_port_range="10000 65000" net.ipv4.tcp_tw_reuse=1
-for i in 1 2 3; do
-    add_pod node be$i 10.244.1.1$i
-    svc_start be$i stream-server 7000 be$i
-    svc_start be$i udp-server 7001 be$i
-done
+add_backends node 3 stream-server:7000 udp-server:7001
 iperf_server be1 5201
 cat >"$VSW_TMPDIR/config.txt" <<EOF
 add-lb 10.96.0.10:7000/tcp 10.244.1.11:7000 10.244.1.12:7000 10.244.1.13:7000

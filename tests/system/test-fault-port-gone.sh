@@ -8,13 +8,12 @@
 #     with the flood running, under 5% without it (figures logged);
 #   - del-port removes it cleanly (exit 0, gone from show, not back after a restart), and a
 #     new pod with the same name and address can be attached again.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl
 
 add_node node 10.244.1.0/24
-add_pod node pod1 10.244.1.2
-add_pod node pod2 10.244.1.3
+add_pods node 2
 add_tap_pod node pod3 10.244.1.4
 add_pod node pod4 10.244.1.5
 ping_ok pod1 10.244.1.3

@@ -2,12 +2,11 @@
 # The flow cache as vsctl shows it: after traffic, dump-flows has one line per cached flow
 # with in_port=, nw_src=, nw_dst=, the actions and packets=/bytes=; flush-flows empties it and
 # traffic re-installs what it needs.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 add_node node 10.244.1.0/24
-add_pod node pod1 10.244.1.2
-add_pod node pod2 10.244.1.3
+add_pods node 2
 ping_ok pod1 10.244.1.3
 iperf_server pod2 5201
 ns_exec pod1 timeout 20 iperf3 -c 10.244.1.3 -p 5201 -n 20M >/dev/null || fail "iperf3 failed"

@@ -6,18 +6,11 @@
 #   - a UDP socket that was talking to the removed backend is balanced afresh on its next
 #     datagram (no stale-UDP blackhole, kube-proxy #48370);
 #   - new connections only reach the remaining backends; the removed one's flow pairs are gone.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 VIP=10.96.0.10
-add_node node 10.244.1.0/24
-add_pod node client 10.244.1.20
-for i in 1 2 3; do
-    add_pod node be$i 10.244.1.1$i
-    svc_start be$i stream-server 9000 be$i
-    svc_start be$i udp-server 5353 be$i
-done
+add_lb_node 3 stream-server:9000 udp-server:5353
 ping_ok client 10.244.1.11
 assert_ok "add-lb tcp over three" vsctl_on node add-lb $VIP:9000/tcp \
     10.244.1.11:9000 10.244.1.12:9000 10.244.1.13:9000

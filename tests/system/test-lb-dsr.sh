@@ -6,20 +6,13 @@
 # dump-policies shows the policy with IsDSR: TRUE and hit counters that follow the traffic;
 # dump-flows shows both directions of a connection and its flow pair, and a connection
 # survives flush-flows (Maglev sends its next packet to the same backend).
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl
 
 VIP=10.96.0.10
 N=150
-add_node node 10.244.1.0/24
-add_pod node client 10.244.1.20
-for i in 1 2 3; do
-    add_pod node be$i 10.244.1.1$i
-    svc_start be$i http-server 8080 be$i
-    svc_start be$i stream-server 9000 be$i
-done
+add_lb_node 3 http-server:8080 stream-server:9000
 ping_ok client 10.244.1.11
 assert_ok "add-lb $VIP:80/tcp over three backends" vsctl_on node add-lb $VIP:80/tcp \
     10.244.1.11:8080 10.244.1.12:8080 10.244.1.13:8080

@@ -4,16 +4,10 @@
 # single-backend VIP, through a three-backend VIP with affinity (iperf3's control and data
 # connections must meet on one server) and port translation (80 -> 5201), and through a
 # non-DSR VIP; a 256 MiB transfer arrives intact (SHA-256 at both ends).
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
-add_node node 10.244.1.0/24
-add_pod node client 10.244.1.20
-for i in 1 2 3; do
-    add_pod node be$i 10.244.1.1$i
-    iperf_server be$i 5201
-done
+add_lb_node 3 iperf:5201
 ping_ok client 10.244.1.11
 assert_ok "add-lb single backend" vsctl_on node add-lb 10.96.0.10:5201/tcp 10.244.1.11:5201
 assert_ok "add-lb three backends, affinity, 80 -> 5201" vsctl_on node add-lb 10.96.0.11:80/tcp \

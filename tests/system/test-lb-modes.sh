@@ -6,19 +6,13 @@
 #   hairpin               a backend reaching itself through a VIP works and sees the gateway
 #                         (the connections that land on other backends keep DSR)
 #   --affinity-timeout    every connection of one client goes to one backend
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl
 
 BACKENDS="10.244.1.11:8080 10.244.1.12:8080 10.244.1.13:8080"
-add_node node 10.244.1.0/24
-add_pod node client 10.244.1.20
+add_lb_node 3 http-server:8080
 add_pod node client2 10.244.1.21
-for i in 1 2 3; do
-    add_pod node be$i 10.244.1.1$i
-    svc_start be$i http-server 8080 be$i
-done
 ping_ok client 10.244.1.11
 
 # --- --no-dsr ----------------------------------------------------------------------------------

@@ -3,8 +3,7 @@
 # timeout), a UDP datagram an ICMP port unreachable (ECONNREFUSED on a connected socket), and
 # the policy counts them as rejected.  del-lb: the VIP stops answering, its flow pairs leave
 # dump-flows and the policy leaves dump-policies; a second del-lb is an error.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl
 

@@ -5,20 +5,12 @@
 # the non-DSR one with the gateway's, UDP, and the empty policy still refuses.  Connections
 # open across the crash survive it (Maglev picks the same backend again when their next packet
 # creates a new flow pair).  A deleted policy stays deleted across a second crash.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl
 
 BACKENDS="10.244.1.11:8080 10.244.1.12:8080 10.244.1.13:8080"
-add_node node 10.244.1.0/24
-add_pod node client 10.244.1.20
-for i in 1 2 3; do
-    add_pod node be$i 10.244.1.1$i
-    svc_start be$i http-server 8080 be$i
-    svc_start be$i udp-server 5353 be$i
-    svc_start be$i stream-server 9000 be$i
-done
+add_lb_node 3 http-server:8080 udp-server:5353 stream-server:9000
 # shellcheck disable=SC2086
 {
     assert_ok "add-lb DSR" vsctl_on node add-lb 10.96.0.10:80/tcp $BACKENDS

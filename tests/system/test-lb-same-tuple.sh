@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # One client port used directly and through a VIP over the same backend (DESIGN.md's
 # "same 4-tuple" pitfall), both orders: each connection must work.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 add_node node 10.244.1.0/24
 add_pod node client 10.244.1.20

@@ -3,19 +3,11 @@
 # fragmented by the sender, every fragment to the same backend), the backends see the client's
 # own address, new sockets are spread over the backends, and a UDP flow pair shows both
 # directions.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 VIP=10.96.0.53
-add_node node 10.244.1.0/24
-add_pod node client 10.244.1.20
-for i in 1 2 3; do
-    add_pod node be$i 10.244.1.1$i
-    svc_start be$i udp-server 5353 be$i
-    bg_start be$i "$VSW_TMPDIR/echo-be$i.log" "$VSW_PY" "$VSW_LIB_DIR/pkt.py" udp-echo-server 7002
-    wait_until 5 grep -q listening "$VSW_TMPDIR/echo-be$i.log" || fail "echo server on be$i"
-done
+add_lb_node 3 udp-server:5353 udp-echo:7002
 ping_ok client 10.244.1.11
 assert_ok "add-lb $VIP:53/udp" vsctl_on node add-lb $VIP:53/udp \
     10.244.1.11:5353 10.244.1.12:5353 10.244.1.13:5353

@@ -3,14 +3,13 @@
 # version, truncated TCP/UDP/ICMP.  Each is dropped and counted under its reason in
 # `vsctl show`, none reaches the other pod, and traffic that runs at the same time (ping and a
 # TCP transfer) keeps flowing.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require tcpdump
 
 N=50
 add_node node 10.244.1.0/24
-add_pod node pod1 10.244.1.2
-add_pod node pod2 10.244.1.3
+add_pods node 2
 ping_ok pod1 10.244.1.3
 dmac=$(ns_exec pod1 ip -j neigh show 10.244.1.3 dev eth0 | jq -r '.[0].lladdr // empty')
 [ -n "$dmac" ] || fail "pod1 has no neighbour entry for pod2 after a ping"

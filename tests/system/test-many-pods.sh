@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Many pods on one switch: 24 pods, each reaching its neighbour, the gateway and the node;
 # then half of them deleted and the rest still reachable.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 N=24

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # vswitchd's metrics endpoint (--metrics, inside the node namespace): /healthz answers 200,
 # /metrics is Prometheus text whose port counters follow the traffic.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl
 
 add_node node 10.244.1.0/24
-add_pod node pod1 10.244.1.2
-add_pod node pod2 10.244.1.3
+add_pods node 2
 url=http://127.0.0.1:9479
 
 code=$(ns_exec node curl -s -o /dev/null -w '%{http_code}' --max-time 5 $url/healthz)

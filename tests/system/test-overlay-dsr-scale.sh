@@ -14,8 +14,7 @@
 # connection, assured, to the backend whose node holds the connection's pair) and no flow
 # pair; its Hits count each connection dispatched once, not again after a flush, a scale-up
 # or a restart.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl
 
@@ -36,15 +35,15 @@ for be in "${BES[@]}"; do
 done
 for p in client "${BES[@]}"; do ip -n "$(ns "$p")" link set eth0 mtu 1450 || fail "MTU of $p"; done
 
-# policies FILE BACKEND...: the two services over those backends, as a batch.
-policies() {
+# write_policies FILE BACKEND...: the two services over those backends, as a batch.
+write_policies() {
     local f=$1 b; shift
     { printf 'add-lb %s:7000/tcp' $VIP; for b; do printf ' %s:7000' "$(be_ip "$b")"; done; echo
       printf 'add-lb %s:80/tcp' $VIP; for b; do printf ' %s:8080' "$(be_ip "$b")"; done; echo
     } >"$f"
 }
-policies "$VSW_TMPDIR/four.txt" be21 be22 be31 be32
-policies "$VSW_TMPDIR/five.txt" "${BES[@]}"
+write_policies "$VSW_TMPDIR/four.txt" be21 be22 be31 be32
+write_policies "$VSW_TMPDIR/five.txt" "${BES[@]}"
 for i in 1 2 3; do
     assert_ok "four backends on node$i" vsctl_on node$i batch "$VSW_TMPDIR/four.txt"
 done

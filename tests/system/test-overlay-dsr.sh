@@ -15,8 +15,7 @@
 #     fragment reaches the backend that got the first);
 #   - a --no-dsr service across nodes: the backends see node 1's gateway, node 1 keeps the
 #     pairs.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl
 
@@ -33,7 +32,7 @@ for be in "${BES[@]}"; do
     add_pod "node$i" "$be" "10.244.$i.1$j"
     svc_start "$be" http-server 8080 "$be"
     svc_start "$be" stream-server 9000 "$be"
-    bg_start "$be" /dev/null "$VSW_PY" "$VSW_LIB_DIR/pkt.py" udp-echo-server 5353
+    udp_echo_server "$be" 5353
 done
 for p in client "${BES[@]}"; do ip -n "$(ns "$p")" link set eth0 mtu 1450 || fail "MTU of $p"; done
 be_ip() { echo "10.244.${1:2:1}.1${1:3:1}"; }

@@ -2,8 +2,7 @@
 # Hit counters of a DSR policy across nodes: the client's node counts the connections it
 # dispatched by MAC and their packets; the backend's node counts the flow pairs it created.
 # dump-policies says that the rule dispatches.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 add_underlay
 add_overlay_node node1 1

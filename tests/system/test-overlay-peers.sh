@@ -8,7 +8,7 @@
 #   - from node 2 with VNI 2: dropped and counted as vxlan_bad_vni;
 #   - from node 2 after `del-peer`: now unknown, dropped; pod traffic to node 2's CIDR no longer
 #     crosses, and `add-peer` brings it back.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl
 

@@ -8,8 +8,7 @@
 #     node 2 re-creates the pair from the next dispatched frame);
 #   - afterwards new connections through the VIP reach both nodes' backends with the client's
 #     address, and pod-to-pod traffic crosses the overlay in both directions.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require curl
 

@@ -10,7 +10,7 @@
 # path MTU.  TCP data carries remote checksum offload (RCO) on the wire; a node restarted with
 # --vxlan-rco off sends complete checksums and still accepts the other's partial ones.  The
 # peers' counters follow the traffic.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require tcpdump
 
@@ -92,8 +92,7 @@ assert_eq "node2 -> node1 still RCO, taken by node1 with RCO off" "20 11" \
     "$(rco_bytes "$VSW_TMPDIR/rco-mixed.txt" | sort -u)"
 log "ok: RCO on the wire; a node with it off sends complete checksums and accepts partial ones"
 
-bg_start b "$VSW_TMPDIR/echo.log" "$VSW_PY" "$VSW_LIB_DIR/pkt.py" udp-echo-server 7003
-wait_until 5 grep -q listening "$VSW_TMPDIR/echo.log" || fail "UDP echo server did not start"
+udp_echo_server b 7003
 out=$(ns_exec a "$VSW_PY" "$VSW_LIB_DIR/pkt.py" udp-echo-client 10.244.2.10 7003 \
       1 64 512 1422 1423 4000 30000 65507) || fail "UDP echo a -> b across nodes: $out"
 log "ok: UDP echo across nodes, sizes 1..65507 (fragmented by the pod above 1422)"

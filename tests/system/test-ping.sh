@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Pod <-> pod and node <-> pod ICMP through the switch: pods on a /24 behind the gateway,
 # the node through the host port vsw0; full-MTU frames and fragmented datagrams too.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 add_node node 10.244.1.0/24
-add_pod node pod1 10.244.1.2
-add_pod node pod2 10.244.1.3
+add_pods node 2
 add_pod node pod3 10.244.1.4 --no-mac     # add-port without --mac: the switch learns it
 
 ping_ok pod1 10.244.1.3

@@ -6,8 +6,7 @@
 # Then vswitch-proxy's in-cluster configuration: no --kubeconfig, the service account token and
 # CA at /var/run/secrets/kubernetes.io/serviceaccount (a tmpfs in a private mount namespace)
 # and KUBERNETES_SERVICE_HOST/PORT.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_REPO/tests/k8s/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 proxy_preflight
 
 add_node node 10.244.1.0/24

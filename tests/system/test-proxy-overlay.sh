@@ -4,13 +4,10 @@
 # node is reached through its cluster IP across VXLAN (DSR: the backend sees the client's own
 # address), a Node deleted removes its peer, and a pod CIDR moved to another node moves the peer
 # in one batch.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
-. "$VSW_REPO/tests/k8s/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 proxy_preflight
 
-add_ns node1
-add_ns node2
+add_ns node1 node2
 add_veth node1 u0 node2 u0
 ip -n "$(ns node1)" addr add 192.168.50.1/24 dev u0 || fail "underlay address"
 ip -n "$(ns node2)" addr add 192.168.50.2/24 dev u0 || fail "underlay address"

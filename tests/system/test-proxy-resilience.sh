@@ -10,17 +10,10 @@
 # vswitchd's close of an idle connection (sent again on a new one, without a warning; a close
 # right after an answer still warns), and vswitchd closing the proxy's idle connection every
 # --ctl-idle-timeout (quiet reconnects, changes still prompt).
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
-. "$VSW_REPO/tests/k8s/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 proxy_preflight
 
-add_node node 10.244.1.0/24
-add_pod node client 10.244.1.20
-for i in 1 2; do
-    add_pod node be$i 10.244.1.1$i
-    svc_start be$i http-server 8080 be$i
-done
+add_lb_node 2 http-server:8080
 k8s_start node
 k8sctl service default web --ip 10.96.0.10 --port http:80/TCP
 k8sctl slice default web-a --service web --port http:8080/TCP --ep 10.244.1.11

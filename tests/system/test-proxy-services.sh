@@ -7,18 +7,10 @@
 # NodePort (cluster IP only), skipped Services (headless, ExternalName, service-proxy-name,
 # counted in /metrics), a malformed Service (logged, the others still synced) and a policy made
 # by hand with vsctl (never touched).
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
-. "$VSW_REPO/tests/k8s/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 proxy_preflight
 
-add_node node 10.244.1.0/24
-add_pod node client 10.244.1.20
-for i in 1 2 3; do
-    add_pod node be$i 10.244.1.1$i
-    svc_start be$i http-server 8080 be$i
-    svc_start be$i http-server 9090 be$i-alt
-done
+add_lb_node 3 http-server:8080 http-server:9090:alt
 k8s_start node
 
 # A policy made by hand before the proxy starts: the proxy must leave it alone.

@@ -2,12 +2,11 @@
 # kill -9 of vswitchd and a restart with the same --db: every port is attached again (the
 # same port list in `vsctl --json show`), the host port still holds the gateway, and traffic
 # flows, TCP included.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 add_node node 10.244.1.0/24
-add_pod node pod1 10.244.1.2
-add_pod node pod2 10.244.1.3
+add_pods node 2
 add_pod node pod3 10.244.1.4 --slash32
 ping_ok pod1 10.244.1.3
 ping_ok pod3 10.244.1.2

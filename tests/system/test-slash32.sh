@@ -2,7 +2,7 @@
 # Pods addressed as /32 with an on-link route to the gateway (as Calico and Cilium do): they
 # reach each other, /24 pods and the node through the gateway; routed packets have their TTL
 # decremented.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 add_node node 10.244.1.0/24

@@ -17,8 +17,7 @@
 #   - the traffic flowed: most new connections and UDP probes succeeded, iperf3 moved data;
 #   - the figures are logged: connections, failures, the established connections that
 #     survived the backend changes, UDP answers, throughput, VmRSS at the start and the end.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 SOAK=${VSW_SOAK_SECONDS:-40}

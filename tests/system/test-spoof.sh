@@ -3,15 +3,13 @@
 # pod3 with pod2's IP, then with pod2's MAC and IP, then with its MAC but a random address, and
 # finally claims pod2's IP in gratuitous ARP.  Nothing reaches pod3, the drops are counted, and
 # pod1's own traffic and pod3 <-> pod2 keep working.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 require tcpdump
 
 N=20
 add_node node 10.244.1.0/24
-add_pod node pod1 10.244.1.2
-add_pod node pod2 10.244.1.3
-add_pod node pod3 10.244.1.4
+add_pods node 3
 ping_ok pod1 10.244.1.4
 ping_ok pod3 10.244.1.3
 dmac=$(ns_exec pod1 ip -j neigh show 10.244.1.4 dev eth0 | jq -r '.[0].lladdr // empty')

@@ -2,7 +2,7 @@
 # A TAP pod port: `vsctl add-port NAME --type tap` makes the switch create the TAP (with
 # IFF_VNET_HDR) in the node; the test moves it into a pod namespace.  It talks to a veth pod
 # and to the node, with TCP at full offload.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 add_node node 10.244.1.0/24

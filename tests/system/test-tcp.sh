@@ -2,12 +2,11 @@
 # TCP through the switch with the pods' default offloads left on (TSO, checksum offload:
 # 64 KiB GSO frames with partial checksums cross the switch as they are).  iperf3 both ways
 # pod <-> pod and node -> pod, and a transfer whose bytes are counted and hashed at both ends.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 add_node node 10.244.1.0/24
-add_pod node pod1 10.244.1.2
-add_pod node pod2 10.244.1.3
+add_pods node 2
 
 for p in pod1 pod2; do
     k=$(ns_exec $p ethtool -k eth0)

@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
 # UDP through the switch: datagrams of every size come back intact (including ones the sender
 # fragments), and an iperf3 UDP stream arrives.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 add_node node 10.244.1.0/24
-add_pod node pod1 10.244.1.2
-add_pod node pod2 10.244.1.3
+add_pods node 2
 ping_ok pod1 10.244.1.3
 
-bg_start pod2 "$VSW_TMPDIR/echo.log" "$VSW_PY" "$VSW_LIB_DIR/pkt.py" udp-echo-server 7002
-wait_until 5 grep -q listening "$VSW_TMPDIR/echo.log" || fail "UDP echo server did not start"
+udp_echo_server pod2 7002
 out=$(ns_exec pod1 "$VSW_PY" "$VSW_LIB_DIR/pkt.py" udp-echo-client 10.244.1.3 7002 \
       1 18 64 512 1472 1473 4000 8972 30000 65507) || fail "UDP echo pod1 -> pod2: $out"
 log "ok: UDP echo pod1 <-> pod2, sizes 1..65507 (fragmented above 1472)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vswitchd refuses bad flags and impossible start-ups: non-zero exit, a message on stderr,
 # within seconds.  Each attempt runs in a scratch namespace, so nothing it might create leaks.
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 add_ns scratch

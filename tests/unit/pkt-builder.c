@@ -2,6 +2,7 @@
 #include "pkt-builder.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dp/csum.h"
@@ -83,7 +84,7 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t size)
     l4_len += s->payload;
     iph->ihl_ver = 0x40 | (ihl / 4);
     iph->tot_len = htons(ihl + l4_len);
-    iph->id = htons(0x1234);
+    iph->id = htons(s->ip_id ? s->ip_id : 0x1234);
     iph->frag_off = htons(s->frag_off);
     iph->ttl = s->ttl ? s->ttl : 64;
     iph->proto = proto;
@@ -128,6 +129,48 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t size)
     return ofs + l4_len;
 }
 
+const char *pkt_describe(const uint8_t *frame, size_t len, char *buf, size_t size)
+{
+    const struct eth_header *eth = (const struct eth_header *) frame;
+    const struct ip_header *iph = (const struct ip_header *) (frame + ETH_HDR_LEN);
+    const uint8_t *l4;
+    char src[ETH_STR_LEN], dst[ETH_STR_LEN], isrc[IP_STR_LEN], idst[IP_STR_LEN];
+    size_t ihl, n;
+
+    if (len < ETH_HDR_LEN) {
+        snprintf(buf, size, "runt of %zu bytes", len);
+        return buf;
+    }
+    n = snprintf(buf, size, "eth %s > %s type %04x", addr_mac_str(eth->src, src),
+                 addr_mac_str(eth->dst, dst), ntohs(eth->type));
+    if (ntohs(eth->type) != ETH_TYPE_IPV4 || len < ETH_HDR_LEN + IP_HDR_LEN || n >= size) {
+        return buf;
+    }
+    ihl = (iph->ihl_ver & 0xf) * 4;
+    n += snprintf(buf + n, size - n, " | ip %s > %s ttl %u proto %u frag %04x len %u",
+                  addr_ip_str(iph->src, isrc), addr_ip_str(iph->dst, idst), iph->ttl,
+                  iph->proto, ntohs(iph->frag_off), ntohs(iph->tot_len));
+    l4 = frame + ETH_HDR_LEN + ihl;
+    if (n >= size || ntohs(iph->frag_off) & IP_FRAG_OFF_MASK) {
+        return buf;
+    }
+    if (iph->proto == IP_PROTO_TCP && len >= ETH_HDR_LEN + ihl + TCP_HDR_LEN) {
+        const struct tcp_header *tcp = (const struct tcp_header *) l4;
+
+        snprintf(buf + n, size - n, " | tcp %u > %u flags %02x", ntohs(tcp->src),
+                 ntohs(tcp->dst), tcp->flags);
+    } else if (iph->proto == IP_PROTO_UDP && len >= ETH_HDR_LEN + ihl + UDP_HDR_LEN) {
+        const struct udp_header *udp = (const struct udp_header *) l4;
+
+        snprintf(buf + n, size - n, " | udp %u > %u", ntohs(udp->src), ntohs(udp->dst));
+    } else if (iph->proto == IP_PROTO_ICMP && len >= ETH_HDR_LEN + ihl + ICMP_HDR_LEN) {
+        const struct icmp_header *icmp = (const struct icmp_header *) l4;
+
+        snprintf(buf + n, size - n, " | icmp type %u code %u", icmp->type, icmp->code);
+    }
+    return buf;
+}
+
 bool pkt_ip_csum_ok(const uint8_t *frame, size_t len)
 {
     const struct ip_header *iph = (const struct ip_header *) (frame + ETH_HDR_LEN);
@@ -147,4 +190,19 @@ bool pkt_l4_csum_ok(const uint8_t *frame, size_t len)
     }
     return csum_finish(csum_partial(l4, l4_len, csum_pseudo_header(iph->src, iph->dst, iph->proto,
                                                                    l4_len))) == 0;
+}
+
+bool pkt_partial_csum_ok(const uint8_t *frame, size_t len, size_t csum_start,
+                         size_t csum_offset)
+{
+    static uint8_t copy[65536 + 128];
+    be16 csum;
+
+    if (len > sizeof copy || csum_start + csum_offset + sizeof csum > len) {
+        return false;
+    }
+    memcpy(copy, frame, len);
+    csum = csum_finish(csum_partial(copy + csum_start, len - csum_start, 0));
+    memcpy(copy + csum_start + csum_offset, &csum, sizeof csum);
+    return pkt_l4_csum_ok(copy, len);
 }

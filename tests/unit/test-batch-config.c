@@ -1,14 +1,14 @@
-/* Batches: the text form vsctl reads (lib/ctl-batch.h) and the check vswitchd runs before it
- * applies anything (lib/batch-config.h).  Table-driven: each case is a batch file, the state
- * it starts from, and either the operation at fault with its exact message or what each
+/* Batches: the text form vsctl reads (ctl/batch.h) and the check vswitchd runs before it
+ * applies anything (daemon/batch-config.h).  Table-driven: each case is a batch file, the
+ * state it starts from, and either the operation at fault with its exact message or what each
  * operation found (unchanged, absent, the prior state undo would restore). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/batch-config.h"
-#include "lib/ctl-batch.h"
+#include "ctl/batch.h"
+#include "daemon/batch-config.h"
 #include "lib/util.h"
 
 /* ---- The text form ---- */
@@ -302,7 +302,7 @@ static struct batch_config_env base_env(void)
     return env;
 }
 
-/* What vswitchd answers: the message with the op's name, as batch.c formats it. */
+/* What vswitchd answers: the message with the op's name, as daemon/txn.c formats it. */
 static void answer(const Vswitch__Batch *msg, size_t op, const char *why, char *buf,
                    size_t size)
 {

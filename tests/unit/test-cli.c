@@ -201,9 +201,7 @@ static const struct option long_options[] = {
     { "ctl", required_argument, NULL, OPT_CTL },
     { "ctl-group", required_argument, NULL, OPT_CTL_GROUP },
     { "json", no_argument, NULL, OPT_JSON },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
+    CLI_OPTIONS_END,
 };
 
 struct option_case {
@@ -287,4 +285,70 @@ Test(cli, no_operands)
     expect_outcome(&out, "no operand", "prog", 2, NULL);
     run_child(call_no_operands, "extra", &out);
     expect_outcome(&out, "an operand", "prog", 2, "unexpected argument 'extra'");
+}
+
+/* ---- cli_getopt(): what every program does alike ----------------------------------------- */
+
+static const struct option getopt_options[] = {
+    { "ctl", required_argument, NULL, OPT_CTL },
+    { "json", no_argument, NULL, OPT_JSON },
+    CLI_OPTIONS_END,
+};
+
+struct getopt_case {
+    const char *description;
+    const char *argv[4];            /* After the program name; NULL-terminated. */
+    int status;                     /* RETURNED: the program's options came back. */
+    const char *out;                /* What it printed (stdout and stderr). */
+};
+
+static const struct getopt_case getopt_cases[] = {
+    { "the program's own options", { "--json", "--ctl", "/x" }, RETURNED, "[json][ctl=/x]\n" },
+    { "--help", { "--json", "--help" }, 0, "[json]usage: prog [--ctl PATH] [--json]\n" },
+    { "-h", { "-h", "--bogus" }, 0, "usage: prog [--ctl PATH] [--json]\n" },
+    { "--version", { "--version" }, 0, "prog (vswitch) 1.2\n" },
+    { "-V after an option", { "--ctl=/y", "-V" }, 0, "[ctl=/y]prog (vswitch) 1.2\n" },
+    { "an unknown option", { "--bogus" }, 2,
+      "prog: unknown option '--bogus'\nTry 'prog --help' for more information.\n" },
+    { "a missing argument", { "--ctl" }, 2,
+      "prog: option '--ctl' needs an argument\nTry 'prog --help' for more information.\n" },
+};
+
+/* Parses as the programs do, printing each option of its own, and what cli_getopt() prints
+ * on stdout, on stderr. */
+static void call_cli_getopt(const void *arg)
+{
+    const struct getopt_case *gc = arg;
+    char *argv[6] = { "prog" };
+    int argc = 1, c;
+
+    for (const char *const *a = gc->argv; *a; a++) {
+        argv[argc++] = (char *) *a;
+    }
+    dup2(STDERR_FILENO, STDOUT_FILENO);
+    setvbuf(stdout, NULL, _IONBF, 0);
+    optind = 0;
+    while ((c = cli_getopt(argc, argv, getopt_options, "usage: prog [--ctl PATH] [--json]\n",
+                           "prog (vswitch) 1.2")) != -1) {
+        if (c == OPT_JSON) {
+            fprintf(stderr, "[json]");
+        } else {
+            cr_assert_eq(c, OPT_CTL);
+            fprintf(stderr, "[ctl=%s]", optarg);
+        }
+    }
+    fprintf(stderr, "\n");
+}
+
+Test(cli, getopt_help_version_and_complaints)
+{
+    cli_set_program("prog", 2);
+    for (size_t i = 0; i < sizeof getopt_cases / sizeof *getopt_cases; i++) {
+        const struct getopt_case *c = &getopt_cases[i];
+        struct outcome out;
+
+        run_child(call_cli_getopt, c, &out);
+        cr_expect_eq(out.status, c->status, "%s: exited %d", c->description, out.status);
+        cr_expect_str_eq(out.err, c->out, "%s", c->description);
+    }
 }

@@ -15,6 +15,7 @@
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "pkt-builder.h"
+#include "scene.h"
 
 /* Refusals are logged: keep the test output for failures. */
 static void quiet(void)
@@ -594,121 +595,88 @@ Test(conntrack, one_owner_per_file)
 #define THIRD_MAC "02:00:00:00:01:09"
 #define ROUTER "0a:58:0a:f4:01:01"
 
-static void drain(struct dp *dp)
-{
-    static const char *const names[] = { "vsw0", "client", "victim", "be", "third" };
-    uint8_t buf[2048];
-
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        while (dp_dummy_take(dp, names[i], buf, sizeof buf, NULL) >= 0) {
-        }
-    }
-}
-
-static int send_tcp(struct dp *dp, const char *port, const char *mac, const char *src,
+static int send_tcp(struct scene *sc, const char *port, const char *mac, const char *src,
                     const char *dst, uint16_t sport, uint16_t dport, uint8_t flags)
 {
     struct pkt_spec spec = { .eth_src = mac, .eth_dst = ROUTER, .ip_src = src, .ip_dst = dst,
                              .sport = sport, .dport = dport, .tcp_flags = flags };
-    uint8_t frame[256];
-    int verdict = dp_inject(dp, port, frame, pkt_build(&spec, frame, sizeof frame), NULL);
+    int verdict = scene_inject(sc, port, &spec, NULL);
 
-    drain(dp);
+    scene_drain(sc);
     return verdict;
 }
 
 /* A connection from 'port' through the VIP: SYN, the backend's SYN-ACK, the ACK. */
-static void open_through_vip(struct dp *dp, const char *port, const char *mac, const char *ip,
-                             uint16_t sport)
+static void open_through_vip(struct scene *sc, const char *port, const char *mac,
+                             const char *ip, uint16_t sport)
 {
-    cr_assert_eq(send_tcp(dp, port, mac, ip, "10.96.0.10", sport, 80, TCP_SYN), 0);
-    cr_assert_eq(send_tcp(dp, "be", BE_MAC, "10.244.1.6", ip, 8080, sport,
+    cr_assert_eq(send_tcp(sc, port, mac, ip, "10.96.0.10", sport, 80, TCP_SYN), 0);
+    cr_assert_eq(send_tcp(sc, "be", BE_MAC, "10.244.1.6", ip, 8080, sport,
                           TCP_SYN | TCP_ACK), 0);
-    cr_assert_eq(send_tcp(dp, port, mac, ip, "10.96.0.10", sport, 80, TCP_ACK), 0);
+    cr_assert_eq(send_tcp(sc, port, mac, ip, "10.96.0.10", sport, 80, TCP_ACK), 0);
 }
 
-static struct dp *dp_with_vip(size_t max_pairs, uint32_t per_pod)
+static struct scene *scene_with_vip(size_t max_pairs, uint32_t per_pod)
 {
-    struct dp_config cfg = { .dummy_host = true, .host_port = "vsw0",
-                             .max_flow_pairs = max_pairs, .max_flow_pairs_per_pod = per_pod };
-    struct dp_lb_backend be = { .port = 8080 };
-    struct dp_lb_spec spec = { .port = 80, .proto = IP_PROTO_TCP, .dsr = true,
-                               .name = "LB_TEST", .n_backends = 1, .backends = &be };
-    static const struct { const char *name, *ip, *mac; } pods[] = {
-        { "client", "10.244.1.5", CLIENT_MAC }, { "victim", "10.244.1.8", VICTIM_MAC },
-        { "be", "10.244.1.6", BE_MAC }, { "third", "10.244.1.9", THIRD_MAC },
-    };
-    struct dp *dp;
-    char err[256];
+    struct scene *sc = scene_new(&(struct dp_config) { .max_flow_pairs = max_pairs,
+                                                       .max_flow_pairs_per_pod = per_pod });
 
     log_set_level(LOG_LVL_ERR);
-    addr_parse_cidr("10.244.1.0/24", &cfg.pod_cidr);
-    addr_parse_ip("10.244.1.1", &cfg.gateway);
-    cfg.router_mac = addr_mac_from_ip(cfg.gateway);
-    cr_assert_eq(dp_create(&cfg, &dp, err, sizeof err), 0, "%s", err);
-    for (size_t i = 0; i < sizeof pods / sizeof pods[0]; i++) {
-        struct eth_addr mac;
-        be32 ip;
-
-        addr_parse_ip(pods[i].ip, &ip);
-        addr_parse_mac(pods[i].mac, &mac);
-        cr_assert_eq(dp_port_add(dp, pods[i].name, DP_PORT_DUMMY, ip, &mac, false, err,
-                                 sizeof err), 0, "%s", err);
-    }
-    addr_parse_ip("10.244.1.6", &be.ip);
-    addr_parse_ip("10.96.0.10", &spec.vip);
-    cr_assert_eq(dp_lb_set(dp, &spec, err, sizeof err), 0, "%s", err);
-    return dp;
+    scene_port(sc, "client", "10.244.1.5", CLIENT_MAC);
+    scene_port(sc, "victim", "10.244.1.8", VICTIM_MAC);
+    scene_port(sc, "be", "10.244.1.6", BE_MAC);
+    scene_port(sc, "third", "10.244.1.9", THIRD_MAC);
+    scene_service(sc, &(struct scene_service) { .vip = "10.96.0.10:80/tcp",
+                                                .backends = "10.244.1.6:8080" });
+    return sc;
 }
 
 Test(conntrack, datapath_refusals_have_their_drop_reasons)
 {
-    uint64_t drops[DROP_N_REASONS];
     struct dp_table_stats stats;
-    struct dp *dp = dp_with_vip(16, 6);
+    struct scene *sc = scene_with_vip(16, 6);
 
     /* The victim's established connections, then a SYN flood from the client. */
     for (uint16_t i = 0; i < 6; i++) {
-        open_through_vip(dp, "victim", VICTIM_MAC, "10.244.1.8", 30000 + i);
+        open_through_vip(sc, "victim", VICTIM_MAC, "10.244.1.8", 30000 + i);
     }
     for (uint16_t i = 0; i < 200; i++) {
-        cr_expect_eq(send_tcp(dp, "client", CLIENT_MAC, "10.244.1.5", "10.96.0.10",
+        cr_expect_eq(send_tcp(sc, "client", CLIENT_MAC, "10.244.1.5", "10.96.0.10",
                               40000 + i, 80, TCP_SYN), 0, "a SYN recycles the client's own");
     }
-    dp_table_stats(dp, &stats);
+    dp_table_stats(sc->dp, &stats);
     cr_expect_eq(stats.flow_pairs, 12u);
     cr_expect_eq(stats.flow_pair_sources, 2u);
     cr_expect_eq(stats.flow_pair_evictions_pod_quota, 194u);
     cr_expect_eq(stats.flow_pair_evictions, 194u);
     /* Its established connections up to the limit: then refused. */
     for (uint16_t i = 0; i < 6; i++) {
-        open_through_vip(dp, "client", CLIENT_MAC, "10.244.1.5", 50000 + i);
+        open_through_vip(sc, "client", CLIENT_MAC, "10.244.1.5", 50000 + i);
     }
-    cr_expect_eq(send_tcp(dp, "client", CLIENT_MAC, "10.244.1.5", "10.96.0.10", 50006, 80,
+    cr_expect_eq(send_tcp(sc, "client", CLIENT_MAC, "10.244.1.5", "10.96.0.10", 50006, 80,
                           TCP_SYN), DROP_FLOW_PAIR_QUOTA);
     /* The victim's connections still translate both ways. */
     for (uint16_t i = 0; i < 6; i++) {
-        cr_expect_eq(send_tcp(dp, "be", BE_MAC, "10.244.1.6", "10.244.1.8", 8080, 30000 + i,
+        cr_expect_eq(send_tcp(sc, "be", BE_MAC, "10.244.1.6", "10.244.1.8", 8080, 30000 + i,
                               TCP_ACK), 0);
-        cr_expect_eq(send_tcp(dp, "victim", VICTIM_MAC, "10.244.1.8", "10.96.0.10",
+        cr_expect_eq(send_tcp(sc, "victim", VICTIM_MAC, "10.244.1.8", "10.96.0.10",
                               30000 + i, 80, TCP_ACK), 0);
     }
     /* A third pod fills the table with established pairs: its next one is refused. */
     for (uint16_t i = 0; i < 4; i++) {
-        open_through_vip(dp, "third", THIRD_MAC, "10.244.1.9", 20000 + i);
+        open_through_vip(sc, "third", THIRD_MAC, "10.244.1.9", 20000 + i);
     }
-    cr_expect_eq(send_tcp(dp, "third", THIRD_MAC, "10.244.1.9", "10.96.0.10", 20004, 80,
+    cr_expect_eq(send_tcp(sc, "third", THIRD_MAC, "10.244.1.9", "10.96.0.10", 20004, 80,
                           TCP_SYN), DROP_FLOW_TABLE_FULL);
-    dp_drop_stats(dp, drops);
-    cr_expect_eq(drops[DROP_FLOW_PAIR_QUOTA], 1u);
-    cr_expect_eq(drops[DROP_FLOW_TABLE_FULL], 1u);
+    cr_expect_eq(scene_drops(sc, DROP_FLOW_PAIR_QUOTA), 1u);
+    cr_expect_eq(scene_drops(sc, DROP_FLOW_TABLE_FULL), 1u);
     cr_expect_str_eq(drop_reason_name(DROP_FLOW_TABLE_FULL), "flow_table_full");
     cr_expect_str_eq(drop_reason_name(DROP_FLOW_PAIR_QUOTA), "flow_pair_quota");
-    dp_table_stats(dp, &stats);
+    dp_table_stats(sc->dp, &stats);
     cr_expect_eq(stats.flow_pairs, 16u);
     cr_expect_eq(stats.flow_pair_evictions_pod_quota, 200u);
     cr_expect_eq(stats.flow_pair_evictions_closed + stats.flow_pair_evictions_unassured, 0u);
-    dp_destroy(dp);
+    scene_free(sc);
 }
 
 /* ---- Dispatch entries: the client's node's record of a connection sent to a backend on

@@ -1,4 +1,4 @@
-/* add-peer's and del-peer's arguments as vswitchd checks them (lib/peer-config.h):
+/* add-peer's and del-peer's arguments as vswitchd checks them (daemon/peer-config.h):
  * table-driven, every good and bad input with the exact message a user would see after
  * "vsctl: add-peer: ", first against this node, then against the peer table. */
 #include <arpa/inet.h>
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/peer-config.h"
+#include "daemon/peer-config.h"
 #include "lib/util.h"
 
 /* This node: 192.168.50.1, pod CIDR 10.244.1.0/24. */

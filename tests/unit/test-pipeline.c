@@ -9,8 +9,8 @@
 #include "dp/dp.h"
 #include "dp/net-headers.h"
 #include "lib/addr.h"
-#include "lib/log.h"
 #include "pkt-builder.h"
+#include "scene.h"
 
 #define ROUTER "0a:58:0a:f4:01:01"
 #define HOST_MAC "0a:58:ff:ff:ff:fe"
@@ -18,54 +18,30 @@
 #define POD2_MAC "02:00:00:00:01:06"
 #define BCAST "ff:ff:ff:ff:ff:ff"
 
-static struct dp *dp;
-static const char *const ports[] = { "vsw0", "pod1", "pod2", "pod3" };
+static struct scene *s;
 
 static void setup(void)
 {
-    struct dp_config cfg = { .dummy_host = true, .host_port = "vsw0", .flow_cache_size = 128 };
-    struct eth_addr mac;
-    char err[256];
-    be32 ip;
-
-    log_set_level(LOG_LVL_WARN);
-    addr_parse_cidr("10.244.1.0/24", &cfg.pod_cidr);
-    addr_parse_ip("10.244.1.1", &cfg.gateway);
-    cfg.router_mac = addr_mac_from_ip(cfg.gateway);
-    cr_assert_eq(dp_create(&cfg, &dp, err, sizeof err), 0, "%s", err);
-
-    addr_parse_ip("10.244.1.5", &ip);
-    addr_parse_mac(POD1_MAC, &mac);
-    cr_assert_eq(dp_port_add(dp, "pod1", DP_PORT_DUMMY, ip, &mac, false, err, sizeof err), 0,
-                 "%s", err);
-    addr_parse_ip("10.244.1.6", &ip);
-    addr_parse_mac(POD2_MAC, &mac);
-    cr_assert_eq(dp_port_add(dp, "pod2", DP_PORT_DUMMY, ip, &mac, false, err, sizeof err), 0,
-                 "%s", err);
-    addr_parse_ip("10.244.1.7", &ip);
-    cr_assert_eq(dp_port_add(dp, "pod3", DP_PORT_DUMMY, ip, NULL, false, err, sizeof err), 0,
-                 "%s", err);
+    s = scene_new(&(struct dp_config) { .flow_cache_size = 128 });
+    scene_port(s, "pod1", "10.244.1.5", POD1_MAC);
+    scene_port(s, "pod2", "10.244.1.6", POD2_MAC);
+    scene_port(s, "pod3", "10.244.1.7", NULL);
 }
 
 static void teardown(void)
 {
-    dp_destroy(dp);
-    dp = NULL;
+    scene_free(s);
+    s = NULL;
 }
 
 /* Takes every frame sent anywhere; returns how many, with the last one in 'buf'/'port'. */
 static int drain(uint8_t *buf, size_t size, const char **port, int *len)
 {
-    int n = 0;
+    int n = 0, r;
 
-    for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++) {
-        int r;
-
-        while ((r = dp_dummy_take(dp, ports[i], buf, size, NULL)) >= 0) {
-            *port = ports[i];
-            *len = r;
-            n++;
-        }
+    while ((r = scene_take(s, buf, size, port, NULL)) >= 0) {
+        *len = r;
+        n++;
     }
     return n;
 }
@@ -172,12 +148,11 @@ ParameterizedTest(size_t *index, pipeline, table, .init = setup,
                   .fini = teardown)
 {
     const struct pipeline_case *c = &cases[*index];
-    uint8_t frame[256], out[2048];
+    uint8_t out[2048];
     const char *out_port = NULL;
-    size_t len = pkt_build(&c->spec, frame, sizeof frame);
     int verdict, out_len = 0, n_out;
 
-    verdict = dp_inject(dp, c->in, frame, len, NULL);
+    verdict = scene_inject(s, c->in, &c->spec, NULL);
     cr_assert_eq(verdict, (int) c->want_drop, "%s: verdict %s, want %s", c->name,
                  verdict >= 0 ? drop_reason_name(verdict) : strerror(-verdict),
                  drop_reason_name(c->want_drop));
@@ -219,9 +194,9 @@ Test(pipeline, second_packet_hits_the_cache, .init = setup, .fini = teardown)
     struct dp_flow_info *flows;
     size_t n;
 
-    cr_assert_eq(dp_inject(dp, "pod1", frame, len, NULL), 0);
-    cr_assert_eq(dp_inject(dp, "pod1", frame, len, NULL), 0);
-    dp_flow_dump(dp, &flows, &n);
+    cr_assert_eq(scene_inject(s, "pod1", &spec, NULL), 0);
+    cr_assert_eq(scene_inject(s, "pod1", &spec, NULL), 0);
+    dp_flow_dump(s->dp, &flows, &n);
     cr_assert_eq(n, 1u);
     cr_expect_eq(flows[0].packets, 2u);
     cr_expect_eq(flows[0].bytes, 2u * len);
@@ -230,8 +205,8 @@ Test(pipeline, second_packet_hits_the_cache, .init = setup, .fini = teardown)
     cr_expect_str_eq(flows[0].actions, "set_eth(src=" ROUTER ",dst=" POD2_MAC
                      "),dec_ttl,output:pod2");
     free(flows);
-    dp_flow_flush(dp);
-    dp_flow_dump(dp, &flows, &n);
+    dp_flow_flush(s->dp);
+    dp_flow_dump(s->dp, &flows, &n);
     cr_expect_eq(n, 0u);
     free(flows);
 }
@@ -243,14 +218,12 @@ Test(pipeline, silent_pod_is_probed_and_learned, .init = setup, .fini = teardown
                               .arp_tpa = "10.244.1.1", .arp_tha = ROUTER };
     struct pkt_spec ask = { .eth_src = POD1_MAC, .eth_dst = BCAST, .eth_type = 0x0806,
                             .arp_op = 1, .arp_spa = "10.244.1.5", .arp_tpa = "10.244.1.7" };
-    uint8_t frame[256];
-    size_t len = pkt_build(&reply, frame, sizeof frame);
     struct dp_port_info *info;
     size_t n;
 
     /* The pod's answer to the switch's probe teaches its MAC... */
-    dp_inject(dp, "pod3", frame, len, NULL);
-    dp_port_list(dp, &info, &n);
+    scene_inject(s, "pod3", &reply, NULL);
+    dp_port_list(s->dp, &info, &n);
     for (size_t i = 0; i < n; i++) {
         if (!strcmp(info[i].name, "pod3")) {
             char mac[ETH_STR_LEN];
@@ -261,8 +234,7 @@ Test(pipeline, silent_pod_is_probed_and_learned, .init = setup, .fini = teardown
     }
     free(info);
     /* ...and from then on the switch answers for it. */
-    len = pkt_build(&ask, frame, sizeof frame);
-    cr_assert_eq(dp_inject(dp, "pod1", frame, len, NULL), 0);
+    cr_assert_eq(scene_inject(s, "pod1", &ask, NULL), 0);
 }
 
 Test(pipeline, port_conflicts_are_refused, .init = setup, .fini = teardown)
@@ -271,26 +243,24 @@ Test(pipeline, port_conflicts_are_refused, .init = setup, .fini = teardown)
     be32 ip;
 
     addr_parse_ip("10.244.1.5", &ip);
-    cr_assert_eq(dp_port_add(dp, "pod9", DP_PORT_DUMMY, ip, NULL, false, err, sizeof err),
-                 -EEXIST);
+    cr_assert_eq(dp_port_add(s->dp, "pod9", DP_PORT_DUMMY, ip, NULL, false, err,
+                             sizeof err), -EEXIST);
     cr_expect(strstr(err, "10.244.1.5") != NULL, "%s", err);
     addr_parse_ip("10.244.1.50", &ip);
-    cr_assert_eq(dp_port_add(dp, "pod1", DP_PORT_DUMMY, ip, NULL, false, err, sizeof err),
-                 -EEXIST);
-    cr_assert_eq(dp_port_del(dp, "nope"), -ENOENT);
-    cr_assert_eq(dp_port_del(dp, "pod2"), 0);
-    cr_assert_eq(dp_port_del(dp, "vsw0"), -ENOENT, "the host port cannot be deleted");
+    cr_assert_eq(dp_port_add(s->dp, "pod1", DP_PORT_DUMMY, ip, NULL, false, err,
+                             sizeof err), -EEXIST);
+    cr_assert_eq(dp_port_del(s->dp, "nope"), -ENOENT);
+    cr_assert_eq(dp_port_del(s->dp, "pod2"), 0);
+    cr_assert_eq(dp_port_del(s->dp, "vsw0"), -ENOENT, "the host port cannot be deleted");
 }
 
 Test(pipeline, drop_counters_by_reason, .init = setup, .fini = teardown)
 {
-    uint64_t drops[DROP_N_REASONS];
     uint8_t runt[10] = { 0 };
 
-    dp_inject(dp, "pod1", runt, sizeof runt, NULL);
-    dp_inject(dp, "pod1", runt, sizeof runt, NULL);
-    dp_drop_stats(dp, drops);
-    cr_assert_eq(drops[DROP_RUNT], 2u);
+    dp_inject(s->dp, "pod1", runt, sizeof runt, NULL);
+    dp_inject(s->dp, "pod1", runt, sizeof runt, NULL);
+    cr_assert_eq(scene_drops(s, DROP_RUNT), 2u);
 }
 
 Test(pipeline, port_restored_without_its_device_is_down_and_deletable, .init = setup,
@@ -302,17 +272,17 @@ Test(pipeline, port_restored_without_its_device_is_down_and_deletable, .init = s
     be32 ip;
 
     addr_parse_ip("10.244.1.40", &ip);
-    cr_assert_eq(dp_port_add(dp, "vswgone0", DP_PORT_VETH, ip, NULL, true, err, sizeof err), 0,
-                 "%s", err);
-    dp_port_list(dp, &info, &n);
+    cr_assert_eq(dp_port_add(s->dp, "vswgone0", DP_PORT_VETH, ip, NULL, true, err,
+                             sizeof err), 0, "%s", err);
+    dp_port_list(s->dp, &info, &n);
     for (size_t i = 0; i < n; i++) {
         if (!strcmp(info[i].name, "vswgone0")) {
             cr_expect(!info[i].up);
         }
     }
     free(info);
-    cr_assert_eq(dp_port_del(dp, "vswgone0"), 0);
-    cr_assert_eq(dp_port_add(dp, "vswgone1", DP_PORT_TAP, ip, NULL, true, err, sizeof err), 0,
-                 "%s", err);
+    cr_assert_eq(dp_port_del(s->dp, "vswgone0"), 0);
+    cr_assert_eq(dp_port_add(s->dp, "vswgone1", DP_PORT_TAP, ip, NULL, true, err,
+                             sizeof err), 0, "%s", err);
     /* teardown closes it along with the rest. */
 }

@@ -2,11 +2,14 @@
  *
  * Values are stored as text (addresses as "10.244.1.5"), so the file reads well with the
  * sqlite3 shell when debugging a node.  The schema grows by appending to 'migrations': each
- * entry takes a database from version i to i + 1 inside one transaction. */
+ * entry takes a database from version i to i + 1 inside one transaction.
+ *
+ * This file opens, migrates and closes the database, runs its transactions and holds the
+ * ports; db-policy.c holds the load-balancing policies and db-peer.c the overlay peers. */
 #include "daemon/db.h"
+#include "daemon/db-private.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,17 +24,6 @@
 /* "vSwD": marks the file as ours in its header (PRAGMA application_id). */
 #define DB_APPLICATION_ID 0x76537744
 
-/* Statements prepared once and kept: a batch runs them thousands of times. */
-enum db_stmt {
-    STMT_POLICY_DELETE,
-    STMT_POLICY_INSERT,
-    STMT_BACKEND_INSERT,
-    STMT_PEER_SELECT,
-    STMT_PEER_PUT,
-    STMT_PEER_DELETE,
-    DB_N_STMTS
-};
-
 static const char *const stmt_sql[DB_N_STMTS] = {
     [STMT_POLICY_DELETE] = "DELETE FROM policies WHERE vip = ?1 AND port = ?2 AND protocol = ?3",
     [STMT_POLICY_INSERT] = "INSERT INTO policies (vip, port, protocol, name, dsr, "
@@ -41,12 +33,6 @@ static const char *const stmt_sql[DB_N_STMTS] = {
     [STMT_PEER_PUT] = "INSERT INTO peers (node_ip, pod_cidr) VALUES (?1, ?2)"
                       " ON CONFLICT (node_ip) DO UPDATE SET pod_cidr = excluded.pod_cidr",
     [STMT_PEER_DELETE] = "DELETE FROM peers WHERE node_ip = ?1",
-};
-
-struct db {
-    sqlite3 *conn;
-    char *path;
-    sqlite3_stmt *stmts[DB_N_STMTS];    /* Prepared on first use. */
 };
 
 /* migrations[i] takes the schema from version i to i + 1.  Version 2 adds the load-balancing
@@ -92,7 +78,7 @@ static const char *const migrations[] = {
 };
 #define DB_SCHEMA_VERSION ((int) ARRAY_SIZE(migrations))
 
-static int db_error(const struct db *db, const char *what, char *err, size_t errlen)
+int db_error(const struct db *db, const char *what, char *err, size_t errlen)
 {
     snprintf(err, errlen, "database %s: %s: %s", db->path, what, sqlite3_errmsg(db->conn));
     return -EIO;
@@ -283,13 +269,12 @@ void db_close(struct db *db)
     }
 }
 
-static void bind_text(sqlite3_stmt *stmt, int index, const char *text)
+void db_bind_text(sqlite3_stmt *stmt, int index, const char *text)
 {
     sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
 }
 
-/* The kept statement 'id', reset and with no bindings, or NULL with 'err' set. */
-static sqlite3_stmt *stmt_get(struct db *db, enum db_stmt id, char *err, size_t errlen)
+sqlite3_stmt *db_stmt_get(struct db *db, enum db_stmt id, char *err, size_t errlen)
 {
     sqlite3_stmt *stmt = db->stmts[id];
 
@@ -306,9 +291,8 @@ static sqlite3_stmt *stmt_get(struct db *db, enum db_stmt id, char *err, size_t 
     return stmt;
 }
 
-/* Runs a statement that returns no rows; 0 or -EIO with 'err' saying 'what' failed. */
-static int stmt_run(struct db *db, sqlite3_stmt *stmt, const char *what, char *err,
-                    size_t errlen)
+int db_stmt_run(struct db *db, sqlite3_stmt *stmt, const char *what, char *err,
+                size_t errlen)
 {
     int error = 0;
 
@@ -352,15 +336,13 @@ void db_rollback(struct db *db)
     }
 }
 
-/* A change made outside db_begin() gets a transaction of its own: these two open and close
- * it, and leave a caller's transaction alone. */
-static int own_begin(struct db *db, bool *own, char *err, size_t errlen)
+int db_own_begin(struct db *db, bool *own, char *err, size_t errlen)
 {
     *own = !db_in_transaction(db);
     return *own ? db_begin(db, err, errlen) : 0;
 }
 
-static int own_end(struct db *db, bool own, int error, char *err, size_t errlen)
+int db_own_end(struct db *db, bool own, int error, char *err, size_t errlen)
 {
     if (!own) {
         return error;
@@ -399,22 +381,22 @@ int db_port_insert(struct db *db, const struct db_port *port, int *replaced, cha
         error = db_error(db, "cannot start a transaction", err, errlen);
         goto out;
     }
-    bind_text(del, 1, port->name);
-    bind_text(del, 2, ip);
+    db_bind_text(del, 1, port->name);
+    db_bind_text(del, 2, ip);
     if (sqlite3_step(del) != SQLITE_DONE) {
         error = db_error(db, "cannot remove stale ports", err, errlen);
         goto rollback;
     }
     *replaced = sqlite3_changes(db->conn);
 
-    bind_text(ins, 1, port->name);
-    bind_text(ins, 2, port->type);
-    bind_text(ins, 3, ip);
-    bind_text(ins, 4, mac);
-    bind_text(ins, 5, port->pod_namespace);
-    bind_text(ins, 6, port->pod_name);
-    bind_text(ins, 7, port->container_id);
-    bind_text(ins, 8, port->ifname);
+    db_bind_text(ins, 1, port->name);
+    db_bind_text(ins, 2, port->type);
+    db_bind_text(ins, 3, ip);
+    db_bind_text(ins, 4, mac);
+    db_bind_text(ins, 5, port->pod_namespace);
+    db_bind_text(ins, 6, port->pod_name);
+    db_bind_text(ins, 7, port->container_id);
+    db_bind_text(ins, 8, port->ifname);
     if (sqlite3_step(ins) != SQLITE_DONE) {
         error = db_error(db, "cannot store the port", err, errlen);
         goto rollback;
@@ -442,7 +424,7 @@ int db_port_delete(struct db *db, const char *name, char *err, size_t errlen)
         != SQLITE_OK) {
         return db_error(db, "cannot prepare the port delete", err, errlen);
     }
-    bind_text(stmt, 1, name);
+    db_bind_text(stmt, 1, name);
     if (sqlite3_step(stmt) != SQLITE_DONE) {
         error = db_error(db, "cannot delete the port", err, errlen);
     } else if (!sqlite3_changes(db->conn)) {
@@ -452,7 +434,7 @@ int db_port_delete(struct db *db, const char *name, char *err, size_t errlen)
     return error;
 }
 
-static void column_copy(sqlite3_stmt *stmt, int col, char *buf, size_t size)
+void db_column_copy(sqlite3_stmt *stmt, int col, char *buf, size_t size)
 {
     const char *text = (const char *) sqlite3_column_text(stmt, col);
 
@@ -481,14 +463,14 @@ int db_port_list(struct db *db, struct db_port **portsp, size_t *np, char *err, 
         ports = xrealloc(ports, (n + 1) * sizeof *ports);
         p = &ports[n];
         memset(p, 0, sizeof *p);
-        column_copy(stmt, 0, p->name, sizeof p->name);
-        column_copy(stmt, 1, p->type, sizeof p->type);
-        column_copy(stmt, 2, ip, sizeof ip);
-        column_copy(stmt, 3, mac, sizeof mac);
-        column_copy(stmt, 4, p->pod_namespace, sizeof p->pod_namespace);
-        column_copy(stmt, 5, p->pod_name, sizeof p->pod_name);
-        column_copy(stmt, 6, p->container_id, sizeof p->container_id);
-        column_copy(stmt, 7, p->ifname, sizeof p->ifname);
+        db_column_copy(stmt, 0, p->name, sizeof p->name);
+        db_column_copy(stmt, 1, p->type, sizeof p->type);
+        db_column_copy(stmt, 2, ip, sizeof ip);
+        db_column_copy(stmt, 3, mac, sizeof mac);
+        db_column_copy(stmt, 4, p->pod_namespace, sizeof p->pod_namespace);
+        db_column_copy(stmt, 5, p->pod_name, sizeof p->pod_name);
+        db_column_copy(stmt, 6, p->container_id, sizeof p->container_id);
+        db_column_copy(stmt, 7, p->ifname, sizeof p->ifname);
         /* Rows are written only by db_port_insert(); one that does not parse was edited by
          * hand, and is skipped with a warning rather than restored wrong. */
         if (addr_parse_ip(ip, &p->ip)) {
@@ -509,336 +491,6 @@ int db_port_list(struct db *db, struct db_port **portsp, size_t *np, char *err, 
     }
     sqlite3_finalize(stmt);
     *portsp = ports;
-    *np = n;
-    return 0;
-}
-
-/* ---- Policies ---- */
-
-int db_policy_put(struct db *db, const struct lb_config *p, bool *replaced, char *err,
-                  size_t errlen)
-{
-    const char *proto = lb_proto_name(p->service.proto);
-    sqlite3_stmt *del, *pol, *be;
-    char vip[IP_STR_LEN];
-    sqlite3_int64 id;
-    bool own;
-    int error;
-
-    *replaced = false;
-    addr_ip_str(p->service.vip, vip);
-    if (!(del = stmt_get(db, STMT_POLICY_DELETE, err, errlen))
-        || !(pol = stmt_get(db, STMT_POLICY_INSERT, err, errlen))
-        || !(be = stmt_get(db, STMT_BACKEND_INSERT, err, errlen))) {
-        return -EIO;
-    }
-    error = own_begin(db, &own, err, errlen);
-    if (error) {
-        return error;
-    }
-    bind_text(del, 1, vip);
-    sqlite3_bind_int(del, 2, p->service.port);
-    bind_text(del, 3, proto);
-    error = stmt_run(db, del, "cannot remove the previous policy", err, errlen);
-    if (error) {
-        goto out;
-    }
-    *replaced = sqlite3_changes(db->conn) > 0;
-
-    bind_text(pol, 1, vip);
-    sqlite3_bind_int(pol, 2, p->service.port);
-    bind_text(pol, 3, proto);
-    bind_text(pol, 4, p->name);
-    sqlite3_bind_int(pol, 5, p->dsr);
-    sqlite3_bind_int64(pol, 6, p->affinity_timeout);
-    error = stmt_run(db, pol, "cannot store the policy", err, errlen);
-    if (error) {
-        goto out;
-    }
-    id = sqlite3_last_insert_rowid(db->conn);
-    for (size_t i = 0; i < p->n_backends && !error; i++) {
-        char ip[IP_STR_LEN];
-
-        sqlite3_bind_int64(be, 1, id);
-        /* SQLITE_TRANSIENT: 'ip' changes with every row. */
-        sqlite3_bind_text(be, 2, addr_ip_str(p->backends[i].ip, ip), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(be, 3, p->backends[i].port);
-        error = stmt_run(db, be, "cannot store a backend", err, errlen);
-    }
-out:
-    error = own_end(db, own, error, err, errlen);
-    if (error) {
-        *replaced = false;
-    }
-    return error;
-}
-
-int db_policy_delete(struct db *db, const struct lb_service *svc, char *err, size_t errlen)
-{
-    sqlite3_stmt *stmt = stmt_get(db, STMT_POLICY_DELETE, err, errlen);
-    char vip[IP_STR_LEN];
-    int error;
-
-    if (!stmt) {
-        return -EIO;
-    }
-    bind_text(stmt, 1, addr_ip_str(svc->vip, vip));
-    sqlite3_bind_int(stmt, 2, svc->port);
-    bind_text(stmt, 3, lb_proto_name(svc->proto));
-    /* One statement: atomic by itself, durable at once outside a transaction. */
-    error = stmt_run(db, stmt, "cannot delete the policy", err, errlen);
-    if (!error && !sqlite3_changes(db->conn)) {
-        error = -ENOENT;
-    }
-    return error;
-}
-
-/* Fills 'p' from a row of (id, vip, port, protocol, name, dsr, affinity_timeout) and the
- * backends of policy 'id' read with 'be_stmt'.  Returns 0, -EINVAL (with a warning logged) for
- * a row that does not parse, or -EIO. */
-static int read_policy(struct db *db, sqlite3_stmt *row, sqlite3_stmt *be_stmt,
-                       struct lb_config *p, char *err, size_t errlen)
-{
-    char vip[IP_STR_LEN], proto[8], problem[64];
-    sqlite3_int64 affinity;
-    int rc;
-
-    memset(p, 0, sizeof *p);
-    column_copy(row, 1, vip, sizeof vip);
-    column_copy(row, 3, proto, sizeof proto);
-    column_copy(row, 4, p->name, sizeof p->name);
-    p->service.port = sqlite3_column_int(row, 2);
-    p->service.proto = !strcmp(proto, "tcp") ? IPPROTO_TCP
-                       : !strcmp(proto, "udp") ? IPPROTO_UDP : 0;
-    p->dsr = sqlite3_column_int(row, 5) != 0;
-    affinity = sqlite3_column_int64(row, 6);
-    /* Rows are written only by db_policy_put(); one that does not parse was edited by hand. */
-    if (addr_parse_ip(vip, &p->service.vip) || !p->service.proto
-        || sqlite3_column_int(row, 2) < 1 || sqlite3_column_int(row, 2) > 65535
-        || affinity < 0 || affinity > LB_CONFIG_MAX_AFFINITY || !p->name[0]
-        || lb_config_name_problem(p->name, problem, sizeof problem)) {
-        LOG_WARN("%s: policy %s:%d/%s (%s) is not valid; ignored", db->path, vip,
-                 sqlite3_column_int(row, 2), proto, p->name);
-        return -EINVAL;
-    }
-    p->affinity_timeout = affinity;
-
-    sqlite3_reset(be_stmt);
-    sqlite3_bind_int64(be_stmt, 1, sqlite3_column_int64(row, 0));
-    while ((rc = sqlite3_step(be_stmt)) == SQLITE_ROW) {
-        struct lb_config_backend *b;
-        char ip[IP_STR_LEN];
-        int port = sqlite3_column_int(be_stmt, 1);
-
-        column_copy(be_stmt, 0, ip, sizeof ip);
-        if (p->n_backends == LB_CONFIG_MAX_BACKENDS) {
-            LOG_WARN("%s: policy %s has more than %d backends; the rest are ignored",
-                     db->path, p->name, LB_CONFIG_MAX_BACKENDS);
-            break;
-        }
-        p->backends = xrealloc(p->backends, (p->n_backends + 1) * sizeof *p->backends);
-        b = &p->backends[p->n_backends];
-        if (addr_parse_ip(ip, &b->ip) || port < 1 || port > 65535) {
-            LOG_WARN("%s: policy %s has an invalid backend %s:%d; ignored", db->path, p->name,
-                     ip, port);
-            continue;
-        }
-        b->port = port;
-        p->n_backends++;
-    }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        lb_config_destroy(p);
-        return db_error(db, "cannot read backends", err, errlen);
-    }
-    return 0;
-}
-
-#define POLICY_COLUMNS "SELECT id, vip, port, protocol, name, dsr, affinity_timeout FROM policies"
-/* The order is only for reading the table: the datapath sorts backends itself. */
-#define BACKEND_QUERY \
-    "SELECT ip, port FROM backends WHERE policy = ?1 ORDER BY ip, port"
-
-int db_policy_get(struct db *db, const struct lb_service *svc, struct lb_config *p, char *err,
-                  size_t errlen)
-{
-    static const char sql[] = POLICY_COLUMNS " WHERE vip = ?1 AND port = ?2 AND protocol = ?3";
-    sqlite3_stmt *stmt = NULL, *be = NULL;
-    char vip[IP_STR_LEN];
-    int error, rc;
-
-    memset(p, 0, sizeof *p);
-    if (sqlite3_prepare_v2(db->conn, sql, -1, &stmt, NULL) != SQLITE_OK
-        || sqlite3_prepare_v2(db->conn, BACKEND_QUERY, -1, &be, NULL) != SQLITE_OK) {
-        error = db_error(db, "cannot prepare the policy query", err, errlen);
-        goto out;
-    }
-    bind_text(stmt, 1, addr_ip_str(svc->vip, vip));
-    sqlite3_bind_int(stmt, 2, svc->port);
-    bind_text(stmt, 3, lb_proto_name(svc->proto));
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) {
-        error = -ENOENT;
-    } else if (rc != SQLITE_ROW) {
-        error = db_error(db, "cannot read the policy", err, errlen);
-    } else {
-        error = read_policy(db, stmt, be, p, err, errlen);
-        if (error == -EINVAL) {
-            error = -ENOENT;
-        }
-    }
-out:
-    sqlite3_finalize(be);
-    sqlite3_finalize(stmt);
-    return error;
-}
-
-int db_policy_list(struct db *db, struct lb_config **policiesp, size_t *np, char *err,
-                   size_t errlen)
-{
-    static const char sql[] = POLICY_COLUMNS " ORDER BY id";
-    struct lb_config *policies = NULL;
-    sqlite3_stmt *stmt = NULL, *be = NULL;
-    size_t n = 0, cap = 0;
-    int error = 0, rc;
-
-    *policiesp = NULL;
-    *np = 0;
-    if (sqlite3_prepare_v2(db->conn, sql, -1, &stmt, NULL) != SQLITE_OK
-        || sqlite3_prepare_v2(db->conn, BACKEND_QUERY, -1, &be, NULL) != SQLITE_OK) {
-        error = db_error(db, "cannot prepare the policy list", err, errlen);
-        goto out;
-    }
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            policies = xrealloc(policies, cap * sizeof *policies);
-        }
-        error = read_policy(db, stmt, be, &policies[n], err, errlen);
-        if (error == -EINVAL) {
-            error = 0;
-            continue;
-        }
-        if (error) {
-            goto out;
-        }
-        n++;
-    }
-    if (rc != SQLITE_DONE) {
-        error = db_error(db, "cannot list policies", err, errlen);
-    }
-out:
-    sqlite3_finalize(be);
-    sqlite3_finalize(stmt);
-    if (error) {
-        db_policy_list_free(policies, n);
-        return error;
-    }
-    *policiesp = policies;
-    *np = n;
-    return 0;
-}
-
-void db_policy_list_free(struct lb_config *policies, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        lb_config_destroy(&policies[i]);
-    }
-    free(policies);
-}
-
-/* ---- Peers ---- */
-
-int db_peer_put(struct db *db, const struct peer_config *peer, bool *replaced, char *err,
-                size_t errlen)
-{
-    sqlite3_stmt *sel, *put;
-    char ip[IP_STR_LEN], cidr[IP_STR_LEN];
-    bool own;
-    int error, rc;
-
-    *replaced = false;
-    addr_ip_str(peer->node_ip, ip);
-    peer_cidr_str(&peer->pod_cidr, cidr);
-    if (!(sel = stmt_get(db, STMT_PEER_SELECT, err, errlen))
-        || !(put = stmt_get(db, STMT_PEER_PUT, err, errlen))) {
-        return -EIO;
-    }
-    error = own_begin(db, &own, err, errlen);
-    if (error) {
-        return error;
-    }
-    bind_text(sel, 1, ip);
-    rc = sqlite3_step(sel);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        error = db_error(db, "cannot read the peer", err, errlen);
-    }
-    sqlite3_reset(sel);
-    if (!error) {
-        *replaced = rc == SQLITE_ROW;
-        bind_text(put, 1, ip);
-        bind_text(put, 2, cidr);
-        error = stmt_run(db, put, "cannot store the peer", err, errlen);
-    }
-    error = own_end(db, own, error, err, errlen);
-    if (error) {
-        *replaced = false;
-    }
-    return error;
-}
-
-int db_peer_delete(struct db *db, be32 node_ip, char *err, size_t errlen)
-{
-    sqlite3_stmt *stmt = stmt_get(db, STMT_PEER_DELETE, err, errlen);
-    char ip[IP_STR_LEN];
-    int error;
-
-    if (!stmt) {
-        return -EIO;
-    }
-    bind_text(stmt, 1, addr_ip_str(node_ip, ip));
-    error = stmt_run(db, stmt, "cannot delete the peer", err, errlen);
-    if (!error && !sqlite3_changes(db->conn)) {
-        error = -ENOENT;
-    }
-    return error;
-}
-
-int db_peer_list(struct db *db, struct peer_config **peersp, size_t *np, char *err,
-                 size_t errlen)
-{
-    static const char sql[] = "SELECT node_ip, pod_cidr FROM peers ORDER BY created, node_ip";
-    struct peer_config *peers = NULL;
-    sqlite3_stmt *stmt;
-    size_t n = 0;
-    int rc;
-
-    *peersp = NULL;
-    *np = 0;
-    if (sqlite3_prepare_v2(db->conn, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        return db_error(db, "cannot prepare the peer list", err, errlen);
-    }
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        char ip[IP_STR_LEN], cidr[IP_STR_LEN];
-        struct peer_config p;
-
-        column_copy(stmt, 0, ip, sizeof ip);
-        column_copy(stmt, 1, cidr, sizeof cidr);
-        /* Rows are written only by db_peer_put(); one that does not parse was edited by
-         * hand, and is skipped with a warning rather than restored wrong. */
-        if (addr_parse_ip(ip, &p.node_ip) || addr_parse_cidr(cidr, &p.pod_cidr)) {
-            LOG_WARN("%s: peer '%s' with pod CIDR '%s' is not valid; ignored", db->path, ip,
-                     cidr);
-            continue;
-        }
-        peers = xrealloc(peers, (n + 1) * sizeof *peers);
-        peers[n++] = p;
-    }
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE) {
-        free(peers);
-        return db_error(db, "cannot list peers", err, errlen);
-    }
-    *peersp = peers;
     *np = n;
     return 0;
 }

@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 #include "lib/lb-config.h"
-#include "lib/peer-config.h"
+#include "daemon/peer-config.h"
 #include "lib/types.h"
 
 struct db;

@@ -24,10 +24,11 @@
 #undef MAX
 
 #define LOG_MODULE "vswitchd"
-#include "daemon/control.h"
 #include "daemon/ctl-server.h"
 #include "daemon/db.h"
+#include "daemon/handlers.h"
 #include "daemon/metrics.h"
+#include "daemon/restore.h"
 #include "daemon/vswitchd.h"
 #include "dp/dp.h"
 #include "lib/cli.h"
@@ -161,12 +162,7 @@ static const char usage_text[] =
 "        node with a core to spare, polling (e.g. 200) cuts round-trip latency for the\n"
 "        price of that core while traffic flows; on a small, busy node it takes the core\n"
 "        from the pods it waits for.  An idle switch sleeps either way.\n"
-"    --log-level LEVEL\n"
-"        error, warn, info (default) or debug.\n"
-"    -h, --help\n"
-"        Print this help and exit.\n"
-"    -V, --version\n"
-"        Print the version and exit.\n"
+CLI_USAGE_COMMON_OPTIONS
 "\n"
 "EXIT STATUS\n"
 "    0 after a clean shutdown, 1 if vswitchd cannot start or fails, 2 for bad usage.\n"
@@ -203,9 +199,7 @@ static const struct option long_options[] = {
     { "max-flow-pairs-per-pod", required_argument, NULL, OPT_MAX_FLOW_PAIRS_PER_POD },
     { "flow-ttl", required_argument, NULL, OPT_FLOW_TTL },
     { "busy-poll-us", required_argument, NULL, OPT_BUSY_POLL_US },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
+    CLI_OPTIONS_END,
 };
 
 static gid_t parse_group(const char *name)
@@ -243,8 +237,8 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         .flow_ttl = DEFAULT_FLOW_TTL,
         .busy_poll_us = DEFAULT_BUSY_POLL_US,
     };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hV", long_options, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, long_options, usage_text,
+                           "vswitchd (vswitch) " VSWITCH_VERSION)) != -1) {
         switch (c) {
         case OPT_CTL:
             if (!*optarg) {
@@ -322,14 +316,6 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         case OPT_BUSY_POLL_US:
             cfg->busy_poll_us = cli_ulong_arg("--busy-poll-us", optarg, 0, BUSY_POLL_MAX_US);
             break;
-        case 'h':
-            fputs(usage_text, stdout);
-            exit(0);
-        case 'V':
-            printf("vswitchd (vswitch) %s\n", VSWITCH_VERSION);
-            exit(0);
-        default:
-            cli_bad_option(c, argv, long_options);
         }
     }
     cli_no_operands(argc, argv);
@@ -470,7 +456,7 @@ int main(int argc, char *argv[])
         return 1;
     }
     error = ctl_server_open(&loop, cfg->ctl_path, cfg->ctl_gid, cfg->ctl_idle_timeout,
-                            control_handle, &vd, &vd.ctl, err, sizeof err);
+                            handlers_handle, &vd, &vd.ctl, err, sizeof err);
     if (error) {
         LOG_ERR("%s", err);
         goto out;
@@ -519,19 +505,19 @@ int main(int argc, char *argv[])
         LOG_ERR("%s", err);
         goto out;
     }
-    restored = control_restore_ports(&vd, err, sizeof err);
+    restored = restore_ports(&vd, err, sizeof err);
     if (restored < 0) {
         error = restored;
         LOG_ERR("cannot restore ports: %s", err);
         goto out;
     }
-    policies = control_restore_policies(&vd, err, sizeof err);
+    policies = restore_policies(&vd, err, sizeof err);
     if (policies < 0) {
         error = policies;
         LOG_ERR("cannot restore policies: %s", err);
         goto out;
     }
-    peers = control_restore_peers(&vd, err, sizeof err);
+    peers = restore_peers(&vd, err, sizeof err);
     if (peers < 0) {
         error = peers;
         LOG_ERR("cannot restore peers: %s", err);

@@ -17,12 +17,14 @@
 
 #define LOG_MODULE "metrics"
 #include "daemon/ctl-server.h"
+#include "daemon/peer-config.h"
 #include "daemon/vswitchd.h"
 #include "dp/dp.h"
 #include "lib/ctl-msg.h"
+#include "lib/http.h"
 #include "lib/lb-config.h"
-#include "lib/peer-config.h"
 #include "lib/log.h"
+#include "lib/prom.h"
 #include "lib/util.h"
 
 struct metrics {
@@ -32,31 +34,11 @@ struct metrics {
     char start_error[256];      /* libmicrohttpd's message if starting fails. */
 };
 
-/* Prometheus label values escape backslash, double quote and newline. */
-static void put_label(FILE *out, const char *value)
-{
-    for (const char *p = value; *p; p++) {
-        if (*p == '\\' || *p == '"') {
-            fputc('\\', out);
-            fputc(*p, out);
-        } else if (*p == '\n') {
-            fputs("\\n", out);
-        } else {
-            fputc(*p, out);
-        }
-    }
-}
-
-static void put_header(FILE *out, const char *name, const char *type, const char *help)
-{
-    fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 /* A metric without labels: its header and its one integer value. */
 static void put_metric(FILE *out, const char *name, const char *type, const char *help,
                        unsigned long long value)
 {
-    put_header(out, name, type, help);
+    prom_header(out, name, type, help);
     fprintf(out, "%s %llu\n", name, value);
 }
 
@@ -114,7 +96,7 @@ static void policy_values(const struct dp_lb_info *p, uint64_t v[ARRAY_SIZE(poli
 static void put_policy_metrics(FILE *out, const struct dp_lb_info *policies, size_t n)
 {
     for (size_t m = 0; m < ARRAY_SIZE(policy_metrics); m++) {
-        put_header(out, policy_metrics[m].name, policy_metrics[m].type, policy_metrics[m].help);
+        prom_header(out, policy_metrics[m].name, policy_metrics[m].type, policy_metrics[m].help);
         for (size_t i = 0; i < n; i++) {
             const struct dp_lb_spec *spec = &policies[i].spec;
             uint64_t values[ARRAY_SIZE(policy_metrics)];
@@ -122,7 +104,7 @@ static void put_policy_metrics(FILE *out, const struct dp_lb_info *policies, siz
 
             policy_values(&policies[i], values);
             fprintf(out, "%s{name=\"", policy_metrics[m].name);
-            put_label(out, spec->name);
+            prom_label(out, spec->name);
             fprintf(out, "\",vip=\"%s\",port=\"%u\",protocol=\"%s\"} %llu\n",
                     addr_ip_str(spec->vip, vip), spec->port, lb_proto_name(spec->proto),
                     (unsigned long long) values[m]);
@@ -151,7 +133,7 @@ static const struct peer_metric peer_metrics[] = {
 static void put_peer_metrics(FILE *out, const struct dp_peer_info *peers, size_t n)
 {
     for (size_t m = 0; m < ARRAY_SIZE(peer_metrics); m++) {
-        put_header(out, peer_metrics[m].name, "counter", peer_metrics[m].help);
+        prom_header(out, peer_metrics[m].name, "counter", peer_metrics[m].help);
         for (size_t i = 0; i < n; i++) {
             char ip[IP_STR_LEN], cidr[IP_STR_LEN];
             uint64_t value;
@@ -181,7 +163,7 @@ static void put_ctl_metrics(FILE *out, const struct ctl_server *ctl)
                "Control socket connections accepted.", st.accepted);
     put_metric(out, "vswitch_ctl_accept_errors_total", "counter",
                "Control socket clients that could not be accepted.", st.accept_errors);
-    put_header(out, "vswitch_ctl_connections_closed_total", "counter",
+    prom_header(out, "vswitch_ctl_connections_closed_total", "counter",
                "Control socket connections closed by vswitchd, by reason.");
     for (int r = 0; r < CTL_CLOSE_N_REASONS; r++) {
         fprintf(out, "vswitch_ctl_connections_closed_total{reason=\"%s\"} %llu\n",
@@ -224,9 +206,9 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
     if (!out) {
         abort();
     }
-    put_header(out, "vswitch_info", "gauge", "vswitchd version.");
+    prom_header(out, "vswitch_info", "gauge", "vswitchd version.");
     fprintf(out, "vswitch_info{version=\"%s\"} 1\n", VSWITCH_VERSION);
-    put_header(out, "vswitch_uptime_seconds", "gauge", "Seconds since vswitchd started.");
+    prom_header(out, "vswitch_uptime_seconds", "gauge", "Seconds since vswitchd started.");
     fprintf(out, "vswitch_uptime_seconds %.3f\n", (time_msec() - vd->start_msec) / 1000.0);
     put_metric(out, "vswitch_flows", "gauge", "Entries in the flow cache.", tables.flows);
     put_metric(out, "vswitch_flow_evictions_total", "counter",
@@ -247,7 +229,7 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
     put_metric(out, "vswitch_flow_pair_evictions_total", "counter",
                "Flow pairs evicted before their time to make room, all kinds.",
                tables.flow_pair_evictions);
-    put_header(out, "vswitch_flow_pair_evictions_by_kind_total", "counter",
+    prom_header(out, "vswitch_flow_pair_evictions_by_kind_total", "counter",
                "Flow pairs evicted: closed or closing, or unassured, from a full table; "
                "a client's own at its per-pod limit.");
     fprintf(out, "vswitch_flow_pair_evictions_by_kind_total{kind=\"closed\"} %llu\n"
@@ -263,25 +245,25 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
                vd->cfg.node_ip ? vd->cfg.overlay_mtu : 0);
     put_metric(out, "vswitch_ports", "gauge", "Ports attached, host port included.", n_ports);
 
-    put_header(out, "vswitch_port_up", "gauge", "1 if the port's device is present and open.");
+    prom_header(out, "vswitch_port_up", "gauge", "1 if the port's device is present and open.");
     for (size_t i = 0; i < n_ports; i++) {
         fputs("vswitch_port_up{port=\"", out);
-        put_label(out, ports[i].name);
+        prom_label(out, ports[i].name);
         fprintf(out, "\",type=\"%s\"} %d\n", dp_port_type_name(ports[i].type), ports[i].up);
     }
     for (size_t m = 0; m < ARRAY_SIZE(port_metrics); m++) {
-        put_header(out, port_metrics[m].name, "counter", port_metrics[m].help);
+        prom_header(out, port_metrics[m].name, "counter", port_metrics[m].help);
         for (size_t i = 0; i < n_ports; i++) {
             uint64_t value;
 
             memcpy(&value, (const char *) &ports[i].stats + port_metrics[m].offset,
                    sizeof value);
             fprintf(out, "%s{port=\"", port_metrics[m].name);
-            put_label(out, ports[i].name);
+            prom_label(out, ports[i].name);
             fprintf(out, "\"} %llu\n", (unsigned long long) value);
         }
     }
-    put_header(out, "vswitch_drops_total", "counter", "Packets dropped, by reason.");
+    prom_header(out, "vswitch_drops_total", "counter", "Packets dropped, by reason.");
     for (int r = 1; r < DROP_N_REASONS; r++) {
         fprintf(out, "vswitch_drops_total{reason=\"%s\"} %llu\n", drop_reason_name(r),
                 (unsigned long long) drops[r]);
@@ -298,27 +280,10 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
     return 0;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
-                             const char *content_type, char *body, size_t len,
-                             enum MHD_ResponseMemoryMode mode)
+static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned int status,
+                                  const char *text)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
-    enum MHD_Result ret;
-
-    if (!resp) {
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    ret = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-static enum MHD_Result reply_static(struct MHD_Connection *conn, unsigned int status,
-                                    const char *text)
-{
-    return reply(conn, status, "text/plain; charset=utf-8", (char *) text, strlen(text),
-                 MHD_RESPMEM_PERSISTENT);
+    return http_reply_static(conn, status, "text/plain; charset=utf-8", text);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -331,17 +296,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     int error;
 
     if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
-        return reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+        return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     }
     if (!strcmp(url, "/metrics")) {
         error = render(m->vd, &text, &len);
         if (error) {
             LOG_WARN("cannot read the datapath's counters: %s", strerror(-error));
-            return reply_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+            return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
                                 "cannot read the datapath's counters\n");
         }
-        return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len,
-                     MHD_RESPMEM_MUST_FREE);
+        return http_reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text,
+                          len, MHD_RESPMEM_MUST_FREE);
     }
     if (!strcmp(url, "/healthz")) {
         struct dp_port_info *ports;
@@ -350,12 +315,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         /* Healthy means the datapath thread answers: a listing goes through its queue. */
         error = dp_port_list(m->vd->dp, &ports, &n);
         if (error) {
-            return reply_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "datapath not answering\n");
+            return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "datapath not answering\n");
         }
         free(ports);
-        return reply_static(conn, MHD_HTTP_OK, "ok\n");
+        return reply_text(conn, MHD_HTTP_OK, "ok\n");
     }
-    return reply_static(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz\n");
+    return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz\n");
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list args)
@@ -379,22 +344,11 @@ static void mhd_log(void *cls, const char *fmt, va_list args)
 
 int metrics_start(const struct vswitchd *vd, struct metrics **mp, char *err, size_t errlen)
 {
-    struct sockaddr_in sin = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = vd->cfg.metrics_ip,
-        .sin_port = htons(vd->cfg.metrics_port),
-    };
     struct metrics *m = xcalloc(1, sizeof *m);
 
     m->vd = vd;
     errno = 0;
-    m->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                              handle, m,
-                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sin,
-                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, m,
-                              MHD_OPTION_CONNECTION_LIMIT, 64u,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                              MHD_OPTION_END);
+    m->mhd = http_start(vd->cfg.metrics_ip, vd->cfg.metrics_port, handle, m, mhd_log, m);
     if (!m->mhd) {
         int error = errno ? errno : EADDRNOTAVAIL;
 

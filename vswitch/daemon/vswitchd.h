@@ -1,5 +1,5 @@
 /* The state of one vswitchd process: its configuration from the command line and the handles
- * of its parts, shared by main.c (which builds and tears it down) and control.c (which acts
+ * of its parts, shared by main.c (which builds and tears it down) and the handlers (which act
  * on requests).  Owned by the control thread. */
 #ifndef VSWITCH_DAEMON_VSWITCHD_H
 #define VSWITCH_DAEMON_VSWITCHD_H 1

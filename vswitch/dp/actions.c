@@ -12,7 +12,7 @@
 #include "dp/csum.h"
 #include "dp/lb.h"
 #include "dp/net-headers.h"
-#include "dp/overlay.h"
+#include "dp/peer-table.h"
 #include "lib/addr.h"
 
 /* RFC 1812 section 4.3.2.3: an ICMP error carries as much of the offending datagram as fits
@@ -349,8 +349,8 @@ static bool tunnel(struct packet *pkt, const struct action *a, struct actions_ct
         return false;
     }
     pkt->tun_dst = a->u.tunnel.dst;
-    if (ctx->overlay && a->u.tunnel.peer < ctx->overlay->n_peers) {
-        peer = &ctx->overlay->peers[a->u.tunnel.peer];
+    if (ctx->peers && a->u.tunnel.peer < ctx->peers->n_peers) {
+        peer = &ctx->peers->peers[a->u.tunnel.peer];
         peer->tx_packets++;
         peer->tx_bytes += pkt->len;
     }

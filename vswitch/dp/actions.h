@@ -13,7 +13,7 @@
 
 struct ct_table;
 struct lb_table;
-struct overlay;
+struct peer_table;
 
 enum action_type {
     ACTION_CT,          /* Account to flow pair 'conn' in direction 'dir'; stale if it is gone. */
@@ -65,7 +65,7 @@ struct action_list {
 struct actions_ctx {
     struct ct_table *ct;
     struct lb_table *lb;
-    struct overlay *overlay;
+    struct peer_table *peers;
     uint64_t now_ms;
 };
 

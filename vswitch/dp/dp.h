@@ -7,7 +7,13 @@
  * datapath thread through its queue and wait until the thread has run it between two batches,
  * so callers always see a consistent snapshot and the datapath takes no lock per packet.
  * None of them may be called from the datapath thread itself.  Flows and flow pairs age on
- * the datapath thread by themselves. */
+ * the datapath thread by themselves.
+ *
+ * This is the top of vswitch/dp/: implemented by dp.c (the thread, start-up and shutdown)
+ * and the control API files dp-ports-api.c, dp-tables-api.c, dp-lb-api.c and
+ * dp-peers-api.c.  The types it shares with the layers below live with their owners: the
+ * configuration in dp-config.h, ports in port.h, policies in lb-spec.h, drop reasons in
+ * drop.h; no file below includes this one. */
 #ifndef VSWITCH_DP_DP_H
 #define VSWITCH_DP_DP_H 1
 
@@ -16,49 +22,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dp/dp-config.h"
 #include "dp/drop.h"
+#include "dp/lb-spec.h"
+#include "dp/port.h"
 #include "lib/addr.h"
 #include "lib/types.h"
 
 struct dp;
-
-struct dp_config {
-    struct cidr pod_cidr;           /* This node's pod subnet. */
-    be32 gateway;                   /* First address of pod_cidr; answered by the switch. */
-    struct eth_addr router_mac;     /* The MAC the switch answers for the gateway. */
-    const char *host_port;          /* Name of the host TAP, "vsw0". */
-    size_t flow_cache_size;         /* Max cached flows; 0 for the default (65536). */
-    be32 node_ip;                   /* Underlay address; 0: no overlay (single node). */
-    uint32_t vni;                   /* VXLAN network identifier (RFC 7348), 24 bits. */
-    uint16_t vxlan_port;            /* UDP port, host order; 0: 4789. */
-    uint16_t overlay_mtu;           /* Largest inner IPv4 packet carried; 0: 1450. */
-    bool vxlan_rco;                 /* Remote checksum offload on send (port-vxlan.h). */
-    size_t max_flow_pairs;          /* Bound of the flow-pair table; 0 for the default. */
-    uint32_t max_flow_pairs_per_pod;    /* Flow pairs one client address may hold; 0: no
-                                         * limit. */
-    const char *pairs_path;         /* File (tmpfs) holding the flow pairs across restarts;
-                                     * NULL: process memory only. */
-    uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair; 0: 240. */
-    uint32_t busy_poll_us;          /* Keep polling this long after the last packet before
-                                     * sleeping: trades a core under load for latency. */
-    bool dummy_host;                /* Tests: a dummy host port, so no root is needed. */
-};
-
-enum dp_port_type {
-    DP_PORT_VETH,       /* Existing interface, AF_PACKET with PACKET_VNET_HDR. */
-    DP_PORT_TAP,        /* TAP created (persistent) by the switch, IFF_VNET_HDR. */
-    DP_PORT_HOST,       /* The node's own TAP holding the gateway address. */
-    DP_PORT_DUMMY,      /* No device: packets injected by tests. */
-    DP_PORT_VXLAN,      /* The overlay: a UDP socket on node_ip:vxlan_port. */
-};
-
-const char *dp_port_type_name(enum dp_port_type);
-int dp_port_type_from_name(const char *name, enum dp_port_type *type);
-
-struct dp_port_stats {
-    uint64_t rx_packets, rx_bytes, rx_dropped;
-    uint64_t tx_packets, tx_bytes, tx_dropped;
-};
 
 struct dp_port_info {
     char name[IF_NAMESIZE];
@@ -132,27 +103,6 @@ int dp_dummy_take(struct dp *, const char *port, void *buf, size_t size,
 
 /* ---- Load balancing (LBNAT policies and flow pairs) ---- */
 
-#define DP_LB_NAME_MAX 96
-#define DP_LB_MAX_BACKENDS 4096
-#define DP_LB_MAX_AFFINITY 86400
-
-struct dp_lb_backend {
-    be32 ip;
-    uint16_t port;                  /* Host order. */
-};
-
-/* A policy: VIP:port/proto balanced over backends.  'proto' is IPPROTO_TCP or IPPROTO_UDP. */
-struct dp_lb_spec {
-    be32 vip;
-    uint16_t port;                  /* Host order. */
-    uint8_t proto;
-    bool dsr;                       /* false: also SNAT the client to the gateway address. */
-    uint32_t affinity_timeout;      /* ClientIP affinity in seconds; 0 = none. */
-    char name[DP_LB_NAME_MAX];      /* Friendly name, as dump-policies prints it. */
-    size_t n_backends;
-    const struct dp_lb_backend *backends;
-};
-
 struct dp_lb_info {
     struct dp_lb_spec spec;         /* spec.backends points into 'backends' below. */
     struct dp_lb_backend *backends;
@@ -222,8 +172,6 @@ struct dp_dispatch_info {
 
 /* Snapshot of the dispatch entries.  Caller frees '*entries'. */
 int dp_dispatch_dump(struct dp *, struct dp_dispatch_info **entries, size_t *n);
-/* Forgets every flow pair as well as the flow cache: a switch that lost its state (tests). */
-void dp_conn_flush(struct dp *);
 
 /* ---- Overlay peers ---- */
 

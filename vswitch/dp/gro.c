@@ -171,25 +171,3 @@ void gro_flush(struct gro_table *gro)
     }
     gro->n_runs = 0;
 }
-
-int gro_merge(struct packet *pkts[], int n)
-{
-    struct packet *absorbed[PACKET_BATCH_SIZE];
-    int kept = 0, n_absorbed = 0;
-    struct gro_table gro;
-
-    gro_init(&gro);
-    for (int i = 0; i < n; i++) {
-        struct packet *pkt = pkts[i];
-
-        if (packet_segment_payload(pkt) && gro_absorb(&gro, pkt->data, pkt->len, pkt->tun_src)) {
-            absorbed[n_absorbed++] = pkt;
-            continue;
-        }
-        pkts[kept++] = pkt;
-        gro_open(&gro, pkt);
-    }
-    gro_flush(&gro);
-    memcpy(pkts + kept, absorbed, n_absorbed * sizeof *absorbed);
-    return kept;
-}

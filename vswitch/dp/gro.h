@@ -10,8 +10,7 @@
  * the kernel received the datagrams.
  *
  * The VXLAN port joins as it unpacks what the kernel hands it (gro_absorb/gro_open, no
- * packet per segment); gro_merge() does the same over a batch already in packets.  Datapath
- * thread. */
+ * packet per segment), and ends the runs with gro_flush.  Datapath thread. */
 #ifndef VSWITCH_DP_GRO_H
 #define VSWITCH_DP_GRO_H 1
 
@@ -48,9 +47,5 @@ void gro_open(struct gro_table *, struct packet *pkt);
 /* Ends every open run: each head that absorbed segments gets its GSO header.  Call before the
  * heads go anywhere; the table is empty again. */
 void gro_flush(struct gro_table *);
-
-/* Joins runs in pkts[0, n) in place.  Returns the number of frames left, which are moved to
- * the front of 'pkts' in their order; the buffers of the frames absorbed follow them. */
-int gro_merge(struct packet *pkts[], int n);
 
 #endif

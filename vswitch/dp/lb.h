@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dp/dp.h"
+#include "dp/lb-spec.h"
+#include "lib/types.h"
 
 struct lb_affinity;
 

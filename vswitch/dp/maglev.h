@@ -15,7 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dp/dp.h"
+#include "dp/lb-spec.h"
+#include "lib/types.h"
 
 /* The largest table: past 655 backends the imbalance grows beyond 1 %. */
 #define MAGLEV_MAX_SIZE 65521

@@ -97,6 +97,7 @@ struct udp_header {
 #define ICMP_DEST_UNREACH 3
 #define ICMP_ECHO_REQUEST 8
 #define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETER_PROBLEM 12
 
 struct icmp_header {
     uint8_t type;

@@ -6,7 +6,7 @@
  * GSO frame or a partially checksummed packet leaves the switch exactly as the pod's kernel
  * handed it over, and the receiving kernel does the segmentation or checksum.
  *
- * Buffers are allocated once per datapath thread (packet_batch_alloc) and reused for every
+ * Buffers are allocated once per datapath thread (packet_array_alloc) and reused for every
  * batch: there is no allocation per packet. */
 #ifndef VSWITCH_DP_PACKET_H
 #define VSWITCH_DP_PACKET_H 1

@@ -14,16 +14,11 @@
 #include <errno.h>
 
 #include "dp/csum.h"
-#include "dp/dp-private.h"
+#include "dp/dp-state.h"
 #include "dp/net-headers.h"
 #include "lib/hash.h"
 #include "lib/log.h"
 
-
-static bool is_pod_port(const struct port *port)
-{
-    return dp_port_is_pod(port);
-}
 
 static enum drop_reason check_source(const struct dp *dp, const struct port *in,
                                      const struct flow_key *key)
@@ -32,7 +27,7 @@ static enum drop_reason check_source(const struct dp *dp, const struct port *in,
         return DROP_VLAN;
     }
     if (in->type == DP_PORT_VXLAN) {
-        const struct peer *peer = overlay_peer_by_node(&dp->overlay, key->tun_src);
+        const struct peer *peer = peer_table_by_node(&dp->peers, key->tun_src);
 
         if (!peer) {
             return DROP_VXLAN_UNKNOWN_PEER;
@@ -44,7 +39,7 @@ static enum drop_reason check_source(const struct dp *dp, const struct port *in,
         }
         return key->dl_type == htons(ETH_TYPE_ARP) ? DROP_ARP_IGNORED : DROP_NONE;
     }
-    if (is_pod_port(in)) {
+    if (port_is_pod(in)) {
         if (!in->mac_known || !eth_addr_equals(key->dl_src, in->mac)) {
             return DROP_SPOOFED_MAC;
         }
@@ -53,6 +48,23 @@ static enum drop_reason check_source(const struct dp *dp, const struct port *in,
         }
     }
     return DROP_NONE;
+}
+
+/* The switch MAC that stands for the pod 'ip' in DSR dispatch: 0a:58 and the address, so a
+ * node can address a remote pod by MAC without knowing its real one. */
+static struct eth_addr dispatch_mac(be32 ip)
+{
+    return addr_mac_from_ip(ip);
+}
+
+/* True if 'mac' is a dispatch MAC; sets '*ip'. */
+static bool is_dispatch_mac(struct eth_addr mac, be32 *ip)
+{
+    if (mac.a[0] != 0x0a || mac.a[1] != 0x58) {
+        return false;
+    }
+    memcpy(ip, &mac.a[2], 4);
+    return true;
 }
 
 /* Where a packet to an address goes next: a local port, or a peer over the overlay. */
@@ -65,12 +77,12 @@ struct next_hop {
  * Neither port nor peer inside this node's pod CIDR with no such pod. */
 static struct next_hop route_to(const struct dp *dp, be32 ip)
 {
-    struct next_hop hop = { dp_port_by_ip(dp, ip), NULL };
+    struct next_hop hop = { port_table_by_ip(&dp->ports, ip), NULL };
 
     if (hop.port || cidr_contains(&dp->cfg.pod_cidr, ip)) {
         return hop;
     }
-    if (dp->vxlan && (hop.peer = overlay_peer_for(&dp->overlay, ip)) != NULL) {
+    if (dp->vxlan && (hop.peer = peer_table_by_pod_ip(&dp->peers, ip)) != NULL) {
         hop.port = dp->vxlan;
         return hop;
     }
@@ -81,7 +93,7 @@ static struct next_hop route_to(const struct dp *dp, be32 ip)
 static void output_to_peer(const struct dp *dp, const struct peer *peer, struct eth_addr dst,
                            struct action_list *acts)
 {
-    actions_tunnel(acts, peer->node_ip, peer - dp->overlay.peers,
+    actions_tunnel(acts, peer->node_ip, peer - dp->peers.peers,
                    dp->cfg.overlay_mtu ? dp->cfg.overlay_mtu : OVERLAY_DEFAULT_MTU,
                    dp->cfg.gateway);
     actions_set_eth(acts, dp->cfg.router_mac, dst);
@@ -153,8 +165,8 @@ static struct ct_tuple tuple_from_key(const struct flow_key *key)
  * switch: the reply of an earlier direct connection between the same two sockets. */
 static bool cached_as_plain(const struct dp *dp, const struct ct_tuple *reply)
 {
-    const struct port *backend = dp_port_by_ip(dp, reply->src);
-    const struct port *client = dp_port_by_ip(dp, reply->dst);
+    const struct port *backend = port_table_by_ip(&dp->ports, reply->src);
+    const struct port *client = port_table_by_ip(&dp->ports, reply->dst);
     struct flow_key key;
 
     if (!backend || !backend->mac_known) {
@@ -277,7 +289,7 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
         } else {
             actions_policy(acts, policy->slot);
         }
-        output_to_peer(dp, hop.peer, overlay_dispatch_mac(backend->ip), acts);
+        output_to_peer(dp, hop.peer, dispatch_mac(backend->ip), acts);
         return;
     }
     /* Hairpin: a pod reaching itself through the VIP would see its own address as the
@@ -312,7 +324,7 @@ static void dispatch_follow(const struct dp *dp, const struct ct_conn *entry,
                             const struct peer *peer, struct action_list *acts)
 {
     actions_policy_dispatch(acts, entry->policy, ct_index(&dp->ct, entry), entry->gen);
-    output_to_peer(dp, peer, overlay_dispatch_mac(entry->tuple[CT_DIR_REPLY].src), acts);
+    output_to_peer(dp, peer, dispatch_mac(entry->tuple[CT_DIR_REPLY].src), acts);
 }
 
 /* The backend half of DSR across the overlay: a frame from a peer addressed to a VIP with the
@@ -329,8 +341,8 @@ static bool dsr_dispatch(struct dp *dp, const struct port *in, const struct flow
     struct port *pod;
     be32 pod_ip;
 
-    if (in->type != DP_PORT_VXLAN || !overlay_is_dispatch_mac(key->dl_dst, &pod_ip)
-        || pod_ip == key->nw_dst || !(pod = dp_port_by_ip(dp, pod_ip))) {
+    if (in->type != DP_PORT_VXLAN || !is_dispatch_mac(key->dl_dst, &pod_ip)
+        || pod_ip == key->nw_dst || !(pod = port_table_by_ip(&dp->ports, pod_ip))) {
         return false;
     }
     policy = lb_lookup(&dp->lb, key->nw_dst, key->tp_dst, key->nw_proto);
@@ -473,7 +485,7 @@ void pipeline_decide(struct dp *dp, struct port *in, const struct flow_key *key,
         route(dp, in, key, acts);
         return;
     }
-    out = dp_port_by_mac(dp, key->dl_dst);
+    out = port_table_by_mac(&dp->ports, key->dl_dst);
     if (!out) {
         actions_drop(acts, DROP_UNKNOWN_DST_MAC);
     } else if (out == in) {
@@ -483,7 +495,19 @@ void pipeline_decide(struct dp *dp, struct port *in, const struct flow_key *key,
     }
 }
 
-bool pipeline_icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
+static bool is_icmp_error(const struct flow_key *key)
+{
+    uint16_t type = ntohs(key->tp_src);
+
+    return key->dl_type == htons(ETH_TYPE_IPV4) && key->nw_proto == IP_PROTO_ICMP
+           && (type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED
+               || type == ICMP_PARAMETER_PROBLEM);
+}
+
+/* Translates an ICMP error whose quoted datagram belongs to a flow pair, and sets
+ * pkt->out_port or counts the drop.  Returns false, touching nothing, when no flow pair
+ * matches. */
+static bool icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
                          const struct flow_key *key)
 {
     uint8_t *l4 = packet_l4(pkt);
@@ -520,7 +544,7 @@ bool pipeline_icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
         return false;
     }
     if (check_source(dp, in, key)) {
-        dp_count_drop(dp, in, pkt, check_source(dp, in, key));
+        drop_stats_rx(&dp->drops, in, pkt, check_source(dp, in, key));
         return true;
     }
     action_list_init(&acts);
@@ -533,7 +557,7 @@ bool pipeline_icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
         if (!peer) {
             return false;
         }
-        output_to_peer(dp, peer, overlay_dispatch_mac(conn->tuple[CT_DIR_REPLY].src), &acts);
+        output_to_peer(dp, peer, dispatch_mac(conn->tuple[CT_DIR_REPLY].src), &acts);
     } else {
         /* The quoted datagram becomes the other direction as it was before translation;
          * the outer header goes where the error's direction leads.  The quote is often cut
@@ -557,25 +581,26 @@ bool pipeline_icmp_error(struct dp *dp, struct port *in, struct packet *pkt,
         output_routed(dp, route_to(dp, to->src), &acts);
     }
     {
-        struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .overlay = &dp->overlay,
+        struct actions_ctx ctx = { .ct = &dp->ct, .lb = &dp->lb, .peers = &dp->peers,
                                    .now_ms = dp->now_ms };
 
         actions_execute(&acts, pkt, &ctx);
     }
     if (!pkt->out_port) {
-        dp_count_drop(dp, in, pkt, pkt->drop_reason);
+        drop_stats_rx(&dp->drops, in, pkt, pkt->drop_reason);
     }
     return true;
 }
 
-bool pipeline_learn(struct dp *dp, struct port *in, const struct flow_key *key)
+/* Returns true if 'in' learned its MAC from 'key'. */
+static bool learn(struct dp *dp, struct port *in, const struct flow_key *key)
 {
     char mac[ETH_STR_LEN];
 
-    if (in->mac_known || !is_pod_port(in) || key->nw_src != in->ip
+    if (in->mac_known || !port_is_pod(in) || key->nw_src != in->ip
         || eth_addr_is_multicast(key->dl_src) || eth_addr_is_zero(key->dl_src)
         || (key->dl_type != htons(ETH_TYPE_IPV4) && key->dl_type != htons(ETH_TYPE_ARP))
-        || dp_port_by_mac(dp, key->dl_src)) {
+        || port_table_by_mac(&dp->ports, key->dl_src)) {
         return false;
     }
     in->mac = key->dl_src;
@@ -595,7 +620,7 @@ static struct eth_addr arp_answer_for(const struct dp *dp, const struct port *in
         *found = in != dp->host;
         return dp->cfg.router_mac;
     }
-    owner = dp_port_by_ip(dp, target);
+    owner = port_table_by_ip(&dp->ports, target);
     if (owner && owner != in && owner->mac_known && owner->up) {
         *found = true;
         return owner->mac;
@@ -603,7 +628,8 @@ static struct eth_addr arp_answer_for(const struct dp *dp, const struct port *in
     return (struct eth_addr) { { 0 } };
 }
 
-void pipeline_arp(struct dp *dp, struct port *in, struct packet *pkt, const struct flow_key *key)
+/* Answers the ARP request in 'pkt' (setting pkt->out_port) or counts its drop. */
+static void arp(struct dp *dp, struct port *in, struct packet *pkt, const struct flow_key *key)
 {
     struct eth_header *eth = (struct eth_header *) pkt->data;
     struct arp_eth_header *arp = (struct arp_eth_header *) packet_l3(pkt);
@@ -611,33 +637,34 @@ void pipeline_arp(struct dp *dp, struct port *in, struct packet *pkt, const stru
     bool found;
 
     if (key->vlan_tci) {
-        dp_count_drop(dp, in, pkt, DROP_VLAN);
+        drop_stats_rx(&dp->drops, in, pkt, DROP_VLAN);
         return;
     }
     if (in->type == DP_PORT_VXLAN) {
         /* Peers route to each other; nothing over the overlay has an address to ask for. */
-        dp_count_drop(dp, in, pkt, DROP_ARP_IGNORED);
+        drop_stats_rx(&dp->drops, in, pkt, DROP_ARP_IGNORED);
         return;
     }
-    if (is_pod_port(in)) {
+    if (port_is_pod(in)) {
         if (!in->mac_known || !eth_addr_equals(key->dl_src, in->mac)
             || !eth_addr_equals(arp->sha, in->mac)) {
-            dp_count_drop(dp, in, pkt, DROP_SPOOFED_MAC);
+            drop_stats_rx(&dp->drops, in, pkt, DROP_SPOOFED_MAC);
             return;
         }
         /* 0.0.0.0 is an RFC 5227 probe: legitimate, but there is nothing to answer. */
         if (arp->spa != in->ip) {
-            dp_count_drop(dp, in, pkt, arp->spa ? DROP_SPOOFED_IP : DROP_ARP_IGNORED);
+            drop_stats_rx(&dp->drops, in, pkt,
+                          arp->spa ? DROP_SPOOFED_IP : DROP_ARP_IGNORED);
             return;
         }
     }
     if (arp->op != htons(ARP_OP_REQUEST) || arp->tpa == arp->spa) {
-        dp_count_drop(dp, in, pkt, DROP_ARP_IGNORED);
+        drop_stats_rx(&dp->drops, in, pkt, DROP_ARP_IGNORED);
         return;
     }
     answer = arp_answer_for(dp, in, arp->tpa, &found);
     if (!found) {
-        dp_count_drop(dp, in, pkt, DROP_ARP_IGNORED);
+        drop_stats_rx(&dp->drops, in, pkt, DROP_ARP_IGNORED);
         return;
     }
 
@@ -656,6 +683,20 @@ void pipeline_arp(struct dp *dp, struct port *in, struct packet *pkt, const stru
     pkt->len = pkt->l3_ofs + ARP_LEN;
     memset(&pkt->vnet, 0, sizeof pkt->vnet);
     pkt->out_port = in->port_no;
+}
+
+bool pipeline_before_cache(struct dp *dp, struct port *in, struct packet *pkt,
+                           const struct flow_key *key)
+{
+    if (!in->mac_known && learn(dp, in, key)) {
+        port_table_reindex(&dp->ports);
+        flow_cache_flush(&dp->cache);
+    }
+    if (key->dl_type == htons(ETH_TYPE_ARP)) {
+        arp(dp, in, pkt, key);
+        return true;
+    }
+    return is_icmp_error(key) && dp->ct.n_conns && icmp_error(dp, in, pkt, key);
 }
 
 void pipeline_build_probe(const struct dp *dp, const struct port *port, struct packet *pkt)

@@ -1,4 +1,4 @@
-/* For implementers of a port class (veth via AF_PACKET, TAP, dummy).  The datapath calls
+/* For implementers of a port class (veth via AF_PACKET, TAP, dummy, VXLAN).  The datapath calls
  * these through port.h only. */
 #ifndef VSWITCH_DP_PORT_PROVIDER_H
 #define VSWITCH_DP_PORT_PROVIDER_H 1

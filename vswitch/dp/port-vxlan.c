@@ -14,7 +14,6 @@
 #include "dp/gro.h"
 #include "dp/gso.h"
 #include "dp/net-headers.h"
-#include "dp/overlay.h"
 #include "dp/port-provider.h"
 #include "lib/addr.h"
 #include "lib/util.h"

@@ -24,6 +24,20 @@ struct port;
 
 #define VXLAN_PORT_NAME "vxlan"
 
+/* RFC 7348 section 5: flags (I bit = VNI valid), reserved, VNI, reserved. */
+#define VXLAN_HDR_LEN 8
+#define VXLAN_FLAG_VNI 0x08
+/* Remote checksum offload (draft-herbert-vxlan-rco, Linux's remcsum): a flag in the first
+ * reserved byte, and in the last byte where the inner L4 checksum starts, in 2-byte units
+ * from the inner Ethernet header, with the top bit set for UDP (its checksum 6 bytes in)
+ * and clear for TCP (16 bytes in).  The checksum field holds the pseudo-header sum. */
+#define VXLAN_FLAG_RCO 0x20
+#define VXLAN_RCO_UDP 0x80
+#define VXLAN_RCO_START_MASK 0x7f
+#define VXLAN_DEFAULT_PORT 4789
+/* Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
+#define VXLAN_OVERHEAD 50
+
 /* Opens the overlay port bound to node_ip:udp_port (host order) for 'vni'; the inner IPv4
  * packets it sends carry at most 'mtu' bytes (TCP frames from pods are cut to fit).  With
  * 'remote_csum' the inner TCP and UDP checksums it sends are left for the receiver to

@@ -1,4 +1,5 @@
-/* Port dispatch and the interface helpers the port classes share. */
+/* Ports: the names of the port types, dispatch to the class of each type (port-provider.h),
+ * and the interface helpers the port classes share.  See port.h. */
 #include "dp/port.h"
 
 #include <errno.h>
@@ -8,8 +9,33 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "dp/drop.h"
 #include "dp/port-provider.h"
 #include "lib/util.h"
+
+static const char *const port_type_names[] = {
+    [DP_PORT_VETH] = "veth",
+    [DP_PORT_TAP] = "tap",
+    [DP_PORT_HOST] = "host",
+    [DP_PORT_DUMMY] = "dummy",
+    [DP_PORT_VXLAN] = "vxlan",
+};
+
+const char *dp_port_type_name(enum dp_port_type type)
+{
+    return (unsigned) type < ARRAY_SIZE(port_type_names) ? port_type_names[type] : "unknown";
+}
+
+int dp_port_type_from_name(const char *name, enum dp_port_type *type)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(port_type_names); i++) {
+        if (!strcmp(name, port_type_names[i])) {
+            *type = i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
 
 static const struct port_class *class_for(enum dp_port_type type)
 {

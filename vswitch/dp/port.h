@@ -15,9 +15,24 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include "dp/dp.h"
 #include "dp/packet.h"
 #include "lib/types.h"
+
+enum dp_port_type {
+    DP_PORT_VETH,       /* Existing interface, AF_PACKET with PACKET_VNET_HDR. */
+    DP_PORT_TAP,        /* TAP created (persistent) by the switch, IFF_VNET_HDR. */
+    DP_PORT_HOST,       /* The node's own TAP holding the gateway address. */
+    DP_PORT_DUMMY,      /* No device: packets injected by tests. */
+    DP_PORT_VXLAN,      /* The overlay: a UDP socket on node_ip:vxlan_port. */
+};
+
+const char *dp_port_type_name(enum dp_port_type);
+int dp_port_type_from_name(const char *name, enum dp_port_type *type);
+
+struct dp_port_stats {
+    uint64_t rx_packets, rx_bytes, rx_dropped;
+    uint64_t tx_packets, tx_bytes, tx_dropped;
+};
 
 struct port_class;
 
@@ -39,6 +54,13 @@ struct port {
     struct dp_port_stats stats;
     void *priv;                     /* The class's own state. */
 };
+
+/* Pods: the ports that stand for one pod each, indexed by IP and guarded by port security. */
+static inline bool port_is_pod(const struct port *port)
+{
+    return port->type == DP_PORT_VETH || port->type == DP_PORT_TAP
+           || port->type == DP_PORT_DUMMY;
+}
 
 /* Opens the device for a port of 'type' called 'name'; for DP_PORT_TAP and DP_PORT_HOST the
  * TAP is created when missing if 'create' is set, -ENODEV otherwise.  On success '*portp' is a new port (not yet attached).

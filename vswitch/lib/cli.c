@@ -107,6 +107,28 @@ void cli_bad_option(int c, char *argv[], const struct option *longopts)
     cli_usage_error("unknown option '%s'", arg);
 }
 
+int cli_getopt(int argc, char *argv[], const struct option *longopts, const char *usage,
+               const char *version)
+{
+    int c;
+
+    opterr = 0;
+    c = getopt_long(argc, argv, ":hV", longopts, NULL);
+    switch (c) {
+    case 'h':
+        fputs(usage, stdout);
+        exit(0);
+    case 'V':
+        printf("%s\n", version);
+        exit(0);
+    case ':':
+    case '?':
+        cli_bad_option(c, argv, longopts);
+    default:
+        return c;
+    }
+}
+
 void cli_no_operands(int argc, char *argv[])
 {
     if (optind < argc) {

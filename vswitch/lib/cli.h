@@ -34,6 +34,30 @@ unsigned long cli_ulong_arg(const char *flag, const char *s, unsigned long min,
 /* --log-level: sets the level of lib/log or exits with a usage error naming the levels. */
 void cli_log_level_arg(const char *s);
 
+/* The help text of --log-level (cli_log_level_arg()), -h and -V, last in a daemon's OPTIONS. */
+#define CLI_USAGE_COMMON_OPTIONS                                                               \
+    "    --log-level LEVEL\n"                                                                  \
+    "        error, warn, info (default) or debug.\n"                                          \
+    "    -h, --help\n"                                                                         \
+    "        Print this help and exit.\n"                                                      \
+    "    -V, --version\n"                                                                      \
+    "        Print the version and exit.\n"
+
+/* The end of every program's getopt_long() table (include <getopt.h>): --help, --version and
+ * the terminator. */
+#define CLI_OPTIONS_END                                                                        \
+    { "help", no_argument, NULL, 'h' },                                                        \
+    { "version", no_argument, NULL, 'V' },                                                     \
+    { NULL, 0, NULL, 0 }
+
+/* getopt_long() over 'longopts' (ending with CLI_OPTIONS_END) with what every program does
+ * alike: -h/--help prints 'usage' on stdout and exits 0, -V/--version prints the line
+ * 'version' and exits 0, and an unknown option or one missing its argument is a usage error
+ * (cli_bad_option()).  Returns the next of the program's own options, or -1 after the last;
+ * optarg and optind are getopt_long()'s. */
+int cli_getopt(int argc, char *argv[], const struct option *longopts, const char *usage,
+               const char *version);
+
 /* The usage error for getopt_long()'s return 'c' when it is not an option of ours: ':' for
  * an option missing its argument, anything else ('?') for an unknown option or a value given
  * to an option of 'longopts' that takes none.  Expects opterr = 0 and an optstring that

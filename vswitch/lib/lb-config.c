@@ -8,24 +8,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "lib/util.h"
-
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list args;
-
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
-    return -EINVAL;
-}
 
 /* A port: 1 to 5 decimal digits, 1..65535; no sign, no spaces. */
 static int parse_port(const char *s, size_t len, uint16_t *port)
@@ -79,34 +67,34 @@ int lb_service_parse(const char *s, const struct lb_config_env *env, struct lb_s
     char q[STR_QUOTE_LEN], q2[STR_QUOTE_LEN], ip[IP_STR_LEN];
 
     if (!*s) {
-        return fail(err, errlen, "missing service: expected VIP:PORT/PROTO, e.g. "
-                    "10.96.0.10:80/tcp");
+        return str_fail(-EINVAL, err, errlen, "missing service: expected VIP:PORT/PROTO, e.g. "
+                        "10.96.0.10:80/tcp");
     }
     colon = slash ? memrchr(s, ':', slash - s) : NULL;
     if (!colon) {
-        return fail(err, errlen, "service %s: expected VIP:PORT/PROTO, e.g. 10.96.0.10:80/tcp",
-                    str_quote(s, q));
+        return str_fail(-EINVAL, err, errlen, "service %s: expected VIP:PORT/PROTO, e.g. "
+                        "10.96.0.10:80/tcp", str_quote(s, q));
     }
     if (parse_ip(s, colon - s, &svc->vip)) {
-        return fail(err, errlen, "service %s: invalid IPv4 address %s", str_quote(s, q),
-                    quote_n(s, colon - s, q2));
+        return str_fail(-EINVAL, err, errlen, "service %s: invalid IPv4 address %s",
+                        str_quote(s, q), quote_n(s, colon - s, q2));
     }
     if (parse_port(colon + 1, slash - colon - 1, &svc->port)) {
-        return fail(err, errlen, "service %s: invalid port %s: expected 1 to 65535",
-                    str_quote(s, q), quote_n(colon + 1, slash - colon - 1, q2));
+        return str_fail(-EINVAL, err, errlen, "service %s: invalid port %s: expected 1 to 65535",
+                        str_quote(s, q), quote_n(colon + 1, slash - colon - 1, q2));
     }
     if (!strcasecmp(slash + 1, "tcp")) {
         svc->proto = IPPROTO_TCP;
     } else if (!strcasecmp(slash + 1, "udp")) {
         svc->proto = IPPROTO_UDP;
     } else {
-        return fail(err, errlen, "service %s: invalid protocol %s: expected tcp or udp",
-                    str_quote(s, q), str_quote(slash + 1, q2));
+        return str_fail(-EINVAL, err, errlen, "service %s: invalid protocol %s: expected tcp or "
+                        "udp", str_quote(s, q), str_quote(slash + 1, q2));
     }
     problem = addr_unicast_problem(svc->vip);
     if (problem) {
-        return fail(err, errlen, "service %s: VIP %s is not a unicast address: it is %s",
-                    str_quote(s, q), addr_ip_str(svc->vip, ip), problem);
+        return str_fail(-EINVAL, err, errlen, "service %s: VIP %s is not a unicast address: it is "
+                        "%s", str_quote(s, q), addr_ip_str(svc->vip, ip), problem);
     }
     return env ? lb_service_check_env(svc, env, err, errlen) : 0;
 }
@@ -118,13 +106,13 @@ int lb_service_check_env(const struct lb_service *svc, const struct lb_config_en
 
     lb_service_str(svc, s);
     if (svc->vip == env->gateway) {
-        return fail(err, errlen, "service \"%s\": VIP %s is the gateway address", s,
-                    addr_ip_str(svc->vip, ip));
+        return str_fail(-EINVAL, err, errlen, "service \"%s\": VIP %s is the gateway address", s,
+                        addr_ip_str(svc->vip, ip));
     }
     if (cidr_contains(&env->pod_cidr, svc->vip)) {
-        return fail(err, errlen, "service \"%s\": VIP %s is inside the pod CIDR %s/%d", s,
-                    addr_ip_str(svc->vip, ip), addr_ip_str(env->pod_cidr.net, net),
-                    env->pod_cidr.prefix);
+        return str_fail(-EINVAL, err, errlen, "service \"%s\": VIP %s is inside the pod CIDR %s/%d",
+                        s, addr_ip_str(svc->vip, ip), addr_ip_str(env->pod_cidr.net, net),
+                        env->pod_cidr.prefix);
     }
     return 0;
 }
@@ -151,23 +139,25 @@ static int parse_backend(const char *s, size_t pos, be32 vip, struct lb_config_b
     char q[STR_QUOTE_LEN], q2[STR_QUOTE_LEN];
 
     if (!colon) {
-        return fail(err, errlen, "backend %zu %s: expected IP:PORT, e.g. 10.244.1.5:8080",
-                    pos, str_quote(s, q));
+        return str_fail(-EINVAL, err, errlen, "backend %zu %s: expected IP:PORT, e.g. "
+                        "10.244.1.5:8080", pos, str_quote(s, q));
     }
     if (parse_ip(s, colon - s, &b->ip)) {
-        return fail(err, errlen, "backend %zu %s: invalid IPv4 address", pos, str_quote(s, q));
+        return str_fail(-EINVAL, err, errlen, "backend %zu %s: invalid IPv4 address", pos,
+                        str_quote(s, q));
     }
     if (parse_port(colon + 1, strlen(colon + 1), &b->port)) {
-        return fail(err, errlen, "backend %zu %s: invalid port %s: expected 1 to 65535", pos,
-                    str_quote(s, q), str_quote(colon + 1, q2));
+        return str_fail(-EINVAL, err, errlen, "backend %zu %s: invalid port %s: expected 1 to "
+                        "65535", pos, str_quote(s, q), str_quote(colon + 1, q2));
     }
     problem = addr_unicast_problem(b->ip);
     if (problem) {
-        return fail(err, errlen, "backend %zu %s: not a unicast address: it is %s", pos,
-                    str_quote(s, q), problem);
+        return str_fail(-EINVAL, err, errlen, "backend %zu %s: not a unicast address: it is %s",
+                        pos, str_quote(s, q), problem);
     }
     if (b->ip == vip) {
-        return fail(err, errlen, "backend %zu %s: is the VIP itself", pos, str_quote(s, q));
+        return str_fail(-EINVAL, err, errlen, "backend %zu %s: is the VIP itself", pos,
+                        str_quote(s, q));
     }
     return 0;
 }
@@ -214,8 +204,8 @@ static int check_duplicates(struct indexed_backend *ib, size_t n, char *const *g
         }
     }
     if (dup) {
-        return fail(err, errlen, "backend %zu %s: duplicate of backend %zu", dup,
-                    str_quote(given[dup - 1], q), first);
+        return str_fail(-EINVAL, err, errlen, "backend %zu %s: duplicate of backend %zu", dup,
+                        str_quote(given[dup - 1], q), first);
     }
     return 0;
 }
@@ -277,16 +267,16 @@ int lb_config_from_msg(const Vswitch__AddLb *req, const struct lb_config_env *en
     cfg->dsr = !req->no_dsr;
 
     if (req->affinity_timeout > LB_CONFIG_MAX_AFFINITY) {
-        return fail(err, errlen, "invalid affinity timeout %u: expected 0 (none) to %d "
-                    "seconds", req->affinity_timeout, LB_CONFIG_MAX_AFFINITY);
+        return str_fail(-EINVAL, err, errlen, "invalid affinity timeout %u: expected 0 (none) to "
+                        "%d seconds", req->affinity_timeout, LB_CONFIG_MAX_AFFINITY);
     }
     cfg->affinity_timeout = req->affinity_timeout;
 
     if (*req->name) {
         problem = lb_config_name_problem(req->name, buf, sizeof buf);
         if (problem) {
-            return fail(err, errlen, "invalid name %s: %s; names are printable ASCII without "
-                        "spaces, ',' or '='", str_quote(req->name, q), problem);
+            return str_fail(-EINVAL, err, errlen, "invalid name %s: %s; names are printable ASCII "
+                            "without spaces, ',' or '='", str_quote(req->name, q), problem);
         }
         str_copy(cfg->name, req->name, sizeof cfg->name);
     } else {
@@ -294,8 +284,8 @@ int lb_config_from_msg(const Vswitch__AddLb *req, const struct lb_config_env *en
     }
 
     if (req->n_backends > LB_CONFIG_MAX_BACKENDS) {
-        return fail(err, errlen, "too many backends: %zu, at most %d", req->n_backends,
-                    LB_CONFIG_MAX_BACKENDS);
+        return str_fail(-EINVAL, err, errlen, "too many backends: %zu, at most %d",
+                        req->n_backends, LB_CONFIG_MAX_BACKENDS);
     }
     if (!req->n_backends) {
         return 0;

@@ -1,6 +1,7 @@
 /* See util.h. */
 #include "lib/util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,16 @@ const char *str_quote(const char *s, char buf[STR_QUOTE_LEN])
     buf[o++] = '"';
     buf[o] = '\0';
     return buf;
+}
+
+int str_fail(int error, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    vsnprintf(err, errlen, fmt, args);
+    va_end(args);
+    return error;
 }
 
 uint64_t time_msec(void)

@@ -21,6 +21,11 @@ size_t str_copy(char *dst, const char *src, size_t size);
 #define STR_QUOTE_LEN (STR_QUOTE_MAX * 4 + 8)
 const char *str_quote(const char *s, char buf[STR_QUOTE_LEN]);
 
+/* Formats the message into 'err' (as snprintf()) and returns 'error': one line for the
+ * parsers that say what they refuse, "return str_fail(-EINVAL, err, errlen, ...)". */
+int str_fail(int error, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Milliseconds and microseconds of CLOCK_MONOTONIC. */
 uint64_t time_msec(void);
 uint64_t time_usec(void);

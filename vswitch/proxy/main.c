@@ -89,12 +89,7 @@ static const char usage_text[] =
 "        Read vswitchd's state back and repair any drift this often (default 30s).\n"
 "    --list-page-size N\n"
 "        Objects per page when listing (default 500).\n"
-"    --log-level LEVEL\n"
-"        error, warn, info (default) or debug.\n"
-"    -h, --help\n"
-"        Print this help and exit.\n"
-"    -V, --version\n"
-"        Print the version and exit.\n"
+CLI_USAGE_COMMON_OPTIONS
 "\n"
 "    DURATION is a number with a unit: 100ms, 2s, 1m.\n"
 "\n"
@@ -126,9 +121,7 @@ static const struct option long_options[] = {
     { "sync-period", required_argument, NULL, OPT_SYNC },
     { "list-page-size", required_argument, NULL, OPT_PAGE },
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
+    CLI_OPTIONS_END,
 };
 
 static bool parse_bool(const char *flag, const char *s)
@@ -192,8 +185,8 @@ static void parse_options(int argc, char *argv[], struct options *o)
             .ctl_timeout_ms = 60000,
         },
     };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hV", long_options, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, long_options, usage_text,
+                           "vswitch-proxy " VSWITCH_VERSION)) != -1) {
         switch (c) {
         case OPT_KUBECONFIG: o->kubeconfig = optarg; break;
         case OPT_CONTEXT: o->context = optarg; break;
@@ -219,16 +212,6 @@ static void parse_options(int argc, char *argv[], struct options *o)
         case OPT_LOG_LEVEL:
             cli_log_level_arg(optarg);
             break;
-        case 'h':
-            fputs(usage_text, stdout);
-            exit(0);
-        case 'V':
-            printf("vswitch-proxy %s\n", VSWITCH_VERSION);
-            exit(0);
-        case ':':
-            cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-        default:
-            cli_bad_option(c, argv, long_options);
         }
     }
     cli_no_operands(argc, argv);

@@ -1,15 +1,14 @@
 /* /healthz and /metrics; see proxy-http.h. */
 #include "proxy/proxy-http.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LOG_MODULE "http"
 #include "lib/addr.h"
+#include "lib/http.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proxy/proxy.h"
@@ -18,22 +17,6 @@ struct proxy_http {
     struct proxy *proxy;
     struct MHD_Daemon *mhd;
 };
-
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
-                             const char *type, char *body, size_t len,
-                             enum MHD_ResponseMemoryMode mode)
-{
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
-    enum MHD_Result ret;
-
-    if (!resp) {
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    ret = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *data,
@@ -47,14 +30,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     const char *type;
 
     if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
-        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "only GET and HEAD\n",
-                     18, MHD_RESPMEM_PERSISTENT);
+        return http_reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+                                 "only GET and HEAD\n");
     }
     if (strcmp(url, "/healthz") && strcmp(url, "/livez") && strcmp(url, "/metrics")) {
-        static const char msg[] = "not found: try /healthz or /metrics\n";
-
-        return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", (char *) msg, sizeof msg - 1,
-                     MHD_RESPMEM_PERSISTENT);
+        return http_reply_static(conn, MHD_HTTP_NOT_FOUND, "text/plain",
+                                 "not found: try /healthz or /metrics\n");
     }
     f = open_memstream(&text, &len);
     if (!f) {
@@ -68,7 +49,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         type = "application/json";
     }
     fclose(f);
-    return reply(conn, status, type, text, len, MHD_RESPMEM_MUST_FREE);
+    return http_reply(conn, status, type, text, len, MHD_RESPMEM_MUST_FREE);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list args)
@@ -83,7 +64,6 @@ static void mhd_log(void *cls, const char *fmt, va_list args)
 int proxy_http_start(struct proxy *p, const char *addr, struct proxy_http **hp, char *err,
                      size_t errlen)
 {
-    struct sockaddr_in sin = { .sin_family = AF_INET };
     struct proxy_http *h;
     uint16_t port;
     be32 ip;
@@ -93,17 +73,9 @@ int proxy_http_start(struct proxy *p, const char *addr, struct proxy_http **hp, 
         snprintf(err, errlen, "invalid address '%s': expected IP:PORT", addr);
         return -EINVAL;
     }
-    sin.sin_addr.s_addr = ip;
-    sin.sin_port = htons(port);
     h = xcalloc(1, sizeof *h);
     h->proxy = p;
-    h->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                              handle, h,
-                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sin,
-                              MHD_OPTION_CONNECTION_LIMIT, 64u,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                              MHD_OPTION_END);
+    h->mhd = http_start(ip, port, handle, h, mhd_log, h);
     if (!h->mhd) {
         snprintf(err, errlen, "cannot serve on %s (address in use, or not on this host?)",
                  addr);

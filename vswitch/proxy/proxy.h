@@ -20,7 +20,7 @@
 
 #include "proxy/applier.h"
 #include "proxy/kubeconfig.h"
-#include "proxy/prom.h"
+#include "lib/prom.h"
 #include "proxy/reflector.h"
 #include "proxy/translate.h"
 
