@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # tests/k8s/cluster-lib.sh — a real Kubernetes 1.20 in namespaces made for the run, sourced
-# after tests/lib/netns.sh (whose cleanup stack removes everything on exit).
+# after tests/lib/lib.sh (whose cleanup stack removes everything on exit).
 #
 #   underlay (bridge br0, 192.168.X.0/24)
 #     ├── cp   .10  etcd, kube-apiserver (RBAC, Node authorizer, service CIDR 10.96.0.0/16),

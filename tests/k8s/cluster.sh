@@ -15,7 +15,7 @@ VSW_BUILD=$(cd "${2:-build}" 2>/dev/null && pwd) || { echo "$0: no build directo
 export VSW_BUILD
 VSW_TEST_NAME=k8s-$mode
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/netns.sh"
+. "$here/../lib/lib.sh"
 . "$here/cluster-lib.sh"
 
 section() { printf '\n=== %s\n' "$*"; }

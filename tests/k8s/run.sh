@@ -13,7 +13,7 @@ shift
 VSW_BUILD=$(cd "$build" 2>/dev/null && pwd) || { echo "run.sh: no build directory $build" >&2; exit 2; }
 export VSW_BUILD
 VSW_TEST_NAME=k8s-cluster
-. "$here/../lib/netns.sh"
+. "$here/../lib/lib.sh"
 . "$here/cluster-lib.sh"
 
 if [ $# -gt 0 ]; then

@@ -5,9 +5,7 @@
 # EndpointSliceNodeName gate off), and the policies are the same as from v1: all endpoints for
 # a Service, this node's only with internalTrafficPolicy Local; a watch event on v1beta1 is
 # followed; real HTTP through the cluster IP.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$VSW_LIB_DIR/lb.sh"
-. "$VSW_REPO/tests/k8s/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 proxy_preflight
 
 add_node node 10.244.1.0/24

@@ -6,8 +6,7 @@
 # started 2 s after the ADD, the ADD succeeds and the pod is wired.  (3) With no vswitchd at
 # all the ADD gives up after its bound (10 s) with code 11 and a message saying so, and leaves
 # no veth and no lease behind.
-. "$(dirname "$0")/../lib/netns.sh"
-. "$(dirname "$0")/../cni/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
 preflight
 
 cni_setup node 10.244.1.0/24
