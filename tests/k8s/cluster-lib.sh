@@ -538,3 +538,5 @@ _ds_pod_ready() {
 _web_count_is() { [ "$(web_pods | wc -l)" = "$1" ]; }
 # _web_pods_left_are N: N web pods exist at all (the terminating ones are gone).
 _web_pods_left_are() { [ "$(kc get pods -l app=web --no-headers 2>/dev/null | wc -l)" = "$1" ]; }
+
+_proxy_saw_410() { kc -n kube-system logs "$1" -c vswitch-proxy --since=3m | grep -q '410 Gone'; }
