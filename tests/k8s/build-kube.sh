@@ -95,9 +95,10 @@ sed -i "s/^KUBE_GIT_MAJOR=.*/KUBE_GIT_MAJOR='$major'/; s/^KUBE_GIT_MINOR=.*/KUBE
 log "building ${BINS[*]} $KUBE_VERSION with $(go version | cut -d' ' -f3) (10 to 35 min on 2 cores, with the load of the machine)"
 what=""
 for b in "${BINS[@]}"; do what+="cmd/$b "; done
-# GOFLAGS=-mod=vendor: the tree is vendored and no module proxy is to be asked.
+# GOFLAGS=-mod=vendor: the tree is vendored and no module proxy is to be asked.  (The build
+# keeps its Go cache in _output, removed with the tree.)
 (cd "$WORK/src" &&
-    GOFLAGS=-mod=vendor GOCACHE="$CACHE/gocache" GOPATH="$WORK/gopath" \
+    GOFLAGS=-mod=vendor \
     KUBE_GIT_VERSION_FILE="$WORK/version.env" GOMAXPROCS=2 \
     make WHAT="${what% }" KUBE_BUILD_PLATFORMS=linux/amd64) > "$WORK/../build-$VERSION.log" 2>&1 ||
     { echo "build-kube: make failed; last lines of $CACHE/build-$VERSION.log:" >&2
@@ -108,7 +109,6 @@ for b in "${BINS[@]}"; do
     install -m 0755 "$WORK/src/_output/local/bin/linux/amd64/$b" "$DIR.tmp/$b"
 done
 rm -rf "$DIR"; mv "$DIR.tmp" "$DIR"
-rm -rf "$CACHE/gocache"       # kept only while a build has not succeeded: a retry reuses it
 log "built in $(( $(date +%s) - start )) s: $DIR ($("$DIR/kubelet" --version))"
 [ $PRINT_DIR = 1 ] && echo "$DIR"
 exit 0

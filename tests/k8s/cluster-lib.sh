@@ -141,6 +141,13 @@ kc_images() {
     printf '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n%%s %%s\\n" "$(hostname)" "$REMOTE_ADDR"\n' \
         >"$r/www/cgi-bin/who"
     chmod 0755 "$r/www/cgi-bin/who"
+    # The clients' HTTP tool: busybox-static's wget and nc crash (SIGSEGV) resolving even an
+    # address literal, in an image without glibc's NSS modules: curl with its libraries.
+    local lib
+    install -D -m 0755 "$(command -v curl)" "$r/usr/bin/curl"
+    for lib in $(ldd "$(command -v curl)" | awk '/=> \//{print $3} /^[ \t]*\//{print $1}'); do
+        [ -e "$r$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$r$lib"
+    done
     bash "$VSW_REPO/examples/k8s/build-image.sh" --rootfs "$r" --name vswitch.test/busybox:1 \
         --out "$d/busybox.tar" || fail "cannot pack the busybox image"
     bash "$VSW_REPO/examples/k8s/build-image.sh" "$VSW_BUILD" >/dev/null ||
@@ -488,7 +495,7 @@ web_pods() {
 # kubelet's streaming server over the underlay), one "POD CLIENT_ADDR" answer a line.
 from_client() {
     local n=$1 url=${2:-http://$WEB_VIP/cgi-bin/who}
-    kc exec client -- sh -c "for i in \$(seq $n); do wget -q -T 3 -O - '$url' || echo FAILED; done"
+    kc exec client -- sh -c "for i in \$(seq $n); do curl -s --max-time 3 '$url' || echo FAILED; done"
 }
 
 # client_pid: the client container's process as the node n1 sees it, to enter its network
