@@ -169,8 +169,9 @@ deps:
 	@bash tests/deps.sh check
 
 # make check: the include layers first (tests/check-layers.py), then the plain build and the
-# sanitizer build in build/san, each running the unit tests and the system tests.
-# CHECK_SAN=0 skips the sanitizer pass.
+# sanitizer build in build/san, each running the unit tests and the system tests.  The plain
+# build also runs the cluster tests (tests/k8s/run.sh: a Kubernetes 1.20 built once from
+# Debian's source package, cached). CHECK_SAN=0 skips the sanitizer pass.
 CHECK_SAN ?= 1
 check: deps
 	python3 tests/check-layers.py --self-test
@@ -181,6 +182,7 @@ check: deps
 	bash tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 	bash tests/system/run.sh $(BUILD)
 	bash tests/k8s/build-kube.sh
+	bash tests/k8s/run.sh $(BUILD)
 ifeq ($(CHECK_SAN),1)
 	$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined \
 	    CFLAGS="-O1 -g" all build/san/unit-tests
