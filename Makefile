@@ -13,7 +13,14 @@
 PREFIX    ?= /usr/local
 BUILD     ?= build
 CC        ?= cc
-PKGS      := libuv libmnl libprotobuf-c sqlite3 jansson libmicrohttpd libcurl yaml-0.1
+PKGS      := libuv libmnl libprotobuf-c sqlite3 jansson libmicrohttpd libcurl yaml-0.1 libbpf
+# Only vswitchd programs nftables (its masquerade rules).
+NFT_PKG   := libnftables
+# The kernel fast path (vswitch/dp/bpf/*.bpf.c) is compiled by clang for the BPF target and
+# embedded in the binaries through a bpftool skeleton; BPF_CC must be clang whatever CC is.
+BPF_CC    ?= clang
+# Debian installs bpftool in /usr/sbin, which a user's PATH may not hold.
+BPFTOOL   ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 
 WARNINGS  := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wpointer-arith -Wformat-security -Wcast-align -Wno-unused-parameter \
@@ -26,6 +33,7 @@ PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(CFLAGS) -D_GNU_SOURCE -MMD -MP \
              -I. -Ivswitch -I$(BUILD) $(PKG_CFLAGS)
 LDLIBS     = $(PKG_LIBS) -lpthread
+NFT_LIBS   = $(eval NFT_LIBS := $(shell pkg-config --libs $(NFT_PKG)))$(NFT_LIBS)
 
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -48,6 +56,8 @@ CTL_SRC    := $(wildcard vswitch/ctl/*.c)
 CNI_SRC    := $(wildcard cni/*.c)
 PROXY_SRC  := $(wildcard vswitch/proxy/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
+BPF_SRC    := $(wildcard vswitch/dp/bpf/*.bpf.c)
+BPF_SKEL   := $(patsubst vswitch/dp/bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -71,7 +81,9 @@ all: $(BINS)
 # The build's Debian packages, installed if missing (a fresh machine).  Every compile waits
 # for it through the generated header, which every object is ordered after.
 deps-build:
-	@pkg-config --exists $(PKGS) && command -v protoc-c >/dev/null || bash tests/deps.sh build
+	@pkg-config --exists $(PKGS) $(NFT_PKG) && command -v protoc-c >/dev/null \
+	    && command -v $(BPF_CC) >/dev/null && command -v $(BPFTOOL) >/dev/null \
+	    || bash tests/deps.sh build
 
 # One protoc-c run makes both files (a grouped target: -j2 must not run it twice at once).
 $(PROTO_C) $(PROTO_H) &: proto/vswitch.proto | deps-build
@@ -84,8 +96,24 @@ $(BUILD)/obj/proto/vswitch.pb-c.o: $(PROTO_C)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
-# Everything may include the generated header, so it must exist before any compile.
-$(BUILD)/obj/%.o: %.c | $(PROTO_H)
+# BPF objects: no libc headers (the BPF target has none), only the kernel's uapi, found in the
+# multiarch directory for <asm/...> (asked of clang when first used: deps-build installs it);
+# -g for the BTF that maps and the skeleton need.
+BPF_ARCH   = $(eval BPF_ARCH := $(shell $(BPF_CC) -print-multiarch))$(BPF_ARCH)
+BPF_CFLAGS = -target bpf -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
+             -I. -Ivswitch -I/usr/include/$(BPF_ARCH)
+$(BUILD)/bpf/%.bpf.o: vswitch/dp/bpf/%.bpf.c | deps-build
+	@mkdir -p $(dir $@)
+	@echo "  BPFCC   $<"
+	$(Q)$(BPF_CC) $(BPF_CFLAGS) -c -o $@ $<
+# The skeleton embeds the object, so the binaries need no file at run time.
+.SECONDARY: $(patsubst %.skel.h,%.bpf.o,$(BPF_SKEL))
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+# Everything may include the generated headers, so they must exist before any compile.
+$(BUILD)/obj/%.o: %.c | $(PROTO_H) $(BPF_SKEL)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -107,7 +135,7 @@ $(BUILD)/libvswitch-proxy.a: $(PROXY_OBJ)
 $(BUILD)/vswitchd: $(DAEMON_MAIN) $(BUILD)/libvswitch-daemon.a $(BUILD)/libdp.a \
                   $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(NFT_LIBS)
 
 $(BUILD)/vsctl: $(CTL_MAIN) $(BUILD)/libvsctl.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
@@ -125,7 +153,7 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libvswitch-daemon.a $(BUILD)/libvsctl.
                      $(BUILD)/libvswitch-cni.a $(BUILD)/libvswitch-proxy.a \
                      $(BUILD)/libdp.a $(BUILD)/libvswitch.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(NFT_LIBS) -lcriterion
 
 # make fuzz: the libFuzzer targets tests/fuzz/fuzz-*.c, with every product source they may
 # use rebuilt by clang with coverage and ASan/UBSan in $(FUZZ_DIR)/obj, and the seed generator.
@@ -142,7 +170,7 @@ FUZZ_LIB_OBJ := $(call fuzz_obj,$(FUZZ_LIB_SRC)) $(FUZZ_DIR)/obj/proto/vswitch.p
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_SECONDS ?= 20
 
-$(FUZZ_DIR)/obj/%.o: %.c | $(PROTO_H)
+$(FUZZ_DIR)/obj/%.o: %.c | $(PROTO_H) $(BPF_SKEL)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
@@ -230,4 +258,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/bpf $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)

@@ -5,10 +5,12 @@
 set -euo pipefail
 
 build=(gcc make pkg-config libuv1-dev libmnl-dev libjansson-dev libprotobuf-c-dev
-       protobuf-c-compiler libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev)
+       protobuf-c-compiler libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev
+       clang libbpf-dev libelf-dev zlib1g-dev bpftool libnftables-dev)
 check=("${build[@]}" libcriterion-dev iproute2 iperf3 iputils-ping tcpdump python3-scapy
        procps curl ethtool clang libclang-rt-dev jq
        golang-go golang-github-appc-cni-dev dpkg-dev containernetworking-plugins openssl
+       nftables iptables
        # The Kubernetes cluster tests (tests/k8s/): the kube binaries' build from Debian's
        # source package (tests/k8s/build-kube.sh), etcd, the runtime, the images' tools.
        rsync golang-github-modern-go-reflect2-dev

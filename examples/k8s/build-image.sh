@@ -92,6 +92,7 @@ copy_with_libs "$rootfs" "$build/vsctl" /usr/local/bin/vsctl
 copy_with_libs "$rootfs" "$build/vswitch-cni" /usr/local/bin/vswitch-cni
 copy_with_libs "$rootfs" /usr/lib/cni/host-local /usr/lib/cni/host-local
 copy_with_libs "$rootfs" /usr/lib/cni/loopback /usr/lib/cni/loopback
+copy_with_libs "$rootfs" /usr/lib/cni/portmap /usr/lib/cni/portmap
 copy_with_libs "$rootfs" "$(command -v curl)" /usr/bin/curl
 copy_with_libs "$rootfs" "$(command -v jq)" /usr/bin/jq
 install -D -m 0755 "$busybox" "$rootfs/bin/busybox"

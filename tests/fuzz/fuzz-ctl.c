@@ -136,6 +136,9 @@ static void daemon_open(struct vswitchd *vd)
         .max_flow_pairs = cfg->max_flow_pairs, .flow_ttl = cfg->flow_ttl,
     };
     scene = scene_new(&dp_cfg);
+    if (!scene) {
+        die("scene_new", "no datapath");
+    }
     log_set_level(LOG_LVL_ERR);
     vd->dp = scene->dp;
 }

@@ -139,6 +139,9 @@ static inline void fuzz_fail(const char *fmt, ...)
         }                                                                       \
     } while (0)
 
+/* A step of setting up the scene must work. */
+#define FUZZ_SETUP(step) FUZZ_CHECK((step) == 0, "setup failed: %s", #step)
+
 /* The scene of a target and what its inputs change in it. */
 struct fuzz_scene {
     struct scene *s;
@@ -149,11 +152,11 @@ struct fuzz_scene {
 /* The DSR policy, whole or ('one') with its first backend only. */
 static inline void fuzz_set_dsr_policy(struct fuzz_scene *fs, bool one)
 {
-    scene_service(fs->s, &(struct scene_service) {
+    FUZZ_SETUP(scene_service(fs->s, &(struct scene_service) {
         .vip = FUZZ_VIP_DSR ":80/tcp", .name = "LB_DSR_fuzz",
         .backends = one ? "10.244.1.6:8080"
                   : fs->overlay ? "10.244.1.6:8080 10.244.1.7:8080 " FUZZ_REMOTE_BACKEND ":8080"
-                  : "10.244.1.6:8080 10.244.1.7:8080" });
+                  : "10.244.1.6:8080 10.244.1.7:8080" }));
 }
 
 static const struct scene_service FUZZ_SERVICES[] = {
@@ -170,7 +173,7 @@ static inline void fuzz_set_policies(struct fuzz_scene *fs)
     fuzz_set_dsr_policy(fs, false);
     fs->replaced = false;
     for (size_t i = 0; i < FUZZ_N_SERVICES; i++) {
-        scene_service(fs->s, &FUZZ_SERVICES[i]);
+        FUZZ_SETUP(scene_service(fs->s, &FUZZ_SERVICES[i]));
     }
 }
 
@@ -185,13 +188,14 @@ static inline void fuzz_scene_open(struct fuzz_scene *fs, uint16_t vxlan_port)
         cfg.vxlan_port = vxlan_port;
     }
     fs->s = scene_new(&cfg);
+    FUZZ_CHECK(fs->s, "setup failed: scene_new");
     fs->overlay = vxlan_port != 0;
     log_set_level(LOG_LVL_ERR);
     for (int i = 0; i < FUZZ_N_PODS; i++) {
-        scene_port(fs->s, FUZZ_PODS[i].name, FUZZ_PODS[i].ip, FUZZ_PODS[i].mac);
+        FUZZ_SETUP(scene_port(fs->s, FUZZ_PODS[i].name, FUZZ_PODS[i].ip, FUZZ_PODS[i].mac));
     }
     if (fs->overlay) {
-        scene_peer(fs->s, FUZZ_PEER_IP, FUZZ_PEER_CIDR);
+        FUZZ_SETUP(scene_peer(fs->s, FUZZ_PEER_IP, FUZZ_PEER_CIDR));
     }
     fuzz_set_policies(fs);
 }
@@ -224,8 +228,8 @@ static inline void fuzz_scene_reset(struct fuzz_scene *fs)
     dp_port_list(fs->s->dp, &ports, &n);
     for (size_t i = 0; i < n; i++) {
         if (!strcmp(ports[i].name, pod3->name) && ports[i].mac_learned) {
-            scene_port_del(fs->s, pod3->name);
-            scene_port(fs->s, pod3->name, pod3->ip, pod3->mac);
+            FUZZ_SETUP(scene_port_del(fs->s, pod3->name));
+            FUZZ_SETUP(scene_port(fs->s, pod3->name, pod3->ip, pod3->mac));
         }
     }
     free(ports);
@@ -274,6 +278,19 @@ static inline void fuzz_dump_all(struct fuzz_scene *fs)
     free(ports);
     dp_drop_stats(dp, drops);
     dp_table_stats(dp, &ts);
+}
+
+/* One input: the scene reset, each record run by 'run_record', then every table dumped. */
+static inline void fuzz_run_input(struct fuzz_scene *fs, const uint8_t *data, size_t size,
+                                  void (*run_record)(const struct fuzz_record *))
+{
+    struct fuzz_record r;
+
+    fuzz_scene_reset(fs);
+    while (fuzz_record_next(&data, &size, &r)) {
+        run_record(&r);
+    }
+    fuzz_dump_all(fs);
 }
 
 /* True if a frame from pod port 'port' (pod1, pod2: they have a fixed MAC) carries another

@@ -61,12 +61,6 @@ static void run_record(const struct fuzz_record *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fuzz_record r;
-
-    fuzz_scene_reset(&fs);
-    while (fuzz_record_next(&data, &size, &r)) {
-        run_record(&r);
-    }
-    fuzz_dump_all(&fs);
+    fuzz_run_input(&fs, data, size, run_record);
     return 0;
 }

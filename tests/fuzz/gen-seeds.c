@@ -3,8 +3,8 @@
  * the seeds follow the code: the frames the unit tests use for the parser (flow-key), record
  * sequences that open, answer and close connections through every kind of policy in the
  * fuzz scene (pipeline, overlay; see fuzz-dp.h), control streams of every request kind
- * (ctl), and batches of TCP segments to join (gro).  tests/fuzz/run.sh runs it before the targets; the text targets' seeds are files
- * in tests/fuzz/corpus/.
+ * (ctl), and batches of TCP segments to join (gro).  tests/fuzz/run.sh runs it before the
+ * targets; the text targets' seeds are files in tests/fuzz/corpus/.
  *
  * Usage: gen-seeds OUTDIR */
 #include <errno.h>

@@ -377,12 +377,13 @@ _kc_nodes_registered() {
 # --- the product --------------------------------------------------------------------------
 
 # kc_deploy: examples/k8s/ applied as a user does: the image name is the one `make image`
-# wrote, the API server's address is the control plane's.
+# wrote; the API server's address, the cluster and service CIDRs are this cluster's.
 kc_deploy() {
     local out=$KC_DIR/manifests
     mkdir -p "$out"
     cp "$VSW_REPO"/examples/k8s/*.yaml "$out/"
-    sed -i "s|apiserver-host: \".*\"|apiserver-host: \"$KC_CP_IP\"|; s|log-level: \"info\"|log-level: \"debug\"|" \
+    sed -i "s|apiserver-host: \".*\"|apiserver-host: \"$KC_CP_IP\"|; s|log-level: \"info\"|log-level: \"debug\"|
+            s|cluster-cidr: \".*\"|cluster-cidr: \"$KC_CLUSTER_CIDR\"|; s|service-cidr: \".*\"|service-cidr: \"$KC_SERVICE_CIDR\"|" \
         "$out/01-config.yaml"
     grep -q "apiserver-host: \"$KC_CP_IP\"" "$out/01-config.yaml" ||
         fail "cannot set apiserver-host in 01-config.yaml"

@@ -114,13 +114,18 @@ PROXY_STARTS=0
 # proxy_start NODE [ARGS...]: vswitch-proxy in NODE's namespace against the test server and
 # NODE's vswitchd, as node NODE, healthz on 127.0.0.1:10256 and metrics on :10249.  Stopped on
 # exit; its log is checked for sanitizer reports.
-proxy_start() {
-    local n=$1; shift
+proxy_start() { proxy_start_in "$1" "$@"; }
+
+# proxy_start_in NS NODE [ARGS...]: NODE's proxy as proxy_start starts it, but in namespace NS
+# (the test server's, when NODE's namespace does not reach it); ARGS then move its healthz and
+# metrics off the ports of NS's own proxy.
+proxy_start_in() {
+    local in=$1 n=$2; shift 2
     PROXY_STARTS=$((PROXY_STARTS + 1))
     PROXY_LOG[$n]=$VSW_TMPDIR/proxy-$n.$PROXY_STARTS.log
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
-        ip netns exec "$(ns "$n")" "$VSW_BUILD/vswitch-proxy" --kubeconfig "$K8S_KUBECONFIG" \
+        ip netns exec "$(ns "$in")" "$VSW_BUILD/vswitch-proxy" --kubeconfig "$K8S_KUBECONFIG" \
             --node-name "$n" --ctl "${VSW_CTL[$n]}" --log-level debug "$@" \
             >"${PROXY_LOG[$n]}" 2>&1 &
     PROXY_PID[$n]=$!

@@ -65,7 +65,7 @@ import time
 sys.dont_write_bytecode = True          # no __pycache__ left in tests/lib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pkt  # noqa: E402  (tests/lib/pkt.py: eth, ipv4, icmp_echo, csum, raw_socket)
-from tool import SHOW, out, read_line, run, send_partial, unix  # noqa: E402
+from tool import SHOW, echo_round, out, read_line, run, send_partial, unix  # noqa: E402
 
 STOP = os.environ.get("ROBUST_STOP")
 
@@ -122,16 +122,7 @@ def hold(ip, port, n, seconds, interval=0.1, timeout=20):
         try:
             while time.time() < end and not stopped():
                 rounds += 1
-                msg = b"ping %d %d\n" % (i, rounds)
-                s.sendall(msg)
-                s.settimeout(timeout)
-                got = b""
-                while len(got) < len(msg):
-                    b = s.recv(len(msg) - len(got))
-                    if not b:
-                        raise ConnectionError("closed")
-                    got += b
-                if got != msg:
+                if not echo_round(s, b"ping %d %d\n" % (i, rounds), timeout):
                     results[i] = "conn %d %s corrupt %.3f" % (i, name, time.time())
                     return
                 now = time.time()

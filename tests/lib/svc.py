@@ -37,7 +37,7 @@ import threading
 import time
 
 sys.dont_write_bytecode = True          # no __pycache__ left in tests/lib
-from tool import read_line, run  # noqa: E402  (tests/lib/tool.py)
+from tool import echo_round, read_line, run  # noqa: E402  (tests/lib/tool.py)
 
 
 def _listening():
@@ -130,15 +130,7 @@ def streams(ip, port, want, seconds, maxconn=60):
             if name in result:
                 continue
             try:
-                s.sendall(msg)
-                s.settimeout(timeout)
-                got = b""
-                while len(got) < len(msg):
-                    b = s.recv(len(msg) - len(got))
-                    if not b:
-                        raise ConnectionError("closed")
-                    got += b
-                if got != msg:
+                if not echo_round(s, msg, timeout):
                     result[name] = "corrupt %.3f" % time.time()
             except ConnectionResetError:
                 result[name] = "reset %.3f" % time.time()

@@ -34,6 +34,20 @@ def read_line(s, timeout):
     return buf.decode(errors="replace").strip()
 
 
+def echo_round(s, msg, timeout):
+    """Sends 'msg' on 's' and reads as many bytes back within 'timeout' seconds; True if they
+    are 'msg'.  ConnectionError if the peer closed, socket.timeout if it was too slow."""
+    s.sendall(msg)
+    s.settimeout(timeout)
+    got = b""
+    while len(got) < len(msg):
+        b = s.recv(len(msg) - len(got))
+        if not b:
+            raise ConnectionError("closed")
+        got += b
+    return got == msg
+
+
 def unix(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(path)

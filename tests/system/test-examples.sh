@@ -153,13 +153,14 @@ install_cni() {
         KUBERNETES_SERVICE_PORT="$K8S_PORT" MTU="$mtu" SA_DIR="$VSW_TMPDIR/sa" \
         HOST_CNI_BIN="$host/opt/cni/bin" HOST_CNI_CONF="$host/etc/cni/net.d" \
         RUN_DIR="$host/run/vswitch" PLUGIN="$VSW_BUILD/vswitch-cni" \
-        HOST_LOCAL=/usr/lib/cni/host-local sh "$script"
+        HOST_LOCAL=/usr/lib/cni/host-local PORTMAP=/usr/lib/cni/portmap sh "$script"
 }
 assert_ok "install-cni.sh for node-a" install_cni node-a
 assert_ok "install-cni.sh again (it replaces what it installed)" install_cni node-a
 assert_ok "the plugin installed as vswitch" \
     cmp "$VSW_BUILD/vswitch-cni" "$host/opt/cni/bin/vswitch"
 assert_ok "host-local installed" test -x "$host/opt/cni/bin/host-local"
+assert_ok "portmap installed" test -x "$host/opt/cni/bin/portmap"
 assert_ok "loopback installed (containerd's CRI needs it for every pod's lo)" \
     test -x "$host/opt/cni/bin/loopback"
 assert_eq "the pod CIDR left for vswitchd" "10.244.7.0/24" "$(cat "$host/run/vswitch/pod-cidr")"
@@ -169,6 +170,8 @@ assert_eq "the conflist" "$want 0.0.0.0/0" \
     "$(jq -r '[.name, (.plugins[0] | .type, .ctl, .mtu, .ipam.type, .ipam.ranges[0][0].subnet,
                                       .ipam.ranges[0][0].gateway, .ipam.routes[0].dst)]
               | map(tostring) | join(" ")' "$conflist")"
+assert_eq "the conflist chains portmap for hostPorts" "portmap true" \
+    "$(jq -r '.plugins[1] | "\(.type) \(.capabilities.portMappings)"' "$conflist")"
 out=$(install_cni node-c 2>&1) && fail "install-cni.sh for a Node without a pod CIDR succeeded"
 assert_match "a Node without a pod CIDR is refused, saying why" "node-c has no spec.podCIDR" "$out"
 out=$(install_cni node-z 2>&1) && fail "install-cni.sh for an unknown Node succeeded"
@@ -192,6 +195,7 @@ cnitool_on del vswitch pod1
 
 # --- examples/cni -----------------------------------------------------------------------------
 
-assert_eq "examples/cni/10-vswitch.conflist" "vswitch host-local" \
-    "$(jq -r '.plugins[0] | "\(.type) \(.ipam.type)"' "$EX/cni/10-vswitch.conflist")"
+assert_eq "examples/cni/10-vswitch.conflist" "vswitch host-local portmap true" \
+    "$(jq -r '(.plugins[0] | "\(.type) \(.ipam.type)"), (.plugins[1] | "\(.type) \(.capabilities.portMappings)")' \
+       "$EX/cni/10-vswitch.conflist" | tr '\n' ' ' | sed 's/ $//')"
 log "PASS"

@@ -31,13 +31,8 @@ k8sctl slice default web-a --service web --port http:8080/TCP \
     --ep 10.244.2.11,node=node2 --ep 10.244.2.12,node=node2
 
 proxy_start node1 --sync-period 2s
-PROXY_LOG[node2]=$VSW_TMPDIR/proxy-node2.log
-ip netns exec "$(ns node1)" "$VSW_BUILD/vswitch-proxy" --kubeconfig "$K8S_KUBECONFIG" \
-    --node-name node2 --ctl "${VSW_CTL[node2]}" --healthz-bind-address 127.0.0.1:20256 \
-    --metrics-bind-address 127.0.0.1:20249 --sync-period 2s --log-level debug \
-    >"${PROXY_LOG[node2]}" 2>&1 &
-PROXY_PID[node2]=$!
-on_exit "proxy_stop node2"
+proxy_start_in node1 node2 --healthz-bind-address 127.0.0.1:20256 \
+    --metrics-bind-address 127.0.0.1:20249 --sync-period 2s
 wait_synced node1
 
 peers() { vsctl_on "$1" --json show | jq -r '.peers[] | "\(.node_ip) \(.pod_cidr)"' | sort | tr '\n' ' '; }

@@ -35,6 +35,29 @@ expect_refusal "flow pairs per pod out of range" "${base[@]}" --pod-cidr 10.244.
     --max-flow-pairs-per-pod 16777217
 expect_refusal "flow pairs per pod negative" "${base[@]}" --pod-cidr 10.244.1.0/24 \
     --max-flow-pairs-per-pod -1
+# expect_message: the last refusal's message says this (what is wrong, and with what).
+expect_message() {
+    grep -qF -- "$1" "$d/vswitchd-flags.$i.log" ||
+        fail "the message does not say '$1': $(cat "$d/vswitchd-flags.$i.log")"
+}
+expect_refusal "cluster CIDR not a CIDR" "${base[@]}" --pod-cidr 10.244.1.0/24 \
+    --cluster-cidr 10.244.0.1/16
+expect_message "invalid --cluster-cidr '10.244.0.1/16': expected A.B.C.D/N with the host bits zero"
+expect_refusal "cluster CIDR without the pod CIDR" "${base[@]}" --pod-cidr 10.244.1.0/24 \
+    --cluster-cidr 10.245.0.0/16
+expect_message "--cluster-cidr 10.245.0.0/16 does not contain --pod-cidr 10.244.1.0/24"
+expect_refusal "service CIDR overlapping the pods" "${base[@]}" --pod-cidr 10.244.1.0/24 \
+    --cluster-cidr 10.244.0.0/16 --service-cidr 10.0.0.0/8
+expect_message "--service-cidr 10.0.0.0/8 overlaps --pod-cidr 10.244.1.0/24"
+expect_refusal "masquerade neither true nor false" "${base[@]}" --pod-cidr 10.244.1.0/24 \
+    --cluster-cidr 10.244.0.0/16 --masquerade yes
+expect_message "invalid --masquerade 'yes': expected true or false"
+expect_refusal "masquerade without a cluster CIDR" "${base[@]}" --pod-cidr 10.244.1.0/24 \
+    --masquerade true
+expect_message "--masquerade true needs --cluster-cidr"
+expect_refusal "established timeout out of range" "${base[@]}" --pod-cidr 10.244.1.0/24 \
+    --tcp-established-timeout 0
+expect_message "invalid --tcp-established-timeout '0'"
 expect_refusal "database in a missing directory" --ctl "$d/s.sock" --db /proc/nonexistent/conf.db \
     --pod-cidr 10.244.1.0/24
 expect_refusal "control socket in a missing directory" --ctl /proc/nonexistent/s.sock \

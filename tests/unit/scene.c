@@ -18,6 +18,15 @@ static void die(const char *what, const char *why)
     abort();
 }
 
+/* Says why a step failed; returns 'error'. */
+static int failed(int error, const char *what, const char *why)
+{
+    if (error) {
+        fprintf(stderr, "scene: %s: %s\n", what, why);
+    }
+    return error;
+}
+
 be32 scene_ip(const char *s)
 {
     be32 ip;
@@ -57,8 +66,9 @@ struct scene *scene_new(const struct dp_config *cfg_)
     if (eth_addr_is_zero(cfg.router_mac)) {
         cfg.router_mac = addr_mac_from_ip(cfg.gateway);
     }
-    if (dp_create(&cfg, &s->dp, err, sizeof err)) {
-        die("dp_create", err);
+    if (failed(dp_create(&cfg, &s->dp, err, sizeof err), "dp_create", err)) {
+        free(s);
+        return NULL;
     }
     add_port_name(s, cfg.host_port);
     return s;
@@ -72,25 +82,29 @@ void scene_free(struct scene *s)
     }
 }
 
-void scene_port(struct scene *s, const char *name, const char *ip, const char *mac_str)
+int scene_port(struct scene *s, const char *name, const char *ip, const char *mac_str)
 {
     struct eth_addr mac;
     char err[256];
+    int error;
 
     if (mac_str && addr_parse_mac(mac_str, &mac)) {
         die("not a MAC address", mac_str);
     }
-    if (dp_port_add(s->dp, name, DP_PORT_DUMMY, scene_ip(ip), mac_str ? &mac : NULL, false,
-                    err, sizeof err)) {
-        die("dp_port_add", err);
+    error = dp_port_add(s->dp, name, DP_PORT_DUMMY, scene_ip(ip), mac_str ? &mac : NULL,
+                        false, err, sizeof err);
+    if (!failed(error, "dp_port_add", err)) {
+        add_port_name(s, name);
     }
-    add_port_name(s, name);
+    return error;
 }
 
-void scene_port_del(struct scene *s, const char *name)
+int scene_port_del(struct scene *s, const char *name)
 {
-    if (dp_port_del(s->dp, name)) {
-        die("dp_port_del", name);
+    int error = dp_port_del(s->dp, name);
+
+    if (failed(error, "dp_port_del", name)) {
+        return error;
     }
     for (size_t i = 0; i < s->n_ports; i++) {
         if (!strcmp(s->ports[i], name)) {
@@ -99,9 +113,10 @@ void scene_port_del(struct scene *s, const char *name)
             break;
         }
     }
+    return 0;
 }
 
-void scene_peer(struct scene *s, const char *node_ip, const char *pod_cidr)
+int scene_peer(struct scene *s, const char *node_ip, const char *pod_cidr)
 {
     struct cidr cidr;
     char err[256];
@@ -109,9 +124,8 @@ void scene_peer(struct scene *s, const char *node_ip, const char *pod_cidr)
     if (addr_parse_cidr(pod_cidr, &cidr)) {
         die("not a CIDR", pod_cidr);
     }
-    if (dp_peer_set(s->dp, scene_ip(node_ip), &cidr, err, sizeof err)) {
-        die("dp_peer_set", err);
-    }
+    return failed(dp_peer_set(s->dp, scene_ip(node_ip), &cidr, err, sizeof err),
+                  "dp_peer_set", err);
 }
 
 /* "IP:PORT/PROTO" into the spec's VIP, port and protocol. */
@@ -137,7 +151,7 @@ static void parse_vip(const char *vip, struct dp_lb_spec *spec)
     }
 }
 
-void scene_service(struct scene *s, const struct scene_service *svc)
+int scene_service(struct scene *s, const struct scene_service *svc)
 {
     struct dp_lb_backend backends[16];
     struct dp_lb_spec spec = {
@@ -158,9 +172,7 @@ void scene_service(struct scene *s, const struct scene_service *svc)
         }
         spec.n_backends++;
     }
-    if (dp_lb_set(s->dp, &spec, err, sizeof err)) {
-        die("dp_lb_set", err);
-    }
+    return failed(dp_lb_set(s->dp, &spec, err, sizeof err), "dp_lb_set", err);
 }
 
 int scene_inject(struct scene *s, const char *port, const struct pkt_spec *spec,

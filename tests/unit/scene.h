@@ -4,7 +4,8 @@
  * what the datapath sent on any of its ports.
  *
  * It depends on no test framework, since the fuzz targets use it too: a setup step that
- * fails prints why and aborts, which fails the test or the fuzz run. */
+ * fails says why on stderr and returns an error for the caller to check (a unit test asserts
+ * it, a fuzz target aborts); only a malformed constant of the test's own aborts. */
 #ifndef TESTS_UNIT_SCENE_H
 #define TESTS_UNIT_SCENE_H 1
 
@@ -36,20 +37,21 @@ struct scene_service {
 /* Makes a datapath from 'cfg' (NULL: all defaults) with a dummy host port "vsw0": a zero
  * pod_cidr means 10.244.1.0/24, a zero gateway the CIDR's first address, a zero router MAC
  * the gateway's.  Logs only warnings and worse.  The thread is not started: every frame
- * injected runs synchronously in the caller's thread. */
+ * injected runs synchronously in the caller's thread.  NULL if dp_create() failed. */
 struct scene *scene_new(const struct dp_config *cfg);
 /* Destroys the datapath.  Accepts NULL. */
 void scene_free(struct scene *);
 
+/* Each returns 0 or the datapath's negative errno. */
 /* Adds the dummy pod port 'name' holding 'ip', with 'mac' (NULL: learned from its first
  * frame). */
-void scene_port(struct scene *, const char *name, const char *ip, const char *mac);
+int scene_port(struct scene *, const char *name, const char *ip, const char *mac);
 /* Deletes the port 'name'. */
-void scene_port_del(struct scene *, const char *name);
+int scene_port_del(struct scene *, const char *name);
 /* Declares the overlay peer 'node_ip' owning 'pod_cidr'. */
-void scene_peer(struct scene *, const char *node_ip, const char *pod_cidr);
+int scene_peer(struct scene *, const char *node_ip, const char *pod_cidr);
 /* Creates or replaces the policy of 'svc'. */
-void scene_service(struct scene *, const struct scene_service *svc);
+int scene_service(struct scene *, const struct scene_service *svc);
 
 /* Builds the frame 'spec' describes and runs it through the pipeline as received on 'port'
  * with 'vnet' (NULL: none).  Returns dp_inject()'s verdict: 0 forwarded, a drop reason, or a

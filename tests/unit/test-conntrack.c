@@ -264,6 +264,42 @@ Test(conntrack, a_full_table_never_evicts_an_assured_pair)
     ct_destroy(&ct);
 }
 
+/* With the day-long established timeout, a full table of assured pairs still makes room:
+ * the idlest of a sample, once it has been silent for 5 minutes; a pair in use is kept, and
+ * before 5 minutes of silence the new connection is refused as before. */
+Test(conntrack, a_full_table_evicts_an_assured_pair_silent_for_minutes)
+{
+    static const struct ct_timeouts day = {
+        .tcp_syn_sent_ms = 30000, .tcp_established_ms = 86400000, .tcp_closing_ms = 30000,
+        .tcp_closed_ms = 10000, .udp_unreplied_ms = 30000, .udp_replied_ms = 120000,
+    };
+    struct ct_table ct;
+    int error;
+
+    ct_init(&ct, 16, &day);
+    for (uint16_t i = 0; i < 16; i++) {
+        handshake(&ct, connect_from(&ct, 0x0af40103, 1000 + i, 0, NULL), 1);
+    }
+    cr_expect_null(connect_from(&ct, 0x0af40102, 2000, 299000, &error),
+                   "silent for less than 5 minutes: kept");
+    cr_expect_eq(error, -ENOSPC);
+    /* All but port 1005 go quiet; port 1003 went quiet first. */
+    for (uint16_t i = 0; i < 16; i++) {
+        struct ct_tuple o = tuple(0x0af40103, VIP, 1000 + i, 80);
+        enum ct_dir dir;
+
+        ct_update(&ct, ct_lookup(&ct, &o, &dir), CT_DIR_ORIG, TCP_ACK, 52,
+                  i == 3 ? 1000 : i == 5 ? 400000 : 2000);
+    }
+    cr_expect_not_null(connect_from(&ct, 0x0af40102, 2001, 400000, &error));
+    cr_expect_eq(ct.evicted[CT_EVICTED_IDLE], 1u);
+    cr_expect_not(alive(&ct, 0x0af40103, 1003), "the idlest went");
+    cr_expect(alive(&ct, 0x0af40103, 1005), "the one in use stays");
+    cr_expect_eq(ct.n_conns, 16u);
+    check_invariants(&ct);
+    ct_destroy(&ct);
+}
+
 Test(conntrack, a_full_table_gives_up_closed_then_unassured_then_closing)
 {
     struct ct_conn *closed, *closing;
@@ -621,13 +657,15 @@ static struct scene *scene_with_vip(size_t max_pairs, uint32_t per_pod)
     struct scene *sc = scene_new(&(struct dp_config) { .max_flow_pairs = max_pairs,
                                                        .max_flow_pairs_per_pod = per_pod });
 
+    cr_assert_not_null(sc);
     log_set_level(LOG_LVL_ERR);
-    scene_port(sc, "client", "10.244.1.5", CLIENT_MAC);
-    scene_port(sc, "victim", "10.244.1.8", VICTIM_MAC);
-    scene_port(sc, "be", "10.244.1.6", BE_MAC);
-    scene_port(sc, "third", "10.244.1.9", THIRD_MAC);
-    scene_service(sc, &(struct scene_service) { .vip = "10.96.0.10:80/tcp",
-                                                .backends = "10.244.1.6:8080" });
+    cr_assert_eq(scene_port(sc, "client", "10.244.1.5", CLIENT_MAC), 0);
+    cr_assert_eq(scene_port(sc, "victim", "10.244.1.8", VICTIM_MAC), 0);
+    cr_assert_eq(scene_port(sc, "be", "10.244.1.6", BE_MAC), 0);
+    cr_assert_eq(scene_port(sc, "third", "10.244.1.9", THIRD_MAC), 0);
+    cr_assert_eq(scene_service(sc, &(struct scene_service) { .vip = "10.96.0.10:80/tcp",
+                                                             .backends = "10.244.1.6:8080" }),
+                 0);
     return sc;
 }
 

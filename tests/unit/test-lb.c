@@ -14,6 +14,7 @@
 
 #include "dp/csum.h"
 #include "dp/dp.h"
+#include "dp/lb.h"
 #include "dp/maglev.h"
 #include "dp/net-headers.h"
 #include "lib/addr.h"
@@ -29,6 +30,9 @@
 #define B1 "10.244.1.6"
 #define B2 "10.244.1.7"
 #define VIP "10.96.0.10"
+#define HOST_MAC "0a:58:ff:ff:ff:fe"        /* The dummy host port's (dp.c). */
+#define NODE "192.168.1.1"                  /* The node's own address, outside the pods'. */
+#define HOST_ROUTER "169.254.1.1"           /* DP_HOST_ROUTER_IP. */
 
 static struct scene *s;
 
@@ -36,9 +40,10 @@ static struct scene *s;
 static void setup_pods(void)
 {
     s = scene_new(NULL);
-    scene_port(s, "client", CLIENT, CLIENT_MAC);
-    scene_port(s, "b1", B1, B1_MAC);
-    scene_port(s, "b2", B2, B2_MAC);
+    cr_assert_not_null(s);
+    cr_assert_eq(scene_port(s, "client", CLIENT, CLIENT_MAC), 0);
+    cr_assert_eq(scene_port(s, "b1", B1, B1_MAC), 0);
+    cr_assert_eq(scene_port(s, "b2", B2, B2_MAC), 0);
 }
 
 static void teardown(void)
@@ -183,6 +188,43 @@ static const struct lb_case cases[] = {
                          .tcp_flags = TCP_SYN | TCP_ACK),
           .out = "client", .want = TCP_FROM(B1_MAC, CLIENT_MAC, B1, 8080, CLIENT, 40001,
                                             .tcp_flags = TCP_SYN | TCP_ACK) } } },
+    /* Services from the node (the host port, vsw0), as routed by its routes via 169.254.1.1,
+     * whose neighbor entry is the router MAC. */
+    { .name = "the node from the gateway: DSR, the answer back to the host port",
+      .services = { SERVICE(VIP ":80/tcp", .backends = B1 ":8080") },
+      .steps = { { "vsw0", TCP_FROM(HOST_MAC, ROUTER, GW, 40010, VIP, 80),
+          .out = "b1", .want = TCP_FROM(ROUTER, B1_MAC, GW, 40010, B1, 8080, .ttl = 63) },
+        { "b1", TCP_FROM(B1_MAC, ROUTER, B1, 8080, GW, 40010, .tcp_flags = TCP_SYN | TCP_ACK),
+          .out = "vsw0", .want = TCP_FROM(ROUTER, HOST_MAC, VIP, 80, GW, 40010, .ttl = 63,
+                                          .tcp_flags = TCP_SYN | TCP_ACK) } },
+      .state = "ESTABLISHED", .packets = { 1, 1 } },
+    { .name = "the node from its own address, to a local backend: DSR as well",
+      .services = { SERVICE(VIP ":80/tcp", .backends = B1 ":8080") },
+      .steps = { { "vsw0", TCP_FROM(HOST_MAC, ROUTER, NODE, 40011, VIP, 80),
+          .out = "b1", .want = TCP_FROM(ROUTER, B1_MAC, NODE, 40011, B1, 8080, .ttl = 63) },
+        { "b1", TCP_FROM(B1_MAC, ROUTER, B1, 8080, NODE, 40011, .tcp_flags = TCP_SYN | TCP_ACK),
+          .out = "vsw0", .want = TCP_FROM(ROUTER, HOST_MAC, VIP, 80, NODE, 40011, .ttl = 63,
+                                          .tcp_flags = TCP_SYN | TCP_ACK) } } },
+    { .name = "the node through a Service whose endpoint is its own address: from 169.254.1.1",
+      .services = { SERVICE("10.96.0.2:443/tcp", .backends = NODE ":6443") },
+      .steps = { { "vsw0", TCP_FROM(HOST_MAC, ROUTER, GW, 40012, "10.96.0.2", 443),
+          .out = "vsw0",
+          .want = TCP_FROM(ROUTER, HOST_MAC, HOST_ROUTER, 40012, NODE, 6443, .ttl = 63) },
+        { "vsw0", TCP_FROM(HOST_MAC, ROUTER, NODE, 6443, HOST_ROUTER, 40012,
+                           .tcp_flags = TCP_SYN | TCP_ACK),
+          .out = "vsw0", .want = TCP_FROM(ROUTER, HOST_MAC, "10.96.0.2", 443, GW, 40012,
+                                          .ttl = 63, .tcp_flags = TCP_SYN | TCP_ACK) } } },
+    { .name = "a pod through a Service whose endpoint is a node's address: to the host port",
+      .services = { SERVICE("10.96.0.1:443/tcp", .backends = "192.168.1.2:6443") },
+      .steps = { { "client", TCP_FROM(CLIENT_MAC, ROUTER, CLIENT, 40013, "10.96.0.1", 443),
+          .out = "vsw0",
+          .want = TCP_FROM(ROUTER, HOST_MAC, CLIENT, 40013, "192.168.1.2", 6443, .ttl = 63) },
+        /* The node's answer, after its masquerade is undone, to the pod's own MAC. */
+        { "vsw0", TCP_FROM(HOST_MAC, CLIENT_MAC, "192.168.1.2", 6443, CLIENT, 40013,
+                           .tcp_flags = TCP_SYN | TCP_ACK),
+          .out = "client", .want = TCP_FROM(ROUTER, CLIENT_MAC, "10.96.0.1", 443, CLIENT, 40013,
+                                            .ttl = 63, .tcp_flags = TCP_SYN | TCP_ACK) } },
+      .state = "ESTABLISHED", .packets = { 1, 1 } },
 };
 
 #define N_CASES (sizeof cases / sizeof cases[0])
@@ -247,7 +289,7 @@ ParameterizedTest(size_t *index, lb_cases, table, .init = setup_pods, .fini = te
 
     for (size_t i = 0; i < sizeof c->services / sizeof c->services[0] && c->services[i].vip;
          i++) {
-        scene_service(s, &c->services[i]);
+        cr_assert_eq(scene_service(s, &c->services[i]), 0, "%s: service %zu", c->name, i);
     }
     for (size_t i = 0; i < sizeof c->steps / sizeof c->steps[0] && c->steps[i].in; i++) {
         run_step(c, i);
@@ -272,8 +314,8 @@ ParameterizedTest(size_t *index, lb_cases, table, .init = setup_pods, .fini = te
 static void setup(void)
 {
     setup_pods();
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":80/tcp",
-                                                     .backends = B1 ":8080 " B2 ":8080"));
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(
+                     VIP ":80/tcp", .backends = B1 ":8080 " B2 ":8080")), 0);
 }
 
 /* Takes the one frame that went out and returns its port; fails if not exactly one. */
@@ -352,8 +394,8 @@ Test(lb, icmp_error_from_backend_is_translated)
     struct icmp_header *icmp;
     int len, sent_len;
 
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":53/udp", .backends = B1 ":5300",
-                                                     .name = "LB_UDP"));
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(
+                     VIP ":53/udp", .backends = B1 ":5300", .name = "LB_UDP")), 0);
     cr_assert_str_eq(forward("client", &dgram, sent, &sent_len), "b1");
 
     /* The backend's port unreachable, quoting the datagram it got. */
@@ -431,28 +473,120 @@ Test(lb, partial_checksum_stays_partial_and_right)
     cr_expect(pkt_l4_csum_ok(out, out_len));
 }
 
-Test(lb, removed_backend_loses_its_pairs_others_keep_theirs)
+/* Graceful endpoint removal: a backend that leaves the policy (terminating, then gone) keeps
+ * its established TCP pairs, which go on translating to it; new connections, and a new one on
+ * the tuple of a closed pair, go to the backends left. */
+Test(lb, removed_backend_keeps_its_tcp_pairs_new_connections_go_elsewhere)
+{
+    uint8_t out[2048];
+    char where[64][IF_NAMESIZE];
+    struct dp_conn_info *conns;
+    size_t n, on_b2 = 0;
+    int len, closed = -1;
+
+    for (int i = 0; i < 64; i++) {
+        struct pkt_spec syn = TCP_FROM(CLIENT_MAC, ROUTER, CLIENT, 30000 + i, VIP, 80);
+
+        snprintf(where[i], sizeof where[i], "%s", forward("client", &syn, out, &len));
+        on_b2 += !strcmp(where[i], "b2");
+    }
+    cr_assert_gt(on_b2, 0u);
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(VIP ":80/tcp",
+                                                                  .backends = B1 ":8080")), 0);
+    dp_conn_dump(s->dp, &conns, &n);
+    cr_expect_eq(n, 64u, "every TCP pair stays, those to the removed backend too");
+    free(conns);
+    for (int i = 0; i < 64; i++) {
+        struct pkt_spec ack = TCP_FROM(CLIENT_MAC, ROUTER, CLIENT, 30000 + i, VIP, 80,
+                                       .tcp_flags = TCP_ACK);
+
+        cr_assert_str_eq(forward("client", &ack, out, &len), where[i],
+                         "port %d stays on its backend", 30000 + i);
+        if (!strcmp(where[i], "b2") && closed < 0) {
+            closed = i;
+        }
+    }
+    for (int i = 0; i < 32; i++) {
+        struct pkt_spec syn = TCP_FROM(CLIENT_MAC, ROUTER, CLIENT, 31000 + i, VIP, 80);
+
+        cr_assert_str_eq(forward("client", &syn, out, &len), "b1",
+                         "a new connection goes to the one left");
+    }
+    {
+        struct pkt_spec seg = TCP_FROM(CLIENT_MAC, ROUTER, CLIENT, 30000 + closed, VIP, 80,
+                                       .tcp_flags = TCP_RST);
+
+        cr_assert_str_eq(forward("client", &seg, out, &len), "b2",
+                         "the RST closes it on its backend");
+        seg.tcp_flags = TCP_SYN;
+        cr_assert_str_eq(forward("client", &seg, out, &len), "b1",
+                         "a new connection on the closed one's tuple goes to the one left");
+    }
+}
+
+/* UDP: the pairs of a removed backend go, and the next datagram is balanced afresh to a
+ * backend that is left (the stale-UDP rule); those of the backend left stay. */
+Test(lb, removed_backend_loses_its_udp_pairs)
 {
     uint8_t out[2048];
     struct dp_conn_info *conns;
     size_t n, on_b1 = 0;
     int len;
 
-    for (int i = 0; i < 64; i++) {
-        struct pkt_spec syn = TCP_FROM(CLIENT_MAC, ROUTER, CLIENT, 30000 + i, VIP, 80);
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(
+                     VIP ":53/udp", .backends = B1 ":5300 " B2 ":5300")), 0);
+    for (int i = 0; i < 32; i++) {
+        struct pkt_spec dgram = UDP_FROM(CLIENT_MAC, ROUTER, CLIENT, 6000 + i, VIP, 53,
+                                         .payload = 20);
 
-        on_b1 += !strcmp(forward("client", &syn, out, &len), "b1");
+        on_b1 += !strcmp(forward("client", &dgram, out, &len), "b1");
     }
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":80/tcp", .backends = B1 ":8080"));
+    cr_assert_lt(on_b1, 32u);
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(VIP ":53/udp",
+                                                                  .backends = B1 ":5300")), 0);
     dp_conn_dump(s->dp, &conns, &n);
-    cr_expect_eq(n, on_b1, "only the pairs to the remaining backend are left");
+    cr_expect_eq(n, on_b1, "only the UDP pairs to the backend left stay");
     free(conns);
-    for (int i = 0; i < 64; i++) {
-        struct pkt_spec ack = TCP_FROM(CLIENT_MAC, ROUTER, CLIENT, 30000 + i, VIP, 80,
-                                       .tcp_flags = TCP_ACK);
+    for (int i = 0; i < 32; i++) {
+        struct pkt_spec dgram = UDP_FROM(CLIENT_MAC, ROUTER, CLIENT, 6000 + i, VIP, 53,
+                                         .payload = 20);
 
-        cr_assert_str_eq(forward("client", &ack, out, &len), "b1");
+        cr_expect_str_eq(forward("client", &dgram, out, &len), "b1",
+                         "port %d: to the backend left", 6000 + i);
     }
+}
+
+/* The rule itself, table-driven: {policy, proto, backend in the policy?} -> kept? */
+Test(lb, keeps_connection_rule)
+{
+    const struct {
+        const char *what;
+        bool policy;
+        uint8_t proto;
+        const char *backend;
+        bool kept, reopens;
+    } rules[] = {
+        { "TCP to a backend of the policy", true, IP_PROTO_TCP, B1, true, true },
+        { "TCP to a backend that left", true, IP_PROTO_TCP, B2, true, false },
+        { "UDP to a backend of the policy", true, IP_PROTO_UDP, B1, true, true },
+        { "UDP to a backend that left", true, IP_PROTO_UDP, B2, false, false },
+        { "TCP of a policy that is gone", false, IP_PROTO_TCP, B1, false, false },
+        { "UDP of a policy that is gone", false, IP_PROTO_UDP, B1, false, false },
+    };
+    struct dp_lb_backend b = { scene_ip(B1), 8080 };
+    struct dp_lb_spec spec = { .vip = scene_ip(VIP), .port = 80, .proto = IP_PROTO_TCP,
+                               .name = "LB_RULE", .n_backends = 1, .backends = &b };
+    struct lb_policy *p = lb_policy_new(&spec);
+
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        const struct lb_policy *pol = rules[i].policy ? p : NULL;
+
+        cr_expect_eq(lb_keeps_connection(pol, rules[i].proto, scene_ip(rules[i].backend), 8080),
+                     rules[i].kept, "%s", rules[i].what);
+        cr_expect_eq(lb_may_reopen(pol, scene_ip(rules[i].backend), 8080), rules[i].reopens,
+                     "%s: reopen", rules[i].what);
+    }
+    lb_policy_free(p);
 }
 
 Test(lb, client_ip_affinity)
@@ -461,9 +595,8 @@ Test(lb, client_ip_affinity)
     const char *first = NULL;
     int len;
 
-    scene_service(s, &(struct scene_service) SERVICE(VIP ":80/tcp",
-                                                     .backends = B1 ":8080 " B2 ":8080",
-                                               .affinity = 60));
+    cr_assert_eq(scene_service(s, &(struct scene_service) SERVICE(
+                     VIP ":80/tcp", .backends = B1 ":8080 " B2 ":8080", .affinity = 60)), 0);
     for (int port = 1000; port < 1032; port++) {
         struct pkt_spec syn = TCP_FROM(CLIENT_MAC, ROUTER, CLIENT, port, VIP, 80);
         const char *p = forward("client", &syn, out, &len);
@@ -502,11 +635,10 @@ Test(lb, batch_applies_many_changes_and_keeps_unaffected_pairs)
     struct dp_conn_info *conns;
     struct dp_lb_info *infos;
     size_t n, failed = 99;
-    const char *first;
     char err[128];
     int len;
 
-    first = forward("client", &syn, out, &len);
+    forward("client", &syn, out, &len);
     memset(changes, 0, sizeof changes);
     /* 0: the VIP keeps both backends (a no-op for its pairs); 1: a new policy; 2: a delete
      * of something that never existed. */
@@ -526,7 +658,7 @@ Test(lb, batch_applies_many_changes_and_keeps_unaffected_pairs)
     cr_expect_eq(n, 2u);
     dp_lb_info_free(infos, n);
     dp_conn_dump(s->dp, &conns, &n);
-    cr_expect_eq(n, !strcmp(first, "b1") ? 1u : 0u, "only the pair to a removed backend went");
+    cr_expect_eq(n, 1u, "the pair stays, to a backend left or removed (TCP: graceful)");
     free(conns);
 
     /* A bad change anywhere: nothing applies, and the index is reported. */

@@ -23,9 +23,10 @@ static struct scene *s;
 static void setup(void)
 {
     s = scene_new(&(struct dp_config) { .flow_cache_size = 128 });
-    scene_port(s, "pod1", "10.244.1.5", POD1_MAC);
-    scene_port(s, "pod2", "10.244.1.6", POD2_MAC);
-    scene_port(s, "pod3", "10.244.1.7", NULL);
+    cr_assert_not_null(s);
+    cr_assert_eq(scene_port(s, "pod1", "10.244.1.5", POD1_MAC), 0);
+    cr_assert_eq(scene_port(s, "pod2", "10.244.1.6", POD2_MAC), 0);
+    cr_assert_eq(scene_port(s, "pod3", "10.244.1.7", NULL), 0);
 }
 
 static void teardown(void)

@@ -220,7 +220,7 @@ Test(proxy_translate, table)
         const struct translate_case *c = &cases[i];
         struct strmap svcs = STRMAP_INITIALIZER, slices = STRMAP_INITIALIZER;
         struct strmap nodes = STRMAP_INITIALIZER;
-        struct translate_config cfg = { "n1", c->dsr };
+        struct translate_config cfg = { .node_name = "n1", .dsr = c->dsr };
         struct translate_stats st;
         struct desired d;
         char *text;
@@ -246,7 +246,7 @@ Test(proxy_translate, skip_counters)
     const struct translate_case *c = &cases[8];
     struct strmap svcs = STRMAP_INITIALIZER, slices = STRMAP_INITIALIZER;
     struct strmap nodes = STRMAP_INITIALIZER;
-    struct translate_config cfg = { "n1", true };
+    struct translate_config cfg = { .node_name = "n1", .dsr = true };
     struct translate_stats st;
     struct desired d;
 
@@ -315,4 +315,41 @@ Test(proxy_translate, malformed)
         cr_expect_str_eq(err, malformed[i].error, "case %zu", i);
         json_decref(j);
     }
+}
+
+/* --service-cidr and --cluster-cidr: what lies outside is still programmed, and counted. */
+Test(proxy_translate, outside_the_service_and_cluster_cidrs)
+{
+    static const char *const services[] = {
+        SVC("in", "\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"name\":\"p\",\"port\":80}]"),
+        SVC("out", "\"clusterIP\":\"10.200.0.10\",\"ports\":[{\"name\":\"p\",\"port\":80}]"),
+        NULL,
+    };
+    static const char *const nodes[] = {
+        NODE("n2", "192.168.50.2", "10.244.2.0/24"),
+        NODE("n3", "192.168.50.3", "10.245.3.0/24"),
+        NODE("n4", "192.168.50.4", "10.0.0.0/8"),
+        NULL,
+    };
+    struct strmap svcs = STRMAP_INITIALIZER, slices = STRMAP_INITIALIZER;
+    struct strmap nmap = STRMAP_INITIALIZER;
+    struct cidr service, cluster;
+    struct translate_config cfg = { .node_name = "n1", .dsr = true, .service_cidr = &service,
+                                    .cluster_cidr = &cluster };
+    struct translate_stats st;
+    struct desired d;
+
+    cr_assert_eq(addr_parse_cidr("10.96.0.0/12", &service), 0);
+    cr_assert_eq(addr_parse_cidr("10.244.0.0/16", &cluster), 0);
+    load(&svcs, services, 0);
+    load(&nmap, nodes, 2);
+    desired_init(&d);
+    translate(&svcs, &slices, &nmap, &cfg, &d, &st);
+    cr_expect_eq(st.policies, 2u, "both Services programmed");
+    cr_expect_eq(st.outside_service_cidr, 1u, "10.200.0.10 is outside 10.96.0.0/12");
+    cr_expect_eq(st.peers, 3u, "every node a peer");
+    cr_expect_eq(st.outside_cluster_cidr, 2u, "10.245.3.0/24, and 10.0.0.0/8 which is wider");
+    desired_destroy(&d);
+    free_all(&svcs, free_svc);
+    free_all(&nmap, free_node);
 }

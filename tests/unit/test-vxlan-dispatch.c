@@ -27,13 +27,15 @@ static void remote_policy(struct scene *node, size_t n)
 {
     char backends[128] = "";
 
+    cr_assert_leq(n, 4u);
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(backends);
 
         snprintf(backends + len, sizeof backends - len, " 10.244.2.%zu:8080", 9 + i);
     }
-    scene_service(node, &(struct scene_service) { .vip = VIP ":80/tcp", .backends = backends,
-                                                  .name = "LB_DSR" });
+    cr_assert_eq(scene_service(node, &(struct scene_service) { .vip = VIP ":80/tcp",
+                                                               .backends = backends,
+                                                               .name = "LB_DSR" }), 0);
 }
 
 /* Sends a TCP segment with 'flags' from the pod's port 'sport' to VIP:80 through 'node' and
@@ -137,12 +139,15 @@ Test(vxlan_dispatch, dispatched_connections_stay_on_their_backend_when_one_is_ad
     scene_free(fresh);
 }
 
-Test(vxlan_dispatch, a_removed_backend_takes_its_dispatch_entries)
+/* Graceful endpoint removal on the client's node: the established connections of a backend
+ * that leaves the policy (terminating, then gone) keep following their entries to it; new
+ * connections, and a new connection on the tuple of a closed one, go to the backend left. */
+Test(vxlan_dispatch, a_removed_backend_keeps_its_tcp_dispatch_entries)
 {
     uint8_t first[DISPATCH_CONNS];
     struct dp_dispatch_info *entries;
     size_t n;
-    int on_removed = 0;
+    int on_removed = 0, reopened = -1;
 
     remote_policy(vx.node, 2);
     for (int i = 0; i < DISPATCH_CONNS; i++) {
@@ -152,12 +157,102 @@ Test(vxlan_dispatch, a_removed_backend_takes_its_dispatch_entries)
     cr_assert_gt(on_removed, 0);
     remote_policy(vx.node, 1);           /* 10.244.2.10 leaves. */
     dp_dispatch_dump(vx.node->dp, &entries, &n);
-    cr_expect_eq(n, (size_t) (DISPATCH_CONNS - on_removed), "its entries went with it");
+    cr_expect_eq(n, (size_t) DISPATCH_CONNS, "every entry stays");
     free(entries);
     for (int i = 0; i < DISPATCH_CONNS; i++) {
-        cr_expect_eq(dispatched_to(vx.node, 43000 + i, TCP_ACK), 9,
-                     "to the backend that is left");
+        cr_expect_eq(dispatched_to(vx.node, 43000 + i, TCP_ACK), first[i],
+                     "an established connection stays on its backend");
+        if (first[i] == 10 && reopened < 0) {
+            reopened = i;
+        }
     }
+    for (int i = 0; i < DISPATCH_CONNS; i++) {
+        cr_expect_eq(dispatched_to(vx.node, 44000 + i, TCP_SYN), 9,
+                     "new ones go to the one left");
+    }
+    /* The client closes one on the removed backend and opens another from the same port. */
+    dispatched_to(vx.node, 43000 + reopened, TCP_RST);
+    cr_expect_eq(dispatched_to(vx.node, 43000 + reopened, TCP_SYN), 9,
+                 "a new connection on a closed one's tuple goes to the one left");
+}
+
+/* UDP has no end to wait for: the entries of a removed backend go, and the next datagram is
+ * balanced afresh (the stale-UDP rule). */
+Test(vxlan_dispatch, a_removed_backend_takes_its_udp_dispatch_entries)
+{
+    struct dp_dispatch_info *entries;
+    uint8_t dgram[2048];
+    const struct eth_header *inner = (const struct eth_header *) (dgram + VXLAN_HDR_LEN);
+    int on_removed = 0;
+    size_t n;
+
+    cr_assert_eq(scene_service(vx.node, &(struct scene_service) {
+                     .vip = VIP ":53/udp", .backends = "10.244.2.9:5353 10.244.2.10:5353",
+                     .name = "LB_UDP" }), 0);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < DISPATCH_CONNS; i++) {
+            struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER,
+                                     .ip_src = "10.244.1.5", .ip_dst = VIP, .proto = 17,
+                                     .sport = 45000 + i, .dport = 53, .payload = 20 };
+
+            cr_assert_eq(scene_inject(vx.node, "pod", &spec, NULL), 0);
+            cr_assert_gt(peer_receive(dgram, sizeof dgram), VXLAN_HDR_LEN + ETH_HDR_LEN);
+            if (round == 0) {
+                on_removed += inner->dst.a[5] == 10;
+            } else {
+                cr_expect_eq(inner->dst.a[5], 9, "balanced afresh, to the backend left");
+            }
+        }
+        if (round == 0) {
+            cr_assert_gt(on_removed, 0);
+            cr_assert_eq(scene_service(vx.node, &(struct scene_service) {
+                             .vip = VIP ":53/udp", .backends = "10.244.2.9:5353",
+                             .name = "LB_UDP" }), 0);
+            dp_dispatch_dump(vx.node->dp, &entries, &n);
+            cr_expect_eq(n, (size_t) (DISPATCH_CONNS - on_removed),
+                         "its UDP entries went with it");
+            free(entries);
+        }
+    }
+}
+
+/* The node reaching a Service (its routes into the switch, via the router MAC): from the
+ * gateway, DSR across the overlay as for a pod (the answer comes back to the gateway over the
+ * overlay); from the node's own address, a backend's node would answer that address over the
+ * underlay, so the connection is source-NAT'd to the gateway here, and the pair kept here. */
+Test(vxlan_dispatch, the_node_from_its_own_address_is_source_natted_to_a_remote_backend)
+{
+    struct pkt_spec spec = { .eth_src = "0a:58:ff:ff:ff:fe", .eth_dst = ROUTER,
+                             .ip_src = "10.244.1.1", .ip_dst = VIP, .sport = 46000,
+                             .dport = 80, .tcp_flags = TCP_SYN };
+    uint8_t dgram[2048];
+    const struct eth_header *inner = (const struct eth_header *) (dgram + VXLAN_HDR_LEN);
+    const struct ip_header *ip = (const struct ip_header *) (inner + 1);
+    const struct tcp_header *tcp = (const struct tcp_header *) (ip + 1);
+    struct dp_conn_info *conns;
+    char mac[ETH_STR_LEN];
+    size_t n;
+
+    remote_policy(vx.node, 1);
+    cr_assert_eq(scene_inject(vx.node, "vsw0", &spec, NULL), 0);
+    cr_assert_gt(peer_receive(dgram, sizeof dgram), VXLAN_HDR_LEN + ETH_HDR_LEN + IP_HDR_LEN);
+    cr_expect_str_eq(addr_mac_str(inner->dst, mac), "0a:58:0a:f4:02:09",
+                     "from the gateway: dispatched by MAC, DSR");
+    cr_expect_eq(ip->src, scene_ip("10.244.1.1"));
+    cr_expect_eq(ip->dst, scene_ip(VIP));
+
+    spec.ip_src = "192.168.1.1";
+    spec.sport = 46001;
+    cr_assert_eq(scene_inject(vx.node, "vsw0", &spec, NULL), 0);
+    cr_assert_gt(peer_receive(dgram, sizeof dgram), VXLAN_HDR_LEN + ETH_HDR_LEN + IP_HDR_LEN);
+    cr_expect_str_eq(addr_mac_str(inner->dst, mac), PEER_ROUTER, "routed, not dispatched");
+    cr_expect_eq(ip->src, scene_ip("10.244.1.1"), "source-NAT'd to the gateway");
+    cr_expect_eq(ip->dst, scene_ip("10.244.2.9"), "DNAT'd here");
+    cr_expect_eq(ntohs(tcp->dst), 8080);
+    dp_conn_dump(vx.node->dp, &conns, &n);
+    cr_expect_eq(n, 1u, "the pair is kept on the client's node");
+    cr_expect(n == 1 && !conns[0].dsr);
+    free(conns);
 }
 
 Test(vxlan_dispatch, a_client_icmp_error_about_a_reply_goes_to_the_backends_node)
@@ -176,9 +271,9 @@ Test(vxlan_dispatch, a_client_icmp_error_about_a_reply_goes_to_the_backends_node
     char mac[ETH_STR_LEN];
     int n;
 
-    scene_service(vx.node, &(struct scene_service) { .vip = VIP ":53/udp",
-                                                     .backends = "10.244.2.9:5353",
-                                                     .name = "LB_UDP" });
+    cr_assert_eq(scene_service(vx.node, &(struct scene_service) {
+                     .vip = VIP ":53/udp", .backends = "10.244.2.9:5353", .name = "LB_UDP" }),
+                 0);
     cr_assert_eq(scene_inject(vx.node, "pod", &query, NULL), 0);
     peer_receive(dgram, sizeof dgram);
 

@@ -23,18 +23,11 @@ TestSuite(vxlan_rco, .init = vxlan_setup_rco, .fini = vxlan_teardown);
  * pseudo-header sum there, which completes to a valid one. */
 Test(vxlan_rco, gso_segments_leave_their_checksums_to_the_receiver)
 {
-    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
-                             .ip_dst = "10.244.2.7", .sport = 1000, .dport = 2000,
-                             .tcp_flags = TCP_ACK, .payload = 20000 };
-    struct virtio_net_hdr vnet = {
-        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-        .gso_size = 1410, .csum_start = 34, .csum_offset = 16,
-    };
-    static uint8_t frame[PACKET_MAX_FRAME], dgram[4096];
-    size_t len = pkt_build(&spec, frame, sizeof frame), payload = 0;
+    static uint8_t dgram[4096];
+    size_t payload = 0;
     int n_segments = 0;
 
-    cr_assert_eq(dp_inject(vx.node->dp, "pod", frame, len, &vnet), 0);
+    cr_assert_eq(inject_gso_frame(20000, 1410), 0);
     for (int n; (n = peer_next(dgram, sizeof dgram, 500)) >= 0; n_segments++) {
         const uint8_t *inner = dgram + VXLAN_HDR_LEN;
 

@@ -164,19 +164,12 @@ Test(vxlan, too_big_with_df_gets_fragmentation_needed)
 
 Test(vxlan, full_size_gso_frame_arrives_as_valid_mtu_segments)
 {
-    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
-                             .ip_dst = "10.244.2.7", .sport = 1000, .dport = 2000,
-                             .tcp_flags = TCP_ACK, .payload = 65000 };
-    struct virtio_net_hdr vnet = {
-        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-        .gso_size = 1410, .csum_start = 34, .csum_offset = 16,
-    };
-    static uint8_t frame[PACKET_MAX_FRAME], dgram[4096];
-    size_t len = pkt_build(&spec, frame, sizeof frame), payload = 0;
+    static uint8_t dgram[4096];
+    size_t payload = 0;
     int n_segments = 0, rcvbuf = 4 << 20;
 
     setsockopt(vx.peer_sock, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
-    cr_assert_eq(dp_inject(vx.node->dp, "pod", frame, len, &vnet), 0);
+    cr_assert_eq(inject_gso_frame(65000, 1410), 0);
     for (int n; (n = peer_next(dgram, sizeof dgram, 500)) >= 0;) {
         const uint8_t *inner = dgram + VXLAN_HDR_LEN;
 
@@ -357,19 +350,12 @@ static int peer_datagrams(uint8_t *buf, size_t size, size_t *bytes)
  * drop. */
 Test(vxlan, gso_segment_larger_than_a_datagram_is_sent_or_counted)
 {
-    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
-                             .ip_dst = "10.244.2.7", .sport = 1000, .dport = 2000,
-                             .tcp_flags = TCP_ACK, .payload = 65460 };
-    struct virtio_net_hdr vnet = {
-        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-        .gso_size = 65460, .csum_start = 34, .csum_offset = 16,
-    };
-    static uint8_t frame[PACKET_MAX_FRAME], dgram[PACKET_MAX_FRAME];
-    size_t len = pkt_build(&spec, frame, sizeof frame), bytes;
+    static uint8_t dgram[PACKET_MAX_FRAME];
+    size_t bytes;
     uint64_t drops_before = drops_total();
     int verdict, n;
 
-    verdict = dp_inject(vx.node->dp, "pod", frame, len, &vnet);
+    verdict = inject_gso_frame(65460, 65460);
     n = peer_datagrams(dgram, sizeof dgram, &bytes);
     cr_expect(n > 0 || verdict != 0 || drops_total() > drops_before,
               "forwarded (verdict %d), %d datagram(s) reached the peer, drops %lu -> %lu: "
@@ -421,18 +407,11 @@ Test(vxlan, arp_from_the_overlay_is_not_answered)
  * overlay's MTU, so the underlay never fragments VXLAN datagrams. */
 Test(vxlan, gso_frames_are_cut_to_the_overlay_mtu)
 {
-    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
-                             .ip_dst = "10.244.2.7", .sport = 1000, .dport = 2000,
-                             .tcp_flags = TCP_ACK, .payload = 14600 };
-    struct virtio_net_hdr vnet = {
-        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-        .gso_size = 1460, .csum_start = 34, .csum_offset = 16,
-    };
-    static uint8_t frame[PACKET_MAX_FRAME], dgram[PACKET_MAX_FRAME];
-    size_t len = pkt_build(&spec, frame, sizeof frame), payload = 0;
+    static uint8_t dgram[PACKET_MAX_FRAME];
+    size_t payload = 0;
     int biggest = 0;
 
-    cr_assert_eq(dp_inject(vx.node->dp, "pod", frame, len, &vnet), 0);
+    cr_assert_eq(inject_gso_frame(14600, 1460), 0);
     for (int n; (n = peer_next(dgram, sizeof dgram, 300)) >= 0;) {
         biggest = n > biggest ? n : biggest;
         cr_expect(pkt_l4_csum_ok(dgram + VXLAN_HDR_LEN, n - VXLAN_HDR_LEN));

@@ -20,8 +20,9 @@ struct scene *vxlan_node(const char *node_ip, const struct dp_config *cfg_)
     cfg.node_ip = scene_ip(node_ip);
     cfg.vxlan_port = vx.port;
     s = scene_new(&cfg);
-    scene_port(s, "pod", "10.244.1.5", POD_MAC);
-    scene_peer(s, "127.0.0.2", "10.244.2.0/24");
+    cr_assert_not_null(s);
+    cr_assert_eq(scene_port(s, "pod", "10.244.1.5", POD_MAC), 0);
+    cr_assert_eq(scene_peer(s, "127.0.0.2", "10.244.2.0/24"), 0);
     return s;
 }
 
@@ -92,6 +93,19 @@ void peer_send(const char *from, uint32_t vni, const uint8_t *inner, size_t len)
     const uint8_t header[VXLAN_HDR_LEN] = { VXLAN_FLAG_VNI, 0, 0, 0, vni >> 16, vni >> 8, vni };
 
     peer_send_with(from, header, inner, len);
+}
+
+int inject_gso_frame(size_t payload, uint16_t gso_size)
+{
+    struct pkt_spec spec = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                             .ip_dst = "10.244.2.7", .sport = 1000, .dport = 2000,
+                             .tcp_flags = TCP_ACK, .payload = payload };
+    struct virtio_net_hdr vnet = {
+        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+        .gso_size = gso_size, .csum_start = 34, .csum_offset = 16,
+    };
+
+    return scene_inject(vx.node, "pod", &spec, &vnet);
 }
 
 int wait_take(const char *port, uint8_t *buf, size_t size, struct virtio_net_hdr *vnet)

@@ -45,6 +45,10 @@ void peer_send_with(const char *from, const uint8_t header[VXLAN_HDR_LEN], const
                     size_t len);
 /* The same with a plain header for 'vni'. */
 void peer_send(const char *from, uint32_t vni, const uint8_t *inner, size_t len);
+/* Injects into vx.node, as the pod sends it, a TCP frame of 'payload' bytes for the remote
+ * pod 10.244.2.7 with a virtio-net header asking for segments of 'gso_size' bytes (its
+ * checksum partial, as the pod's kernel leaves it); returns the verdict. */
+int inject_gso_frame(size_t payload, uint16_t gso_size);
 /* Waits up to 2 s for a frame on vx.node's dummy port 'port': its length, or -EAGAIN. */
 int wait_take(const char *port, uint8_t *buf, size_t size, struct virtio_net_hdr *vnet);
 

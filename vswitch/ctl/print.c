@@ -91,7 +91,8 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
         json_t *peers = json_array();
 
         json_object_set_new(root, "daemon", json_pack(
-            "{s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:o, s:s, s:I, s:I, s:I, s:I, s:i}",
+            "{s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:o, s:s, s:I, s:I, s:I, s:I, s:i, s:o, s:o,"
+            " s:b}",
             "version", d->version, "pod_cidr", d->pod_cidr, "gateway", d->gateway,
             "router_mac", d->router_mac,
             "node_ip", *d->node_ip ? json_string(d->node_ip) : json_null(),
@@ -102,7 +103,10 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
             "flow_cache_size", (json_int_t) d->flow_cache_size,
             "max_flow_pairs", (json_int_t) d->max_flow_pairs,
             "max_flow_pairs_per_pod", (json_int_t) d->max_flow_pairs_per_pod,
-            "flow_ttl", (int) d->flow_ttl));
+            "flow_ttl", (int) d->flow_ttl,
+            "cluster_cidr", *d->cluster_cidr ? json_string(d->cluster_cidr) : json_null(),
+            "service_cidr", *d->service_cidr ? json_string(d->service_cidr) : json_null(),
+            "masquerade", (int) d->masquerade));
         for (size_t i = 0; i < show->n_ports; i++) {
             json_array_append_new(ports, port_json(show->ports[i]));
         }
@@ -123,10 +127,11 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
         json_object_set_new(root, "flow_pair_evictions",
                             json_integer(show->flow_pair_evictions));
         json_object_set_new(root, "flow_pair_evictions_by", json_pack(
-            "{s:I, s:I, s:I}",
+            "{s:I, s:I, s:I, s:I}",
             "closed", (json_int_t) show->flow_pair_evictions_closed,
             "unassured", (json_int_t) show->flow_pair_evictions_unassured,
-            "pod_quota", (json_int_t) show->flow_pair_evictions_pod_quota));
+            "pod_quota", (json_int_t) show->flow_pair_evictions_pod_quota,
+            "idle", (json_int_t) show->flow_pair_evictions_idle));
         json_object_set_new(root, "n_flow_pair_sources",
                             json_integer(show->n_flow_pair_sources));
         json_object_set_new(root, "n_dispatch_entries", json_integer(show->n_dispatch_entries));
@@ -141,6 +146,11 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
         printf(" overlay_mtu=%" PRIu32 "\n", d->overlay_mtu);
     } else {
         printf(" overlay_mtu=-\n");
+    }
+    if (*d->cluster_cidr || *d->service_cidr) {
+        printf("cluster: cluster_cidr=%s service_cidr=%s masquerade=%s\n",
+               *d->cluster_cidr ? d->cluster_cidr : "-", *d->service_cidr ? d->service_cidr : "-",
+               d->masquerade ? "nftables(ip vswitch)" : "off");
     }
     for (size_t i = 0; i < show->n_ports; i++) {
         print_port_text(show->ports[i]);
@@ -165,9 +175,10 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
                show->flow_pair_evictions);
     }
     if (show->flow_pair_evictions) {
-        printf(" (closed %" PRIu64 ", unassured %" PRIu64 ", pod quota %" PRIu64 ")",
-               show->flow_pair_evictions_closed, show->flow_pair_evictions_unassured,
-               show->flow_pair_evictions_pod_quota);
+        printf(" (closed %" PRIu64 ", unassured %" PRIu64 ", pod quota %" PRIu64
+               ", idle %" PRIu64 ")", show->flow_pair_evictions_closed,
+               show->flow_pair_evictions_unassured, show->flow_pair_evictions_pod_quota,
+               show->flow_pair_evictions_idle);
     }
     putchar('\n');
     for (size_t i = 0; i < show->n_drops; i++) {

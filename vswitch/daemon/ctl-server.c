@@ -1,14 +1,9 @@
-/* The control socket server; see ctl-server.h.
+/* The control socket server; see ctl-server.h.  This file listens, accepts, reads requests and
+ * writes replies; ctl-server-limits.c decides which connection is closed when a limit is hit.
  *
  * Requests on one connection are answered in order, synchronously in the read callback: a
  * handler is quick (a database commit, a command to the datapath thread), and doing one thing
- * at a time keeps every change atomic with respect to every other client.
- *
- * The timeouts are checked by one sweep a second over every connection: at most 1024 of
- * them, cheaper than a timer each and exact enough for limits counted in seconds.  Times are
- * the loop's clock (uv_now()).  A sweep that comes late because a handler held the loop
- * expires nothing: what clients sent meanwhile has not been read yet, and whether they read
- * what was sent to them cannot be known until the loop has written again. */
+ * at a time keeps every change atomic with respect to every other client. */
 #include "daemon/ctl-server.h"
 
 #include <errno.h>
@@ -25,84 +20,11 @@
 #include <unistd.h>
 
 #define LOG_MODULE "ctl"
+#include "daemon/ctl-server-private.h"
 #include "daemon/fs-util.h"
 #include "lib/ctl-msg.h"
 #include "lib/log.h"
 #include "lib/util.h"
-
-/* Bytes of replies a client may leave unread before it is dropped.  One reply of any size is
- * always accepted onto an empty queue, so a big dump is never refused for its size alone. */
-#define CTL_CONN_MAX_QUEUED (4u << 20)
-#define CTL_READ_BUF 16384
-/* A request buffer that grew past this is freed once its request is in: a client that sent
- * one huge request keeps no memory while it idles. */
-#define CTL_KEEP_BUF 65536
-#define CTL_SWEEP_MS 1000
-/* Descriptors left to the rest of the daemon (ports, database, metrics) when the
- * descriptor limit is too low for CTL_MAX_CONNS connections. */
-#define CTL_FD_RESERVE 512
-#define CTL_PROCESS_BUCKETS 64
-
-/* A process at the other end of connections (SO_PEERCRED): the unit of fairness.  Every
- * client is root or in --ctl-group, so the user says little; one process is one program. */
-struct ctl_process {
-    struct ctl_process *next;   /* In its bucket. */
-    pid_t pid;
-    uid_t uid;
-    size_t n_conns;
-};
-
-struct ctl_server {
-    uv_pipe_t listener;
-    uv_timer_t sweep;
-    uv_loop_t *loop;
-    char *path;
-    char *tmp_path;             /* Where the socket is bound until it listens; NULL after. */
-    dev_t dev;                  /* Of the socket file, to remove only our own at close. */
-    ino_t ino;
-    ctl_server_handler *handler;
-    void *aux;
-    struct ctl_conn *conns;     /* Doubly linked list of open connections. */
-    size_t n_conns;
-    size_t max_conns;
-    size_t max_per_process;
-    size_t buffered;            /* Request buffers and queued replies of every client. */
-    uint64_t idle_timeout_ms;   /* 0: never. */
-    struct ctl_process *processes[CTL_PROCESS_BUCKETS];
-    size_t n_handles;           /* Listener, sweep timer, connections not yet closed. */
-    bool sweeping;              /* The sweep timer is initialised. */
-    bool closing;
-    uint64_t last_sweep_ms;
-
-    /* Closes are logged one line per CTL_LOG_INTERVAL_MS; those in between are summed up. */
-    uint64_t log_next_ms;
-    uint64_t unlogged[CTL_CLOSE_N_REASONS];
-
-    /* Counters: written by the control thread, read by the metrics thread. */
-    atomic_size_t stat_conns;
-    atomic_size_t stat_buffered;
-    _Atomic uint64_t stat_accepted;
-    _Atomic uint64_t stat_accept_errors;
-    _Atomic uint64_t stat_closed[CTL_CLOSE_N_REASONS];
-};
-
-struct ctl_conn {
-    uv_pipe_t pipe;
-    struct ctl_server *server;
-    struct ctl_conn *prev, *next;
-    struct ctl_process *process;    /* NULL until accepted; then it is in the list. */
-    struct ctl_msg_decoder decoder;
-    size_t queued;              /* Bytes of replies handed to libuv and not yet written. */
-    size_t buffered;            /* Its part of server->buffered. */
-    uint64_t sent;              /* Bytes of replies handed to libuv, ever. */
-    uint64_t written_seen;      /* Of those, written to the socket at the last look. */
-    uint64_t active_ms;         /* Last byte read, or last progress writing. */
-    uint64_t request_ms;        /* When the incomplete request began; 0: none. */
-    uint64_t write_ms;          /* Last progress writing while replies wait. */
-    bool closing;
-    bool close_when_flushed;
-    char rbuf[CTL_READ_BUF];
-};
 
 struct ctl_write {
     uv_write_t req;
@@ -110,67 +32,6 @@ struct ctl_write {
     size_t len;
     uint8_t *frame;
 };
-
-static const char *const reason_names[] = {
-#define CTL_CLOSE_NAME(ENUM, LABEL, TEXT) LABEL,
-    CTL_CLOSE_REASONS(CTL_CLOSE_NAME)
-#undef CTL_CLOSE_NAME
-};
-
-static const char *const reason_texts[] = {
-#define CTL_CLOSE_TEXT(ENUM, LABEL, TEXT) TEXT,
-    CTL_CLOSE_REASONS(CTL_CLOSE_TEXT)
-#undef CTL_CLOSE_TEXT
-};
-
-const char *ctl_close_reason_name(enum ctl_close_reason reason)
-{
-    return reason < CTL_CLOSE_N_REASONS ? reason_names[reason] : "unknown";
-}
-
-static void counter_inc(_Atomic uint64_t *counter)
-{
-    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
-}
-
-static struct ctl_process **process_bucket(struct ctl_server *server, pid_t pid)
-{
-    return &server->processes[(uint32_t) pid % CTL_PROCESS_BUCKETS];
-}
-
-static struct ctl_process *process_ref(struct ctl_server *server, pid_t pid, uid_t uid)
-{
-    struct ctl_process **bucket = process_bucket(server, pid);
-    struct ctl_process *p;
-
-    for (p = *bucket; p; p = p->next) {
-        if (p->pid == pid) {
-            p->n_conns++;
-            return p;
-        }
-    }
-    p = xmalloc(sizeof *p);
-    p->pid = pid;
-    p->uid = uid;
-    p->n_conns = 1;
-    p->next = *bucket;
-    *bucket = p;
-    return p;
-}
-
-static void process_unref(struct ctl_server *server, struct ctl_process *p)
-{
-    struct ctl_process **pp;
-
-    if (--p->n_conns) {
-        return;
-    }
-    for (pp = process_bucket(server, p->pid); *pp != p; pp = &(*pp)->next) {
-        continue;
-    }
-    *pp = p->next;
-    free(p);
-}
 
 static void server_unref(struct ctl_server *server)
 {
@@ -202,7 +63,7 @@ static void conn_account(struct ctl_conn *conn)
     atomic_store_explicit(&server->stat_buffered, server->buffered, memory_order_relaxed);
 }
 
-static void conn_close(struct ctl_conn *conn)
+void ctl_conn_close(struct ctl_conn *conn)
 {
     struct ctl_server *server = conn->server;
 
@@ -222,124 +83,23 @@ static void conn_close(struct ctl_conn *conn)
         }
         server->n_conns--;
         atomic_store_explicit(&server->stat_conns, server->n_conns, memory_order_relaxed);
-        process_unref(server, conn->process);
+        ctl_process_unref(server, conn->process);
     }
     uv_close((uv_handle_t *) &conn->pipe, conn_closed);
 }
 
-static uint64_t secs(uint64_t ms)
-{
-    return (ms + 500) / 1000;
-}
-
-/* Logs the closes not logged yet, if any, once the interval allows. */
-static void log_unlogged(struct ctl_server *server, uint64_t now)
-{
-    enum log_level level = LOG_LVL_INFO;
-    char list[256];
-    size_t len = 0;
-    uint64_t total = 0;
-
-    if (now < server->log_next_ms) {
-        return;
-    }
-    list[0] = '\0';
-    for (int r = 0; r < CTL_CLOSE_N_REASONS; r++) {
-        if (server->unlogged[r]) {
-            len += snprintf(list + len, sizeof list - MIN(len, sizeof list), "%s%llu %s",
-                            total ? ", " : "", (unsigned long long) server->unlogged[r],
-                            reason_names[r]);
-            len = MIN(len, sizeof list - 1);
-            total += server->unlogged[r];
-            if (r != CTL_CLOSE_IDLE) {
-                level = LOG_LVL_WARN;
-            }
-            server->unlogged[r] = 0;
-        }
-    }
-    if (total) {
-        log_msg(level, LOG_MODULE, "closed %llu more control connections: %s",
-                (unsigned long long) total, list);
-        server->log_next_ms = now + CTL_LOG_INTERVAL_MS;
-    }
-}
-
-/* Counts that the server closes 'conn' for 'reason' and logs it, or sums it up for later
- * if a close was logged less than CTL_LOG_INTERVAL_MS ago. */
-static void note_close(struct ctl_conn *conn, enum ctl_close_reason reason, const char *detail)
-{
-    struct ctl_server *server = conn->server;
-    uint64_t now = uv_now(server->loop);
-
-    counter_inc(&server->stat_closed[reason]);
-    if (now < server->log_next_ms) {
-        server->unlogged[reason]++;
-        return;
-    }
-    server->log_next_ms = now + CTL_LOG_INTERVAL_MS;
-    log_msg(reason == CTL_CLOSE_IDLE ? LOG_LVL_INFO : LOG_LVL_WARN, LOG_MODULE,
-            "closing a control connection of pid %ld (uid %ld): %s: %s",
-            conn->process ? (long) conn->process->pid : -1L,
-            conn->process ? (long) conn->process->uid : -1L, reason_texts[reason], detail);
-}
-
-static void conn_drop(struct ctl_conn *conn, enum ctl_close_reason reason, const char *detail)
-{
-    note_close(conn, reason, detail);
-    conn_close(conn);
-}
-
-static size_t conn_unsent(const struct ctl_conn *conn)
+size_t ctl_conn_unsent(const struct ctl_conn *conn)
 {
     return uv_stream_get_write_queue_size((const uv_stream_t *) &conn->pipe);
 }
 
-/* Notes whether the client took any of its replies since the last look. */
-static void conn_check_written(struct ctl_conn *conn, uint64_t now)
+void ctl_conn_check_written(struct ctl_conn *conn, uint64_t now)
 {
-    uint64_t written = conn->sent - conn_unsent(conn);
+    uint64_t written = conn->sent - ctl_conn_unsent(conn);
 
     if (written != conn->written_seen) {
         conn->written_seen = written;
         conn->write_ms = conn->active_ms = now;
-    }
-}
-
-/* Since when 'conn' has held what it holds without progress. */
-static uint64_t conn_stalled_since(const struct ctl_conn *conn)
-{
-    if (conn_unsent(conn)) {
-        return conn->write_ms;
-    }
-    return ctl_msg_decoder_pending(&conn->decoder) ? conn->request_ms : conn->active_ms;
-}
-
-/* Closes connections while the server holds more than CTL_MAX_BUFFERED bytes for its
- * clients, the one stalled longest first: a client sending or reading a big message at
- * full speed keeps making progress, one that stalls does not. */
-static void shed(struct ctl_server *server)
-{
-    uint64_t now = uv_now(server->loop);
-
-    while (server->buffered > CTL_MAX_BUFFERED) {
-        struct ctl_conn *victim = NULL;
-        char detail[160];
-
-        for (struct ctl_conn *c = server->conns; c; c = c->next) {
-            /* Small buffers are every connection's: closing them would free little. */
-            if (c->buffered > CTL_KEEP_BUF
-                && (!victim || conn_stalled_since(c) < conn_stalled_since(victim))) {
-                victim = c;
-            }
-        }
-        if (!victim) {
-            break;
-        }
-        snprintf(detail, sizeof detail, "%zu bytes held for all clients, over %u; this one "
-                 "held %zu bytes, without progress for %llu s", server->buffered,
-                 CTL_MAX_BUFFERED, victim->buffered,
-                 (unsigned long long) secs(now - conn_stalled_since(victim)));
-        conn_drop(victim, CTL_CLOSE_MEMORY, detail);
     }
 }
 
@@ -357,12 +117,12 @@ static void write_done(uv_write_t *req, int status)
     conn_account(conn);
     if (status < 0) {
         LOG_DBG("client write failed: %s", uv_strerror(status));
-        conn_close(conn);
+        ctl_conn_close(conn);
         return;
     }
-    conn_check_written(conn, uv_now(conn->server->loop));
+    ctl_conn_check_written(conn, uv_now(conn->server->loop));
     if (conn->close_when_flushed && !conn->queued) {
-        conn_close(conn);
+        ctl_conn_close(conn);
     }
 }
 
@@ -393,7 +153,7 @@ static void conn_send(struct ctl_conn *conn, Vswitch__Response *resp)
 
         snprintf(detail, sizeof detail, "%zu bytes waiting", conn->queued);
         free(frame);
-        conn_drop(conn, CTL_CLOSE_REPLY_BACKLOG, detail);
+        ctl_conn_drop(conn, CTL_CLOSE_REPLY_BACKLOG, detail);
         return;
     }
 
@@ -403,13 +163,13 @@ static void conn_send(struct ctl_conn *conn, Vswitch__Response *resp)
     w->len = len;
     w->frame = frame;
     buf = uv_buf_init((char *) frame, len);
-    unsent = conn_unsent(conn);
+    unsent = ctl_conn_unsent(conn);
     error = uv_write(&w->req, (uv_stream_t *) &conn->pipe, &buf, 1, write_done);
     if (error) {
         LOG_DBG("client write failed: %s", uv_strerror(error));
         free(frame);
         free(w);
-        conn_close(conn);
+        ctl_conn_close(conn);
         return;
     }
     if (!unsent) {
@@ -419,7 +179,7 @@ static void conn_send(struct ctl_conn *conn, Vswitch__Response *resp)
     conn->queued += len;
     conn->sent += len;
     conn_account(conn);
-    shed(conn->server);
+    ctl_shed(conn->server);
 }
 
 static void conn_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
@@ -448,7 +208,7 @@ static int conn_handle_frames(struct ctl_conn *conn)
              * hang up once the answer is out. */
             snprintf(detail, sizeof detail, "more than %u bytes announced",
                      CTL_MSG_MAX_REQUEST);
-            note_close(conn, CTL_CLOSE_OVERSIZED, detail);
+            ctl_note_close(conn, CTL_CLOSE_OVERSIZED, detail);
             uv_read_stop((uv_stream_t *) &conn->pipe);
             conn->close_when_flushed = true;
             conn_send(conn, ctl_msg_response_error(-EMSGSIZE, "request exceeds the maximum "
@@ -481,7 +241,7 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         } else if (ctl_msg_decoder_pending(&conn->decoder)) {
             LOG_DBG("client hung up in the middle of a request");
         }
-        conn_close(conn);
+        ctl_conn_close(conn);
         return;
     }
     if (!nread) {
@@ -504,102 +264,7 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     }
     if (!conn->closing) {
         conn_account(conn);
-        shed(conn->server);
-    }
-}
-
-/* Returns why 'conn' must be closed now, with details in 'detail', or -1 if it may stay. */
-static int conn_expired(const struct ctl_conn *conn, uint64_t now, char *detail, size_t size)
-{
-    uint64_t idle_ms = conn->server->idle_timeout_ms;
-    size_t unsent = conn_unsent(conn);
-    size_t partial;
-
-    if (unsent) {
-        if (now - conn->write_ms < CTL_WRITE_TIMEOUT_MS) {
-            return -1;
-        }
-        snprintf(detail, size, "%zu bytes waiting, none read for %llu s", unsent,
-                 (unsigned long long) secs(now - conn->write_ms));
-        return CTL_CLOSE_UNREAD_REPLIES;
-    }
-    if (conn->close_when_flushed) {
-        return -1;
-    }
-    partial = ctl_msg_decoder_pending(&conn->decoder);
-    if (partial) {
-        if (now - conn->request_ms < CTL_REQUEST_TIMEOUT_MS) {
-            return -1;
-        }
-        snprintf(detail, size, "%zu bytes of it after %llu s", partial,
-                 (unsigned long long) secs(now - conn->request_ms));
-        return CTL_CLOSE_SLOW_REQUEST;
-    }
-    if (!idle_ms || now - conn->active_ms < idle_ms) {
-        return -1;
-    }
-    snprintf(detail, size, "nothing sent or pending for %llu s",
-             (unsigned long long) secs(now - conn->active_ms));
-    return CTL_CLOSE_IDLE;
-}
-
-static void sweep(uv_timer_t *timer)
-{
-    struct ctl_server *server = timer->data;
-    uint64_t now = uv_now(server->loop);
-    bool late = now - server->last_sweep_ms > 3 * CTL_SWEEP_MS;
-    struct ctl_conn *conn, *next;
-
-    server->last_sweep_ms = now;
-    for (conn = server->conns; conn; conn = next) {
-        char detail[96];
-        int reason;
-
-        next = conn->next;
-        conn_check_written(conn, now);
-        if (!late && (reason = conn_expired(conn, now, detail, sizeof detail)) >= 0) {
-            conn_drop(conn, reason, detail);
-        }
-    }
-    log_unlogged(server, now);
-}
-
-/* The newcomer 'conn' is in: if it takes its process past its share, or the server past
- * its limit, another connection makes room.  The newcomer itself is always served. */
-static void make_room(struct ctl_server *server, struct ctl_conn *newcomer)
-{
-    uint64_t now = uv_now(server->loop);
-    struct ctl_conn *victim = NULL;
-    char detail[128];
-
-    if (newcomer->process->n_conns > server->max_per_process) {
-        for (struct ctl_conn *c = server->conns; c; c = c->next) {
-            if (c != newcomer && c->process == newcomer->process
-                && (!victim || c->active_ms < victim->active_ms)) {
-                victim = c;
-            }
-        }
-        snprintf(detail, sizeof detail, "its share is %zu connections; this one was quiet "
-                 "for %llu s", server->max_per_process,
-                 (unsigned long long) secs(now - victim->active_ms));
-        conn_drop(victim, CTL_CLOSE_PROCESS_SHARE, detail);
-        victim = NULL;
-    }
-    if (server->n_conns > server->max_conns) {
-        /* The heaviest holder pays first, so that a process opening connections in a loop
-         * closes its own and not those of the CNI plugin or the proxy. */
-        for (struct ctl_conn *c = server->conns; c; c = c->next) {
-            if (c != newcomer
-                && (!victim || c->process->n_conns > victim->process->n_conns
-                    || (c->process->n_conns == victim->process->n_conns
-                        && c->active_ms < victim->active_ms))) {
-                victim = c;
-            }
-        }
-        snprintf(detail, sizeof detail, "%zu connections open, %zu of them by this process; "
-                 "this one was quiet for %llu s", server->n_conns, victim->process->n_conns,
-                 (unsigned long long) secs(now - victim->active_ms));
-        conn_drop(victim, CTL_CLOSE_EVICTED, detail);
+        ctl_shed(conn->server);
     }
 }
 
@@ -613,7 +278,7 @@ static void on_connection(uv_stream_t *listener, int status)
     int error;
 
     if (status < 0) {
-        counter_inc(&server->stat_accept_errors);
+        ctl_counter_inc(&server->stat_accept_errors);
         LOG_WARN("accepting a client failed: %s", uv_strerror(status));
         return;
     }
@@ -626,18 +291,18 @@ static void on_connection(uv_stream_t *listener, int status)
 
     error = uv_accept(listener, (uv_stream_t *) &conn->pipe);
     if (error) {
-        counter_inc(&server->stat_accept_errors);
+        ctl_counter_inc(&server->stat_accept_errors);
         LOG_WARN("accepting a client failed: %s", uv_strerror(error));
-        conn_close(conn);
+        ctl_conn_close(conn);
         return;
     }
-    counter_inc(&server->stat_accepted);
+    ctl_counter_inc(&server->stat_accepted);
     if (!uv_fileno((uv_handle_t *) &conn->pipe, &fd)
         && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len)) {
         /* Counted with the other clients of unknown process, as pid 0. */
         LOG_DBG("no credentials for a client: %s", strerror(errno));
     }
-    conn->process = process_ref(server, cred.pid, cred.uid);
+    conn->process = ctl_process_ref(server, cred.pid, cred.uid);
     conn->active_ms = uv_now(server->loop);
     conn->next = server->conns;
     if (server->conns) {
@@ -646,12 +311,12 @@ static void on_connection(uv_stream_t *listener, int status)
     server->conns = conn;
     server->n_conns++;
     atomic_store_explicit(&server->stat_conns, server->n_conns, memory_order_relaxed);
-    make_room(server, conn);
+    ctl_make_room(server, conn);
 
     error = uv_read_start((uv_stream_t *) &conn->pipe, conn_alloc, conn_read);
     if (error) {
         LOG_WARN("reading from a client failed: %s", uv_strerror(error));
-        conn_close(conn);
+        ctl_conn_close(conn);
     }
 }
 
@@ -848,7 +513,7 @@ int ctl_server_start(struct ctl_server *server, char *err, size_t errlen)
     server->n_handles++;
     server->sweeping = true;
     server->last_sweep_ms = uv_now(server->loop);
-    uv_timer_start(&server->sweep, sweep, CTL_SWEEP_MS, CTL_SWEEP_MS);
+    uv_timer_start(&server->sweep, ctl_sweep, CTL_SWEEP_MS, CTL_SWEEP_MS);
     if (server->idle_timeout_ms) {
         LOG_INFO("listening on %s (at most %zu clients, %zu per process; idle ones closed "
                  "after %llu s)", server->path, server->max_conns, server->max_per_process,
@@ -884,9 +549,9 @@ void ctl_server_close(struct ctl_server *server)
         return;
     }
     server->closing = true;
-    log_unlogged(server, UINT64_MAX);
+    ctl_log_unlogged(server, UINT64_MAX);
     while (server->conns) {
-        conn_close(server->conns);
+        ctl_conn_close(server->conns);
     }
     /* Another vswitchd may have replaced a socket it found dead: leave that one alone. */
     if (server->tmp_path) {

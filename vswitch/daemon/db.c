@@ -84,25 +84,6 @@ int db_error(const struct db *db, const char *what, char *err, size_t errlen)
     return -EIO;
 }
 
-/* Runs a statement that returns one integer. */
-static int query_int(struct db *db, const char *sql, int *value)
-{
-    sqlite3_stmt *stmt;
-    int rc;
-
-    rc = sqlite3_prepare_v2(db->conn, sql, -1, &stmt, NULL);
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        *value = sqlite3_column_int(stmt, 0);
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize(stmt);
-    return rc;
-}
-
 /* Runs a statement that returns one text value, copied into 'buf'. */
 static int query_text(struct db *db, const char *sql, char *buf, size_t size)
 {
@@ -121,6 +102,19 @@ static int query_text(struct db *db, const char *sql, char *buf, size_t size)
         rc = SQLITE_OK;
     }
     sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* Runs a statement that returns one integer (read as its text: SQLite converts). */
+static int query_int(struct db *db, const char *sql, int *value)
+{
+    char text[32];
+    int rc;
+
+    rc = query_text(db, sql, text, sizeof text);
+    if (rc == SQLITE_OK) {
+        *value = (int) strtol(text, NULL, 10);
+    }
     return rc;
 }
 

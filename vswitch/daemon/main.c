@@ -27,6 +27,8 @@
 #include "daemon/ctl-server.h"
 #include "daemon/db.h"
 #include "daemon/handlers.h"
+#include "daemon/masquerade.h"
+#include "daemon/node-routes.h"
 #include "daemon/metrics.h"
 #include "daemon/restore.h"
 #include "daemon/vswitchd.h"
@@ -50,8 +52,10 @@
 /* One client may fill a quarter of the table: a flood from one pod leaves the other three
  * quarters to the rest, and a busy pod (an ingress proxy) still has room to work. */
 #define DEFAULT_FLOW_PAIRS_PER_POD_DIVISOR 4
-#define DEFAULT_FLOW_TTL 240            /* Seconds, as VFP's "Flow TTL". */
-#define FLOW_TTL_MAX 86400
+/* Seconds, as Linux's nf_conntrack_tcp_timeout_established and so kube-proxy: long-lived
+ * connections that go quiet for a while (databases, streams) survive. */
+#define DEFAULT_FLOW_TTL 86400
+#define FLOW_TTL_MAX (30 * 86400)       /* Fits the table's 32-bit milliseconds. */
 #define DEFAULT_BUSY_POLL_US 0
 #define BUSY_POLL_MAX_US 100000
 /* VXLAN costs 50 bytes (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14; RFC 7348).  The
@@ -70,7 +74,9 @@ static const char usage_text[] =
 "             [--vxlan-port N] [--overlay-mtu N] [--vxlan-rco on|off] [--metrics ADDR:PORT]\n"
 "             [--log-level LEVEL] [--ctl-group GROUP] [--flow-cache-size N]\n"
 "             [--max-flow-pairs N] [--max-flow-pairs-per-pod N]\n"
-"             [--flow-ttl SECONDS] [--busy-poll-us N] [--ctl-idle-timeout SECONDS]\n"
+"             [--tcp-established-timeout SECONDS] [--busy-poll-us N]\n"
+"             [--ctl-idle-timeout SECONDS] [--cluster-cidr CIDR] [--masquerade true|false]\n"
+"             [--service-cidr CIDR]\n"
 "    vswitchd --help | --version\n"
 "\n"
 "DESCRIPTION\n"
@@ -103,6 +109,23 @@ static const char usage_text[] =
 "        client closes the quietest connection of the process holding the most.\n"
 "    --db PATH\n"
 "        Configuration database, SQLite (default " DEFAULT_DB ").\n"
+"    --cluster-cidr CIDR\n"
+"        The supernet of every node's pod CIDR, e.g. 10.244.0.0/16 (kube-proxy's and\n"
+"        kube-controller-manager's --cluster-cidr).  It must contain --pod-cidr.\n"
+"    --masquerade true|false\n"
+"        Whether pod traffic to a destination outside --cluster-cidr and --service-cidr\n"
+"        leaves the node with the node's own address as its source (default true when\n"
+"        --cluster-cidr is given), so that the internet, upstream DNS or another node's\n"
+"        address can answer it.  vswitchd programs it as an nftables table of its own,\n"
+"        ip " MASQUERADE_TABLE ", in its network namespace; the kernel translates the answers\n"
+"        back.  The node must forward IPv4 (net.ipv4.ip_forward=1).\n"
+"    --service-cidr CIDR\n"
+"        The cluster IPs, e.g. 10.96.0.0/12 (kube-apiserver's --service-cluster-ip-range):\n"
+"        the node routes it into the switch, so the node and hostNetwork pods reach\n"
+"        every cluster IP, balanced by the switch.  Each peer's pod CIDR is routed the\n"
+"        same way (vsctl add-peer), so the node reaches pods on other nodes.  These\n"
+"        routes go via " NODE_ROUTES_NEXT_HOP " on vsw0 (proto " NODE_ROUTES_PROTO_STR "), with a\n"
+"        permanent neighbor entry for it holding the router MAC.\n"
 "    --node-ip IP\n"
 "        This node's underlay address, the source of VXLAN traffic; it must be an\n"
 "        address of an interface of this node.  Without it there is no overlay, and\n"
@@ -149,10 +172,13 @@ static const char usage_text[] =
 "        limit).  At the limit, a new connection of that client recycles its own\n"
 "        oldest closed, unassured or closing pair, or is refused (drop reason\n"
 "        flow_pair_quota) when all its pairs are established.\n"
-"    --flow-ttl SECONDS\n"
-"        How long an established TCP flow pair lives without traffic, 1 to 86400 (default\n"
-"        240, as Windows VFP).  Closing TCP connections, UDP and ICMP have shorter\n"
-"        timeouts of their own.\n"
+"    --tcp-established-timeout SECONDS\n"
+"        How long an established TCP flow pair (or dispatch entry) lives without\n"
+"        traffic, 1 to 2592000 (default 86400, as Linux's\n"
+"        nf_conntrack_tcp_timeout_established; --flow-ttl is its older name).  Closing\n"
+"        TCP connections, UDP and ICMP have shorter timeouts of their own.  A full table\n"
+"        may evict an established pair idle for more than 5 minutes (see\n"
+"        --max-flow-pairs).\n"
 "        Flow pairs live in the file PATH.flow-pairs, PATH being --ctl's (on /run's tmpfs\n"
 "        by default): a vswitchd restarted after a crash adopts them, so connections\n"
 "        through a VIP survive it whichever side speaks first.\n"
@@ -179,6 +205,9 @@ enum {
     OPT_OVERLAY_MTU,
     OPT_CTL_IDLE_TIMEOUT,
     OPT_VXLAN_RCO,
+    OPT_CLUSTER_CIDR,
+    OPT_MASQUERADE,
+    OPT_SERVICE_CIDR,
 };
 
 static const struct option long_options[] = {
@@ -197,7 +226,11 @@ static const struct option long_options[] = {
     { "flow-cache-size", required_argument, NULL, OPT_FLOW_CACHE_SIZE },
     { "max-flow-pairs", required_argument, NULL, OPT_MAX_FLOW_PAIRS },
     { "max-flow-pairs-per-pod", required_argument, NULL, OPT_MAX_FLOW_PAIRS_PER_POD },
+    { "tcp-established-timeout", required_argument, NULL, OPT_FLOW_TTL },
     { "flow-ttl", required_argument, NULL, OPT_FLOW_TTL },
+    { "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },
+    { "masquerade", required_argument, NULL, OPT_MASQUERADE },
+    { "service-cidr", required_argument, NULL, OPT_SERVICE_CIDR },
     { "busy-poll-us", required_argument, NULL, OPT_BUSY_POLL_US },
     CLI_OPTIONS_END,
 };
@@ -217,9 +250,48 @@ static gid_t parse_group(const char *name)
     cli_usage_error("invalid --ctl-group '%s': no such group", name);
 }
 
+static void parse_cidr_arg(const char *flag, const char *arg, const char *example,
+                           struct cidr *cidr)
+{
+    if (addr_parse_cidr(arg, cidr)) {
+        cli_usage_error("invalid %s '%s': expected A.B.C.D/N with the host bits zero, e.g. %s",
+                        flag, arg, example);
+    }
+}
+
+/* The relations between the CIDRs, once all are known. */
+static void check_cidrs(const struct vswitchd_config *cfg, const char *pod_cidr,
+                        const char *masquerade)
+{
+    char cluster[IP_STR_LEN], service[IP_STR_LEN];
+
+    addr_ip_str(cfg->cluster_cidr.net, cluster);
+    addr_ip_str(cfg->service_cidr.net, service);
+    if (cfg->has_cluster_cidr
+        && (cfg->cluster_cidr.prefix > cfg->pod_cidr.prefix
+            || !cidr_contains(&cfg->cluster_cidr, cfg->pod_cidr.net))) {
+        cli_usage_error("--cluster-cidr %s/%d does not contain --pod-cidr %s: it is the "
+                        "supernet of every node's pod CIDR", cluster, cfg->cluster_cidr.prefix,
+                        pod_cidr);
+    }
+    if (cfg->has_service_cidr && cidr_overlaps(&cfg->service_cidr, &cfg->pod_cidr)) {
+        cli_usage_error("--service-cidr %s/%d overlaps --pod-cidr %s", service,
+                        cfg->service_cidr.prefix, pod_cidr);
+    }
+    if (cfg->has_service_cidr && cfg->has_cluster_cidr
+        && cidr_overlaps(&cfg->service_cidr, &cfg->cluster_cidr)) {
+        cli_usage_error("--service-cidr %s/%d overlaps --cluster-cidr %s/%d", service,
+                        cfg->service_cidr.prefix, cluster, cfg->cluster_cidr.prefix);
+    }
+    if (masquerade && !strcmp(masquerade, "true") && !cfg->has_cluster_cidr) {
+        cli_usage_error("--masquerade true needs --cluster-cidr: traffic leaving it is what "
+                        "is masqueraded");
+    }
+}
+
 static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
 {
-    const char *pod_cidr = NULL;
+    const char *pod_cidr = NULL, *masquerade = NULL;
     bool per_pod_given = false;
     int c;
 
@@ -311,7 +383,22 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
             per_pod_given = true;
             break;
         case OPT_FLOW_TTL:
-            cfg->flow_ttl = cli_ulong_arg("--flow-ttl", optarg, 1, FLOW_TTL_MAX);
+            cfg->flow_ttl = cli_ulong_arg("--tcp-established-timeout", optarg, 1,
+                                          FLOW_TTL_MAX);
+            break;
+        case OPT_CLUSTER_CIDR:
+            parse_cidr_arg("--cluster-cidr", optarg, "10.244.0.0/16", &cfg->cluster_cidr);
+            cfg->has_cluster_cidr = true;
+            break;
+        case OPT_SERVICE_CIDR:
+            parse_cidr_arg("--service-cidr", optarg, "10.96.0.0/12", &cfg->service_cidr);
+            cfg->has_service_cidr = true;
+            break;
+        case OPT_MASQUERADE:
+            if (strcmp(optarg, "true") && strcmp(optarg, "false")) {
+                cli_usage_error("invalid --masquerade '%s': expected true or false", optarg);
+            }
+            masquerade = optarg;
             break;
         case OPT_BUSY_POLL_US:
             cfg->busy_poll_us = cli_ulong_arg("--busy-poll-us", optarg, 0, BUSY_POLL_MAX_US);
@@ -326,6 +413,8 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         cfg->max_flow_pairs_per_pod = MAX(cfg->max_flow_pairs
                                           / DEFAULT_FLOW_PAIRS_PER_POD_DIVISOR, 1);
     }
+    check_cidrs(cfg, pod_cidr, masquerade);
+    cfg->masquerade = masquerade ? !strcmp(masquerade, "true") : cfg->has_cluster_cidr;
     if (cfg->overlay_mtu && !cfg->node_ip) {
         cli_usage_error("--overlay-mtu needs --node-ip: without it there is no overlay");
     }
@@ -421,6 +510,41 @@ static int choose_overlay_mtu(struct vswitchd_config *cfg, char *err, size_t err
     return 0;
 }
 
+/* Programs (or removes) the masquerade rules.  Only a failure to program them stops the
+ * daemon: removing a table left by an earlier configuration is best effort, so a node
+ * without nf_tables runs as long as it is not asked to masquerade. */
+static int setup_masquerade(const struct vswitchd_config *cfg)
+{
+    char err[1024], net[IP_STR_LEN];
+    int error = masquerade_sync(cfg, err, sizeof err);
+    FILE *f;
+
+    if (error && cfg->masquerade) {
+        LOG_ERR("%s", err);
+        return error;
+    }
+    if (error) {
+        LOG_DBG("no masquerade table to remove: %s", err);
+        return 0;
+    }
+    if (!cfg->masquerade) {
+        return 0;
+    }
+    LOG_INFO("masquerade: pod traffic from %s/%d to outside it%s leaves with the node's "
+             "address (nftables table ip " MASQUERADE_TABLE ")",
+             addr_ip_str(cfg->cluster_cidr.net, net), cfg->cluster_cidr.prefix,
+             cfg->has_service_cidr ? " and the service CIDR" : "");
+    f = fopen("/proc/sys/net/ipv4/ip_forward", "r");
+    if (f) {
+        if (fgetc(f) == '0') {
+            LOG_WARN("net.ipv4.ip_forward is 0 in this network namespace: the node does not "
+                     "forward, so pods cannot reach anything outside the cluster");
+        }
+        fclose(f);
+    }
+    return 0;
+}
+
 static void on_signal(uv_signal_t *sig, int signum)
 {
     LOG_INFO("%s received; shutting down", strsignal(signum));
@@ -436,7 +560,7 @@ static void close_walk(uv_handle_t *handle, void *arg)
 
 int main(int argc, char *argv[])
 {
-    struct vswitchd vd = { .start_msec = time_msec() };
+    struct vswitchd vd = { .start_msec = time_msec(), .owns_node_routes = true };
     struct vswitchd_config *cfg = &vd.cfg;
     uv_signal_t sigterm, sigint;
     struct dp_config dp_cfg;
@@ -521,6 +645,16 @@ int main(int argc, char *argv[])
     if (peers < 0) {
         error = peers;
         LOG_ERR("cannot restore peers: %s", err);
+        goto out;
+    }
+    /* Before any traffic: the node reaches what lies behind the switch, and pods the
+     * outside, as soon as the switch forwards. */
+    error = node_routes_update(&vd);
+    if (error) {
+        goto out;
+    }
+    error = setup_masquerade(cfg);
+    if (error) {
         goto out;
     }
     error = dp_start(vd.dp);

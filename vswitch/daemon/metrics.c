@@ -231,13 +231,16 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
                tables.flow_pair_evictions);
     prom_header(out, "vswitch_flow_pair_evictions_by_kind_total", "counter",
                "Flow pairs evicted: closed or closing, or unassured, from a full table; "
-               "a client's own at its per-pod limit.");
+               "a client's own at its per-pod limit; assured but silent for 5 minutes, "
+               "from a full table.");
     fprintf(out, "vswitch_flow_pair_evictions_by_kind_total{kind=\"closed\"} %llu\n"
             "vswitch_flow_pair_evictions_by_kind_total{kind=\"unassured\"} %llu\n"
-            "vswitch_flow_pair_evictions_by_kind_total{kind=\"pod_quota\"} %llu\n",
+            "vswitch_flow_pair_evictions_by_kind_total{kind=\"pod_quota\"} %llu\n"
+            "vswitch_flow_pair_evictions_by_kind_total{kind=\"idle\"} %llu\n",
             (unsigned long long) tables.flow_pair_evictions_closed,
             (unsigned long long) tables.flow_pair_evictions_unassured,
-            (unsigned long long) tables.flow_pair_evictions_pod_quota);
+            (unsigned long long) tables.flow_pair_evictions_pod_quota,
+            (unsigned long long) tables.flow_pair_evictions_idle);
     put_metric(out, "vswitch_policies", "gauge", "Load-balancing policies.", tables.policies);
     put_metric(out, "vswitch_peers", "gauge", "Overlay peers (remote nodes).", tables.peers);
     put_metric(out, "vswitch_overlay_mtu", "gauge",

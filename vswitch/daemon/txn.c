@@ -22,6 +22,7 @@
 #define LOG_MODULE "batch"
 #include "daemon/batch-config.h"
 #include "daemon/db.h"
+#include "daemon/node-routes.h"
 #include "dp/dp.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -456,6 +457,11 @@ int txn_apply(struct vswitchd *vd, const Vswitch__Batch *msg, bool single,
         goto out;
     }
     t_commit = ms_since(&t);
+    if (has_peer && vd->owns_node_routes) {
+        /* After the commit: a route the kernel refuses does not undo the peer, and the
+         * next change of peers or a restart tries again. */
+        node_routes_update(vd);
+    }
 
     result->applied = batch.n_ops;
     result->unchanged = batch.n_unchanged;

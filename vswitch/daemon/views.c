@@ -253,6 +253,11 @@ Vswitch__Response *view_show(struct vswitchd *vd)
     info->max_flow_pairs = cfg->max_flow_pairs;
     info->max_flow_pairs_per_pod = cfg->max_flow_pairs_per_pod;
     info->flow_ttl = cfg->flow_ttl;
+    info->cluster_cidr = ctl_msg_strdup(cfg->has_cluster_cidr
+                                        ? peer_cidr_str(&cfg->cluster_cidr, buf) : "");
+    info->service_cidr = ctl_msg_strdup(cfg->has_service_cidr
+                                        ? peer_cidr_str(&cfg->service_cidr, buf) : "");
+    info->masquerade = cfg->masquerade;
     show->n_policies = tables.policies;
     show->n_flows = tables.flows;
     show->n_flow_pairs = tables.flow_pairs;
@@ -261,6 +266,7 @@ Vswitch__Response *view_show(struct vswitchd *vd)
     show->flow_pair_evictions_closed = tables.flow_pair_evictions_closed;
     show->flow_pair_evictions_unassured = tables.flow_pair_evictions_unassured;
     show->flow_pair_evictions_pod_quota = tables.flow_pair_evictions_pod_quota;
+    show->flow_pair_evictions_idle = tables.flow_pair_evictions_idle;
     show->n_flow_pair_sources = tables.flow_pair_sources;
     show->n_dispatch_entries = tables.dispatch_entries;
 

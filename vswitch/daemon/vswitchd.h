@@ -32,7 +32,13 @@ struct vswitchd_config {
     size_t flow_cache_size;
     size_t max_flow_pairs;          /* Bound of the flow-pair table. */
     uint32_t max_flow_pairs_per_pod;    /* Pairs one client address may hold; 0: no limit. */
-    uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair. */
+    uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair
+                                     * (--tcp-established-timeout). */
+    struct cidr cluster_cidr;       /* Every node's pods; valid with has_cluster_cidr. */
+    bool has_cluster_cidr;
+    bool masquerade;                /* Pod traffic leaving the cluster gets the node's IP. */
+    struct cidr service_cidr;       /* Cluster IPs; valid with has_service_cidr. */
+    bool has_service_cidr;
     uint32_t busy_poll_us;          /* Polling after traffic before sleeping. */
 };
 
@@ -43,6 +49,9 @@ struct vswitchd {
     struct ctl_server *ctl;
     struct metrics *metrics;
     uint64_t start_msec;            /* time_msec() at start, for uptime. */
+    /* The daemon keeps the node's routes into the switch (node-routes.h) in step with its
+     * peers; a vswitchd built by a test or a fuzzer without a node leaves this false. */
+    bool owns_node_routes;
 };
 
 #endif

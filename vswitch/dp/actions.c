@@ -392,6 +392,10 @@ int actions_execute(const struct action_list *list, struct packet *pkt,
             if (!conn->in_use || conn->gen != a->u.ct.gen) {
                 return -ESTALE;
             }
+            if (lb_conn_reopens_elsewhere(ctx->lb, conn, a->dir, pkt->tcp_flags)) {
+                ct_delete(ctx->ct, conn);
+                return -ESTALE;
+            }
             ct_update(ctx->ct, conn, a->dir, pkt->tcp_flags, pkt->len, ctx->now_ms);
             policy = lb_policy_at(ctx->lb, conn->policy);
             if (policy) {
@@ -407,6 +411,10 @@ int actions_execute(const struct action_list *list, struct packet *pkt,
                 struct ct_conn *entry = &ctx->ct->conns[a->u.ct.conn - 1];
 
                 if (!entry->in_use || entry->gen != a->u.ct.gen) {
+                    return -ESTALE;
+                }
+                if (lb_conn_reopens_elsewhere(ctx->lb, entry, CT_DIR_ORIG, pkt->tcp_flags)) {
+                    ct_delete(ctx->ct, entry);
                     return -ESTALE;
                 }
                 ct_update(ctx->ct, entry, CT_DIR_ORIG, pkt->tcp_flags, pkt->len, ctx->now_ms);

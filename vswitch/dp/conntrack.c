@@ -27,6 +27,14 @@
  * pair of a source over its share, and how many slots it sweeps for expired pairs. */
 #define CT_EVICT_SCAN 16
 #define CT_EXPIRE_SCAN 64
+/* Last resort of a full table: the idlest assured pair among this many sampled (Redis's
+ * approximated LRU), if it has been idle for at least CT_IDLE_EVICT_MS.  Established TCP
+ * lives a day without traffic (--tcp-established-timeout), so clients that vanished without
+ * a FIN would otherwise hold the table for that long; 5 minutes of silence is past the
+ * keepalive of every common client and server, and a connection that quiet loses only its
+ * translation, and only when the table has nothing else to give. */
+#define CT_IDLE_SAMPLE 64
+#define CT_IDLE_EVICT_MS (300 * 1000)
 /* A flood is refused thousands of times a second: say so once in a while, not each time. */
 #define CT_LOG_INTERVAL_MS 10000
 
@@ -524,7 +532,32 @@ static uint32_t pick_over_share(const struct ct_table *ct, enum ct_class class, 
     return head;
 }
 
-/* Frees a slot of a full table for a new pair from 'ip'.  False if every pair is assured. */
+/* The idlest assured connection among the next CT_IDLE_SAMPLE in use, if it has been idle
+ * for CT_IDLE_EVICT_MS or more; else 0.  Index + 1. */
+static uint32_t pick_idle_assured(struct ct_table *ct, uint64_t now_ms)
+{
+    uint64_t idlest = CT_IDLE_EVICT_MS;
+    uint32_t ref = 0, seen = 0;
+
+    for (uint32_t i = 0; i < ct->capacity && seen < CT_IDLE_SAMPLE; i++) {
+        uint32_t idx = ct->idle_cursor;
+        const struct ct_conn *conn = &ct->conns[idx];
+
+        ct->idle_cursor = (idx + 1) % ct->capacity;
+        if (!conn->in_use) {
+            continue;
+        }
+        seen++;
+        if (conn->evict_class == CT_CLASS_ASSURED && now_ms - conn->used_ms >= idlest) {
+            idlest = now_ms - conn->used_ms;
+            ref = idx + 1;
+        }
+    }
+    return ref;
+}
+
+/* Frees a slot of a full table for a new pair from 'ip'.  False if every pair is assured
+ * and none of a sample has been idle for CT_IDLE_EVICT_MS. */
 static bool make_room(struct ct_table *ct, be32 ip, uint64_t now_ms)
 {
     const struct ct_source *src = source_find(ct, ip);
@@ -546,6 +579,14 @@ static bool make_room(struct ct_table *ct, be32 ip, uint64_t now_ms)
         if (ref) {
             evict(ct, ref, class == CT_CLASS_UNASSURED ? CT_EVICTED_UNASSURED
                                                        : CT_EVICTED_CLOSED);
+            return true;
+        }
+    }
+    {
+        uint32_t ref = pick_idle_assured(ct, now_ms);
+
+        if (ref) {
+            evict(ct, ref, CT_EVICTED_IDLE);
             return true;
         }
     }

@@ -21,8 +21,10 @@
  *     SYN floods and scans; UDP: nothing after the first reply, or not yet 2 s old, so
  *     one-shot probes and DNS queries);
  *   - closing (one FIN): possibly a half-closed stream, so taken after the unassured;
- *   - assured: a live two-way connection.  Never evicted to make room: the new connection
- *     is refused instead (-ENOSPC), and the client's retransmission tries again.
+ *   - assured: a live two-way connection.  Evicted to make room only when it has been idle
+ *     for 5 minutes (the idlest of a sample; the established timeout is a day, so clients
+ *     that vanish without a FIN do not hold the table that long); else the new connection
+ *     is refused (-ENOSPC), and the client's retransmission tries again.
  * A source may hold at most 'max_per_source' pairs: at its limit, its own oldest closed,
  * unassured or closing pair is recycled, else its new connection is refused (-EDQUOT).
  * When the table is full, a closed pair goes first, then a pair idle past its timeout that
@@ -70,7 +72,7 @@ enum ct_state {
 
 struct ct_timeouts {
     uint32_t tcp_syn_sent_ms;
-    uint32_t tcp_established_ms;    /* The flow TTL: 240 s as in VFP. */
+    uint32_t tcp_established_ms;    /* --tcp-established-timeout: a day, as Linux's. */
     uint32_t tcp_closing_ms;
     uint32_t tcp_closed_ms;
     uint32_t udp_unreplied_ms;
@@ -140,6 +142,8 @@ enum ct_eviction {
     CT_EVICTED_CLOSED,              /* Closed or closing. */
     CT_EVICTED_UNASSURED,
     CT_EVICTED_POD_QUOTA,           /* A source's own pair, recycled at its limit. */
+    CT_EVICTED_IDLE,                /* Assured, but silent for minutes: a full table's last
+                                     * resort (the established timeout is a day). */
     CT_N_EVICTIONS,
 };
 
@@ -161,6 +165,7 @@ struct ct_table {
     uint32_t n_conns;               /* Pairs and dispatch entries... */
     uint32_t n_dispatch;            /* ...of which dispatch entries. */
     uint32_t expire_cursor;
+    uint32_t idle_cursor;           /* Where the next sample of idle assured pairs starts. */
     struct ct_timeouts timeouts;
 
     uint32_t max_per_source;        /* Pairs one client address may hold; 0: no limit. */

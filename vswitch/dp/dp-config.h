@@ -14,6 +14,13 @@
 /* The largest inner IPv4 packet the overlay carries unless configured: 1500 less VXLAN's 50. */
 #define OVERLAY_DEFAULT_MTU 1450
 
+/* 169.254.1.1 (RFC 3927 link-local, host order): the address that stands for the switch's
+ * router on the host port, as the node sees it.  It is the next hop of the node's routes into
+ * the switch (daemon/node-routes.h), and the source the switch gives a connection from the
+ * node to a Service whose backend is the node itself: the gateway, an address of the node,
+ * would come back to it as a martian. */
+#define DP_HOST_ROUTER_IP 0xa9fe0101u
+
 struct dp_config {
     struct cidr pod_cidr;           /* This node's pod subnet. */
     be32 gateway;                   /* First address of pod_cidr; answered by the switch. */
@@ -30,7 +37,7 @@ struct dp_config {
                                          * limit. */
     const char *pairs_path;         /* File (tmpfs) holding the flow pairs across restarts;
                                      * NULL: process memory only. */
-    uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair; 0: 240. */
+    uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair; 0: 86400. */
     uint32_t busy_poll_us;          /* Keep polling this long after the last packet before
                                      * sleeping: trades a core under load for latency. */
     bool dummy_host;                /* Tests: a dummy host port, so no root is needed. */

@@ -44,9 +44,9 @@ static int validate_lb_spec(const struct dp_lb_spec *spec, char *err, size_t err
     return 0;
 }
 
-/* Deletes the flow pairs of the policies marked in 'affected' (by slot) whose backend is no
- * longer in their policy (or whose policy is gone).  One pass over the table, however many
- * policies changed. */
+/* Deletes the flow pairs and dispatch entries of the policies marked in 'affected' (by
+ * slot) that lb_keeps_connection() lets go: all of a policy that is gone, UDP to a backend
+ * no longer in its policy.  One pass over the table, however many policies changed. */
 static void delete_orphaned_pairs(struct dp *dp, const uint8_t *affected, uint32_t n_slots)
 {
     CT_FOR_EACH (conn, &dp->ct) {
@@ -57,7 +57,8 @@ static void delete_orphaned_pairs(struct dp *dp, const uint8_t *affected, uint32
             continue;
         }
         p = lb_policy_at(&dp->lb, conn->policy);
-        if (!p || !lb_has_backend(p, reply->src, ntohs(reply->sport))) {
+        if (!lb_keeps_connection(p, conn->tuple[CT_DIR_ORIG].proto, reply->src,
+                                 ntohs(reply->sport))) {
             ct_delete(&dp->ct, conn);
         }
     }

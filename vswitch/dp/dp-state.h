@@ -28,7 +28,7 @@
 /* Share of the flow-pair table aged per housekeeping round: a full sweep every 4 s. */
 #define DP_CT_SWEEP_DIVISOR 4
 #define DP_DEFAULT_FLOW_PAIRS 262144
-#define DP_DEFAULT_FLOW_TTL 240
+#define DP_DEFAULT_FLOW_TTL 86400
 
 struct dp_cmd {
     void (*fn)(struct dp *, void *arg);

@@ -88,6 +88,7 @@ static void table_stats_cmd(struct dp *dp, void *stats_)
     stats->flow_pair_evictions_closed = dp->ct.evicted[CT_EVICTED_CLOSED];
     stats->flow_pair_evictions_unassured = dp->ct.evicted[CT_EVICTED_UNASSURED];
     stats->flow_pair_evictions_pod_quota = dp->ct.evicted[CT_EVICTED_POD_QUOTA];
+    stats->flow_pair_evictions_idle = dp->ct.evicted[CT_EVICTED_IDLE];
     stats->flow_pair_sources = dp->ct.n_sources;
     stats->policies = dp->lb.n_policies;
     stats->peers = dp->peers.n_peers;

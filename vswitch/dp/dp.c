@@ -455,7 +455,7 @@ static void rebind_adopted_pairs(struct dp *dp)
         const struct ct_tuple *reply = &conn->tuple[CT_DIR_REPLY];
         struct lb_policy *p = lb_lookup(&dp->lb, orig->dst, orig->dport, orig->proto);
 
-        if (p && lb_has_backend(p, reply->src, ntohs(reply->sport))) {
+        if (lb_keeps_connection(p, orig->proto, reply->src, ntohs(reply->sport))) {
             conn->policy = p->slot;
         } else {
             ct_delete(&dp->ct, conn);
@@ -463,7 +463,8 @@ static void rebind_adopted_pairs(struct dp *dp)
         }
     }
     if (dropped) {
-        LOG_INFO("dropped %zu adopted flow pair(s) whose policy or backend is gone", dropped);
+        LOG_INFO("dropped %zu adopted flow pair(s) whose policy is gone, or UDP whose "
+                 "backend is", dropped);
     }
 }
 

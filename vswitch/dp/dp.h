@@ -85,7 +85,8 @@ struct dp_table_stats {
     uint64_t flow_pair_evictions;   /* Flow pairs evicted before their time, all kinds: */
     uint64_t flow_pair_evictions_closed;    /* closed or closing, from a full table; */
     uint64_t flow_pair_evictions_unassured; /* never assured, from a full table; */
-    uint64_t flow_pair_evictions_pod_quota; /* a client's own, at its per-pod limit. */
+    uint64_t flow_pair_evictions_pod_quota; /* a client's own, at its per-pod limit; */
+    uint64_t flow_pair_evictions_idle;  /* assured, silent for minutes, from a full table. */
     size_t flow_pair_sources;       /* Client addresses holding flow pairs. */
     size_t policies;
     size_t peers;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "dp/maglev.h"
+#include "dp/net-headers.h"
 #include "lib/hash.h"
 #include "lib/util.h"
 
@@ -268,6 +269,28 @@ bool lb_has_backend(const struct lb_policy *p, be32 ip, uint16_t port)
 
     return p->spec.n_backends
            && bsearch(&key, p->backends, p->spec.n_backends, sizeof key, backend_cmp);
+}
+
+bool lb_keeps_connection(const struct lb_policy *p, uint8_t proto, be32 ip, uint16_t port)
+{
+    return p && (proto == IP_PROTO_TCP || lb_has_backend(p, ip, port));
+}
+
+bool lb_may_reopen(const struct lb_policy *p, be32 ip, uint16_t port)
+{
+    return p && lb_has_backend(p, ip, port);
+}
+
+bool lb_conn_reopens_elsewhere(const struct lb_table *lb, const struct ct_conn *conn,
+                               enum ct_dir dir, uint8_t tcp_flags)
+{
+    const struct ct_tuple *backend = &conn->tuple[CT_DIR_REPLY];
+
+    return dir == CT_DIR_ORIG && conn->tuple[CT_DIR_ORIG].proto == IP_PROTO_TCP
+           && (tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN
+           && (conn->state == CT_CLOSED || conn->state == CT_CLOSING)
+           && !lb_may_reopen(lb_policy_at(lb, conn->policy), backend->src,
+                             ntohs(backend->sport));
 }
 
 static const struct dp_lb_backend *affinity_get(struct lb_policy *p, be32 client,

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dp/conntrack.h"
 #include "dp/lb-spec.h"
 #include "lib/types.h"
 
@@ -64,5 +65,29 @@ struct lb_policy *lb_remove(struct lb_table *, be32 vip, uint16_t port, uint8_t 
 const struct dp_lb_backend *lb_select(struct lb_policy *, be32 client, be32 dst, be16 sport,
                                       be16 dport, uint64_t now_ms);
 bool lb_has_backend(const struct lb_policy *, be32 ip, uint16_t port);
+
+/* Graceful endpoint removal: whether an existing connection of 'proto' to backend
+ * 'ip':'port' (host order) goes on under 'policy' (NULL: the policy is gone, and its
+ * connections with it).  To a backend of the policy, yes.  To one that left it (its pod is
+ * terminating, or gone from the EndpointSlice): TCP yes, until it closes or idles out, so a
+ * rollout resets no established connection (kube-proxy keeps their conntrack entries too);
+ * UDP no: its translation goes, and the next datagram is balanced afresh instead of being
+ * blackholed to a gone backend (the stale-UDP bug, kube-proxy #48370).  New connections
+ * never go to a backend that left: lb_select() picks among the policy's backends only. */
+bool lb_keeps_connection(const struct lb_policy *, uint8_t proto, be32 ip, uint16_t port);
+
+/* Whether a SYN reusing the tuple of a closed connection to 'ip':'port' may reopen it on the
+ * same backend: only while that backend is in 'policy'.  Else the old connection is to be
+ * forgotten and the new one balanced afresh, as any new connection. */
+bool lb_may_reopen(const struct lb_policy *, be32 ip, uint16_t port);
+
+/* True if a packet with 'tcp_flags' in direction 'dir' of 'conn' (a flow pair or dispatch
+ * entry of a policy of 'lb') opens a new connection on the tuple of a closed one whose
+ * backend has left its policy since (!lb_may_reopen): the caller deletes 'conn' and decides
+ * the packet as a new connection, so the connection kept for its backend to finish does
+ * not draw a new one there.  Checked on the flow-cache path too, where the SYN of a reused
+ * port meets the cached flow of the old connection. */
+bool lb_conn_reopens_elsewhere(const struct lb_table *, const struct ct_conn *,
+                               enum ct_dir dir, uint8_t tcp_flags);
 
 #endif

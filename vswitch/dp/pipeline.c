@@ -73,12 +73,17 @@ struct next_hop {
     const struct peer *peer;
 };
 
-/* A local pod; a remote pod on its node; the host for anything outside the pod CIDRs.
- * Neither port nor peer inside this node's pod CIDR with no such pod. */
+/* A local pod; a remote pod on its node; the host for the gateway (the node's own address in
+ * the pod CIDR, from which it reaches pods and cluster IPs) and for anything outside the pod
+ * CIDRs.  Neither port nor peer inside this node's pod CIDR with no such pod. */
 static struct next_hop route_to(const struct dp *dp, be32 ip)
 {
     struct next_hop hop = { port_table_by_ip(&dp->ports, ip), NULL };
 
+    if (ip == dp->cfg.gateway) {
+        hop.port = dp->host;
+        return hop;
+    }
     if (hop.port || cidr_contains(&dp->cfg.pod_cidr, ip)) {
         return hop;
     }
@@ -222,20 +227,21 @@ static bool make_reply_unique(const struct dp *dp, struct ct_tuple *reply)
     return false;
 }
 
-/* Returns 0 with the pair in '*conn', or the drop reason for the packet. */
+/* Returns 0 with the pair in '*conn', or the drop reason for the packet.  'snat_ip' is the
+ * client's address as the backend is to see it, 0 to keep the client's own (DSR). */
 static enum drop_reason create_pair(struct dp *dp, const struct flow_key *key,
                                     const struct lb_policy *policy, be32 backend_ip,
-                                    uint16_t backend_port, bool snat, struct ct_conn **conn)
+                                    uint16_t backend_port, be32 snat_ip, struct ct_conn **conn)
 {
     struct ct_tuple orig = tuple_from_key(key), reply = {
-        .src = backend_ip, .dst = snat ? dp->cfg.gateway : key->nw_src,
+        .src = backend_ip, .dst = snat_ip ? snat_ip : key->nw_src,
         .sport = htons(backend_port), .dport = key->tp_src, .proto = key->nw_proto,
     };
 
     if (!make_reply_unique(dp, &reply)) {
         return DROP_NO_ROUTE;
     }
-    switch (ct_create(&dp->ct, &orig, &reply, policy->slot, !snat, dp->now_ms, conn)) {
+    switch (ct_create(&dp->ct, &orig, &reply, policy->slot, !snat_ip, dp->now_ms, conn)) {
     case 0:
         return DROP_NONE;
     case -EDQUOT:
@@ -255,7 +261,8 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
     enum drop_reason why;
     struct next_hop hop;
     struct ct_conn *conn;
-    bool snat;
+    bool host_client;
+    be32 snat_ip = 0;
 
     backend = lb_select(policy, key->nw_src, key->nw_dst, key->tp_src, key->tp_dst,
                         dp->now_ms);
@@ -272,7 +279,12 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
         actions_drop(acts, DROP_NO_ROUTE);
         return;
     }
-    if (hop.peer && policy->spec.dsr) {
+    /* The node itself (or a hostNetwork pod) speaking from an address outside the pod CIDR,
+     * its own: a backend's node would answer that address straight over the underlay,
+     * outside every switch and the node's conntrack, so a remote backend gets the client
+     * source-NAT'd to the gateway, whose answers come back through this switch. */
+    host_client = in == dp->host && !cidr_contains(&dp->cfg.pod_cidr, key->nw_src);
+    if (hop.peer && policy->spec.dsr && !host_client) {
         /* DSR across the overlay: only the MAC is fixed, to the one that stands for the
          * backend pod; its node translates and keeps the pair.  The reply never comes back
          * this way, so all this node keeps is the choice (a dispatch entry): Maglev alone
@@ -293,9 +305,16 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
         return;
     }
     /* Hairpin: a pod reaching itself through the VIP would see its own address as the
-     * source and answer itself directly; the gateway address brings the reply back. */
-    snat = !policy->spec.dsr || hop.port == in;
-    why = create_pair(dp, key, policy, backend->ip, backend->port, snat, &conn);
+     * source and answer itself directly; the gateway address brings the reply back.  The
+     * node reaching itself (a backend that is a node address, sent back to the host port)
+     * gets the host router's address instead: the gateway is the node's own, and a packet
+     * from it arriving on vsw0 would be dropped as a martian. */
+    if (hop.port == in && in == dp->host) {
+        snat_ip = htonl(DP_HOST_ROUTER_IP);
+    } else if (!policy->spec.dsr || hop.port == in || (host_client && hop.peer)) {
+        snat_ip = dp->cfg.gateway;
+    }
+    why = create_pair(dp, key, policy, backend->ip, backend->port, snat_ip, &conn);
     if (why) {
         /* Not cached: the client's retransmission may find room. */
         *cacheable = false;
@@ -306,14 +325,16 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
     conn_actions(dp, conn, CT_DIR_ORIG, acts);
 }
 
-/* The node of the backend that dispatch entry 'entry' went to, if that backend is still in
- * the policy and its node a peer; else NULL. */
+/* The node of the backend that dispatch entry 'entry' went to, if the connection goes on
+ * there (lb_keeps_connection(): TCP even after its backend left the policy) and that node
+ * is a peer; else NULL. */
 static const struct peer *dispatch_peer(const struct dp *dp, const struct ct_conn *entry)
 {
     const struct ct_tuple *backend = &entry->tuple[CT_DIR_REPLY];
     const struct lb_policy *policy = lb_policy_at(&dp->lb, entry->policy);
 
-    if (!policy || !lb_has_backend(policy, backend->src, ntohs(backend->sport))) {
+    if (!lb_keeps_connection(policy, entry->tuple[CT_DIR_ORIG].proto, backend->src,
+                             ntohs(backend->sport))) {
         return NULL;
     }
     return route_to(dp, backend->src).peer;
@@ -360,7 +381,7 @@ static bool dsr_dispatch(struct dp *dp, const struct port *in, const struct flow
         actions_drop(acts, DROP_NO_BACKEND);
         return true;
     }
-    why = create_pair(dp, key, policy, chosen->ip, chosen->port, false, &conn);
+    why = create_pair(dp, key, policy, chosen->ip, chosen->port, 0, &conn);
     if (why) {
         *cacheable = false;
         actions_drop(acts, why);
@@ -418,6 +439,10 @@ static bool decide_lb(struct dp *dp, struct port *in, const struct flow_key *key
 
     t = tuple_from_key(&key);
     conn = ct_lookup(&dp->ct, &t, &dir);
+    if (conn && lb_conn_reopens_elsewhere(&dp->lb, conn, dir, pkt->tcp_flags)) {
+        ct_delete(&dp->ct, conn);
+        conn = NULL;
+    }
     if (conn && ct_is_dispatch(conn)) {
         const struct peer *peer = dispatch_peer(dp, conn);
 

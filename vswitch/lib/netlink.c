@@ -6,6 +6,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/veth.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -470,36 +471,95 @@ int nl_link_del(struct nl_sock *sock, int ifindex, char *err, size_t errlen)
     return nl_transact(sock, nlh, "cannot delete the link", err, errlen);
 }
 
+/* A RTM_NEWROUTE or RTM_DELROUTE for 'r' in the main table. */
+static struct nlmsghdr *put_route_msg(char *buf, uint16_t type, uint16_t flags,
+                                      const struct nl_route *r)
+{
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+    struct rtmsg *rtm;
+
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = flags;
+    rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
+    rtm->rtm_family = AF_INET;
+    rtm->rtm_dst_len = r->prefix;
+    rtm->rtm_table = RT_TABLE_MAIN;
+    rtm->rtm_protocol = r->protocol;
+    rtm->rtm_scope = r->gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+    rtm->rtm_type = RTN_UNICAST;
+    rtm->rtm_flags = r->onlink ? RTNH_F_ONLINK : 0;
+    if (r->prefix) {
+        mnl_attr_put(nlh, RTA_DST, sizeof r->dst, &r->dst);
+    }
+    if (r->gw) {
+        mnl_attr_put(nlh, RTA_GATEWAY, sizeof r->gw, &r->gw);
+    }
+    if (r->prefsrc) {
+        mnl_attr_put(nlh, RTA_PREFSRC, sizeof r->prefsrc, &r->prefsrc);
+    }
+    mnl_attr_put_u32(nlh, RTA_OIF, r->oif);
+    return nlh;
+}
+
+int nl_route_replace(struct nl_sock *sock, const struct nl_route *r, char *err, size_t errlen)
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE], what[96], dst_s[IP_STR_LEN];
+
+    snprintf(what, sizeof what, "cannot install route %s/%d", addr_ip_str(r->dst, dst_s),
+             r->prefix);
+    return nl_transact(sock, put_route_msg(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, r),
+                       what, err, errlen);
+}
+
+int nl_route_del(struct nl_sock *sock, const struct nl_route *r, char *err, size_t errlen)
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE], what[96], dst_s[IP_STR_LEN];
+    struct nlmsghdr *nlh = put_route_msg(buf, RTM_DELROUTE, 0, r);
+    struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+
+    /* RT_SCOPE_NOWHERE matches a route of any scope. */
+    rtm->rtm_scope = RT_SCOPE_NOWHERE;
+    snprintf(what, sizeof what, "cannot delete route %s/%d", addr_ip_str(r->dst, dst_s),
+             r->prefix);
+    return nl_transact(sock, nlh, what, err, errlen);
+}
+
 int nl_route_add(struct nl_sock *sock, be32 dst, int prefix, be32 gw, bool onlink, int ifindex,
                  char *err, size_t errlen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE], what[96], dst_s[IP_STR_LEN], gw_s[IP_STR_LEN];
-    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-    struct rtmsg *rtm;
+    struct nl_route r = {
+        .dst = dst, .prefix = prefix, .gw = gw, .oif = ifindex, .protocol = RTPROT_BOOT,
+        .onlink = onlink,
+    };
 
-    nlh->nlmsg_type = RTM_NEWROUTE;
-    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-    rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
-    rtm->rtm_family = AF_INET;
-    rtm->rtm_dst_len = prefix;
-    rtm->rtm_table = RT_TABLE_MAIN;
-    rtm->rtm_protocol = RTPROT_BOOT;
-    rtm->rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
-    rtm->rtm_type = RTN_UNICAST;
-    rtm->rtm_flags = onlink ? RTNH_F_ONLINK : 0;
-    if (prefix) {
-        mnl_attr_put(nlh, RTA_DST, sizeof dst, &dst);
-    }
-    if (gw) {
-        mnl_attr_put(nlh, RTA_GATEWAY, sizeof gw, &gw);
-    }
-    mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
     if (gw) {
         snprintf(what, sizeof what, "cannot add route %s/%d via %s", addr_ip_str(dst, dst_s),
                  prefix, addr_ip_str(gw, gw_s));
     } else {
         snprintf(what, sizeof what, "cannot add route %s/%d", addr_ip_str(dst, dst_s), prefix);
     }
+    return nl_transact(sock, put_route_msg(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &r),
+                       what, err, errlen);
+}
+
+int nl_neigh_replace(struct nl_sock *sock, int ifindex, be32 ip, struct eth_addr mac,
+                     char *err, size_t errlen)
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE], what[64], ip_s[IP_STR_LEN];
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+    struct ndmsg *ndm;
+
+    nlh->nlmsg_type = RTM_NEWNEIGH;
+    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+    ndm = mnl_nlmsg_put_extra_header(nlh, sizeof *ndm);
+    ndm->ndm_family = AF_INET;
+    ndm->ndm_ifindex = ifindex;
+    ndm->ndm_state = NUD_PERMANENT;
+    ndm->ndm_type = RTN_UNICAST;
+    mnl_attr_put(nlh, NDA_DST, sizeof ip, &ip);
+    mnl_attr_put(nlh, NDA_LLADDR, ETH_ADDR_LEN, mac.a);
+    snprintf(what, sizeof what, "cannot set neighbor %s", addr_ip_str(ip, ip_s));
     return nl_transact(sock, nlh, what, err, errlen);
 }
 
@@ -514,7 +574,10 @@ static int route_dump_cb(const struct nlmsghdr *nlh, void *dump_)
     struct route_dump *dump = dump_;
     const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
     const struct nlattr *attr;
-    struct nl_route r = { .prefix = rtm->rtm_dst_len };
+    struct nl_route r = {
+        .prefix = rtm->rtm_dst_len, .protocol = rtm->rtm_protocol,
+        .onlink = (rtm->rtm_flags & RTNH_F_ONLINK) != 0,
+    };
     uint32_t table = rtm->rtm_table;
 
     if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof *rtm) {
@@ -533,6 +596,11 @@ static int route_dump_cb(const struct nlmsghdr *nlh, void *dump_)
         case RTA_GATEWAY:
             if (mnl_attr_get_payload_len(attr) == sizeof r.gw) {
                 memcpy(&r.gw, mnl_attr_get_payload(attr), sizeof r.gw);
+            }
+            break;
+        case RTA_PREFSRC:
+            if (mnl_attr_get_payload_len(attr) == sizeof r.prefsrc) {
+                memcpy(&r.prefsrc, mnl_attr_get_payload(attr), sizeof r.prefsrc);
             }
             break;
         case RTA_OIF:

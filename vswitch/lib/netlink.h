@@ -82,6 +82,9 @@ struct nl_route {
     int prefix;
     be32 gw;                    /* 0: none (a link-scope route). */
     int oif;
+    be32 prefsrc;               /* 0: none. */
+    uint8_t protocol;           /* RTPROT_*: who installed it. */
+    bool onlink;
 };
 
 /* Adds the route 'dst'/'prefix' out of 'ifindex' in the main table: via 'gw', or on-link
@@ -89,6 +92,21 @@ struct nl_route {
  * address of it covers it (RTNH_F_ONLINK).  -EEXIST if the same route is there. */
 int nl_route_add(struct nl_sock *, be32 dst, int prefix, be32 gw, bool onlink, int ifindex,
                  char *err, size_t errlen);
+
+/* Installs route 'r' in the main table, replacing a route to the same destination and
+ * prefix if there is one (so calling it again changes nothing): out of 'r->oif', via 'r->gw'
+ * (on-link if 'r->onlink'), with preferred source 'r->prefsrc' (0: none) and origin
+ * 'r->protocol', by which its owner finds its routes again. */
+int nl_route_replace(struct nl_sock *, const struct nl_route *r, char *err, size_t errlen);
+
+/* Deletes route 'r' (as nl_route_list() gave it) from the main table.  -ESRCH if it is
+ * not there. */
+int nl_route_del(struct nl_sock *, const struct nl_route *r, char *err, size_t errlen);
+
+/* Adds or replaces the permanent neighbor entry 'ip' -> 'mac' on link 'ifindex': the node
+ * then sends to that next hop without asking ARP. */
+int nl_neigh_replace(struct nl_sock *, int ifindex, be32 ip, struct eth_addr mac, char *err,
+                     size_t errlen);
 
 /* Lists the IPv4 routes of the main table that leave through 'ifindex' (0: all) into a new
  * array '*routes' of '*n' (caller frees). */

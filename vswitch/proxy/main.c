@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #define LOG_MODULE "main"
+#include "lib/addr.h"
 #include "lib/cli.h"
 #include "lib/ctl-client.h"
 #include "lib/ctl-msg.h"
@@ -30,6 +31,7 @@ static const char usage_text[] =
 "SYNOPSIS\n"
 "    vswitch-proxy --node-name NAME [--kubeconfig PATH [--context NAME]] [--ctl PATH]\n"
 "                  [--dsr=true|false] [--sync-peers=true|false]\n"
+"                  [--cluster-cidr CIDR] [--service-cidr CIDR]\n"
 "                  [--healthz-bind-address ADDR:PORT] [--metrics-bind-address ADDR:PORT]\n"
 "                  [--min-sync-period DURATION] [--sync-period DURATION]\n"
 "                  [--list-page-size N] [--log-level LEVEL]\n"
@@ -77,6 +79,15 @@ static const char usage_text[] =
 "    --sync-peers=true|false\n"
 "        Manage vswitchd's overlay peers from the Nodes (default true).  The proxy then owns\n"
 "        the whole peer table.\n"
+"    --cluster-cidr CIDR\n"
+"        The supernet of every node's pod CIDR, as kube-proxy's (give vswitchd the\n"
+"        same): Nodes whose pod CIDR lies outside are still peers, but counted\n"
+"        (nodes_outside_cluster_cidr) and named in the debug log.\n"
+"    --service-cidr CIDR\n"
+"        The range of cluster IPs (kube-apiserver's --service-cluster-ip-range; give\n"
+"        vswitchd the same, which routes it from the node into the switch): Services\n"
+"        whose cluster IP lies outside are still programmed, but counted\n"
+"        (services_outside_service_cidr): pods reach them, the node does not.\n"
 "    --healthz-bind-address ADDR:PORT\n"
 "        Serve /healthz here (default " DEFAULT_HEALTHZ "; empty: off).  200 once the first\n"
 "        full sync is done and while the last successful sync is younger than twice\n"
@@ -106,6 +117,7 @@ CLI_USAGE_COMMON_OPTIONS
 enum {
     OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_NODE_NAME, OPT_CTL, OPT_DSR, OPT_SYNC_PEERS,
     OPT_HEALTHZ, OPT_METRICS, OPT_MIN_SYNC, OPT_SYNC, OPT_PAGE, OPT_LOG_LEVEL,
+    OPT_CLUSTER_CIDR, OPT_SERVICE_CIDR,
 };
 
 static const struct option long_options[] = {
@@ -121,6 +133,8 @@ static const struct option long_options[] = {
     { "sync-period", required_argument, NULL, OPT_SYNC },
     { "list-page-size", required_argument, NULL, OPT_PAGE },
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+    { "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },
+    { "service-cidr", required_argument, NULL, OPT_SERVICE_CIDR },
     CLI_OPTIONS_END,
 };
 
@@ -157,6 +171,14 @@ static uint32_t parse_duration(const char *flag, const char *s, uint32_t min, ui
     }
     cli_usage_error("invalid %s '%s': expected a duration from %ums to %us, e.g. 100ms or 2s",
                     flag, s, min, max / 1000);
+}
+
+static void parse_cidr(const char *flag, const char *s, const char *example, struct cidr *cidr)
+{
+    if (addr_parse_cidr(s, cidr)) {
+        cli_usage_error("invalid %s '%s': expected A.B.C.D/N with the host bits zero, e.g. %s",
+                        flag, s, example);
+    }
 }
 
 struct options {
@@ -211,6 +233,14 @@ static void parse_options(int argc, char *argv[], struct options *o)
             break;
         case OPT_LOG_LEVEL:
             cli_log_level_arg(optarg);
+            break;
+        case OPT_CLUSTER_CIDR:
+            parse_cidr("--cluster-cidr", optarg, "10.244.0.0/16", &o->proxy.cluster_cidr);
+            o->proxy.has_cluster_cidr = true;
+            break;
+        case OPT_SERVICE_CIDR:
+            parse_cidr("--service-cidr", optarg, "10.96.0.0/12", &o->proxy.service_cidr);
+            o->proxy.has_service_cidr = true;
             break;
         }
     }

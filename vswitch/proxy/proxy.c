@@ -170,7 +170,11 @@ static double wall_now(void)
  * state back (periodic resync). */
 static void sync_once(struct proxy *p, bool full)
 {
-    struct translate_config tcfg = { p->cfg.node_name, p->cfg.dsr };
+    struct translate_config tcfg = {
+        p->cfg.node_name, p->cfg.dsr,
+        p->cfg.has_service_cidr ? &p->cfg.service_cidr : NULL,
+        p->cfg.has_cluster_cidr ? &p->cfg.cluster_cidr : NULL,
+    };
     struct applier_result res;
     struct translate_stats st;
     struct desired want;
@@ -451,6 +455,13 @@ void proxy_metrics(struct proxy *p, FILE *f)
     prom_header(f, M "nodes_skipped", "gauge",
                 "Other nodes without an InternalIP or a pod CIDR (no peer).");
     fprintf(f, M "nodes_skipped %zu\n", t->nodes_incomplete);
+    prom_header(f, M "services_outside_service_cidr", "gauge",
+                "Services whose cluster IP is outside --service-cidr: programmed, but the "
+                "node does not route it to the switch.");
+    fprintf(f, M "services_outside_service_cidr %zu\n", t->outside_service_cidr);
+    prom_header(f, M "nodes_outside_cluster_cidr", "gauge",
+                "Other nodes whose pod CIDR is outside --cluster-cidr.");
+    fprintf(f, M "nodes_outside_cluster_cidr %zu\n", t->outside_cluster_cidr);
     prom_header(f, M "policies", "gauge", "Load-balancing policies the proxy holds in vswitchd.");
     fprintf(f, M "policies %zu\n", p->programmed_policies);
     prom_header(f, M "backends", "gauge", "Backends of the wanted policies.");

@@ -18,9 +18,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lib/prom.h"
 #include "proxy/applier.h"
 #include "proxy/kubeconfig.h"
-#include "lib/prom.h"
 #include "proxy/reflector.h"
 #include "proxy/translate.h"
 
@@ -29,6 +29,8 @@ struct proxy_config {
     const char *ctl_path;
     bool dsr;
     bool sync_peers;
+    struct cidr service_cidr, cluster_cidr;     /* --service-cidr, --cluster-cidr... */
+    bool has_service_cidr, has_cluster_cidr;    /* ...when given. */
     uint32_t min_sync_period_ms;
     uint32_t sync_period_ms;
     uint32_t page_limit;

@@ -160,6 +160,13 @@ void translate(const struct strmap *services, const struct strmap *slices,
             st->skipped[svc->skip]++;
             continue;
         }
+        if (cfg->service_cidr && !cidr_contains(cfg->service_cidr, svc->cluster_ip)) {
+            char ip[IP_STR_LEN];
+
+            st->outside_service_cidr++;
+            LOG_DBG("service %s: cluster IP %s is outside --service-cidr: pods reach it, "
+                    "the node does not", svc->key, addr_ip_str(svc->cluster_ip, ip));
+        }
         translate_service(svc, strmap_get(&by_service, svc->key), cfg, out, st);
     }
     free(keys);
@@ -176,6 +183,13 @@ void translate(const struct strmap *services, const struct strmap *slices,
         if (!node->internal_ip || !node->has_pod_cidr) {
             st->nodes_incomplete++;
             continue;
+        }
+        if (cfg->cluster_cidr
+            && (node->pod_cidr.prefix < cfg->cluster_cidr->prefix
+                || !cidr_contains(cfg->cluster_cidr, node->pod_cidr.net))) {
+            st->outside_cluster_cidr++;
+            LOG_DBG("node %s: pod CIDR outside --cluster-cidr: its pods' traffic to the "
+                    "other nodes' addresses is not masqueraded", node->name);
         }
         peer = xcalloc(1, sizeof *peer);
         addr_ip_str(node->internal_ip, peer->node_ip);

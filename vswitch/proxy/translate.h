@@ -10,7 +10,11 @@
  *   - sessionAffinity ClientIP sets the affinity timeout; DSR unless the Service's
  *     vswitch.io/dsr annotation (or --dsr=false without it) says otherwise;
  *   - headless, ExternalName and service-proxy-name Services are skipped and counted;
- *   - every other Node with an InternalIP and a pod CIDR becomes an overlay peer.
+ *   - every other Node with an InternalIP and a pod CIDR becomes an overlay peer;
+ *   - with --service-cidr and --cluster-cidr (as kube-proxy's), cluster IPs outside the
+ *     one and Nodes' pod CIDRs outside the other are still programmed but counted: the
+ *     node routes only the service CIDR into the switch, and masquerades pod traffic to
+ *     anything outside the cluster CIDR (vswitchd's flags of the same names).
  *
  * Pure: reads the stores, writes a struct desired. */
 #ifndef VSWITCH_PROXY_TRANSLATE_H
@@ -19,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/addr.h"
 #include "proxy/desired.h"
 #include "proxy/k8s-objects.h"
 #include "proxy/strmap.h"
@@ -26,6 +31,8 @@
 struct translate_config {
     const char *node_name;          /* --node-name: excluded from the peers. */
     bool dsr;                       /* --dsr: the default of Services without annotation. */
+    const struct cidr *service_cidr;    /* --service-cidr, or NULL. */
+    const struct cidr *cluster_cidr;    /* --cluster-cidr, or NULL. */
 };
 
 struct translate_stats {
@@ -38,6 +45,8 @@ struct translate_stats {
     size_t backends;
     size_t nodes_incomplete;        /* Other nodes without an InternalIP or a pod CIDR. */
     size_t peers;
+    size_t outside_service_cidr;    /* Services whose cluster IP is outside --service-cidr. */
+    size_t outside_cluster_cidr;    /* Other nodes whose pod CIDR is outside --cluster-cidr. */
 };
 
 /* Builds into 'out' (initialized, empty) the state that 'services', 'slices' and 'nodes'
