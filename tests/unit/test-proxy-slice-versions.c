@@ -87,6 +87,37 @@ static const char v1_deprecated[] =
     "\"deprecatedTopology\":{\"kubernetes.io/hostname\":\"node-2\"}}],"
     "\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\",\"port\":8080}]}";
 
+/* Captured from this repository's cluster (tests/k8s/, kube-apiserver 1.20.2 with
+ * EndpointSliceNodeName and EndpointSliceTerminatingCondition): `kubectl get --raw
+ * /apis/discovery.k8s.io/v1beta1/namespaces/default/endpointslices`, the web Service's item,
+ * managedFields left out. */
+static const char v1beta1_captured[] =
+    "{\"metadata\":{\"name\":\"web-k5qt9\",\"generateName\":\"web-\",\"namespace\":\"default\""
+    ",\"uid\":\"8f2db48d-eec1-4d6f-bf9b-161c8a132524\",\"resourceVersion\":\"489\",\"generati"
+    "on\":5,\"creationTimestamp\":\"2026-12-07T03:51:44Z\",\"labels\":{\"endpointslice.kubern"
+    "etes.io/managed-by\":\"endpointslice-controller.k8s.io\",\"kubernetes.io/service-name\":"
+    "\"web\"},\"annotations\":{\"endpoints.kubernetes.io/last-change-trigger-time\":\"2026-12"
+    "-07T03:51:46Z\"},\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"name"
+    "\":\"web\",\"uid\":\"d7c45004-1e1a-4cf6-8399-f6231f0c42a5\",\"controller\":true,\"blockO"
+    "wnerDeletion\":true}]},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"10.244."
+    "0.3\"],\"conditions\":{\"ready\":true,\"serving\":true,\"terminating\":false},\"targetRe"
+    "f\":{\"kind\":\"Pod\",\"namespace\":\"default\",\"name\":\"web-6d8fdcc96b-lp4nj\",\"uid\""
+    ":\"e401979c-3aa3-48da-b0c9-b66b2953e53c\",\"resourceVersion\":\"466\"},\"topology\":{\"k"
+    "ubernetes.io/hostname\":\"n1\"},\"nodeName\":\"n1\"},{\"addresses\":[\"10.244.0.4\"],\"c"
+    "onditions\":{\"ready\":true,\"serving\":true,\"terminating\":false},\"targetRef\":{\"kin"
+    "d\":\"Pod\",\"namespace\":\"default\",\"name\":\"web-6d8fdcc96b-q2lg9\",\"uid\":\"552bc9"
+    "31-acc4-4624-b3b9-74904886462a\",\"resourceVersion\":\"470\"},\"topology\":{\"kubernetes"
+    ".io/hostname\":\"n1\"},\"nodeName\":\"n1\"},{\"addresses\":[\"10.244.1.3\"],\"conditions"
+    "\":{\"ready\":true,\"serving\":true,\"terminating\":false},\"targetRef\":{\"kind\":\"Pod"
+    "\",\"namespace\":\"default\",\"name\":\"web-6d8fdcc96b-ln9lh\",\"uid\":\"6a9d8d63-70d9-4"
+    "2f8-a445-c149dd152631\",\"resourceVersion\":\"478\"},\"topology\":{\"kubernetes.io/hostn"
+    "ame\":\"n2\"},\"nodeName\":\"n2\"},{\"addresses\":[\"10.244.1.2\"],\"conditions\":{\"rea"
+    "dy\":true,\"serving\":true,\"terminating\":false},\"targetRef\":{\"kind\":\"Pod\",\"name"
+    "space\":\"default\",\"name\":\"web-6d8fdcc96b-mmwjq\",\"uid\":\"c031b4c3-b819-49a3-85ce-"
+    "3b12142b01b1\",\"resourceVersion\":\"486\"},\"topology\":{\"kubernetes.io/hostname\":\"n"
+    "2\"},\"nodeName\":\"n2\"}],\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\",\"port\":8"
+    "080}]}";
+
 static struct k8s_slice *parse(const char *text, const char *node)
 {
     json_error_t jerr;
@@ -179,4 +210,28 @@ Test(proxy_slice_versions, malformed_topology)
         cr_expect_null(s);
         json_decref(j);
     }
+}
+
+Test(proxy_slice_versions, captured_from_kube_1_20)
+{
+    struct k8s_slice *s = parse(v1beta1_captured, "n1");
+    char ip[IP_STR_LEN];
+    int local = 0;
+
+    cr_assert_str_eq(s->service_key, "default/web");
+    cr_assert_eq(s->n_ports, 1);
+    cr_expect_str_eq(s->ports[0].name, "http");
+    cr_expect_eq(s->ports[0].port, 8080);
+    cr_assert_eq(s->n_endpoints, 4);
+    for (size_t i = 0; i < s->n_endpoints; i++) {
+        const struct k8s_endpoint *ep = &s->endpoints[i];
+
+        cr_expect(ep->ready && ep->serving && !ep->terminating, "endpoint %zu", i);
+        /* The controller put n1's pods in 10.244.0.0/24. */
+        cr_expect_eq(ep->local, !strncmp(addr_ip_str(ep->ip, ip), "10.244.0.", 9),
+                     "endpoint %zu (%s): local only on n1", i, ip);
+        local += ep->local;
+    }
+    cr_expect_eq(local, 2);
+    k8s_slice_free(s);
 }
