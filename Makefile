@@ -107,7 +107,7 @@ $(BUILD)/bpf/%.bpf.o: vswitch/dp/bpf/%.bpf.c | deps-build
 	@echo "  BPFCC   $<"
 	$(Q)$(BPF_CC) $(BPF_CFLAGS) -c -o $@ $<
 # The skeleton embeds the object, so the binaries need no file at run time.
-.SECONDARY: $(patsubst %.skel.h,%.bpf.o,$(BPF_SKEL))
+.SECONDARY: $(BPF_SKEL) $(patsubst %.skel.h,%.bpf.o,$(BPF_SKEL))
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	@echo "  SKEL    $@"
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
