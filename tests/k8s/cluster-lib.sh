@@ -548,3 +548,12 @@ _web_count_is() { [ "$(web_pods | wc -l)" = "$1" ]; }
 _web_pods_left_are() { [ "$(kc get pods -l app=web --no-headers 2>/dev/null | wc -l)" = "$1" ]; }
 
 _proxy_saw_410() { kc -n kube-system logs "$1" -c vswitch-proxy --since=3m | grep -q '410 Gone'; }
+
+_proxy_restarted() {
+    [ "$(kc -n kube-system get pod "$1" -o json | jq '.status.containerStatuses[] | select(.name == "vswitch-proxy") | .restartCount')" -gt "$2" ]
+}
+_proxy_log_has() { kc -n kube-system logs "$1" -c vswitch-proxy | grep -qF "$2"; }
+_proxy_ready() {
+    kc -n kube-system get pod "$1" -o json |
+        jq -e '.status.containerStatuses[] | select(.name == "vswitch-proxy") | .ready' >/dev/null
+}

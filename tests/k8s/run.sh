@@ -22,7 +22,7 @@ if [ $# -gt 0 ]; then
 else
     # In this order: the cheap checks of the deployment first, the API server's outage last.
     tests=()
-    for t in deploy service pod-delete restart apiserver-down; do
+    for t in deploy rbac service pod-delete restart apiserver-down; do
         tests+=("$here/test-$t.sh")
     done
     for t in "$here"/test-*.sh; do
