@@ -4,6 +4,8 @@
 #                   under ASan/UBSan
 #   make bench      the benchmark report (this switch vs the Linux bridge vs Open vSwitch)
 #   make demo       the two-node demo: pods, a Service, DSR across the overlay (as root)
+#   make image      the DaemonSet's OCI image, without Docker (build/image/vswitch.tar)
+#   make demo-k8s   a real Kubernetes 1.20 in namespaces, vswitch deployed with kubectl apply
 #   make install    PREFIX (default /usr/local)
 #   make fuzz       every libFuzzer target of tests/fuzz/ (clang, ASan/UBSan) into build/fuzz/
 #   V=1             full command lines;  SANITIZE=address,undefined  sanitizer build
@@ -195,8 +197,9 @@ deps:
 	@bash tests/deps.sh check
 
 # make check: the include layers first (tests/check-layers.py), then the plain build and the
-# sanitizer build in build/san, each running the unit tests and the system tests.
-# CHECK_SAN=0 skips the sanitizer pass.
+# sanitizer build in build/san, each running the unit tests and the system tests.  The plain
+# build also runs the cluster tests (tests/k8s/run.sh: a Kubernetes 1.20 built once from
+# Debian's source package, cached). CHECK_SAN=0 skips the sanitizer pass.
 CHECK_SAN ?= 1
 check: deps
 	python3 tests/check-layers.py --self-test
@@ -206,6 +209,8 @@ check: deps
 	$(MAKE) --no-print-directory fuzz
 	bash tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 	bash tests/system/run.sh $(BUILD)
+	bash tests/k8s/build-kube.sh
+	bash tests/k8s/run.sh $(BUILD)
 ifeq ($(CHECK_SAN),1)
 	$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined \
 	    CFLAGS="-O1 -g" all build/san/unit-tests
@@ -226,6 +231,20 @@ demo:
 	@bash tests/deps.sh demo
 	@$(MAKE) --no-print-directory all
 	@bash tests/demo/demo.sh $(BUILD)
+
+# make image: the image examples/k8s/02-daemonset.yaml runs, packed with umoci (no Docker).
+.PHONY: image
+image: all
+	@bash examples/k8s/build-image.sh $(BUILD)
+
+# make demo-k8s: the kube binaries (built from Debian's source package once, cached), then a
+# cluster in namespaces with the product deployed from examples/k8s/ (tests/k8s/cluster.sh).
+.PHONY: demo-k8s
+demo-k8s:
+	@bash tests/deps.sh check
+	@$(MAKE) --no-print-directory all
+	@bash tests/k8s/build-kube.sh
+	@bash tests/k8s/cluster.sh demo $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin

@@ -2,31 +2,58 @@
 #include "cni/attach.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/ctl-client.h"
 #include "lib/ctl-msg.h"
 #include "lib/util.h"
+
+#define LOG_MODULE "cni"
+#include "lib/log.h"
 
 struct attach {
     struct ctl_client *client;
     char *ctl;
 };
 
-int attach_open(const char *ctl, struct attach **attachp, struct cni_err *err)
+int attach_open(const char *ctl, int wait_ms, struct attach **attachp, struct cni_err *err)
 {
     struct ctl_client *client;
     struct attach *attach;
+    uint64_t deadline = time_msec() + (wait_ms > 0 ? wait_ms : 0);
+    bool waited = false;
     char msg[512];
     int error;
 
     *attachp = NULL;
-    error = ctl_client_connect(ctl, ATTACH_TIMEOUT_MS, &client, msg, sizeof msg);
+    for (;;) {
+        error = ctl_client_connect(ctl, ATTACH_TIMEOUT_MS, &client, msg, sizeof msg);
+        /* Only "not there yet" is waited for; any other failure will not pass by itself. */
+        if (!error || (error != -ENOENT && error != -ECONNREFUSED) ||
+            time_msec() >= deadline) {
+            break;
+        }
+        if (!waited) {
+            LOG_INFO("%s: waiting up to %d ms for vswitchd to start", msg, wait_ms);
+            waited = true;
+        }
+        usleep(100 * 1000);
+    }
     if (error) {
-        cni_err_set(err, CNI_ERR_TRY_AGAIN, "%s", msg);
+        if (waited) {
+            cni_err_set(err, CNI_ERR_TRY_AGAIN, "%s; vswitchd did not start within %d ms",
+                        msg, wait_ms);
+        } else {
+            cni_err_set(err, CNI_ERR_TRY_AGAIN, "%s", msg);
+        }
         return error;
+    }
+    if (waited) {
+        LOG_INFO("vswitchd answers on %s", ctl);
     }
     attach = xmalloc(sizeof *attach);
     attach->client = client;

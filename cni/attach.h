@@ -15,8 +15,15 @@
 
 struct attach;
 
-/* Connects to vswitchd at 'ctl'.  Returns 0, or a negative errno with 'err' set (code 11). */
-int attach_open(const char *ctl, struct attach **attach, struct cni_err *err);
+/* How long an ADD waits for vswitchd to come up: kubelet starts pods on a node as soon as the
+ * conflist exists, which the DaemonSet's init container writes before vswitchd listens (and
+ * while vswitchd restarts). */
+#define ATTACH_START_WAIT_MS 10000
+
+/* Connects to vswitchd at 'ctl'.  While the socket is absent or refuses (vswitchd starting),
+ * tries again every 100 ms for up to 'wait_ms' (0: once).  Returns 0, or a negative errno
+ * with 'err' set (code 11). */
+int attach_open(const char *ctl, int wait_ms, struct attach **attach, struct cni_err *err);
 /* Accepts NULL. */
 void attach_close(struct attach *attach);
 

@@ -120,7 +120,7 @@ static int cmd_add(const struct cni_env *env, struct netconf *conf, json_t **out
         }
     }
     if (!error) {
-        error = attach_open(conf->ctl, &attach, err);
+        error = attach_open(conf->ctl, ATTACH_START_WAIT_MS, &attach, err);
     }
     if (!error) {
         error = ipam_init(&ipam, env->path, conf->ipam_type, conf->root, err);
@@ -221,7 +221,7 @@ out:
             /* The request may have reached vswitchd before the connection failed. */
             struct attach *again;
 
-            if (!attach_open(conf->ctl, &again, &undo)) {
+            if (!attach_open(conf->ctl, 0, &again, &undo)) {
                 attach_port_del(again, host, &undo);
                 attach_close(again);
             }
@@ -258,7 +258,7 @@ static int cmd_del(const struct cni_env *env, struct netconf *conf, struct cni_e
 
     /* The port.  vswitchd being down must not block a DEL: the port stays stored, without
      * its veth, until GC or the ADD that needs its IP removes it. */
-    if (attach_open(conf->ctl, &attach, &e)) {
+    if (attach_open(conf->ctl, 0, &attach, &e)) {
         LOG_WARN("DEL %s/%s: %s; port %s stays in the switch until GC", env->container_id,
                  env->ifname, e.msg, host);
     } else {
@@ -409,7 +409,7 @@ static int cmd_check(const struct cni_env *env, struct netconf *conf, struct cni
         error = link_check(host, netns_fd, &pod, err);
     }
     if (!error) {
-        error = attach_open(conf->ctl, &attach, err);
+        error = attach_open(conf->ctl, 0, &attach, err);
     }
     if (!error) {
         error = check_port(attach, host, env, &ips[0], pod.mac, err);
@@ -441,7 +441,7 @@ static int cmd_status(const struct cni_env *env, struct netconf *conf, struct cn
     struct ipam ipam;
     int error;
 
-    error = attach_open(conf->ctl, &attach, err);
+    error = attach_open(conf->ctl, 0, &attach, err);
     if (!error) {
         error = attach_show(attach, &show, err);
         if (!error) {
@@ -501,7 +501,7 @@ static int cmd_gc(const struct cni_env *env, struct netconf *conf, struct cni_er
                     "\"cni.dev/valid-attachments\"");
         return -EINVAL;
     }
-    error = attach_open(conf->ctl, &attach, err);
+    error = attach_open(conf->ctl, 0, &attach, err);
     if (!error) {
         error = attach_show(attach, &show, err);
     }

@@ -71,9 +71,8 @@ set -u
 build=${1:?usage: $0 BUILD_DIR}
 export VSW_BUILD=$build
 export VSW_TEST_NAME=bench-overlay
-. "$(dirname "$0")/../lib/lib.sh"
-# shellcheck source=ovs.sh
-. "$(dirname "$0")/ovs.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 ROUNDS=${BENCH_ROUNDS:-4}
 SECS=${BENCH_SECONDS:-3}

@@ -63,9 +63,8 @@ set -u
 build=${1:?usage: $0 BUILD_DIR}
 export VSW_BUILD=$build
 export VSW_TEST_NAME=bench
-. "$(dirname "$0")/../lib/lib.sh"
-# shellcheck source=ovs.sh
-. "$(dirname "$0")/ovs.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 
 PARTS=${BENCH_PARTS:-pod svc scale}

@@ -58,6 +58,9 @@ RESOURCES = {
     "nodes": ("", "v1", "Node", False, ["no"]),
     "endpointslices": ("discovery.k8s.io", "v1", "EndpointSlice", True, []),
 }
+# The version discovery.k8s.io is served at: v1, or v1beta1 as on a 1.19 or 1.20 server, where
+# /apis/discovery.k8s.io/v1/... is 404 (--discovery-version).
+DISCOVERY_VERSION = "v1"
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
 
@@ -309,10 +312,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                             {"clientCIDR": "0.0.0.0/0",
                                              "serverAddress": self.headers.get("Host", "")}]})
         if method == "GET" and parts == ["apis"]:
-            gv = {"groupVersion": "discovery.k8s.io/v1", "version": "v1"}
+            gv = {"groupVersion": "discovery.k8s.io/" + DISCOVERY_VERSION,
+                  "version": DISCOVERY_VERSION}
             return self.send_json(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
                 {"name": "discovery.k8s.io", "versions": [gv], "preferredVersion": gv}]})
-        if method == "GET" and parts in (["api", "v1"], ["apis", "discovery.k8s.io", "v1"]):
+        if method == "GET" and parts in (["api", "v1"],
+                                         ["apis", "discovery.k8s.io", DISCOVERY_VERSION]):
             group = "" if parts[0] == "api" else "discovery.k8s.io"
             res = [{"name": r, "singularName": k.lower(), "namespaced": nsd, "kind": k,
                     "verbs": VERBS, "shortNames": sn}
@@ -324,10 +329,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_json(200, {"kind": "APIResourceList", "apiVersion": "v1",
                                         "groupVersion": "/".join(parts[1:]), "resources": res})
 
-        # /api/v1/... or /apis/discovery.k8s.io/v1/...
+        # /api/v1/... or /apis/discovery.k8s.io/v1/... (v1beta1 with --discovery-version)
         if parts[:2] == ["api", "v1"]:
             rest, group = parts[2:], ""
-        elif parts[:3] == ["apis", "discovery.k8s.io", "v1"]:
+        elif parts[:3] == ["apis", "discovery.k8s.io", DISCOVERY_VERSION]:
             rest, group = parts[3:], "discovery.k8s.io"
         else:
             return self.send_status(404, "NotFound", "the server could not find the requested "
@@ -631,7 +636,13 @@ def main():
     ap.add_argument("--bookmark-interval", type=float, default=60.0)
     ap.add_argument("--generate", help="N,M: N services of M endpoints each")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--discovery-version", choices=["v1", "v1beta1"], default="v1",
+                    help="serve EndpointSlices as discovery.k8s.io/v1 (default) or v1beta1")
     OPTS = ap.parse_args()
+    global DISCOVERY_VERSION
+    DISCOVERY_VERSION = OPTS.discovery_version
+    RESOURCES["endpointslices"] = ("discovery.k8s.io", DISCOVERY_VERSION) + \
+        RESOURCES["endpointslices"][2:]
 
     if OPTS.state and os.path.exists(OPTS.state):
         STORE.load(OPTS.state)

@@ -5,7 +5,9 @@ real REST verbs (PUT creates or replaces, DELETE deletes), and drives the server
 fault controls.  Standard library only.
 
 Connection: --server URL (or $K8S_SERVER), --ca FILE ($K8S_CA), --token-file FILE
-($K8S_TOKEN_FILE).
+($K8S_TOKEN_FILE).  $K8S_DISCOVERY_VERSION=v1beta1 writes EndpointSlices as a 1.20 server
+holds them: discovery.k8s.io/v1beta1, an endpoint's node=N in topology["kubernetes.io/hostname"]
+and not in nodeName (the EndpointSliceNodeName gate off).
 
   service NS NAME --ip VIP --port [NAME:]PORT[/PROTO] ... [--type T] [--affinity SECONDS]
           [--itp Local] [--annotation K=V] ... [--label K=V] ...
@@ -26,9 +28,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+DISCOVERY_VERSION = os.environ.get("K8S_DISCOVERY_VERSION") or "v1"
 PATHS = {
     "services": "/api/v1/namespaces/%s/services",
-    "endpointslices": "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices",
+    "endpointslices": "/apis/discovery.k8s.io/%s/namespaces/%%s/endpointslices"
+                      % DISCOVERY_VERSION,
     "nodes": "/api/v1/nodes",
 }
 
@@ -141,7 +145,9 @@ def build_slice(args):
             if c in kv:
                 cond[c] = kv[c] == "true"
         ep = {"addresses": [ip], "conditions": cond}
-        if "node" in kv:
+        if "node" in kv and DISCOVERY_VERSION == "v1beta1":
+            ep["topology"] = {"kubernetes.io/hostname": kv["node"]}
+        elif "node" in kv:
             ep["nodeName"] = kv["node"]
         eps.append(ep)
     at = take(rest, "--address-type") or "IPv4"
@@ -150,7 +156,7 @@ def build_slice(args):
     labels = {"endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}
     if svc:
         labels["kubernetes.io/service-name"] = svc
-    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+    return {"apiVersion": "discovery.k8s.io/" + DISCOVERY_VERSION, "kind": "EndpointSlice",
             "metadata": {"name": name, "namespace": ns, "labels": labels},
             "addressType": at, "ports": ports, "endpoints": eps}
 

@@ -18,6 +18,8 @@
 #   VSW_TMPDIR   scratch directory for sockets, databases and logs (default: mktemp -d)
 #   VSW_KEEP=1   keep VSW_TMPDIR after the test (logs are printed on failure anyway)
 #   VSW_VERBOSE=1  echo every command run by ns_exec
+#   VSW_OFFLOAD  vswitchd's --offload (tc or none; default tc, as vswitchd's); a test may
+#                also pass --offload to start_vswitchd, which wins
 #
 # Naming: add_ns NAME creates the namespace "vsw-$VSW_RUN-NAME"; every other helper takes the
 # short NAME.  Interface names inside the namespaces need no prefix: the namespaces are ours.
@@ -257,15 +259,26 @@ start_vswitchd() {
     _vsw_launch "$n" "$@"
 }
 
+# The fast path's maps are pinned on a bpffs of the test's own (VSW_TMPDIR/bpffs, one
+# directory per node), never under /sys/fs/bpf; unmounted on exit.
+_vsw_bpffs() {
+    local dir=$VSW_TMPDIR/bpffs
+    mountpoint -q "$dir" && return 0
+    mkdir -p "$dir" && mount -t bpf bpf "$dir" || fail "cannot mount a bpffs on $dir"
+    on_exit "umount -l '$dir'"
+}
+
 _vsw_launch() {
     local n=$1 gw; shift
+    _vsw_bpffs
     VSW_STARTS[$n]=$(( ${VSW_STARTS[$n]:-0} + 1 ))
     VSW_LOG[$n]=$VSW_TMPDIR/vswitchd-$n.${VSW_STARTS[$n]}.log
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
         ip netns exec "$(ns "$n")" "$VSW_BUILD/vswitchd" --ctl "${VSW_CTL[$n]}" \
             --db "${VSW_DB[$n]}" --pod-cidr "${VSW_CIDR[$n]}" --metrics 127.0.0.1:9479 \
-            --log-level debug "$@" >"${VSW_LOG[$n]}" 2>&1 &
+            --log-level debug --offload "${VSW_OFFLOAD:-tc}" \
+            --bpf-pin-dir "$VSW_TMPDIR/bpffs/$n" "$@" >"${VSW_LOG[$n]}" 2>&1 &
     VSW_PID[$n]=$!
     gw=$(cidr_gateway "${VSW_CIDR[$n]}")
     wait_until 20 _vsw_ready "$n" "$gw" ||

@@ -6,6 +6,7 @@
 # "N passed, N failed"; exits non-zero when any test failed.
 #
 # TEST may name tests to run ("ping", "test-ping.sh" or a path); default: all of them.
+# VSW_OFFLOAD=none runs every vswitchd without the kernel fast path (default: tc).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -77,6 +78,8 @@ for t in "${tests[@]}"; do
         printf 'FAIL  %-28s %3ss (exit %s)\n' "$name" "$dur" "$rc"
         sed 's/^/    | /' "$out" | tail -n 120
     fi
+    # The bpffs the test library mounted for the fast path's pins (tests/lib/netns.sh).
+    umount -l "$tmp/bpffs" 2>/dev/null
     rm -rf "$tmp"
 done
 

@@ -119,8 +119,8 @@ ping_ok pod1 10.244.1.1
 # ---- vswitchd down: ADD fails (try again later) and leaves nothing; DEL succeeds. ----
 stop_vswitchd node
 cni_call ADD c5 pod2 eth0 "$good"
-expect_cni_error "ADD with vswitchd down" 11 \
-    "^cannot connect to vswitchd at ${VSW_CTL[node]}: .*\(is vswitchd running\?\)$"
+expect_cni_error "ADD with vswitchd down (after waiting 10 s for it)" 11 \
+    "^cannot connect to vswitchd at ${VSW_CTL[node]}: .*\(is vswitchd running\?\); vswitchd did not start within 10000 ms$"
 assert_eq "pod2 has no eth0" "" "$(ip -n "$(ns pod2)" -o link show dev eth0 2>/dev/null)"
 assert_eq "ADD with vswitchd down: only c4's veth" "$host4" "$(host_veths)"
 assert_eq "ADD with vswitchd down: only c4's lease" "$ip4" "$(leases podnet)"

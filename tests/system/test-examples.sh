@@ -161,6 +161,8 @@ assert_ok "the plugin installed as vswitch" \
     cmp "$VSW_BUILD/vswitch-cni" "$host/opt/cni/bin/vswitch"
 assert_ok "host-local installed" test -x "$host/opt/cni/bin/host-local"
 assert_ok "portmap installed" test -x "$host/opt/cni/bin/portmap"
+assert_ok "loopback installed (containerd's CRI needs it for every pod's lo)" \
+    test -x "$host/opt/cni/bin/loopback"
 assert_eq "the pod CIDR left for vswitchd" "10.244.7.0/24" "$(cat "$host/run/vswitch/pod-cidr")"
 conflist=$host/etc/cni/net.d/10-vswitch.conflist
 want="vswitch vswitch /run/vswitch/vswitchd.sock $mtu host-local 10.244.7.0/24 10.244.7.1"

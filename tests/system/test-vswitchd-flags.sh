@@ -58,6 +58,11 @@ expect_message "--masquerade true needs --cluster-cidr"
 expect_refusal "established timeout out of range" "${base[@]}" --pod-cidr 10.244.1.0/24 \
     --tcp-established-timeout 0
 expect_message "invalid --tcp-established-timeout '0'"
+expect_refusal "offload neither tc nor none" "${base[@]}" --pod-cidr 10.244.1.0/24 --offload xdp
+expect_message "invalid --offload 'xdp': expected tc or none"
+expect_refusal "relative bpffs pin directory" "${base[@]}" --pod-cidr 10.244.1.0/24 \
+    --bpf-pin-dir bpf/vswitch
+expect_message "invalid --bpf-pin-dir 'bpf/vswitch': expected an absolute path"
 expect_refusal "database in a missing directory" --ctl "$d/s.sock" --db /proc/nonexistent/conf.db \
     --pod-cidr 10.244.1.0/24
 expect_refusal "control socket in a missing directory" --ctl /proc/nonexistent/s.sock \

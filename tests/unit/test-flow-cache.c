@@ -123,3 +123,64 @@ Test(flow_cache, expire_idle_only)
     cr_assert_null(flow_cache_lookup(&fc, &fresh, flow_key_hash(&fresh)));
     flow_cache_destroy(&fc);
 }
+
+/* on_remove: what the kernel fast path counts on to delete the flow it installed for an
+ * entry, whichever way the entry goes, while the entry still holds its key. */
+struct removals {
+    uint32_t n;
+    uint32_t last_src;              /* Host order. */
+};
+
+static void count_removal(struct flow_entry *e, void *aux)
+{
+    struct removals *r = aux;
+
+    cr_assert(e->in_use, "told before the entry is freed");
+    r->n++;
+    r->last_src = ntohl(e->key.nw_src);
+}
+
+Test(flow_cache, on_remove_sees_every_way_out)
+{
+    struct flow_cache fc;
+    struct action_list acts = out_to(1);
+    struct removals r = { 0 };
+    struct flow_key k;
+    struct flow_entry *e;
+
+    flow_cache_init(&fc, 16);
+    fc.on_remove = count_removal;
+    fc.aux = &r;
+
+    k = key_n(1);
+    e = flow_cache_insert(&fc, &k, flow_key_hash(&k), &acts, 0);
+    e->fast = 1;
+    flow_cache_remove(&fc, e);
+    cr_assert_eq(r.n, 1u, "remove");
+    cr_assert_eq(r.last_src, 0x0a000001u);
+
+    e = flow_cache_insert(&fc, &k, flow_key_hash(&k), &acts, 0);
+    cr_assert_eq(e->fast, 0, "a new entry starts with no fast path state");
+    e->fast = 1;
+    flow_cache_insert(&fc, &k, flow_key_hash(&k), &acts, 0);
+    cr_assert_eq(r.n, 2u, "replaced by an insert of the same key");
+    cr_assert_eq(e->fast, 0);
+
+    for (uint32_t i = 2; i <= 16; i++) {
+        k = key_n(i);
+        flow_cache_insert(&fc, &k, flow_key_hash(&k), &acts, 5000);
+    }
+    cr_assert_eq(r.n, 2u, "filling the cache removes nothing");
+    k = key_n(17);
+    flow_cache_insert(&fc, &k, flow_key_hash(&k), &acts, 0);
+    cr_assert_eq(r.n, 3u, "eviction from a full cache");
+    cr_assert_eq(r.last_src, 0x0a000001u, "the clock hand's first entry went");
+
+    cr_assert_eq(flow_cache_expire(&fc, 12000, 10000), 1u);
+    cr_assert_eq(r.n, 4u, "expiry");
+    cr_assert_eq(r.last_src, 0x0a000011u, "the idle one went");
+
+    flow_cache_flush(&fc);
+    cr_assert_eq(r.n, 4u + 15u, "flush: each entry in use, once");
+    flow_cache_destroy(&fc);
+}

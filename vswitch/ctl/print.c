@@ -135,6 +135,11 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
         json_object_set_new(root, "n_flow_pair_sources",
                             json_integer(show->n_flow_pair_sources));
         json_object_set_new(root, "n_dispatch_entries", json_integer(show->n_dispatch_entries));
+        json_object_set_new(root, "offload", json_pack(
+            "{s:s, s:I, s:I, s:I}", "mode", show->offload,
+            "n_flows_tc", (json_int_t) show->n_flows_tc,
+            "packets_tc", (json_int_t) show->packets_tc,
+            "packets_user", (json_int_t) show->packets_user));
         print_json(root);
         return;
     }
@@ -181,6 +186,10 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
                show->flow_pair_evictions_idle);
     }
     putchar('\n');
+    printf("offload: %s, flows dp=tc %" PRIu64 " dp=user %" PRIu64 ", packets dp=tc %" PRIu64
+           " dp=user %" PRIu64 "\n", show->offload, show->n_flows_tc,
+           show->n_flows - show->n_flows_tc, show->packets_tc,
+           show->packets_user);
     for (size_t i = 0; i < show->n_drops; i++) {
         if (show->drops[i]->packets) {
             printf("%s %s=%" PRIu64, any_drops ? "" : "drops:", show->drops[i]->reason,
@@ -238,9 +247,9 @@ static void print_flows(const Vswitch__DumpFlowsReply *reply, bool json)
             const Vswitch__Flow *f = reply->flows[i];
 
             json_array_append_new(flows, json_pack(
-                "{s:s, s:s, s:I, s:I, s:I}", "match", f->match, "actions", f->actions,
+                "{s:s, s:s, s:I, s:I, s:I, s:s}", "match", f->match, "actions", f->actions,
                 "packets", (json_int_t) f->packets, "bytes", (json_int_t) f->bytes,
-                "idle_ms", (json_int_t) f->idle_ms));
+                "idle_ms", (json_int_t) f->idle_ms, "dp", f->dp));
         }
         for (size_t i = 0; i < reply->n_flow_pairs; i++) {
             const Vswitch__FlowPair *fp = reply->flow_pairs[i];
@@ -274,8 +283,8 @@ static void print_flows(const Vswitch__DumpFlowsReply *reply, bool json)
     for (size_t i = 0; i < reply->n_flows; i++) {
         const Vswitch__Flow *f = reply->flows[i];
 
-        printf("%s packets=%" PRIu64 ", bytes=%" PRIu64 ", idle_age=%s, actions=%s\n",
-               f->match, f->packets, f->bytes, secs_str(f->idle_ms, idle), f->actions);
+        printf("%s packets=%" PRIu64 ", bytes=%" PRIu64 ", idle_age=%s, dp=%s, actions=%s\n",
+               f->match, f->packets, f->bytes, secs_str(f->idle_ms, idle), f->dp, f->actions);
     }
     /* As ovs-appctl dpctl/dump-conntrack: the protocol, then each direction's tuple. */
     for (size_t i = 0; i < reply->n_flow_pairs; i++) {

@@ -43,6 +43,7 @@ struct ctl_server {
     uv_timer_t sweep;
     uv_loop_t *loop;
     char *path;
+    char *tmp_path;             /* Where the socket is bound until it listens; NULL after. */
     dev_t dev;                  /* Of the socket file, to remove only our own at close. */
     ino_t ino;
     ctl_server_handler *handler;

@@ -37,6 +37,7 @@ static void server_unref(struct ctl_server *server)
 {
     if (!--server->n_handles && server->closing) {
         free(server->path);
+        free(server->tmp_path);
         free(server);
     }
 }
@@ -417,10 +418,17 @@ int ctl_server_open(uv_loop_t *loop, const char *path, gid_t gid, unsigned int i
     struct stat st;
     int error;
 
+    char tmp[sizeof sun.sun_path + 32];
+
     *serverp = NULL;
-    if (strlen(path) >= sizeof sun.sun_path) {
-        snprintf(err, errlen, "control socket path %s is longer than %zu bytes", path,
-                 sizeof sun.sun_path - 1);
+    /* Bound under a temporary name and renamed onto 'path' once it listens
+     * (ctl_server_start()): a client that connects as soon as the file exists, as kubelet's
+     * CNI calls and scripts do, is never refused by a socket that does not listen yet. */
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long) getpid());
+    if (strlen(tmp) >= sizeof sun.sun_path) {
+        snprintf(err, errlen, "control socket path %s is longer than %zu bytes (with the "
+                 "temporary suffix it is bound under first)", path,
+                 sizeof sun.sun_path - 1 - (strlen(tmp) - strlen(path)));
         return -ENAMETOOLONG;
     }
     error = fs_make_parent_dir(path, 0755, err, errlen);
@@ -435,6 +443,7 @@ int ctl_server_open(uv_loop_t *loop, const char *path, gid_t gid, unsigned int i
     server = xcalloc(1, sizeof *server);
     server->loop = loop;
     server->path = xstrdup(path);
+    server->tmp_path = xstrdup(tmp);
     server->handler = handler;
     server->aux = aux;
     server->idle_timeout_ms = (uint64_t) idle_timeout * 1000;
@@ -448,19 +457,20 @@ int ctl_server_open(uv_loop_t *loop, const char *path, gid_t gid, unsigned int i
     /* The umask makes the socket private from its creation, before the chmod below widens
      * it to the group: no moment exists where others could connect. */
     old_umask = umask(0177);
-    error = uv_pipe_bind(&server->listener, path);
+    unlink(tmp);                /* Left by a vswitchd of this pid that died starting. */
+    error = uv_pipe_bind(&server->listener, tmp);
     umask(old_umask);
     if (error) {
-        snprintf(err, errlen, "cannot create control socket %s: %s", path, uv_strerror(error));
+        snprintf(err, errlen, "cannot create control socket %s: %s", tmp, uv_strerror(error));
         goto error;
     }
-    if (gid != (gid_t) -1 && chown(path, (uid_t) -1, gid) < 0) {
+    if (gid != (gid_t) -1 && chown(tmp, (uid_t) -1, gid) < 0) {
         error = -errno;
         snprintf(err, errlen, "cannot give control socket %s to group %u: %s", path,
                  (unsigned) gid, strerror(errno));
         goto error_unlink;
     }
-    if (chmod(path, mode) < 0 || stat(path, &st) < 0) {
+    if (chmod(tmp, mode) < 0 || stat(tmp, &st) < 0) {
         error = -errno;
         snprintf(err, errlen, "cannot set the mode of control socket %s: %s", path,
                  strerror(errno));
@@ -472,7 +482,7 @@ int ctl_server_open(uv_loop_t *loop, const char *path, gid_t gid, unsigned int i
     return 0;
 
 error_unlink:
-    unlink(path);
+    unlink(tmp);
 error:
     server->closing = true;
     uv_close((uv_handle_t *) &server->listener, server_handle_closed);
@@ -488,6 +498,16 @@ int ctl_server_start(struct ctl_server *server, char *err, size_t errlen)
                  uv_strerror(error));
         return error;
     }
+    /* Listening: only now does the socket appear under its name, atomically (a stale one
+     * that ctl_server_open() found dead is replaced the same way). */
+    if (rename(server->tmp_path, server->path) < 0) {
+        error = -errno;
+        snprintf(err, errlen, "cannot move control socket %s to %s: %s", server->tmp_path,
+                 server->path, strerror(errno));
+        return error;
+    }
+    free(server->tmp_path);
+    server->tmp_path = NULL;
     uv_timer_init(server->loop, &server->sweep);
     server->sweep.data = server;
     server->n_handles++;
@@ -534,7 +554,10 @@ void ctl_server_close(struct ctl_server *server)
         ctl_conn_close(server->conns);
     }
     /* Another vswitchd may have replaced a socket it found dead: leave that one alone. */
-    if (!stat(server->path, &st) && st.st_dev == server->dev && st.st_ino == server->ino) {
+    if (server->tmp_path) {
+        unlink(server->tmp_path);
+    } else if (!stat(server->path, &st) && st.st_dev == server->dev &&
+               st.st_ino == server->ino) {
         unlink(server->path);
     }
     if (server->sweeping) {

@@ -87,9 +87,11 @@ struct ctl_server;
  * it with ctl_msg_response_free()).  Never NULL. */
 typedef Vswitch__Response *ctl_server_handler(const Vswitch__Request *, void *aux);
 
-/* Creates the socket at 'path' (and its directory) without accepting yet, so that start-up can
- * fail early: if another vswitchd answers on 'path' this fails with -EADDRINUSE; a stale
- * socket file is replaced.  The socket is mode 0600, or 0660 owned by group 'gid' unless
+/* Creates the socket for 'path' (and its directory) without accepting yet, so that start-up
+ * can fail early: if another vswitchd answers on 'path' this fails with -EADDRINUSE; a stale
+ * socket file is removed.  The socket is bound under a temporary name beside 'path' and
+ * appears at 'path' only when ctl_server_start() listens on it: a file at 'path' always
+ * accepts connections.  The socket is mode 0600, or 0660 owned by group 'gid' unless
  * 'gid' is (gid_t) -1.  Connections with nothing in progress are closed after
  * 'idle_timeout' seconds (0: never; they are still closed to make room at the limit).
  *
@@ -103,7 +105,8 @@ int ctl_server_open(uv_loop_t *, const char *path, gid_t gid, unsigned int idle_
                     ctl_server_handler *, void *aux, struct ctl_server **,
                     char *err, size_t errlen);
 
-/* Starts accepting clients.  Returns 0 or a negative errno with a message in 'err'. */
+/* Starts accepting clients and renames the socket onto its path.  Returns 0 or a negative
+ * errno with a message in 'err'. */
 int ctl_server_start(struct ctl_server *, char *err, size_t errlen);
 
 /* Copies the counters into '*stats'.  Any thread: the metrics server calls it. */

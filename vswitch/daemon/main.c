@@ -62,6 +62,7 @@
  * overlay MTU is the largest inner IPv4 packet: at least IPv4's 576 (RFC 791), at most what
  * fits a UDP datagram with the overhead. */
 #define VXLAN_OVERHEAD 50
+#define DEFAULT_BPF_PIN_DIR "/sys/fs/bpf/vswitch"
 #define OVERLAY_MTU_MIN 576
 #define OVERLAY_MTU_MAX (65535 - VXLAN_OVERHEAD)
 
@@ -76,7 +77,7 @@ static const char usage_text[] =
 "             [--max-flow-pairs N] [--max-flow-pairs-per-pod N]\n"
 "             [--tcp-established-timeout SECONDS] [--busy-poll-us N]\n"
 "             [--ctl-idle-timeout SECONDS] [--cluster-cidr CIDR] [--masquerade true|false]\n"
-"             [--service-cidr CIDR]\n"
+"             [--service-cidr CIDR] [--offload tc|none] [--bpf-pin-dir DIR]\n"
 "    vswitchd --help | --version\n"
 "\n"
 "DESCRIPTION\n"
@@ -188,6 +189,18 @@ static const char usage_text[] =
 "        node with a core to spare, polling (e.g. 200) cuts round-trip latency for the\n"
 "        price of that core while traffic flows; on a small, busy node it takes the core\n"
 "        from the pods it waits for.  An idle switch sleeps either way.\n"
+"    --offload tc|none\n"
+"        tc (the default): established flows between veth pods (TCP past its handshake,\n"
+"        UDP once answered) are installed in a tc eBPF program on the pods' host ends and\n"
+"        executed by the kernel; the first packets, every decision and every other flow\n"
+"        stay here (vsctl dump-flows marks each flow dp=tc or dp=user).  If the kernel\n"
+"        refuses the program, vswitchd says why once and forwards in user space.\n"
+"        none: everything in user space (and a program left by an earlier run is removed\n"
+"        from each port as it is added).\n"
+"    --bpf-pin-dir DIR\n"
+"        Where the fast path's maps are pinned, on a bpffs (default /sys/fs/bpf/vswitch):\n"
+"        a vswitchd restarted after a crash adopts them, and installed flows keep\n"
+"        forwarding while it is down.  Not on a bpffs: not pinned (said once).\n"
 CLI_USAGE_COMMON_OPTIONS
 "\n"
 "EXIT STATUS\n"
@@ -200,7 +213,7 @@ CLI_USAGE_COMMON_OPTIONS
 enum {
     OPT_CTL = 256, OPT_DB, OPT_POD_CIDR, OPT_NODE_IP, OPT_VNI, OPT_VXLAN_PORT, OPT_METRICS,
     OPT_LOG_LEVEL, OPT_CTL_GROUP, OPT_FLOW_CACHE_SIZE, OPT_MAX_FLOW_PAIRS, OPT_FLOW_TTL,
-    OPT_BUSY_POLL_US,
+    OPT_BUSY_POLL_US, OPT_OFFLOAD, OPT_BPF_PIN_DIR,
     OPT_MAX_FLOW_PAIRS_PER_POD,
     OPT_OVERLAY_MTU,
     OPT_CTL_IDLE_TIMEOUT,
@@ -232,6 +245,8 @@ static const struct option long_options[] = {
     { "masquerade", required_argument, NULL, OPT_MASQUERADE },
     { "service-cidr", required_argument, NULL, OPT_SERVICE_CIDR },
     { "busy-poll-us", required_argument, NULL, OPT_BUSY_POLL_US },
+    { "offload", required_argument, NULL, OPT_OFFLOAD },
+    { "bpf-pin-dir", required_argument, NULL, OPT_BPF_PIN_DIR },
     CLI_OPTIONS_END,
 };
 
@@ -308,6 +323,8 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
         .max_flow_pairs = DEFAULT_MAX_FLOW_PAIRS,
         .flow_ttl = DEFAULT_FLOW_TTL,
         .busy_poll_us = DEFAULT_BUSY_POLL_US,
+        .offload = true,
+        .bpf_pin_dir = DEFAULT_BPF_PIN_DIR,
     };
     while ((c = cli_getopt(argc, argv, long_options, usage_text,
                            "vswitchd (vswitch) " VSWITCH_VERSION)) != -1) {
@@ -402,6 +419,19 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
             break;
         case OPT_BUSY_POLL_US:
             cfg->busy_poll_us = cli_ulong_arg("--busy-poll-us", optarg, 0, BUSY_POLL_MAX_US);
+            break;
+        case OPT_OFFLOAD:
+            if (strcmp(optarg, "tc") && strcmp(optarg, "none")) {
+                cli_usage_error("invalid --offload '%s': expected tc or none", optarg);
+            }
+            cfg->offload = !strcmp(optarg, "tc");
+            break;
+        case OPT_BPF_PIN_DIR:
+            if (optarg[0] != '/') {
+                cli_usage_error("invalid --bpf-pin-dir '%s': expected an absolute path",
+                                optarg);
+            }
+            cfg->bpf_pin_dir = optarg;
             break;
         }
     }
@@ -617,6 +647,8 @@ int main(int argc, char *argv[])
         .flow_ttl = cfg->flow_ttl,
         .busy_poll_us = cfg->busy_poll_us,
         .pairs_path = pairs_path,
+        .offload = cfg->offload,
+        .bpf_pin_dir = cfg->bpf_pin_dir,
     };
     err[0] = '\0';
     error = dp_create(&dp_cfg, &vd.dp, err, sizeof err);

@@ -211,6 +211,18 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
     prom_header(out, "vswitch_uptime_seconds", "gauge", "Seconds since vswitchd started.");
     fprintf(out, "vswitch_uptime_seconds %.3f\n", (time_msec() - vd->start_msec) / 1000.0);
     put_metric(out, "vswitch_flows", "gauge", "Entries in the flow cache.", tables.flows);
+    prom_header(out, "vswitch_tier_flows", "gauge",
+                "Cached flows by where they are executed: the kernel fast path (tc) or the "
+                "switch (user).");
+    fprintf(out, "vswitch_tier_flows{dp=\"tc\"} %llu\nvswitch_tier_flows{dp=\"user\"} %llu\n",
+            (unsigned long long) tables.flows_tc,
+            (unsigned long long) (tables.flows - tables.flows_tc));
+    prom_header(out, "vswitch_tier_packets_total", "counter",
+                "Packets by tier: executed by the kernel fast path (tc), received by the "
+                "switch (user).");
+    fprintf(out, "vswitch_tier_packets_total{dp=\"tc\"} %llu\n"
+            "vswitch_tier_packets_total{dp=\"user\"} %llu\n",
+            (unsigned long long) tables.packets_tc, (unsigned long long) tables.packets_user);
     put_metric(out, "vswitch_flow_evictions_total", "counter",
                "Cached flows evicted because the flow cache was full.", tables.flow_evictions);
     put_metric(out, "vswitch_flow_pairs", "gauge", "Flow pairs (load-balanced connections).",

@@ -279,6 +279,10 @@ Vswitch__Response *view_show(struct vswitchd *vd)
     show->flow_pair_evictions_idle = tables.flow_pair_evictions_idle;
     show->n_flow_pair_sources = tables.flow_pair_sources;
     show->n_dispatch_entries = tables.dispatch_entries;
+    show->offload = ctl_msg_strdup(tables.offload ? "tc" : "none");
+    show->n_flows_tc = tables.flows_tc;
+    show->packets_tc = tables.packets_tc;
+    show->packets_user = tables.packets_user;
 
     show->n_ports = n_ports;
     show->ports = n_ports ? xmalloc(n_ports * sizeof *show->ports) : NULL;
@@ -402,6 +406,7 @@ Vswitch__Response *view_dump_flows(struct vswitchd *vd)
         f->packets = flows[i].packets;
         f->bytes = flows[i].bytes;
         f->idle_ms = flows[i].idle_ms;
+        f->dp = ctl_msg_strdup(flows[i].fast ? "tc" : "user");
         reply->flows[i] = f;
     }
     reply->n_flow_pairs = n_conns;

@@ -40,6 +40,8 @@ struct vswitchd_config {
     struct cidr service_cidr;       /* Cluster IPs; valid with has_service_cidr. */
     bool has_service_cidr;
     uint32_t busy_poll_us;          /* Polling after traffic before sleeping. */
+    bool offload;                   /* --offload tc. */
+    const char *bpf_pin_dir;
 };
 
 struct vswitchd {

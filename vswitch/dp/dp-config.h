@@ -40,6 +40,11 @@ struct dp_config {
     uint32_t flow_ttl;              /* Idle seconds of an established TCP flow pair; 0: 86400. */
     uint32_t busy_poll_us;          /* Keep polling this long after the last packet before
                                      * sleeping: trades a core under load for latency. */
+    bool offload;                   /* Install established flows in the kernel fast path
+                                     * (dp-offload.h); where the kernel refuses, user space
+                                     * alone. */
+    const char *bpf_pin_dir;        /* Where its maps are pinned and adopted from on a bpffs;
+                                     * NULL, or not on a bpffs: not pinned. */
     bool dummy_host;                /* Tests: a dummy host port, so no root is needed. */
 };
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "dp/dp-offload.h"
 #include "dp/dp-thread.h"
 #include "dp/net-headers.h"
 #include "lib/util.h"
@@ -197,7 +198,11 @@ struct lb_list_args {
 static void lb_list_cmd(struct dp *dp, void *args_)
 {
     struct lb_list_args *args = args_;
-    uint32_t *pairs = xcalloc(dp->lb.n_slots + 1, sizeof *pairs);
+    uint32_t *pairs;
+
+    /* The hits the kernel fast path counted since the last housekeeping round. */
+    dp_offload_sync(dp);
+    pairs = xcalloc(dp->lb.n_slots + 1, sizeof *pairs);
 
     CT_FOR_EACH (conn, &dp->ct) {
         if (conn->policy < dp->lb.n_slots && !ct_is_dispatch(conn)) {
@@ -271,6 +276,7 @@ static void conn_dump_cmd(struct dp *dp, void *args_)
 {
     struct conn_dump_args *args = args_;
 
+    dp_offload_sync(dp);
     args->conns = xcalloc(dp->ct.n_conns - dp->ct.n_dispatch + 1, sizeof *args->conns);
     args->n = 0;
     CT_FOR_EACH (conn, &dp->ct) {

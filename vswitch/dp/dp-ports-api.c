@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "dp/dp-offload.h"
 #include "dp/dp-thread.h"
 #include "dp/port-dummy.h"
 #include "lib/log.h"
@@ -81,7 +82,7 @@ int dp_port_add(struct dp *dp, const char *name, enum dp_port_type type, be32 ip
     struct attach_args attach;
     char ipstr[IP_STR_LEN];
     struct port *port;
-    int error;
+    int filter, error;
 
     if (type == DP_PORT_HOST || type == DP_PORT_VXLAN) {
         snprintf(err, errlen, "the %s port is created by vswitchd itself",
@@ -101,8 +102,10 @@ int dp_port_add(struct dp *dp, const char *name, enum dp_port_type type, be32 ip
         return -EEXIST;
     }
 
-    error = port_open(type, name, !allow_down, &port, err, errlen);
+    filter = dp_offload_port_prepare(dp, type, name);
+    error = port_open(type, name, !allow_down, filter, &port, err, errlen);
     if (error) {
+        dp_offload_port_release(dp, type, name);
         if (!allow_down) {
             return error;
         }
@@ -110,6 +113,7 @@ int dp_port_add(struct dp *dp, const char *name, enum dp_port_type type, be32 ip
         port = port_new_down(type, name);
     }
     port->ip = ip;
+    port->fast = port->up && filter >= 0;
     if (mac) {
         if (type == DP_PORT_TAP && port->up && !eth_addr_equals(port->mac, *mac)) {
             /* The TAP's kernel side is the pod's interface: give it the MAC asked for. */
@@ -117,6 +121,7 @@ int dp_port_add(struct dp *dp, const char *name, enum dp_port_type type, be32 ip
             if (error) {
                 snprintf(err, errlen, "set MAC of %s: %s", name, strerror(-error));
                 port_close(port, !allow_down);
+                dp_offload_port_release(dp, type, name);
                 return error;
             }
         }
@@ -131,6 +136,7 @@ int dp_port_add(struct dp *dp, const char *name, enum dp_port_type type, be32 ip
     if (attach.error) {
         snprintf(err, errlen, "attach %s: %s", name, strerror(-attach.error));
         port_close(port, !allow_down);
+        dp_offload_port_release(dp, type, name);
         return attach.error;
     }
     LOG_INFO("port %s (%s) attached as %u with IP %s%s", name, dp_port_type_name(type),
@@ -164,7 +170,13 @@ int dp_port_del(struct dp *dp, const char *name)
     if (!args.port) {
         return -ENOENT;
     }
-    port_close(args.port, true);
+    {
+        enum dp_port_type type = args.port->type;
+
+        port_close(args.port, true);
+        /* Its kernel flows went with the cache flush of dp_detach_port(). */
+        dp_offload_port_release(dp, type, name);
+    }
     LOG_INFO("port %s detached", name);
     return 0;
 }

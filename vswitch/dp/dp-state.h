@@ -30,6 +30,9 @@
 #define DP_DEFAULT_FLOW_PAIRS 262144
 #define DP_DEFAULT_FLOW_TTL 86400
 
+struct dp;
+struct dp_offload;
+
 struct dp_cmd {
     void (*fn)(struct dp *, void *arg);
     void *arg;
@@ -53,6 +56,7 @@ struct dp {
     struct frag_table frags;
     struct peer_table peers;
     struct drop_stats drops;
+    struct dp_offload *fast;                /* The kernel fast path; NULL: user space alone. */
     struct packet *pkt_array;               /* PACKET_BATCH_SIZE + 1 buffers... */
     struct packet *pkts[PACKET_BATCH_SIZE];
     struct packet *probe;                   /* ...the last one builds ARP probes. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "dp/dp-offload.h"
 #include "dp/dp-thread.h"
 #include "lib/util.h"
 
@@ -39,6 +40,7 @@ static void dump_cmd(struct dp *dp, void *args_)
     struct dump_args *args = args_;
     size_t i = 0;
 
+    dp_offload_sync(dp);
     args->flows = xcalloc(dp->cache.n_flows ? dp->cache.n_flows : 1, sizeof *args->flows);
     FLOW_CACHE_FOR_EACH (e, &dp->cache) {
         struct dp_flow_info *info = &args->flows[i++];
@@ -52,6 +54,7 @@ static void dump_cmd(struct dp *dp, void *args_)
         info->packets = e->packets;
         info->bytes = e->bytes;
         info->idle_ms = dp->now_ms - e->used_ms;
+        info->fast = dp_offload_installed(e);
     }
     args->n = i;
 }
@@ -79,6 +82,7 @@ void dp_flow_flush(struct dp *dp)
 static void table_stats_cmd(struct dp *dp, void *stats_)
 {
     struct dp_table_stats *stats = stats_;
+    struct dp_offload_stats fast;
 
     stats->flows = dp->cache.n_flows;
     stats->flow_evictions = dp->cache.evictions;
@@ -92,6 +96,16 @@ static void table_stats_cmd(struct dp *dp, void *stats_)
     stats->flow_pair_sources = dp->ct.n_sources;
     stats->policies = dp->lb.n_policies;
     stats->peers = dp->peers.n_peers;
+    dp_offload_stats(dp, &fast);
+    stats->offload = fast.on;
+    stats->flows_tc = fast.flows;
+    stats->packets_tc = fast.packets;
+    stats->packets_user = 0;
+    for (uint32_t p = 1; p < PORT_TABLE_MAX_PORTS; p++) {
+        if (dp->ports.by_no[p]) {
+            stats->packets_user += dp->ports.by_no[p]->stats.rx_packets;
+        }
+    }
 }
 
 void dp_table_stats(struct dp *dp, struct dp_table_stats *stats)

@@ -22,6 +22,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "dp/dp-offload.h"
 #include "dp/dp-thread.h"
 #include "dp/pipeline.h"
 #include "dp/port-vxlan.h"
@@ -95,6 +96,7 @@ static void process_packet(struct dp *dp, struct port *in, struct packet *pkt)
             flow->packets++;
             flow->bytes += pkt->len;
             flow->used_ms = dp->now_ms;
+            dp_offload_hit(dp, flow, pkt);
             goto done;
         }
         /* Compiled for a flow pair that is gone: decide again. */
@@ -206,6 +208,8 @@ static void send_probes(struct dp *dp)
 
 static void housekeeping(struct dp *dp)
 {
+    /* The kernel's counters first: they keep its flows and their pairs from aging. */
+    dp_offload_sync(dp);
     flow_cache_expire(&dp->cache, dp->now_ms, DP_FLOW_IDLE_MS);
     ct_expire(&dp->ct, dp->now_ms, dp->ct.capacity / DP_CT_SWEEP_DIVISOR + 1, NULL, NULL);
     send_probes(dp);
@@ -361,6 +365,7 @@ int dp_create(const struct dp_config *cfg, struct dp **dpp, char *err, size_t er
     pthread_cond_init(&dp->cond, NULL);
     dp->cmd_tail = &dp->cmd_head;
     flow_cache_init(&dp->cache, cfg->flow_cache_size ? cfg->flow_cache_size : 65536);
+    dp_offload_open(dp);
     {
         uint32_t ttl = cfg->flow_ttl ? cfg->flow_ttl : DP_DEFAULT_FLOW_TTL;
         struct ct_timeouts timeouts = {
@@ -398,7 +403,7 @@ int dp_create(const struct dp_config *cfg, struct dp **dpp, char *err, size_t er
     }
     dp->probe = &dp->pkt_array[PACKET_BATCH_SIZE];
 
-    error = port_open(host_type, dp->host_name, true, &host, err, errlen);
+    error = port_open(host_type, dp->host_name, true, -1, &host, err, errlen);
     if (error) {
         goto err;
     }
@@ -475,6 +480,7 @@ int dp_start(struct dp *dp)
     if (dp->ct.map_size && dp->ct.n_conns) {
         rebind_adopted_pairs(dp);
     }
+    dp_offload_forget_adopted(dp);
 
     dp->now_ms = time_msec();
     atomic_store(&dp->stop, false);
@@ -509,6 +515,7 @@ void dp_destroy(struct dp *dp)
         pthread_mutex_destroy(&dp->lock);
         pthread_cond_destroy(&dp->cond);
     }
+    dp_offload_close(dp);
     flow_cache_destroy(&dp->cache);
     ct_destroy(&dp->ct);
     lb_table_destroy(&dp->lb);

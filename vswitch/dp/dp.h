@@ -47,8 +47,9 @@ struct dp_port_info {
 struct dp_flow_info {
     char match[256];
     char actions[192];
-    uint64_t packets, bytes;
+    uint64_t packets, bytes;        /* Both tiers'. */
     uint64_t idle_ms;
+    bool fast;                      /* Installed in the kernel fast path ("dp=tc"). */
 };
 
 /* Creates the datapath and its host port (TAP 'host_port', created persistent if missing).
@@ -90,6 +91,10 @@ struct dp_table_stats {
     size_t flow_pair_sources;       /* Client addresses holding flow pairs. */
     size_t policies;
     size_t peers;
+    bool offload;                   /* The kernel fast path is loaded. */
+    size_t flows_tc;                /* Cached flows installed in it... */
+    uint64_t packets_tc;            /* ...and the packets it executed (since its maps exist). */
+    uint64_t packets_user;          /* Packets the switch received (every port). */
 };
 void dp_table_stats(struct dp *, struct dp_table_stats *);
 

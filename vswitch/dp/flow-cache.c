@@ -50,6 +50,9 @@ void flow_cache_remove(struct flow_cache *fc, struct flow_entry *e)
     uint32_t idx = e - fc->entries + 1;
     uint32_t *link = &fc->buckets[e->hash & fc->mask];
 
+    if (fc->on_remove) {
+        fc->on_remove(e, fc->aux);
+    }
     while (*link && *link != idx) {
         link = &fc->entries[*link - 1].next;
     }
@@ -84,7 +87,11 @@ struct flow_entry *flow_cache_insert(struct flow_cache *fc, const struct flow_ke
     uint32_t *bucket;
 
     if (e) {
+        if (fc->on_remove) {
+            fc->on_remove(e, fc->aux);
+        }
         e->actions = *actions;
+        e->fast = 0;
         return e;
     }
     if (!fc->free_head) {
@@ -99,6 +106,7 @@ struct flow_entry *flow_cache_insert(struct flow_cache *fc, const struct flow_ke
     e->used_ms = now_ms;
     e->actions = *actions;
     e->in_use = true;
+    e->fast = 0;
     bucket = &fc->buckets[hash & fc->mask];
     e->next = *bucket;
     *bucket = e - fc->entries + 1;
@@ -110,6 +118,9 @@ void flow_cache_flush(struct flow_cache *fc)
 {
     memset(fc->buckets, 0, (size_t) (fc->mask + 1) * sizeof *fc->buckets);
     for (uint32_t i = 0; i < fc->capacity; i++) {
+        if (fc->on_remove && fc->entries[i].in_use) {
+            fc->on_remove(&fc->entries[i], fc->aux);
+        }
         fc->entries[i].in_use = false;
         fc->entries[i].next = i + 2 <= fc->capacity ? i + 2 : 0;
     }

@@ -23,6 +23,8 @@ struct flow_entry {
     uint64_t used_ms;               /* Last packet, in time_msec(). */
     struct action_list actions;
     bool in_use;
+    uint8_t fast;                   /* The kernel fast path's state of the entry, kept by
+                                     * dp-offload.c; 0 when inserted. */
 };
 
 struct flow_cache {
@@ -34,6 +36,11 @@ struct flow_cache {
     uint32_t n_flows;
     uint32_t clock_hand;
     uint64_t evictions;
+    /* Called for every entry about to go (removed, evicted, expired, flushed, or replaced
+     * by an insert of the same key), while it still holds its key and actions: the kernel
+     * fast path forgets the flow it installed for it.  NULL: nothing to tell. */
+    void (*on_remove)(struct flow_entry *, void *aux);
+    void *aux;
 };
 
 /* 'capacity' is clamped to [16, 1<<22].  Aborts on out of memory (start-up only). */

@@ -50,13 +50,16 @@ static const char *const reason_names[FP_R_MAX] = {
  * its print callback: warnings go to our log, and the first of an operation, the cause (the
  * later ones say what failed because of it), is kept for the caller's 'err', per thread. */
 static __thread char last_warning[256];
+/* Set around a call whose failures the caller expects and handles (a detach of what is not
+ * there): libbpf's warnings about it are not worth a line in the log. */
+static __thread bool quiet;
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
     char line[sizeof last_warning];
     size_t n;
 
-    if (level != LIBBPF_WARN) {
+    if (level != LIBBPF_WARN || quiet) {
         return 0;
     }
     vsnprintf(line, sizeof line, fmt, args);
@@ -76,6 +79,13 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 static void libbpf_setup(void)
 {
     libbpf_set_print(libbpf_print);
+}
+
+static void libbpf_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, libbpf_setup);
 }
 
 static void set_err(char *err, size_t errlen, int rc, const char *what)
@@ -99,13 +109,12 @@ static struct bpf_map *pinned_maps(struct fastpath_bpf *skel, size_t i)
 int offload_open(const struct offload_config *cfg, struct offload **out, char *err,
                  size_t errlen)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
     struct offload *o;
     struct bpf_map *map;
     int rc, found = 0, total = 0;
 
     *out = NULL;
-    pthread_once(&once, libbpf_setup);
+    libbpf_init();
     last_warning[0] = '\0';
 
     o = calloc(1, sizeof *o);
@@ -242,7 +251,14 @@ int offload_detach(struct offload *o, int ifindex, enum offload_hook h)
 {
     LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = attach_point(h));
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = OFFLOAD_TC_HANDLE, .priority = OFFLOAD_TC_PRIORITY);
-    int rc = bpf_tc_detach(&hook, &opts);
+    int rc;
+
+    /* Usually there is nothing to detach (with --offload none, on every port added): libbpf
+     * would print the kernel's complaint to stderr. */
+    libbpf_init();
+    quiet = true;
+    rc = bpf_tc_detach(&hook, &opts);
+    quiet = false;
 
     /* Not there: ENOENT while the chain has other filters, EINVAL ("cannot find specified
      * filter chain") when it has none, or no clsact qdisc at all. */

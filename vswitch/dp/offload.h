@@ -52,7 +52,8 @@ enum offload_hook {
 /* Attaches (or atomically replaces) the tc program at clsact 'hook' of 'ifindex', creating
  * the clsact qdisc if needed.  Returns 0 or a negative errno with the reason in 'err'. */
 int offload_attach(struct offload *, int ifindex, enum offload_hook, char *err, size_t errlen);
-/* Removes the program from 'hook' of 'ifindex' (the qdisc stays); 0 if it was not there. */
+/* Removes the program from 'hook' of 'ifindex' (the qdisc stays); 0 if it was not there.
+ * 'o' may be NULL: the program is found by its handle, whichever vswitchd attached it. */
 int offload_detach(struct offload *, int ifindex, enum offload_hook);
 
 /* The socket filter for the switch's AF_PACKET socket on an attached port (SO_ATTACH_BPF);

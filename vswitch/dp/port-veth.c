@@ -86,6 +86,13 @@ static int veth_open(struct port *port, bool create, char *err, size_t errlen)
         goto err_close;
     }
     disable_ipv6(port->name);
+    if (port->sock_filter >= 0
+        && setsockopt(fd, SOL_SOCKET, SO_ATTACH_BPF, &port->sock_filter,
+                      sizeof port->sock_filter) < 0) {
+        error = -errno;
+        snprintf(err, errlen, "%s: SO_ATTACH_BPF: %s", port->name, strerror(errno));
+        goto err_close;
+    }
     memset(&sll, 0, sizeof sll);
     sll.sll_family = AF_PACKET;
     sll.sll_protocol = htons(ETH_P_ALL);

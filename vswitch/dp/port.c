@@ -53,8 +53,8 @@ static const struct port_class *class_for(enum dp_port_type type)
     return NULL;
 }
 
-int port_open(enum dp_port_type type, const char *name, bool create, struct port **portp,
-              char *err, size_t errlen)
+int port_open(enum dp_port_type type, const char *name, bool create, int sock_filter,
+              struct port **portp, char *err, size_t errlen)
 {
     const struct port_class *class = class_for(type);
     struct port *port;
@@ -73,6 +73,7 @@ int port_open(enum dp_port_type type, const char *name, bool create, struct port
     port->class = class;
     port->type = type;
     port->fd = -1;
+    port->sock_filter = sock_filter;
     str_copy(port->name, name, sizeof port->name);
     error = class->open(port, create, err, errlen);
     if (error) {
@@ -91,6 +92,7 @@ struct port *port_new_down(enum dp_port_type type, const char *name)
     port->class = class_for(type);
     port->type = type;
     port->fd = -1;
+    port->sock_filter = -1;
     str_copy(port->name, name, sizeof port->name);
     return port;
 }

@@ -51,6 +51,11 @@ struct port {
     bool created;                   /* A TAP the switch created: deleted with the port. */
     bool rx_pending;                /* The class holds frames recv() has not returned yet:
                                      * call it again (epoll will not say so). */
+    bool fast;                      /* The kernel fast path's program is attached to the
+                                     * device (dp-offload.h): flows in and out may be
+                                     * installed there. */
+    int sock_filter;                /* veth: the eBPF socket filter its AF_PACKET socket
+                                     * carries from before bind(), or -1. */
     struct dp_port_stats stats;
     void *priv;                     /* The class's own state. */
 };
@@ -63,10 +68,12 @@ static inline bool port_is_pod(const struct port *port)
 }
 
 /* Opens the device for a port of 'type' called 'name'; for DP_PORT_TAP and DP_PORT_HOST the
- * TAP is created when missing if 'create' is set, -ENODEV otherwise.  On success '*portp' is a new port (not yet attached).
+ * TAP is created when missing if 'create' is set, -ENODEV otherwise.  A veth's socket gets
+ * 'sock_filter' (a BPF program fd, or -1 for none) before it is bound, so that no frame
+ * reaches it unfiltered.  On success '*portp' is a new port (not yet attached).
  * Returns 0 or a negative errno with a message in 'err'. */
-int port_open(enum dp_port_type type, const char *name, bool create, struct port **portp,
-              char *err, size_t errlen);
+int port_open(enum dp_port_type type, const char *name, bool create, int sock_filter,
+              struct port **portp, char *err, size_t errlen);
 /* A port whose device is missing (restored from the database after its pod went away): kept
  * in the table, down, so it can be shown and deleted. */
 struct port *port_new_down(enum dp_port_type type, const char *name);

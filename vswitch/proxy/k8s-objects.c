@@ -3,7 +3,10 @@
  * Field names and defaults follow the Kubernetes API reference (core/v1 Service and Node,
  * discovery.k8s.io/v1 EndpointSlice) and kube-proxy's reading of them: a missing 'ready' or
  * 'serving' condition counts as true, a missing 'terminating' as false, a missing protocol is
- * TCP, and an endpoint's first address is the one used. */
+ * TCP, and an endpoint's first address is the one used.  A discovery.k8s.io/v1beta1 slice
+ * (1.19, 1.20) reads the same: its endpoints name their node in 'nodeName' only behind the
+ * EndpointSliceNodeName gate, and always in topology["kubernetes.io/hostname"], which v1 keeps
+ * as deprecatedTopology; its 'topology' and v1's 'zone' and 'hints' are not used here. */
 #include "proxy/k8s-objects.h"
 
 #include <errno.h>
@@ -477,6 +480,32 @@ static int slice_ports(const json_t *obj, struct k8s_slice *slice, char *err, si
     return 0;
 }
 
+/* The node of an endpoint without 'nodeName': the hostname label that the EndpointSlice
+ * controller copies from the Node into v1beta1's 'topology' (v1's 'deprecatedTopology').  Node
+ * names and that label are equal unless kubelet runs with --hostname-override differing from
+ * the node name, as with kube-proxy, which read it the same way. */
+static const char *endpoint_hostname(const json_t *e, bool *ok)
+{
+    static const char *const members[] = { "topology", "deprecatedTopology" };
+
+    for (size_t i = 0; i < ARRAY_SIZE(members); i++) {
+        const json_t *topo = json_object_get(e, members[i]);
+
+        if (topo && !json_is_object(topo)) {
+            *ok = false;
+            return NULL;
+        }
+        if (topo) {
+            const char *host = opt_string(topo, "kubernetes.io/hostname", ok);
+
+            if (host) {
+                return host;
+            }
+        }
+    }
+    return NULL;
+}
+
 static int slice_endpoints(const json_t *obj, const char *node_name, struct k8s_slice *slice,
                            char *err, size_t len)
 {
@@ -495,6 +524,9 @@ static int slice_endpoints(const json_t *obj, const char *node_name, struct k8s_
                                                             0));
         const char *node = opt_string(e, "nodeName", &ok);
 
+        if (!node) {
+            node = endpoint_hostname(e, &ok);
+        }
         if (!json_is_object(e) || !addr || addr_parse_ip(addr, &ep->ip)) {
             return bad(err, len, "endpointslice", slice->key,
                        "endpoints[%zu].addresses[0]: expected an IPv4 address", i);
@@ -504,7 +536,7 @@ static int slice_endpoints(const json_t *obj, const char *node_name, struct k8s_
         ep->terminating = opt_bool(conds, "terminating", false, &ok);
         if (!ok) {
             return bad(err, len, "endpointslice", slice->key,
-                       "endpoints[%zu]: malformed nodeName or conditions", i);
+                       "endpoints[%zu]: malformed nodeName, topology or conditions", i);
         }
         ep->local = node && node_name && !strcmp(node, node_name);
         slice->n_endpoints++;

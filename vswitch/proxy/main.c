@@ -107,7 +107,7 @@ CLI_USAGE_COMMON_OPTIONS
 "    DURATION is a number with a unit: 100ms, 2s, 1m.\n"
 "\n"
 "PERMISSIONS\n"
-"    get, list and watch on services and nodes (core) and endpointslices\n"
+"    list and watch on services and nodes (core) and endpointslices\n"
 "    (discovery.k8s.io), cluster-wide; a missing one is named in the log (401/403).\n"
 "\n"
 "EXIT STATUS\n"

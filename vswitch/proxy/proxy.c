@@ -47,10 +47,12 @@ static void free_slice(void *p) { k8s_slice_free(p); }
 static void free_node(void *p) { k8s_node_free(p); }
 
 static const struct reflector_kind kinds[PROXY_N_KINDS] = {
-    [PROXY_SERVICES] = { "services", "", "/api/v1/services", parse_service, free_service },
+    [PROXY_SERVICES] = { "services", "", "/api/v1/services", NULL, parse_service,
+                         free_service },
     [PROXY_SLICES] = { "endpointslices", "discovery.k8s.io",
-                       "/apis/discovery.k8s.io/v1/endpointslices", parse_slice, free_slice },
-    [PROXY_NODES] = { "nodes", "", "/api/v1/nodes", parse_node, free_node },
+                       "/apis/discovery.k8s.io/v1/endpointslices",
+                       "/apis/discovery.k8s.io/v1beta1/endpointslices", parse_slice, free_slice },
+    [PROXY_NODES] = { "nodes", "", "/api/v1/nodes", NULL, parse_node, free_node },
 };
 
 /* ---- setup ------------------------------------------------------------------------------- */

@@ -30,6 +30,7 @@ void reflector_init(struct reflector *r, const struct reflector_kind *kind,
 {
     memset(r, 0, sizeof *r);
     r->kind = kind;
+    r->path = kind->path;
     r->parse_aux = parse_aux;
     r->cfg = cfg;
     r->stop = stop;
@@ -130,7 +131,7 @@ void reflector_auth_message(const struct reflector *r, long status, const char *
                  server_msg ? ": " : "", server_msg ? server_msg : "");
     } else {
         snprintf(buf, size, "%s %s: 403 Forbidden: missing permission to %s %s%s%s in all "
-                 "namespaces; vswitch-proxy needs a ClusterRole granting get, list and watch "
+                 "namespaces; vswitch-proxy needs a ClusterRole granting list and watch "
                  "on services and nodes (\"\") and endpointslices (discovery.k8s.io)%s%s",
                  verb, r->kind->resource, verb, *group ? group : "", *group ? "/" : "",
                  r->kind->resource, server_msg ? ": " : "", server_msg ? server_msg : "");
@@ -209,8 +210,8 @@ static int list(struct reflector *r, struct kube_client *kc)
         const json_t *meta;
         size_t i;
 
-        path = xmalloc(strlen(r->kind->path) + (esc ? strlen(esc) : 0) + 64);
-        sprintf(path, "%s?limit=%u%s%s", r->kind->path, r->page_limit, esc ? "&continue=" : "",
+        path = xmalloc(strlen(r->path) + (esc ? strlen(esc) : 0) + 64);
+        sprintf(path, "%s?limit=%u%s%s", r->path, r->page_limit, esc ? "&continue=" : "",
                 esc ? esc : "");
         free(esc);
         error = kube_client_get(kc, path, LIST_TIMEOUT_S, NULL, NULL, &resp, err, sizeof err);
@@ -220,6 +221,17 @@ static int list(struct reflector *r, struct kube_client *kc)
                 atomic_fetch_add(&r->stats.api_errors, 1);
                 LOG_WARN("list %s: %s", r->kind->resource, err);
             }
+            break;
+        }
+        if (resp.status == 404 && !cont && r->kind->fallback_path &&
+            r->path != r->kind->fallback_path) {
+            /* As kube-proxy did on servers before 1.21: the group's newer version is not
+             * served, so read the older one, whose objects translate the same way. */
+            LOG_WARN("list %s: %s is not served (404): using %s", r->kind->resource,
+                     r->path, r->kind->fallback_path);
+            r->path = r->kind->fallback_path;
+            kube_response_destroy(&resp);
+            error = -ESTALE;
             break;
         }
         if (resp.status != 200) {
@@ -385,9 +397,9 @@ static int watch(struct reflector *r, struct kube_client *kc)
     uint32_t timeout = r->watch_timeout_s + (uint32_t) (start % (r->watch_timeout_s + 1));
     int error;
 
-    path = xmalloc(strlen(r->kind->path) + strlen(esc) + 96);
+    path = xmalloc(strlen(r->path) + strlen(esc) + 96);
     sprintf(path, "%s?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%u",
-            r->kind->path, esc, timeout);
+            r->path, esc, timeout);
     free(esc);
     json_lines_init(&w.lines, MAX_EVENT);
     atomic_fetch_add(&r->stats.watches, 1);

@@ -32,6 +32,9 @@ struct reflector_kind {
     const char *resource;       /* "services", for messages and metrics */
     const char *api_group;      /* "" (core) or "discovery.k8s.io", for 403 messages */
     const char *path;           /* "/api/v1/services" */
+    /* The older version's path, listed when 'path' answers 404 (a server that does not serve
+     * that version: discovery.k8s.io/v1beta1 on 1.19 and 1.20), or NULL. */
+    const char *fallback_path;
     /* Parses an object (borrowed) into the struct stored.  Returns NULL with a message in
      * 'err' for a malformed object. */
     void *(*parse)(const json_t *obj, const void *aux, char *err, size_t len);
@@ -67,6 +70,7 @@ struct reflector {
     void *owner;
 
     /* The thread's own. */
+    const char *path;               /* kind->path, or kind->fallback_path after a 404. */
     char *rv;                       /* Last resourceVersion seen, or NULL: list next. */
     struct backoff backoff;
     pthread_t thread;
