@@ -18,6 +18,7 @@
 #include "dp/maglev.h"
 #include "dp/net-headers.h"
 #include "lib/addr.h"
+#include "packet-steps.h"
 #include "pkt-builder.h"
 #include "scene.h"
 
@@ -62,20 +63,11 @@ static void teardown(void)
 
 #define SERVICE(VIP_, ...) { .vip = VIP_, __VA_ARGS__ }
 
-struct lb_step {
-    const char *in;                     /* The port it arrives on; NULL ends the steps. */
-    struct pkt_spec pkt;                /* What arrives. */
-    enum drop_reason verdict;           /* 0: forwarded, else counted under this reason. */
-    const char *out;                    /* Forwarded: the one port it leaves on... */
-    struct pkt_spec want;               /* ...as this packet. */
-    bool made;                          /* The switch made it (a RST, an ICMP error): the
-                                         * headers are compared, not every byte. */
-};
 
 struct lb_case {
     const char *name;
     struct scene_service services[2];   /* The setup; a NULL vip ends the list. */
-    struct lb_step steps[6];
+    struct packet_step steps[6];
     const char *state;                  /* Not NULL: then there is one flow pair, in this
                                          * state, with these packet counts. */
     uint64_t packets[2];
@@ -241,58 +233,17 @@ ParameterizedTestParameters(lb_cases, table)
     return cr_make_param_array(size_t, case_index, N_CASES);
 }
 
-/* Runs one step: the verdict, the drop counted or the one packet out where and as expected,
- * with checksums that verify. */
-static void run_step(const struct lb_case *c, size_t i)
-{
-    const struct lb_step *st = &c->steps[i];
-    static uint8_t out[2048], want[2048];
-    char got_s[256], want_s[256];
-    const char *port = NULL;
-    uint64_t drops_before = st->verdict ? scene_drops(s, st->verdict) : 0;
-    int verdict = scene_inject(s, st->in, &st->pkt, NULL), len = -1, n = 0, r;
-    size_t want_len;
-
-    cr_assert_eq(verdict, (int) st->verdict, "%s, step %zu: verdict %s, want %s", c->name, i,
-                 verdict >= 0 ? drop_reason_name(verdict) : strerror(-verdict),
-                 drop_reason_name(st->verdict));
-    while ((r = scene_take(s, out, sizeof out, &port, NULL)) >= 0) {
-        len = r;
-        n++;
-    }
-    if (st->verdict) {
-        cr_assert_eq(n, 0, "%s, step %zu: a dropped packet went out on %s", c->name, i, port);
-        cr_expect_eq(scene_drops(s, st->verdict), drops_before + 1, "%s, step %zu: counted",
-                     c->name, i);
-        return;
-    }
-    cr_assert_eq(n, 1, "%s, step %zu: %d packets out", c->name, i, n);
-    cr_assert_str_eq(port, st->out, "%s, step %zu: out on %s", c->name, i, port);
-    want_len = pkt_build(&st->want, want, sizeof want);
-    pkt_describe(out, len, got_s, sizeof got_s);
-    pkt_describe(want, want_len, want_s, sizeof want_s);
-    cr_expect(!strcmp(got_s, want_s), "%s, step %zu:\n    got  %s\n    want %s", c->name, i,
-              got_s, want_s);
-    cr_expect(pkt_ip_csum_ok(out, len), "%s, step %zu: IPv4 header checksum", c->name, i);
-    if (!(st->want.frag_off & IP_FRAG_OFF_MASK)) {
-        cr_expect(pkt_l4_csum_ok(out, len), "%s, step %zu: L4 checksum", c->name, i);
-    }
-    if (!st->made) {
-        cr_expect(len == (int) want_len && !memcmp(out, want, want_len),
-                  "%s, step %zu: the bytes differ from the expected packet", c->name, i);
-    }
-}
-
 ParameterizedTest(size_t *index, lb_cases, table, .init = setup_pods, .fini = teardown)
 {
     const struct lb_case *c = &cases[*index];
+    static uint8_t out[2048];
 
     for (size_t i = 0; i < sizeof c->services / sizeof c->services[0] && c->services[i].vip;
          i++) {
         cr_assert_eq(scene_service(s, &c->services[i]), 0, "%s: service %zu", c->name, i);
     }
     for (size_t i = 0; i < sizeof c->steps / sizeof c->steps[0] && c->steps[i].in; i++) {
-        run_step(c, i);
+        packet_step_run(s, c->name, i, &c->steps[i], out, sizeof out);
     }
     if (c->state) {
         struct dp_conn_info *conns;
