@@ -15,6 +15,8 @@ export VSW_BUILD
 VSW_TEST_NAME=k8s-cluster
 . "$here/../lib/lib.sh"
 . "$here/cluster-lib.sh"
+# shellcheck source=../lib/runner.sh
+. "$here/../lib/runner.sh"
 
 if [ $# -gt 0 ]; then
     tests=()
@@ -65,17 +67,6 @@ for t in "${tests[@]}"; do
         (VSW_TEST_NAME=$name; . "$t") >"$out" 2>&1 </dev/null
         rc=$?
     fi
-    dur=$((SECONDS - start))
-    if [ $rc -eq 0 ]; then
-        passed=$((passed + 1))
-        printf 'PASS  %-28s %3ss\n' "$name" "$dur"
-        [ "${VSW_SHOW_OUTPUT:-0}" = 1 ] && sed 's/^/    /' "$out"
-    else
-        failed=$((failed + 1)); failed_names+=("$name")
-        printf 'FAIL  %-28s %3ss (exit %s)\n' "$name" "$dur" "$rc"
-        sed 's/^/    | /' "$out" | tail -n 100
-    fi
+    runner_report "$name" $((SECONDS - start)) "$rc" "$out" 100
 done
-[ $failed -gt 0 ] && echo "failed: ${failed_names[*]}"
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+runner_summary

@@ -36,6 +36,8 @@ if nm -an "$build/vswitchd" 2>/dev/null | grep -q __asan_init; then
 fi
 echo "system tests: ${#tests[@]} tests, binaries in $build ($flavour), ${timeout_s}s each"
 
+# shellcheck source=../lib/runner.sh
+. "$here/../lib/runner.sh"
 passed=0 failed=0 failed_names=()
 for t in "${tests[@]}"; do
     name=$(basename "$t" .sh)
@@ -68,21 +70,10 @@ for t in "${tests[@]}"; do
         rc=1
     fi
 
-    dur=$((SECONDS - start))
-    if [ $rc -eq 0 ]; then
-        passed=$((passed + 1))
-        printf 'PASS  %-28s %3ss\n' "$name" "$dur"
-        [ "${VSW_SHOW_OUTPUT:-0}" = 1 ] && sed 's/^/    /' "$out"
-    else
-        failed=$((failed + 1)); failed_names+=("$name")
-        printf 'FAIL  %-28s %3ss (exit %s)\n' "$name" "$dur" "$rc"
-        sed 's/^/    | /' "$out" | tail -n 120
-    fi
+    runner_report "$name" $((SECONDS - start)) "$rc" "$out" 120
     # The bpffs the test library mounted for the fast path's pins (tests/lib/netns.sh).
     umount -l "$tmp/bpffs" 2>/dev/null
     rm -rf "$tmp"
 done
 
-[ $failed -gt 0 ] && echo "failed: ${failed_names[*]}"
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+runner_summary
