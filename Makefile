@@ -168,7 +168,7 @@ FUZZ_LIB_SRC := $(LIB_SRC) $(DP_SRC) \
                 $(filter-out %/main.c,$(DAEMON_SRC) $(CTL_SRC) $(CNI_SRC) $(PROXY_SRC))
 FUZZ_LIB_OBJ := $(call fuzz_obj,$(FUZZ_LIB_SRC)) $(FUZZ_DIR)/obj/proto/vswitch.pb-c.o
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz-*.c))
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 
 $(FUZZ_DIR)/obj/%.o: %.c | $(PROTO_H) $(BPF_SKEL)
 	@mkdir -p $(dir $@)
