@@ -9,8 +9,16 @@
 #include <stdint.h>
 
 #include "dp/drop.h"
+#include "dp/net-headers.h"
 #include "pkt-builder.h"
 #include "scene.h"
+
+/* A step's TCP or UDP packet, written as it travels: MACs, then source and destination. */
+#define TCP_FROM(ETH_SRC, ETH_DST, SRC, SPORT, DST, DPORT, ...)                          \
+    { .eth_src = ETH_SRC, .eth_dst = ETH_DST, .ip_src = SRC, .ip_dst = DST,             \
+      .sport = SPORT, .dport = DPORT, __VA_ARGS__ }
+#define UDP_FROM(ETH_SRC, ETH_DST, SRC, SPORT, DST, DPORT, ...)                          \
+    TCP_FROM(ETH_SRC, ETH_DST, SRC, SPORT, DST, DPORT, .proto = IP_PROTO_UDP, __VA_ARGS__)
 
 struct packet_step {
     const char *in;                     /* The port it arrives on; NULL ends the steps. */

@@ -55,11 +55,6 @@ static void teardown(void)
 
 /* ---- The packet table ---- */
 
-#define TCP_FROM(ETH_SRC, ETH_DST, SRC, SPORT, DST, DPORT, ...)                          \
-    { .eth_src = ETH_SRC, .eth_dst = ETH_DST, .ip_src = SRC, .ip_dst = DST,             \
-      .sport = SPORT, .dport = DPORT, __VA_ARGS__ }
-#define UDP_FROM(ETH_SRC, ETH_DST, SRC, SPORT, DST, DPORT, ...)                          \
-    TCP_FROM(ETH_SRC, ETH_DST, SRC, SPORT, DST, DPORT, .proto = IP_PROTO_UDP, __VA_ARGS__)
 
 #define SERVICE(VIP_, ...) { .vip = VIP_, __VA_ARGS__ }
 

@@ -36,9 +36,10 @@ static struct scene *s;
 static void setup_pods(void)
 {
     s = scene_new(NULL);
-    scene_port(s, "client", CLIENT, CLIENT_MAC);
-    scene_port(s, "b1", B1, B1_MAC);
-    scene_port(s, "b2", B2, B2_MAC);
+    cr_assert_not_null(s);
+    cr_assert_eq(scene_port(s, "client", CLIENT, CLIENT_MAC), 0);
+    cr_assert_eq(scene_port(s, "b1", B1, B1_MAC), 0);
+    cr_assert_eq(scene_port(s, "b2", B2, B2_MAC), 0);
 }
 
 static void teardown(void)
@@ -47,11 +48,6 @@ static void teardown(void)
     s = NULL;
 }
 
-#define TCP_FROM(ETH_SRC, ETH_DST, SRC, SPORT, DST, DPORT, ...)                          \
-    { .eth_src = ETH_SRC, .eth_dst = ETH_DST, .ip_src = SRC, .ip_dst = DST,             \
-      .sport = SPORT, .dport = DPORT, __VA_ARGS__ }
-#define UDP_FROM(ETH_SRC, ETH_DST, SRC, SPORT, DST, DPORT, ...)                          \
-    TCP_FROM(ETH_SRC, ETH_DST, SRC, SPORT, DST, DPORT, .proto = IP_PROTO_UDP, __VA_ARGS__)
 #define ARP_FROM(ETH_SRC, OP, SHA, SPA, TPA)                                             \
     { .eth_src = ETH_SRC, .eth_dst = "ff:ff:ff:ff:ff:ff", .eth_type = ETH_TYPE_ARP,     \
       .arp_op = OP, .arp_sha = SHA, .arp_spa = SPA, .arp_tpa = TPA }
