@@ -5,7 +5,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <linux/magic.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 #include "dp/net-headers.h"
 #include "dp/offload-xlate.h"
 #include "dp/offload.h"
+#include "dp/port-vxlan.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -32,6 +35,8 @@ struct dp_offload {
     struct fp_key *keys;            /* Per cache entry: the key it installed. */
     struct fp_stats *seen;          /* Per cache entry: the counters merged so far. */
     uint32_t n_installed;
+    uint32_t underlay_ifindex;      /* Where fp_tc_vxlan runs and frames to peers leave; 0:
+                                     * the overlay stays in user space. */
 };
 
 static void on_remove(struct flow_entry *, void *dp_);
@@ -56,9 +61,72 @@ static void unlink_pins(const char *dir)
     }
 }
 
+/* The device that holds the node's underlay address: peers send VXLAN to that address, so it
+ * arrives there, and the switch's own VXLAN socket sends from it.  0 if none does. */
+static uint32_t underlay_ifindex(be32 node_ip)
+{
+    struct ifaddrs *ifas, *ifa;
+    uint32_t ifindex = 0;
+
+    if (!node_ip || getifaddrs(&ifas) < 0) {
+        return 0;
+    }
+    for (ifa = ifas; ifa && !ifindex; ifa = ifa->ifa_next) {
+        if (ifa->ifa_addr && ifa->ifa_addr->sa_family == AF_INET
+            && ((struct sockaddr_in *) ifa->ifa_addr)->sin_addr.s_addr == node_ip) {
+            ifindex = if_nametoindex(ifa->ifa_name);
+        }
+    }
+    freeifaddrs(ifas);
+    return ifindex;
+}
+
+/* The outer headers the switch's VXLAN port sends (port-vxlan.c: a UDP socket on the node's
+ * address, so the node's default TTL and DF, and the VNI and port it was given). */
+static struct fp_tunnel_config tunnel_config(const struct dp_config *cfg)
+{
+    struct fp_tunnel_config t = { 0 };
+    unsigned int ttl = 64;
+    FILE *f;
+
+    if (!cfg->node_ip) {
+        return t;
+    }
+    f = fopen("/proc/sys/net/ipv4/ip_default_ttl", "r");
+    if (f) {
+        if (fscanf(f, "%u", &ttl) != 1 || !ttl || ttl > 255) {
+            ttl = 64;
+        }
+        fclose(f);
+    }
+    t.node_ip = cfg->node_ip;
+    t.vni = htonl(cfg->vni << 8);
+    t.udp_port = htons(cfg->vxlan_port ? cfg->vxlan_port : VXLAN_DEFAULT_PORT);
+    t.ttl = ttl;
+    t.enabled = 1;
+    return t;
+}
+
+/* Attaches fp_tc_vxlan to the underlay device; without it, flows to and from peers stay in
+ * user space. */
+static void underlay_attach(struct dp *dp, uint32_t ifindex)
+{
+    char name[IF_NAMESIZE] = "?", err[512];
+
+    if_indextoname(ifindex, name);
+    if (offload_attach_underlay(dp->fast->o, ifindex, err, sizeof err)) {
+        LOG_WARN("the overlay stays in user space: %s: %s", name, err);
+        return;
+    }
+    dp->fast->underlay_ifindex = ifindex;
+    LOG_INFO("kernel fast path on the overlay: VXLAN from peers executed at %s", name);
+}
+
 void dp_offload_open(struct dp *dp)
 {
-    struct offload_config cfg = { .max_flows = dp->cache.capacity };
+    struct offload_config cfg = { .max_flows = dp->cache.capacity,
+                                  .tunnel = tunnel_config(&dp->cfg) };
+    uint32_t underlay = underlay_ifindex(dp->cfg.node_ip);
     const char *dir = dp->cfg.bpf_pin_dir;
     struct dp_offload *f;
     struct offload *o;
@@ -66,6 +134,10 @@ void dp_offload_open(struct dp *dp)
     int rc;
 
     if (!dp->cfg.offload) {
+        if (underlay) {
+            /* A vswitchd run with the fast path before this one may have left it. */
+            offload_detach_underlay(NULL, underlay);
+        }
         return;
     }
     if (dir && (mkdir(dir, 0700) == 0 || errno == EEXIST) && on_bpffs(dir)) {
@@ -97,6 +169,11 @@ void dp_offload_open(struct dp *dp)
     dp->cache.aux = dp;
     LOG_INFO("kernel fast path loaded (%u flows%s%s)", dp->cache.capacity,
              cfg.pin_dir ? ", maps in " : "", cfg.pin_dir ? cfg.pin_dir : "");
+    if (underlay) {
+        underlay_attach(dp, underlay);
+    } else if (dp->cfg.node_ip) {
+        LOG_WARN("the overlay stays in user space: no device holds the node address");
+    }
 }
 
 void dp_offload_close(struct dp *dp)
@@ -176,6 +253,11 @@ static bool port_fn(uint32_t port_no, void *dp_, struct offload_port *out)
     struct dp *dp = dp_;
     const struct port *port = port_table_get(&dp->ports, port_no);
 
+    if (port && port->type == DP_PORT_VXLAN && dp->fast->underlay_ifindex) {
+        out->ifindex = dp->fast->underlay_ifindex;
+        out->kind = OFFLOAD_PORT_VXLAN;
+        return true;
+    }
     if (!port || !port->fast || !port->up) {
         return false;
     }
@@ -274,12 +356,28 @@ static void merge(struct dp *dp, struct flow_entry *flow)
     flow->packets += packets;
     flow->bytes += bytes;
     flow->used_ms = MAX(flow->used_ms, last_ms);
+    if (flow->key.tun_src) {
+        struct peer *peer = peer_table_by_node(&dp->peers, flow->key.tun_src);
+
+        if (peer) {
+            peer->rx_packets += packets;
+            peer->rx_bytes += bytes;
+        }
+    }
 
     for (size_t i = 0; i < flow->actions.n; i++) {
         const struct action *a = &flow->actions.a[i];
         struct lb_policy *policy = NULL;
 
-        if (a->type == ACTION_CT) {
+        if (a->type == ACTION_TUNNEL) {
+            /* By address: the peer table may have changed since the list was compiled. */
+            struct peer *peer = peer_table_by_node(&dp->peers, a->u.tunnel.dst);
+
+            if (peer) {
+                peer->tx_packets += packets;
+                peer->tx_bytes += bytes;
+            }
+        } else if (a->type == ACTION_CT) {
             struct ct_conn *conn = live_conn(dp, a);
 
             if (!conn) {

@@ -13,7 +13,9 @@
  * Only veth ports carry the program (clsact ingress of the host end, plus the AF_PACKET
  * socket filter that keeps the two tiers apart, see fastpath.bpf.c): a TAP pod's device
  * moves into the pod's netns, where neither its ifindex nor a redirect from the node's netns
- * reaches it, and the host port and the overlay stay in user space.
+ * reaches it, and the host port stays in user space.  The overlay is the device that holds
+ * the node's address (--node-ip): fp_tc_vxlan at its ingress executes flows from peers, and
+ * flows to peers leave through it, encapsulated by the program at the pod's port.
  *
  * Threads: dp_offload_open(), _close(), _port_prepare() and _port_release() on the control
  * thread (before dp_start() or around a port's open and close); the rest on the datapath

@@ -1,5 +1,10 @@
 /* Flow-cache entry -> fast-path flow; see offload-xlate.h.
  *
+ * The overlay: a frame from a peer has the tunnel source in its key and in-port 0 in the
+ * kernel (fp_tc_vxlan runs on the underlay device, not on a port of its own); a list that
+ * tunnels to a peer (ACTION_TUNNEL then the output to the VXLAN port) becomes FP_ACT_TUNNEL
+ * with the peer and the MTU the switch checks against.  Overlay to overlay is a hairpin.
+ *
  * The program applies NAT, TTL and MACs in a fixed order; a compiled list may name them in
  * another, which is the same thing because they touch disjoint fields.  A list that names one
  * of them twice, or anything the program does not do, stays in user space. */
@@ -29,11 +34,12 @@ static int key_xlate(const struct flow_key *key, const struct offload_port *in,
     if (key->nw_proto != IP_PROTO_TCP && key->nw_proto != IP_PROTO_UDP) {
         return refuse(why, "not TCP or UDP");
     }
-    if (key->tun_src) {
-        return refuse(why, "from VXLAN");
+    if ((in->kind == OFFLOAD_PORT_VXLAN) != (key->tun_src != 0)) {
+        return refuse(why, "tunnel source on a pod port");
     }
     memset(fk, 0, sizeof *fk);
-    fk->ifindex = in->ifindex;
+    fk->ifindex = in->kind == OFFLOAD_PORT_VXLAN ? 0 : in->ifindex;
+    fk->tun_src = key->tun_src;
     memcpy(fk->dl_dst, key->dl_dst.a, ETH_ADDR_LEN);
     memcpy(fk->dl_src, key->dl_src.a, ETH_ADDR_LEN);
     fk->nw_src = key->nw_src;
@@ -50,6 +56,10 @@ static uint32_t output_flags(const struct offload_port *in, const struct offload
     if (out->kind == OFFLOAD_PORT_TAP) {
         return FP_ACT_INGRESS;
     }
+    if (out->kind == OFFLOAD_PORT_VXLAN) {
+        return FP_ACT_TUNNEL;
+    }
+    /* From the underlay's tc ingress too. */
     /* bpf_redirect_peer() works from tc ingress only: from a TAP's egress, a veth is reached
      * through its host end's transmit, which hands the frame to the peer all the same. */
     return in->kind == OFFLOAD_PORT_VETH ? FP_ACT_PEER : 0;
@@ -120,11 +130,19 @@ int offload_xlate(const struct flow_key *key, const struct action_list *list,
             if (out.ifindex == in.ifindex) {
                 return refuse(why, "hairpin");
             }
+            if ((out.kind == OFFLOAD_PORT_VXLAN) != (fa->tun_dst != 0)) {
+                return refuse(why, "tunnel action and output disagree");
+            }
             fa->out_ifindex = out.ifindex;
             fa->flags |= output_flags(&in, &out);
             return 0;
         case ACTION_TUNNEL:
-            return refuse(why, "vxlan");
+            if (fa->tun_dst || !a->u.tunnel.dst || !a->u.tunnel.mtu) {
+                return refuse(why, "tunnel");
+            }
+            fa->tun_dst = a->u.tunnel.dst;
+            fa->tun_mtu = a->u.tunnel.mtu;
+            break;
         case ACTION_REJECT:
             return refuse(why, "reject");
         case ACTION_DROP:

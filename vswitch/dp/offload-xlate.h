@@ -20,6 +20,10 @@ enum offload_port_kind {
                              * pod go by bpf_redirect_peer() into the pod's netns. */
     OFFLOAD_PORT_TAP,       /* A TAP (vsw0 too): the program at its egress; frames for it go
                              * into its receive path. */
+    OFFLOAD_PORT_VXLAN,     /* The overlay: 'ifindex' is the underlay device, where
+                             * fp_tc_vxlan decapsulates what peers send and out of which
+                             * frames to peers go; the key of a frame from a peer has in-port
+                             * 0 and the peer as tunnel source. */
 };
 
 struct offload_port {

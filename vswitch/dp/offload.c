@@ -136,6 +136,7 @@ int offload_open(const struct offload_config *cfg, struct offload **out, char *e
         goto fail;
     }
     o->skel->rodata->fp_trace = cfg->trace;
+    o->skel->rodata->fp_tunnel = cfg->tunnel;
     if ((rc = bpf_map__set_max_entries(o->skel->maps.fp_flows, o->max_flows))
         || (rc = bpf_map__set_max_entries(o->skel->maps.fp_stats, o->max_flows))) {
         set_err(err, errlen, rc, "sizing the maps");
@@ -226,12 +227,13 @@ static enum bpf_tc_attach_point attach_point(enum offload_hook h)
     return h == OFFLOAD_EGRESS ? BPF_TC_EGRESS : BPF_TC_INGRESS;
 }
 
-int offload_attach(struct offload *o, int ifindex, enum offload_hook h, char *err,
-                   size_t errlen)
+/* Creates the clsact qdisc if needed and attaches (or replaces) 'prog' as our filter. */
+static int tc_attach(int ifindex, enum bpf_tc_attach_point point, uint32_t handle,
+                     uint32_t priority, int prog_fd, char *err, size_t errlen)
 {
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = attach_point(h));
-    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = OFFLOAD_TC_HANDLE, .priority = OFFLOAD_TC_PRIORITY,
-                .prog_fd = bpf_program__fd(o->skel->progs.fp_tc), .flags = BPF_TC_F_REPLACE);
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority, .prog_fd = prog_fd,
+                .flags = BPF_TC_F_REPLACE);
     int rc;
 
     last_warning[0] = '\0';
@@ -247,10 +249,11 @@ int offload_attach(struct offload *o, int ifindex, enum offload_hook h, char *er
     return rc;
 }
 
-int offload_detach(struct offload *o, int ifindex, enum offload_hook h)
+static int tc_detach(int ifindex, enum bpf_tc_attach_point point, uint32_t handle,
+                     uint32_t priority)
 {
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = attach_point(h));
-    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = OFFLOAD_TC_HANDLE, .priority = OFFLOAD_TC_PRIORITY);
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority);
     int rc;
 
     /* Usually there is nothing to detach (with --offload none, on every port added): libbpf
@@ -263,6 +266,36 @@ int offload_detach(struct offload *o, int ifindex, enum offload_hook h)
     /* Not there: ENOENT while the chain has other filters, EINVAL ("cannot find specified
      * filter chain") when it has none, or no clsact qdisc at all. */
     return rc == -ENOENT || rc == -EINVAL ? 0 : rc;
+}
+
+int offload_attach(struct offload *o, int ifindex, enum offload_hook h, char *err,
+                   size_t errlen)
+{
+    return tc_attach(ifindex, attach_point(h), OFFLOAD_TC_HANDLE, OFFLOAD_TC_PRIORITY,
+                     bpf_program__fd(o->skel->progs.fp_tc), err, errlen);
+}
+
+int offload_detach(struct offload *o, int ifindex, enum offload_hook h)
+{
+    return tc_detach(ifindex, attach_point(h), OFFLOAD_TC_HANDLE, OFFLOAD_TC_PRIORITY);
+}
+
+int offload_attach_underlay(struct offload *o, int ifindex, char *err, size_t errlen)
+{
+    return tc_attach(ifindex, BPF_TC_INGRESS, OFFLOAD_UNDERLAY_TC_HANDLE,
+                     OFFLOAD_UNDERLAY_TC_PRIORITY, bpf_program__fd(o->skel->progs.fp_tc_vxlan),
+                     err, errlen);
+}
+
+int offload_detach_underlay(struct offload *o, int ifindex)
+{
+    return tc_detach(ifindex, BPF_TC_INGRESS, OFFLOAD_UNDERLAY_TC_HANDLE,
+                     OFFLOAD_UNDERLAY_TC_PRIORITY);
+}
+
+int offload_underlay_fd(const struct offload *o)
+{
+    return bpf_program__fd(o->skel->progs.fp_tc_vxlan);
 }
 
 int offload_sock_filter_fd(const struct offload *o)
@@ -292,11 +325,13 @@ static int syscall_rc(int rc)
 
 int offload_flow_put(struct offload *o, const struct fp_key *key, const struct fp_action *act)
 {
-    uint32_t both = FP_ACT_PEER | FP_ACT_INGRESS;
+    uint32_t outputs = act->flags & (FP_ACT_PEER | FP_ACT_INGRESS | FP_ACT_TUNNEL);
+    bool tunnel = act->flags & FP_ACT_TUNNEL;
 
-    if (!zero(key->pad, sizeof key->pad) || (act->flags & ~FP_ACT_ALL)
-        || (act->flags & both) == both
-        || act->stats_slot >= o->max_flows || !act->out_ifindex) {
+    if (!zero(key->pad, sizeof key->pad) || act->pad || (act->flags & ~FP_ACT_ALL)
+        || (outputs & (outputs - 1))
+        || act->stats_slot >= o->max_flows || !act->out_ifindex
+        || tunnel != (act->tun_dst != 0) || tunnel != (act->tun_mtu != 0)) {
         return -EINVAL;
     }
     return syscall_rc(bpf_map_update_elem(bpf_map__fd(o->skel->maps.fp_flows), key, act,

@@ -29,6 +29,9 @@ struct offload_config {
     uint32_t max_flows;     /* Flows and counter slots; 0: FP_DEFAULT_MAX_FLOWS.  Adopting
                              * maps made with another size fails (-EINVAL). */
     bool trace;             /* Tests: record each redirect for offload_last_redirect(). */
+    struct fp_tunnel_config tunnel;     /* The overlay's outer headers; all zero: no overlay
+                                         * (flows to peers are refused, and the underlay
+                                         * program passes everything). */
 };
 
 /* Loads and verifies the programs and creates or adopts the maps.  Returns 0 and sets '*out',
@@ -56,15 +59,29 @@ int offload_attach(struct offload *, int ifindex, enum offload_hook, char *err, 
  * 'o' may be NULL: the program is found by its handle, whichever vswitchd attached it. */
 int offload_detach(struct offload *, int ifindex, enum offload_hook);
 
+/* The overlay's end in the kernel: attaches (or replaces) fp_tc_vxlan at the clsact ingress
+ * of the underlay device 'ifindex', the one VXLAN from peers arrives on.  Its tc filter has a
+ * handle and priority of its own (OFFLOAD_UNDERLAY_TC_*), and it returns TC_ACT_UNSPEC for
+ * every frame it does not execute, so that other filters on the node's uplink (NodePort
+ * steering) see them.  Like a port's, the attachment outlives vswitchd. */
+#define OFFLOAD_UNDERLAY_TC_HANDLE 0x5658   /* "VX" */
+#define OFFLOAD_UNDERLAY_TC_PRIORITY 2
+int offload_attach_underlay(struct offload *, int ifindex, char *err, size_t errlen);
+/* Removes it; 0 if it was not there.  'o' may be NULL. */
+int offload_detach_underlay(struct offload *, int ifindex);
+/* The underlay program, for BPF_PROG_TEST_RUN. */
+int offload_underlay_fd(const struct offload *);
+
 /* The socket filter for the switch's AF_PACKET socket on an attached port (SO_ATTACH_BPF);
  * attach it only where the tc program is attached, and detach it first. */
 int offload_sock_filter_fd(const struct offload *);
 /* The tc program, for BPF_PROG_TEST_RUN. */
 int offload_tc_fd(const struct offload *);
 
-/* Installs or replaces the flow 'key' -> 'act'.  The key's pad bytes must be zero, the flags
- * known (at most one of FP_ACT_PEER and FP_ACT_INGRESS) and the stats slot below max_flows
- * (-EINVAL); -E2BIG when full.  fp_stats.last_ns is CLOCK_MONOTONIC.  The
+/* Installs or replaces the flow 'key' -> 'act'.  The key's and action's pad bytes must be
+ * zero, the flags known (at most one of FP_ACT_PEER, FP_ACT_INGRESS and FP_ACT_TUNNEL, the
+ * last with a peer and an MTU) and the stats slot below max_flows (-EINVAL); -E2BIG when
+ * full.  fp_stats.last_ns is CLOCK_MONOTONIC.  The
  * slot's counters are not reset: offload_stats_reset() when the slot changes owner. */
 int offload_flow_put(struct offload *, const struct fp_key *, const struct fp_action *);
 /* Removes a flow; -ENOENT if it was not installed. */

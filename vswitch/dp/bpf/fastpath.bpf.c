@@ -40,7 +40,23 @@
  * socket (vswitchd down or restarting) there is no hand-off and tc decides alone: installed
  * flows keep forwarding.  The filter must only be attached where this program is attached.
  * TAPs need none of this: the switch reads them through the TAP's fd, not a packet tap, and
- * tc egress runs before the TAP's transmit hands the frame to that fd. */
+ * tc egress runs before the TAP's transmit hands the frame to that fd.
+ *
+ * The overlay.  A flow to a peer node ends in FP_ACT_TUNNEL: after its rewrites the frame gets
+ * the RFC 7348 headers the switch's own VXLAN port would give it (outer IPv4 from the node's
+ * address with DF and the node's default TTL, UDP to the VXLAN port from a source port hashed
+ * from the inner flow in 49152-65535, checksum 0, the VNI) through bpf_skb_adjust_room(), which
+ * also marks a GSO frame as UDP-tunnel GSO, so that the device or the kernel's GSO code cuts a
+ * 64 KiB frame into VXLAN datagrams after us; bpf_redirect_neigh() then sends it out of the
+ * underlay device to the next hop the kernel resolves.  fp_tc_vxlan, at the underlay device's
+ * clsact ingress, is the other end: VXLAN to this node's address and port with the I flag and
+ * our VNI, whose inner frame matches a flow installed "from peer P" (the key holds the outer
+ * source, and a peer's flows are removed with it, so only a known peer's frames match), loses
+ * its outer headers and is executed like a pod's.  Everything else on the underlay passes
+ * untouched to the kernel, whose UDP socket is the switch's VXLAN port: no packet reaches both
+ * tiers, since the switch reads the overlay through that socket and not through a packet tap.
+ * The outer UDP checksum is not verified here (RFC 7348 section 5 leaves it to the receiver);
+ * the inner frame keeps its own. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -63,6 +79,14 @@
 #define UDP_CSUM_OFF    (L4_OFF + 6)    /* RFC 768. */
 #define TCP_CTL_FLAGS   0x07            /* FIN, SYN, RST (RFC 9293 section 3.1). */
 #define IP_FRAG_MASK    0x3fff          /* MF and the fragment offset (RFC 791). */
+#define IP_DF           0x4000
+/* VXLAN (RFC 7348 section 5): outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
+#define VXLAN_HLEN      8
+#define VXLAN_ROOM      (20 + 8 + VXLAN_HLEN + ETH_HLEN)
+#define VXLAN_FLAG_I    0x08
+#define VXLAN_FLAG_RCO  0x20            /* Remote checksum offload: the switch completes it. */
+#define VXLAN_SPORT_MIN 0xc000          /* RFC 7348: source ports from 49152 to 65535. */
+#define IP_MAX_LEN      0xffff
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -98,6 +122,8 @@ struct {
 /* Tests only: BPF_PROG_TEST_RUN shows the verdict but not the redirect target, so a loader
  * that sets fp_trace before loading gets it here.  Otherwise the verifier prunes the stores. */
 const volatile __u32 fp_trace = 0;
+/* The loader sets it before loading; zero: no overlay, and the VXLAN code is dead. */
+const volatile struct fp_tunnel_config fp_tunnel = { 0 };
 __u32 fp_trace_ifindex = 0;
 __u32 fp_trace_flags = 0;
 
@@ -105,8 +131,9 @@ __u32 fp_trace_flags = 0;
 struct fp_pkt {
     struct fp_key key;
     __u32 l4_csum_off;
+    __u16 tot_len;                      /* The IPv4 packet's. */
+    __u8 l4_hlen;                       /* TCP or UDP header bytes. */
     __u8 ttl;
-    __u8 pad[3];
 };
 
 static __always_inline void count(enum fp_reason r)
@@ -119,11 +146,14 @@ static __always_inline void count(enum fp_reason r)
     }
 }
 
-/* Fills 'p' from the frame; returns FP_R_EXEC if the frame may be executed here, or why it
- * goes up.  Reads with bpf_skb_load_bytes_relative() from the MAC header, so that the socket
- * filter (whose skb->data may sit elsewhere) and tc parse the same bytes the same way and
- * reach the same result for the same skb. */
-static __always_inline enum fp_reason parse(struct __sk_buff *skb, struct fp_pkt *p)
+/* Fills 'p' from the frame that starts 'base' bytes after the MAC header (0, or a VXLAN
+ * frame's inner one); returns FP_R_EXEC if the frame may be executed here, or why it goes up.
+ * The offsets it leaves in 'p' are those the frame will have once it starts the packet.
+ * Reads with bpf_skb_load_bytes_relative() from the MAC header, so that the socket filter
+ * (whose skb->data may sit elsewhere) and tc parse the same bytes the same way and reach the
+ * same result for the same skb. */
+static __always_inline enum fp_reason parse(struct __sk_buff *skb, __u32 base,
+                                            struct fp_pkt *p)
 {
     struct {
         struct ethhdr eth;
@@ -136,7 +166,7 @@ static __always_inline enum fp_reason parse(struct __sk_buff *skb, struct fp_pkt
     if (skb->vlan_present) {
         return FP_R_UP_NOT_IPV4;
     }
-    if (bpf_skb_load_bytes_relative(skb, 0, &h, sizeof h, BPF_HDR_START_MAC)) {
+    if (bpf_skb_load_bytes_relative(skb, base, &h, sizeof h, BPF_HDR_START_MAC)) {
         return FP_R_UP_SHORT;
     }
     if (h.eth.h_proto != bpf_htons(ETH_P_IP) || h.ip.version != 4) {
@@ -150,7 +180,7 @@ static __always_inline enum fp_reason parse(struct __sk_buff *skb, struct fp_pkt
     }
     tot_len = bpf_ntohs(h.ip.tot_len);
     if (h.ip.protocol == IPPROTO_TCP) {
-        if (tot_len < 20 + 20 || bpf_skb_load_bytes_relative(skb, L4_OFF, l4, 14,
+        if (tot_len < 20 + 20 || bpf_skb_load_bytes_relative(skb, base + L4_OFF, l4, 14,
                                                              BPF_HDR_START_MAC)) {
             return FP_R_UP_SHORT;
         }
@@ -158,12 +188,14 @@ static __always_inline enum fp_reason parse(struct __sk_buff *skb, struct fp_pkt
             return FP_R_UP_TCP_CONTROL;
         }
         p->l4_csum_off = TCP_CSUM_OFF;
+        p->l4_hlen = (l4[12] >> 4) * 4;
     } else if (h.ip.protocol == IPPROTO_UDP) {
-        if (tot_len < 20 + 8 || bpf_skb_load_bytes_relative(skb, L4_OFF, l4, 8,
+        if (tot_len < 20 + 8 || bpf_skb_load_bytes_relative(skb, base + L4_OFF, l4, 8,
                                                             BPF_HDR_START_MAC)) {
             return FP_R_UP_SHORT;
         }
         p->l4_csum_off = UDP_CSUM_OFF;
+        p->l4_hlen = 8;
     } else {
         return FP_R_UP_PROTO;
     }
@@ -177,14 +209,30 @@ static __always_inline enum fp_reason parse(struct __sk_buff *skb, struct fp_pkt
     __builtin_memcpy(&p->key.tp_dst, l4 + 2, 2);
     p->key.nw_proto = h.ip.protocol;
     p->ttl = h.ip.ttl;
+    p->tot_len = tot_len;
     return FP_R_EXEC;
 }
 
-/* The checks that depend on the action as well as on the frame. */
-static __always_inline enum fp_reason check(const struct fp_pkt *p, const struct fp_action *a)
+/* The checks that depend on the action as well as on the frame.  To a peer: what exceeds the
+ * overlay MTU goes up (the switch answers "fragmentation needed" or drops it), whole frames
+ * and the segments a GSO frame will be cut into alike; UDP GSO too, whose segments
+ * bpf_skb_adjust_room() cannot tunnel. */
+static __always_inline enum fp_reason check(const struct __sk_buff *skb, const struct fp_pkt *p,
+                                            const struct fp_action *a)
 {
     if ((a->flags & FP_ACT_DEC_TTL) && p->ttl <= 1) {
         return FP_R_UP_TTL;
+    }
+    if (a->flags & FP_ACT_TUNNEL) {
+        __u32 gso_size = skb->gso_size;
+
+        if (!fp_tunnel.enabled || p->tot_len > IP_MAX_LEN - VXLAN_ROOM + ETH_HLEN) {
+            return FP_R_UP_TOO_BIG;
+        }
+        if (gso_size ? p->key.nw_proto != IPPROTO_TCP || gso_size + 20 + p->l4_hlen > a->tun_mtu
+                     : p->tot_len > a->tun_mtu) {
+            return FP_R_UP_TOO_BIG;
+        }
     }
     return FP_R_EXEC;
 }
@@ -222,6 +270,71 @@ static __always_inline int set_port(struct __sk_buff *skb, const struct fp_pkt *
         return -1;
     }
     return bpf_skb_store_bytes(skb, off, &new, sizeof new, 0);
+}
+
+/* The RFC 1071 checksum of an IPv4 header without options. */
+static __always_inline __u16 ip_csum(const struct iphdr *ip)
+{
+    const __u16 *w = (const __u16 *) ip;
+    __u32 sum = 0;
+
+    for (int i = 0; i < 10; i++) {
+        sum += w[i];
+    }
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return ~sum;
+}
+
+/* Puts the rewritten frame into VXLAN to a->tun_dst and sends it to the next hop. */
+static __always_inline int encap(struct __sk_buff *skb, const struct fp_action *a)
+{
+    struct {
+        struct iphdr ip;
+        __be16 sport, dport, len, check;        /* UDP (RFC 768). */
+        __u8 vxlan[VXLAN_HLEN];
+        struct ethhdr eth;
+    } __attribute__((packed)) h;
+    struct iphdr ip = { 0 };
+    __be32 vni;
+    __u32 inner_len = skb->len;                 /* The inner frame, Ethernet header included. */
+    __u32 hash = bpf_get_hash_recalc(skb);      /* The inner flow's (RFC 7348 section 5). */
+    __u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV4
+                  | BPF_F_ADJ_ROOM_ENCAP_L4_UDP | BPF_F_ADJ_ROOM_ENCAP_L2_ETH
+                  | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
+
+    _Static_assert(sizeof h == VXLAN_ROOM, "VXLAN headers");
+    __builtin_memset(&h, 0, sizeof h);
+    if (bpf_skb_load_bytes(skb, 0, &h.eth, 2 * ETH_ALEN)) {
+        return -1;
+    }
+    h.eth.h_proto = bpf_htons(ETH_P_IP);
+    ip.version = 4;
+    ip.ihl = 5;
+    ip.tot_len = bpf_htons(inner_len + VXLAN_ROOM - ETH_HLEN);
+    ip.frag_off = bpf_htons(IP_DF);
+    ip.ttl = fp_tunnel.ttl;
+    ip.protocol = IPPROTO_UDP;
+    ip.saddr = fp_tunnel.node_ip;
+    ip.daddr = a->tun_dst;
+    ip.check = ip_csum(&ip);
+    h.ip = ip;
+    hash ^= hash >> 16;
+    h.sport = bpf_htons(VXLAN_SPORT_MIN | (hash & 0x3fff));
+    h.dport = fp_tunnel.udp_port;
+    h.len = bpf_htons(inner_len + VXLAN_ROOM - ETH_HLEN - 20);
+    h.vxlan[0] = VXLAN_FLAG_I;
+    vni = fp_tunnel.vni;                        /* A volatile read: set by the loader. */
+    __builtin_memcpy(&h.vxlan[4], &vni, 4);
+
+    /* The room goes between the frame's Ethernet header, which becomes the outer one (the
+     * neighbour layer rewrites its addresses), and its IPv4 header.  FIXED_GSO: the pod's
+     * MSS already leaves room for VXLAN (its MTU is the overlay's). */
+    if (bpf_skb_adjust_room(skb, VXLAN_ROOM, BPF_ADJ_ROOM_MAC, flags)
+        || bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof h, 0)) {
+        return -1;
+    }
+    return 0;
 }
 
 /* Runs 'a' (a copy on the stack: a preallocated hash element may be reused under a reader
@@ -273,6 +386,12 @@ static __always_inline int execute(struct __sk_buff *skb, const struct fp_pkt *p
         fp_trace_ifindex = a->out_ifindex;
         fp_trace_flags = a->flags;
     }
+    if (a->flags & FP_ACT_TUNNEL) {
+        if (encap(skb, a)) {
+            goto error;
+        }
+        return bpf_redirect_neigh(a->out_ifindex, NULL, 0, 0);
+    }
     if (a->flags & FP_ACT_PEER) {
         return bpf_redirect_peer(a->out_ifindex, 0);
     }
@@ -294,7 +413,7 @@ int fp_tc(struct __sk_buff *skb)
     struct fp_pkt p;
     __u32 zero = 0;
 
-    r = parse(skb, &p);
+    r = parse(skb, 0, &p);
 
     h = bpf_map_lookup_elem(&fp_handoff, &zero);
     if (h && h->state != FP_HANDOFF_NONE) {
@@ -323,10 +442,68 @@ int fp_tc(struct __sk_buff *skb)
         return TC_ACT_OK;
     }
     act = *a;
-    r = check(&p, &act);
+    r = check(skb, &p, &act);
     if (r != FP_R_EXEC) {
         count(r);
         return TC_ACT_OK;
+    }
+    return execute(skb, &p, &act, FP_R_EXEC);
+}
+
+/* At the underlay device's clsact ingress: executes VXLAN from a peer whose inner frame has an
+ * installed flow (see "The overlay" above); everything else passes untouched, with
+ * TC_ACT_UNSPEC, so that the next filter on the node's uplink gets it. */
+SEC("tc")
+int fp_tc_vxlan(struct __sk_buff *skb)
+{
+    struct {
+        struct ethhdr eth;
+        struct iphdr ip;
+        __be16 sport, dport, len, check;
+        __u8 vxlan[VXLAN_HLEN];
+    } __attribute__((packed)) o;
+    struct fp_action act;
+    struct fp_action *a;
+    enum fp_reason r;
+    struct fp_pkt p;
+    __be32 vni;
+
+    if (!fp_tunnel.enabled || skb->vlan_present
+        || bpf_skb_load_bytes_relative(skb, 0, &o, sizeof o, BPF_HDR_START_MAC)
+        || o.eth.h_proto != bpf_htons(ETH_P_IP) || o.ip.version != 4 || o.ip.ihl != 5
+        || (o.ip.frag_off & bpf_htons(IP_FRAG_MASK)) || o.ip.protocol != IPPROTO_UDP
+        || o.ip.daddr != fp_tunnel.node_ip || o.dport != fp_tunnel.udp_port) {
+        return TC_ACT_UNSPEC;               /* Not the overlay's: not counted either. */
+    }
+    __builtin_memcpy(&vni, &o.vxlan[4], 4);
+    if (!(o.vxlan[0] & VXLAN_FLAG_I) || (o.vxlan[1] & VXLAN_FLAG_RCO) || vni != fp_tunnel.vni) {
+        count(FP_R_UP_VXLAN);           /* The switch's port judges it. */
+        return TC_ACT_UNSPEC;
+    }
+    r = parse(skb, sizeof o, &p);
+    if (r != FP_R_EXEC) {
+        count(r);
+        return TC_ACT_UNSPEC;
+    }
+    p.key.ifindex = 0;                  /* The overlay's in-port: no device of its own. */
+    p.key.tun_src = o.ip.saddr;
+    a = bpf_map_lookup_elem(&fp_flows, &p.key);
+    if (!a) {
+        count(FP_R_UP_NO_FLOW);
+        return TC_ACT_UNSPEC;
+    }
+    act = *a;
+    r = check(skb, &p, &act);
+    if (r != FP_R_EXEC) {
+        count(r);
+        return TC_ACT_UNSPEC;
+    }
+    /* The outer Ethernet header stays and takes the inner one's addresses; FIXED_GSO keeps a
+     * GSO frame's segment size, the peer's pod's MSS. */
+    if (bpf_skb_adjust_room(skb, -VXLAN_ROOM, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO)
+        || bpf_skb_store_bytes(skb, 0, p.key.dl_dst, 2 * ETH_ALEN, 0)) {
+        count(FP_R_ERROR);
+        return TC_ACT_SHOT;
     }
     return execute(skb, &p, &act, FP_R_EXEC);
 }
@@ -350,7 +527,7 @@ int fp_sock_filter(struct __sk_buff *skb)
         return skb->len;
     }
     h->state = FP_HANDOFF_UP;
-    if (parse(skb, &p) != FP_R_EXEC) {
+    if (parse(skb, 0, &p) != FP_R_EXEC) {
         __builtin_memset(&h->key, 0, sizeof h->key);
         return skb->len;
     }
@@ -360,7 +537,7 @@ int fp_sock_filter(struct __sk_buff *skb)
         return skb->len;
     }
     h->act = *a;
-    if (check(&p, &h->act) != FP_R_EXEC) {
+    if (check(skb, &p, &h->act) != FP_R_EXEC) {
         return skb->len;
     }
     h->state = FP_HANDOFF_EXEC;

@@ -42,8 +42,12 @@ enum fp_act_flags {
     FP_ACT_INGRESS = 1 << 5,        /* Output into out_ifindex's receive path (a TAP: to the
                                      * stack that owns it).  With neither: out_ifindex's egress
                                      * (a veth host end, from a TAP's egress hook). */
+    FP_ACT_TUNNEL = 1 << 6,         /* After the rewrites: VXLAN to peer node tun_dst (RFC
+                                     * 7348, outer headers as fp_tunnel_config says), out of
+                                     * out_ifindex, the underlay device, with
+                                     * bpf_redirect_neigh(). */
 };
-#define FP_ACT_ALL 0x3f
+#define FP_ACT_ALL 0x7f
 
 struct fp_action {
     __u32 flags;                    /* enum fp_act_flags. */
@@ -58,6 +62,21 @@ struct fp_action {
                                      * pair index x 2 + direction), so counters survive an
                                      * update of the action and stay the pair's. */
     __u32 cookie;                   /* User space's own tag (e.g. the pair's generation). */
+    __be32 tun_dst;                 /* FP_ACT_TUNNEL: the peer node's underlay address. */
+    __u16 tun_mtu;                  /* FP_ACT_TUNNEL: the largest inner IPv4 packet (or GSO
+                                     * segment) it may carry; a larger one goes up, where the
+                                     * switch answers "fragmentation needed". */
+    __u16 pad;                      /* Zero. */
+};
+
+/* The overlay this node speaks, fixed when the programs are loaded (read-only data, so the
+ * verifier drops the VXLAN code of a node without overlay).  All in network order. */
+struct fp_tunnel_config {
+    __be32 node_ip;                 /* Outer source; decapsulated only when addressed to it. */
+    __be32 vni;                     /* The 24-bit VNI shifted left by 8, as in the header. */
+    __be16 udp_port;                /* The VXLAN destination port. */
+    __u8 ttl;                       /* Outer TTL, the node's default as its sockets send. */
+    __u8 enabled;
 };
 
 /* Per-flow counters, in the fp_stats array at the flow's stats_slot.  Updated with atomic
@@ -99,6 +118,8 @@ struct fp_handoff {
     X(UP_TCP_CONTROL,"up_tcp_control")   /* SYN, FIN or RST: the switch keeps state. */ \
     X(UP_TTL,        "up_ttl")           /* TTL <= 1 on a routed flow. */              \
     X(UP_SHORT,      "up_short")         /* Truncated headers. */                      \
+    X(UP_TOO_BIG,    "up_too_big")       /* Over the overlay MTU, or UDP GSO, to a peer. */ \
+    X(UP_VXLAN,      "up_vxlan")         /* Underlay: not VXLAN for us, another VNI, RCO. */ \
     X(ERROR,         "error")            /* A helper failed mid-rewrite: dropped. */
 
 enum fp_reason {
@@ -111,8 +132,9 @@ enum fp_reason {
 #define FP_DEFAULT_MAX_FLOWS 65536
 
 _Static_assert(sizeof(struct fp_key) == 40, "fp_key is five 64-bit words, no padding");
-_Static_assert(sizeof(struct fp_action) == 40, "fp_action has no padding");
+_Static_assert(sizeof(struct fp_action) == 48, "fp_action has no padding");
+_Static_assert(sizeof(struct fp_tunnel_config) == 12, "fp_tunnel_config has no padding");
 _Static_assert(sizeof(struct fp_stats) == 24, "fp_stats has no padding");
-_Static_assert(sizeof(struct fp_handoff) == 88, "fp_handoff has no padding");
+_Static_assert(sizeof(struct fp_handoff) == 96, "fp_handoff has no padding");
 
 #endif
