@@ -59,10 +59,10 @@ static uint32_t output_flags(const struct offload_port *in, const struct offload
     if (out->kind == OFFLOAD_PORT_VXLAN) {
         return FP_ACT_TUNNEL;
     }
-    /* From the underlay's tc ingress too. */
-    /* bpf_redirect_peer() works from tc ingress only: from a TAP's egress, a veth is reached
-     * through its host end's transmit, which hands the frame to the peer all the same. */
-    return in->kind == OFFLOAD_PORT_VETH ? FP_ACT_PEER : 0;
+    /* bpf_redirect_peer() works from tc ingress only (a veth's host end, the underlay): from
+     * a TAP's egress, a veth is reached through its host end's transmit, which hands the
+     * frame to the peer all the same. */
+    return in->kind == OFFLOAD_PORT_TAP ? 0 : FP_ACT_PEER;
 }
 
 int offload_xlate(const struct flow_key *key, const struct action_list *list,

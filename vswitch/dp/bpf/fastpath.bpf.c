@@ -485,6 +485,13 @@ int fp_tc_vxlan(struct __sk_buff *skb)
         count(r);
         return TC_ACT_UNSPEC;
     }
+    /* One datagram, one frame: a receive offload may have joined several datagrams of the
+     * flow into one (UDP GRO for the switch's socket), whose first frame's length then
+     * differs; a tunnel GSO frame (a kernel sender's, carried whole by a veth) agrees. */
+    if (bpf_ntohs(o.ip.tot_len) != p.tot_len + VXLAN_ROOM) {
+        count(FP_R_UP_VXLAN);
+        return TC_ACT_UNSPEC;
+    }
     p.key.ifindex = 0;                  /* The overlay's in-port: no device of its own. */
     p.key.tun_src = o.ip.saddr;
     a = bpf_map_lookup_elem(&fp_flows, &p.key);

@@ -119,7 +119,7 @@ struct fp_handoff {
     X(UP_TTL,        "up_ttl")           /* TTL <= 1 on a routed flow. */              \
     X(UP_SHORT,      "up_short")         /* Truncated headers. */                      \
     X(UP_TOO_BIG,    "up_too_big")       /* Over the overlay MTU, or UDP GSO, to a peer. */ \
-    X(UP_VXLAN,      "up_vxlan")         /* Underlay: not VXLAN for us, another VNI, RCO. */ \
+    X(UP_VXLAN,      "up_vxlan")         /* Another VNI, RCO, several datagrams in one. */ \
     X(ERROR,         "error")            /* A helper failed mid-rewrite: dropped. */
 
 enum fp_reason {
