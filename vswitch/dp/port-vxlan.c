@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dp/csum.h"
 #include "dp/drop.h"
 #include "dp/gro.h"
 #include "dp/gso.h"
@@ -284,6 +285,75 @@ static enum drop_reason header_problem(const struct vxlan_priv *priv, const uint
     return 0;
 }
 
+/* The inner IPv4 TCP or UDP header of a VXLAN frame, when it is whole in the frame: sets the
+ * offsets and returns the IPv4 header, or NULL. */
+static const struct ip_header *inner_l4(const uint8_t *frame, size_t len, size_t *l4_ofs)
+{
+    const struct ip_header *ip = (const struct ip_header *) (frame + ETH_HDR_LEN);
+    size_t ihl;
+
+    if (len < ETH_HDR_LEN + IP_HDR_LEN + UDP_HDR_LEN
+        || memcmp(frame + 12, "\x08\x00", 2) || (ip->ihl_ver >> 4) != 4
+        || (ntohs(ip->frag_off) & 0x3fff)
+        || (ip->proto != IP_PROTO_TCP && ip->proto != IP_PROTO_UDP)) {
+        return NULL;
+    }
+    ihl = (size_t) (ip->ihl_ver & 0xf) * 4;
+    *l4_ofs = ETH_HDR_LEN + ihl;
+    if (ihl < IP_HDR_LEN || ntohs(ip->tot_len) + (size_t) ETH_HDR_LEN > len
+        || *l4_ofs + (ip->proto == IP_PROTO_TCP ? TCP_HDR_LEN : UDP_HDR_LEN) > len) {
+        return NULL;
+    }
+    return ip;
+}
+
+/* True if 'frame' is a TCP GSO frame a kernel sender encapsulated whole: longer than any
+ * datagram of the overlay may carry (VXLAN from a kernel tier, ours or Linux's, crosses a veth
+ * underlay as one skb, and a socket reads its bytes without its GSO metadata). */
+static bool kernel_gso_frame(const struct vxlan_priv *priv, const uint8_t *frame, size_t len)
+{
+    size_t l4_ofs;
+    const struct ip_header *ip = inner_l4(frame, len, &l4_ofs);
+
+    return ip && ip->proto == IP_PROTO_TCP && ntohs(ip->tot_len) > priv->mtu;
+}
+
+/* Gives 'pkt' back the offload state a kernel sender's frame had (see kernel_gso_frame()): a
+ * GSO frame becomes one again, cut at the overlay's MTU, and a checksum field that holds
+ * the pseudo-header sum, which is what a partial checksum holds, is marked partial, as a
+ * remote checksum offload would be.  Marking a complete checksum that happens to equal its
+ * pseudo-header sum is harmless: completing it gives the same value. */
+static void kernel_offloads(const struct vxlan_priv *priv, struct packet *pkt)
+{
+    size_t l4_ofs, csum_ofs, l4_len;
+    const struct ip_header *ip = inner_l4(pkt->data, pkt->len, &l4_ofs);
+    uint16_t field, pseudo;
+
+    if (!ip || pkt->vnet.flags) {
+        return;
+    }
+    csum_ofs = ip->proto == IP_PROTO_TCP ? offsetof(struct tcp_header, csum)
+                                         : offsetof(struct udp_header, csum);
+    l4_len = ntohs(ip->tot_len) - (l4_ofs - ETH_HDR_LEN);
+    memcpy(&field, pkt->data + l4_ofs + csum_ofs, 2);
+    if (kernel_gso_frame(priv, pkt->data, pkt->len)) {
+        const struct tcp_header *tcp = (const struct tcp_header *) (pkt->data + l4_ofs);
+        size_t hdr_len = l4_ofs + (tcp->doff_res >> 4) * 4;
+
+        pkt->vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+        pkt->vnet.hdr_len = hdr_len;
+        pkt->vnet.gso_size = priv->mtu - (hdr_len - ETH_HDR_LEN);
+    } else {
+        pseudo = ~csum_finish(csum_pseudo_header(ip->src, ip->dst, ip->proto, l4_len));
+        if (field != pseudo) {
+            return;
+        }
+    }
+    pkt->vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    pkt->vnet.csum_start = l4_ofs;
+    pkt->vnet.csum_offset = csum_ofs;
+}
+
 static int vxlan_recv(struct port *port, struct packet *pkts[], int max)
 {
     struct vxlan_priv *priv = port->priv;
@@ -299,7 +369,7 @@ static int vxlan_recv(struct port *port, struct packet *pkts[], int max)
         size_t len;
         enum drop_reason reason;
         be32 from;
-        bool trunc;
+        bool trunc, giant;
         int error;
 
         dgram = next_datagram(rx, &len, &from, &trunc);
@@ -320,7 +390,9 @@ static int vxlan_recv(struct port *port, struct packet *pkts[], int max)
             continue;
         }
         reason = header_problem(priv, dgram, len, trunc);
-        if (!reason && gro_absorb(&gro, dgram + VXLAN_HDR_LEN, len - VXLAN_HDR_LEN, from)) {
+        giant = !reason && kernel_gso_frame(priv, dgram + VXLAN_HDR_LEN, len - VXLAN_HDR_LEN);
+        if (!reason && !giant
+            && gro_absorb(&gro, dgram + VXLAN_HDR_LEN, len - VXLAN_HDR_LEN, from)) {
             continue;
         }
         pkt = pkts[n++];
@@ -337,7 +409,10 @@ static int vxlan_recv(struct port *port, struct packet *pkts[], int max)
                 pkt->vnet.csum_start = rco_start(dgram[7]);
                 pkt->vnet.csum_offset = rco_offset(dgram[7]);
             }
-            gro_open(&gro, pkt);
+            kernel_offloads(priv, pkt);
+            if (!giant) {
+                gro_open(&gro, pkt);
+            }
         }
     }
     gro_flush(&gro);
