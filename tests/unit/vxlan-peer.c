@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 struct vxlan_scene vx = { .peer_sock = -1 };
@@ -77,14 +78,13 @@ void peer_send_with(const char *from, const uint8_t header[VXLAN_HDR_LEN], const
     struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = scene_ip(from) };
     struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(vx.port),
                                .sin_addr.s_addr = scene_ip("127.0.0.1") };
-    uint8_t dgram[2048];
+    struct iovec iov[2] = { { (void *) header, VXLAN_HDR_LEN }, { (void *) inner, len } };
+    struct msghdr msg = { .msg_name = &dst, .msg_namelen = sizeof dst, .msg_iov = iov,
+                          .msg_iovlen = 2 };
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
-    memcpy(dgram, header, VXLAN_HDR_LEN);
     cr_assert_eq(bind(fd, (struct sockaddr *) &src, sizeof src), 0);
-    memcpy(dgram + VXLAN_HDR_LEN, inner, len);
-    cr_assert_eq(sendto(fd, dgram, VXLAN_HDR_LEN + len, 0, (struct sockaddr *) &dst,
-                        sizeof dst), (ssize_t) (VXLAN_HDR_LEN + len));
+    cr_assert_eq(sendmsg(fd, &msg, 0), (ssize_t) (VXLAN_HDR_LEN + len));
     close(fd);
 }
 
