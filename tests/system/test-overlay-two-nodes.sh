@@ -78,8 +78,12 @@ rco_during() {
     kill "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
 }
+# With the kernel fast path (the default) established TCP data is encapsulated by the kernel
+# tier, which leaves the inner checksum to the device as the kernel's VXLAN does and never
+# sets RCO: RCO is the user-space VXLAN port's.  The transfers are hashed either way.
+if [ "${VSW_OFFLOAD:-tc}" = none ]; then rco_on="20 11"; else rco_on="00 00"; fi
 rco_during "$N1" "$VSW_TMPDIR/rco-on.txt" a b 10.244.2.10 $((4 << 20)) 7011
-assert_eq "node1 -> node2, RCO on: flag and start in every data datagram" "20 11" \
+assert_eq "node1 -> node2, RCO on: flag and start in every data datagram" "$rco_on" \
     "$(rco_bytes "$VSW_TMPDIR/rco-on.txt" | sort -u)"
 stop_vswitchd node1
 VSW_ARGS[node1]="${VSW_ARGS[node1]} --vxlan-rco off"
@@ -88,7 +92,7 @@ rco_during "$N1" "$VSW_TMPDIR/rco-off.txt" a b 10.244.2.10 $((4 << 20)) 7012
 assert_eq "node1 -> node2, RCO off: complete checksums" "00 00" \
     "$(rco_bytes "$VSW_TMPDIR/rco-off.txt" | sort -u)"
 rco_during "$N2" "$VSW_TMPDIR/rco-mixed.txt" b a 10.244.1.10 $((4 << 20)) 7013
-assert_eq "node2 -> node1 still RCO, taken by node1 with RCO off" "20 11" \
+assert_eq "node2 -> node1 still RCO, taken by node1 with RCO off" "$rco_on" \
     "$(rco_bytes "$VSW_TMPDIR/rco-mixed.txt" | sort -u)"
 log "ok: RCO on the wire; a node with it off sends complete checksums and accepts partial ones"
 
