@@ -6,10 +6,12 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <linux/bpf.h>
+#include <sched.h>
 #include <string.h>
 
 #include "dp/net-headers.h"
 #include "lib/addr.h"
+#include "lib/log.h"
 
 struct offload *fp_test_open(const char *pin_dir, uint32_t max_flows)
 {
@@ -27,6 +29,17 @@ struct offload *fp_test_open(const char *pin_dir, uint32_t max_flows)
 
     cr_assert_eq(rc, 0, "the fast path must load (these tests need root and bpf()): %s", err);
     return o;
+}
+
+struct offload *fp_test_setup(const char *pin_dir, uint32_t max_flows)
+{
+    cpu_set_t set;
+
+    log_set_level(LOG_LVL_ERR);
+    CPU_ZERO(&set);
+    CPU_SET(sched_getcpu(), &set);
+    cr_assert_eq(sched_setaffinity(0, sizeof set, &set), 0);
+    return fp_test_open(pin_dir, max_flows);
 }
 
 struct fp_key fp_test_key(const struct pkt_spec *s)

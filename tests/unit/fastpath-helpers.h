@@ -25,6 +25,10 @@
 /* Loads the fast path (trace on, the overlay above) or fails the test, saying that it needs
  * root and bpf(). */
 struct offload *fp_test_open(const char *pin_dir, uint32_t max_flows);
+/* Every fast-path test's start: the log quiet but for errors, the test pinned to the CPU it
+ * runs on (the socket filter's hand-off to tc is per CPU, and BPF_PROG_TEST_RUN runs a
+ * program on the caller's CPU), then fp_test_open(). */
+struct offload *fp_test_setup(const char *pin_dir, uint32_t max_flows);
 
 /* The key the program will parse from 'spec' (in-port FP_TEST_IFINDEX). */
 struct fp_key fp_test_key(const struct pkt_spec *spec);

@@ -249,8 +249,7 @@ ParameterizedTest(size_t *index, fastpath_vxlan, table)
     struct offload *o;
     int verdict;
 
-    log_set_level(LOG_LVL_ERR);
-    o = fp_test_open(NULL, 1024);
+    o = fp_test_setup(NULL, 1024);
     in_len = c->prog == PROG_POD ? pkt_build(&c->inner, in, sizeof in)
                                  : fp_test_vxlan_build(&c->outer, &c->inner, in, sizeof in);
     if (c->bundle) {
@@ -330,8 +329,7 @@ Test(fastpath_vxlan, source_port_is_the_flows)
     struct fp_key key;
     struct offload *o;
 
-    log_set_level(LOG_LVL_ERR);
-    o = fp_test_open(NULL, 64);
+    o = fp_test_setup(NULL, 64);
     for (int i = 0; i < 3; i++) {
         size_t out_len = sizeof out, len;
 
@@ -354,8 +352,7 @@ Test(fastpath_vxlan, put_refuses_a_tunnel_without_peer_or_mtu)
     struct fp_key key;
     struct offload *o;
 
-    log_set_level(LOG_LVL_ERR);
-    o = fp_test_open(NULL, 64);
+    o = fp_test_setup(NULL, 64);
     flow_of(&cases[0], 1, &key, &act);
     act.tun_mtu = 0;
     cr_expect_eq(offload_flow_put(o, &key, &act), -EINVAL, "no MTU");

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/pkt_cls.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -230,17 +229,6 @@ static struct fp_action action_of(const struct act_spec *s, uint32_t slot)
     return a;
 }
 
-/* The hand-off between the socket filter and tc is per CPU; BPF_PROG_TEST_RUN runs each
- * program on the CPU of the calling thread, so stay on one. */
-static void pin_cpu(void)
-{
-    cpu_set_t set;
-
-    CPU_ZERO(&set);
-    CPU_SET(sched_getcpu(), &set);
-    cr_assert_eq(sched_setaffinity(0, sizeof set, &set), 0);
-}
-
 static size_t build(const struct pkt_spec *spec, bool udp_no_csum, uint8_t *buf, size_t size)
 {
     size_t len = pkt_build(spec, buf, size);
@@ -273,8 +261,7 @@ ParameterizedTest(size_t *index, fastpath, table)
     struct offload *o;
     int verdict;
 
-    log_set_level(LOG_LVL_ERR);
-    o = fp_test_open(NULL, 1024);
+    o = fp_test_setup(NULL, 1024);
     if (c->install) {
         struct fp_key key = fp_test_key(c->flow_key_of ? c->flow_key_of : &c->in);
         struct fp_action act = action_of(&c->act, slot);
@@ -327,22 +314,28 @@ ParameterizedTest(size_t *index, fastpath, table)
     offload_close(o);
 }
 
+/* The fast path with one flow: 'spec''s key, DNAT_ACT, counted in slot 1. */
+static struct offload *with_dnat_flow(const struct pkt_spec *spec, struct fp_key *key)
+{
+    struct act_spec as = DNAT_ACT;
+    struct fp_action act = action_of(&as, 1);
+    struct offload *o = fp_test_setup(NULL, 64);
+
+    *key = fp_test_key(spec);
+    cr_assert_eq(offload_flow_put(o, key, &act), 0);
+    return o;
+}
+
 /* "One tier per packet": the socket filter's decision binds tc even if the flow changes
  * between the two, which the switch may do at any moment. */
 Test(fastpath, filter_decision_binds_tc_across_a_delete)
 {
     uint8_t in[256], out[256];
     size_t len = pkt_build(&client_to_vip, in, sizeof in), out_len = sizeof out;
-    struct act_spec as = DNAT_ACT;
-    struct fp_key key = fp_test_key(&client_to_vip);
-    struct fp_action act = action_of(&as, 1);
     uint64_t counters[FP_R_MAX];
-    struct offload *o;
+    struct fp_key key;
+    struct offload *o = with_dnat_flow(&client_to_vip, &key);
 
-    log_set_level(LOG_LVL_ERR);
-    pin_cpu();
-    o = fp_test_open(NULL, 64);
-    cr_assert_eq(offload_flow_put(o, &key, &act), 0);
     cr_expect_eq(fp_test_run(o, true, in, len, NULL, NULL, 0), 0,
                  "the socket must not get a frame that tc executes");
     cr_assert_eq(offload_flow_del(o, &key), 0);
@@ -364,9 +357,7 @@ Test(fastpath, filter_decision_binds_tc_across_an_install)
     uint64_t counters[FP_R_MAX];
     struct offload *o;
 
-    log_set_level(LOG_LVL_ERR);
-    pin_cpu();
-    o = fp_test_open(NULL, 64);
+    o = fp_test_setup(NULL, 64);
     cr_expect_eq(fp_test_run(o, true, in, len, NULL, NULL, 0), (int) len - ETH_HDR_LEN,
                  "with no flow the socket gets the whole frame");
     cr_assert_eq(offload_flow_put(o, &key, &act), 0);
@@ -390,16 +381,10 @@ Test(fastpath, stale_handoff_is_ignored)
     uint8_t in[256], in2[256], out[256];
     size_t len = pkt_build(&client_to_vip, in, sizeof in), out_len = sizeof out;
     size_t len2 = pkt_build(&other, in2, sizeof in2);
-    struct act_spec as = DNAT_ACT;
-    struct fp_key key = fp_test_key(&client_to_vip);
-    struct fp_action act = action_of(&as, 1);
     uint64_t counters[FP_R_MAX];
-    struct offload *o;
+    struct fp_key key;
+    struct offload *o = with_dnat_flow(&client_to_vip, &key);
 
-    log_set_level(LOG_LVL_ERR);
-    pin_cpu();
-    o = fp_test_open(NULL, 64);
-    cr_assert_eq(offload_flow_put(o, &key, &act), 0);
     cr_expect_eq(fp_test_run(o, true, in, len, NULL, NULL, 0), 0);
     /* tc sees another frame (the first never reached it): its own lookup decides. */
     cr_expect_eq(fp_test_run(o, false, in2, len2, out, &out_len, 0), TC_ACT_OK);
@@ -421,14 +406,9 @@ Test(fastpath, filter_leaves_control_packets_to_the_socket)
     };
     uint8_t in[256];
     size_t len = pkt_build(&syn, in, sizeof in);
-    struct act_spec as = DNAT_ACT;
-    struct fp_key key = fp_test_key(&syn);
-    struct fp_action act = action_of(&as, 1);
-    struct offload *o;
+    struct fp_key key;
+    struct offload *o = with_dnat_flow(&syn, &key);
 
-    log_set_level(LOG_LVL_ERR);
-    o = fp_test_open(NULL, 64);
-    cr_assert_eq(offload_flow_put(o, &key, &act), 0);
     cr_expect_neq(fp_test_run(o, true, in, len, NULL, NULL, 0), 0);
     offload_close(o);
 }
@@ -440,8 +420,7 @@ Test(fastpath, put_refuses_what_the_program_would_misread)
     struct fp_action act = action_of(&as, 1);
     struct offload *o;
 
-    log_set_level(LOG_LVL_ERR);
-    o = fp_test_open(NULL, 64);
+    o = fp_test_setup(NULL, 64);
     key.pad[3] = 1;
     cr_expect_eq(offload_flow_put(o, &key, &act), -EINVAL, "dirty pad");
     key.pad[3] = 0;
@@ -475,8 +454,7 @@ Test(fastpath, cost_per_frame)
     struct offload *o;
     uint32_t miss_ns;
 
-    log_set_level(LOG_LVL_ERR);
-    o = fp_test_open(NULL, 1024);
+    o = fp_test_setup(NULL, 1024);
     cr_assert_eq(bpf_prog_test_run_opts(offload_tc_fd(o), &opts), 0);
     cr_assert_eq(opts.retval, TC_ACT_OK);
     miss_ns = opts.duration;

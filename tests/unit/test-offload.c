@@ -311,6 +311,26 @@ static int pod_netns(void)
     return fd;
 }
 
+/* The test's own network namespace (so its devices go with it) with two veths running,
+ * p1h-p1 and p2h-p2, and 'nl' open in it. */
+static void own_netns_with_two_veths(void)
+{
+    static const char *const names[] = { "p1h", "p1", "p2h", "p2" };
+    char err[256];
+
+    cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s (needs root)",
+                 strerror(errno));
+    cr_assert_eq(nl_open(&nl, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(nl_veth_add(nl, "p1h", "p1", -1, NULL, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(nl_veth_add(nl, "p2h", "p2", -1, NULL, 0, err, sizeof err), 0, "%s", err);
+    for (size_t i = 0; i < 4; i++) {
+        link_up(names[i]);              /* A veth runs once both of its ends are up. */
+    }
+    for (size_t i = 0; i < 4; i++) {
+        wait_running(nl, names[i]);
+    }
+}
+
 /* The topology, all in this test's own network namespace N except p3:
  *   p1 (the sending pod's end) -- p1h  tc fast path; socket S (the switch's, filtered) and
  *                                      socket T (a plain tap, as tcpdump)
@@ -334,17 +354,9 @@ Test(offload, veth_fast_path_and_the_switch_socket, .fini = pod_fini)
     uint32_t info_len = sizeof info;
 
     log_set_level(LOG_LVL_ERR);
-    cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s (needs root)",
-                 strerror(errno));
+    own_netns_with_two_veths();
     pod_fd = pod_netns();
-    cr_assert_eq(nl_open(&nl, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(nl_veth_add(nl, "p1h", "p1", -1, NULL, 0, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(nl_veth_add(nl, "p2h", "p2", -1, NULL, 0, err, sizeof err), 0, "%s", err);
     cr_assert_eq(nl_veth_add(nl, "p3h", "p3", pod_fd, NULL, 0, err, sizeof err), 0, "%s", err);
-    link_up("p1h");
-    link_up("p1");
-    link_up("p2h");
-    link_up("p2");
     link_up("p3h");
     tx_csum_off("p2h");
     p1h = ifindex_of("p1h");
@@ -365,9 +377,7 @@ Test(offload, veth_fast_path_and_the_switch_socket, .fini = pod_fini)
     }
     cr_assert_eq(setns(self_fd, CLONE_NEWNET), 0, "%s", strerror(errno));
     close(self_fd);
-    for (size_t i = 0; i < 5; i++) {
-        wait_running(nl, (const char *[]) { "p1h", "p1", "p2h", "p2", "p3h" }[i]);
-    }
+    wait_running(nl, "p3h");
 
     o = fp_test_open(NULL, 256);
     cr_assert_eq(offload_attach(o, p1h, OFFLOAD_INGRESS, err, sizeof err), 0, "%s", err);
@@ -547,20 +557,7 @@ Test(offload, flows_forward_while_the_loader_is_gone, .fini = bpffs_fini)
 
     log_set_level(LOG_LVL_ERR);
     private_bpffs();
-    cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s (needs root)",
-                 strerror(errno));
-    cr_assert_eq(nl_open(&nl, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(nl_veth_add(nl, "p1h", "p1", -1, NULL, 0, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(nl_veth_add(nl, "p2h", "p2", -1, NULL, 0, err, sizeof err), 0, "%s", err);
-    for (size_t i = 0; i < 8; i++) {
-        const char *name = (const char *[]) { "p1h", "p1", "p2h", "p2" }[i % 4];
-
-        if (i < 4) {
-            link_up(name);              /* A veth runs once both of its ends are up. */
-        } else {
-            wait_running(nl, name);
-        }
-    }
+    own_netns_with_two_veths();
     p1h = ifindex_of("p1h");
     p1 = packet_socket("p1", true, -1);
     r2 = packet_socket("p2", false, -1);
