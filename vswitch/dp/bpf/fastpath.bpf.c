@@ -226,7 +226,8 @@ static __always_inline enum fp_reason check(const struct __sk_buff *skb, const s
     if (a->flags & FP_ACT_TUNNEL) {
         __u32 gso_size = skb->gso_size;
 
-        if (!fp_tunnel.enabled || p->tot_len > IP_MAX_LEN - VXLAN_ROOM + ETH_HLEN) {
+        /* The outer IPv4 packet is the inner one and VXLAN_ROOM bytes. */
+        if (!fp_tunnel.enabled || p->tot_len > IP_MAX_LEN - VXLAN_ROOM) {
             return FP_R_UP_TOO_BIG;
         }
         if (gso_size ? p->key.nw_proto != IPPROTO_TCP || gso_size + 20 + p->l4_hlen > a->tun_mtu
