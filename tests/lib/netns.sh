@@ -155,6 +155,11 @@ if_mac() {
     ip -n "$(ns "$1")" -j link show dev "$2" | jq -r '.[0].address'
 }
 
+# neigh_mac NS IP: prints the MAC that eth0 in NS has resolved IP to, or nothing.
+neigh_mac() {
+    ns_exec "$1" ip -j neigh show "$2" dev eth0 | jq -r '.[0].lladdr // empty'
+}
+
 # mac_of_ip IP: a deterministic, locally administered MAC for a pod address (02:00:a.b.c.d).
 mac_of_ip() {
     local IFS=.
