@@ -158,6 +158,9 @@ _kc_bg() {
     local name=$1; shift
     ip netns exec "$(ns cp)" "$@" >>"$KC_DIR/$name.log" 2>&1 &
     KC_PID[$name]=$!
+    # A test's subshell may stop what the runner's shell started (the API server's outage):
+    # out of the job table, the runner does not print "Killed ..." when it reaps it.
+    disown "$!"
 }
 
 # _kc_stop NAME: stop_pid on what _kc_bg NAME started, with 5 s before SIGKILL.  The call's
