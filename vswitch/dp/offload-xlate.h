@@ -37,7 +37,7 @@ typedef bool offload_port_fn(uint32_t port, void *aux, struct offload_port *out)
 
 /* Translates 'key' -> 'list' into '*fk' -> '*fa', with counters in 'stats_slot' and the
  * generation of the list's flow pair (ACTION_CT), if any, as the cookie.  Returns 0, or
- * -EOPNOTSUPP with a static reason in '*why' ("vxlan", "drop"...) when the flow is not one
+ * -EOPNOTSUPP with a static reason in '*why' ("drop", "hairpin"...) when the flow is not one
  * the kernel tier executes. */
 int offload_xlate(const struct flow_key *key, const struct action_list *list,
                   uint32_t stats_slot, offload_port_fn *port_fn, void *aux,
