@@ -95,3 +95,39 @@ Test(vxlan_kernel_sender, a_frame_over_the_mtu_reaches_the_pod_as_a_gso_frame)
     cr_expect_eq(vnet.csum_offset, 16);
     cr_expect(!memcmp(out + 54, frame + 54, len - 54), "the payload");
 }
+
+/* A kernel sender's datagrams carry no UDP checksum (RFC 7348 recommends none), so nothing
+ * checked their bytes on the way: a segment whose TCP checksum is wrong is not joined into a
+ * GSO frame (whose checksum is written afresh) but reaches the pod as it came, for its kernel
+ * to drop; the segments around it still arrive. */
+Test(vxlan_kernel_sender, a_corrupted_segment_is_not_joined)
+{
+    static uint8_t frame[2048], out[65536];
+    size_t lens[3];
+    int n;
+
+    for (int i = 0; i < 3; i++) {
+        struct tcp_header *th = (struct tcp_header *) (frame + 34);
+        const struct ip_header *iph = (const struct ip_header *) (frame + 14);
+
+        lens[i] = remote_frame(1000, frame, sizeof frame);
+        th->flags = TCP_ACK;
+        th->seq = htonl(1000000 + i * 1000);
+        th->csum = 0;
+        th->csum = csum_finish(csum_partial(th, lens[i] - 34, csum_pseudo_header(
+                                                iph->src, iph->dst, 6, lens[i] - 34)));
+        if (i == 1) {
+            frame[lens[i] - 1] ^= 0x40;         /* Flipped on the way. */
+        }
+        peer_send("127.0.0.2", 42, frame, lens[i]);
+    }
+    cr_assert_eq(dp_start(vx.node->dp), 0);
+    for (int i = 0; i < 3; i++) {
+        struct virtio_net_hdr vnet;
+
+        n = wait_take("pod", out, sizeof out, &vnet);
+        cr_assert_eq(n, (int) lens[i], "segment %d alone (got %d bytes)", i, n);
+        cr_expect_eq(vnet.gso_type, VIRTIO_NET_HDR_GSO_NONE, "segment %d", i);
+        cr_expect_eq(pkt_l4_csum_ok(out, n), i != 1, "segment %d's own checksum", i);
+    }
+}

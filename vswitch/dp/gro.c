@@ -44,6 +44,23 @@ static size_t segment_payload(const uint8_t *frame, size_t len)
     return len - ETH_HDR_LEN - IP_HDR_LEN - thlen;
 }
 
+/* True if a segment's bytes may go into a joined frame, whose checksum is then written afresh,
+ * partial, and never checked against them: its own checksum verifies, or is partial (the
+ * field holds the pseudo-header sum, as a kernel sender's frame carried whole by a veth, or
+ * with remote checksum offload, has it: bytes that never crossed a wire).  The outer UDP
+ * checksum cannot vouch for them: RFC 7348 senders, the kernel tier and Linux's VXLAN among
+ * them, send none. */
+static bool segment_csum_ok(const uint8_t *frame)
+{
+    const struct ip_header *ip = ip_of(frame);
+    size_t l4_len = ntohs(ip->tot_len) - IP_HDR_LEN;
+    uint32_t pseudo = csum_pseudo_header(ip->src, ip->dst, IP_PROTO_TCP, l4_len);
+    be16 partial = ~csum_finish(pseudo);
+
+    return tcp_of(frame)->csum == partial
+           || csum_finish(csum_partial(tcp_of(frame), l4_len, pseudo)) == 0;
+}
+
 static size_t packet_segment_payload(const struct packet *pkt)
 {
     /* A partial checksum (remote checksum offload) does not matter: a joined frame's is
@@ -121,7 +138,9 @@ bool gro_absorb(struct gro_table *gro, const uint8_t *frame, size_t len, be32 tu
     }
     head_tcp = (struct tcp_header *) (run->head->data + ETH_HDR_LEN + IP_HDR_LEN);
     if (ntohl(tcp_of(frame)->seq) != run->next_seq || payload > run->mss
-        || run->head->len + payload > ETH_HDR_LEN + 65535 || (head_tcp->flags & TCP_PSH)) {
+        || run->head->len + payload > ETH_HDR_LEN + 65535 || (head_tcp->flags & TCP_PSH)
+        || (run->n_segments == 1 && !segment_csum_ok(run->head->data))
+        || !segment_csum_ok(frame)) {
         /* The flow goes on, but not where this run ends: the frame heads the next run. */
         finish(run);
         return false;

@@ -5,9 +5,9 @@
  *
  * Only plain segments are joined: IPv4 without options or fragments, TCP with ACK (PSH allowed
  * on the last one), consecutive sequence numbers and identical headers otherwise (options
- * included, as Linux's tcp_gro_receive demands).  The joined frame carries a partial checksum
- * and a VIRTIO_NET_HDR_GSO_TCPV4 header: its bytes were checked by the outer UDP checksum when
- * the kernel received the datagrams.
+ * included, as Linux's tcp_gro_receive demands) whose own checksums verify (or are partial:
+ * bytes that never crossed a wire).  The joined frame carries a partial checksum and a
+ * VIRTIO_NET_HDR_GSO_TCPV4 header.
  *
  * The VXLAN port joins as it unpacks what the kernel hands it (gro_absorb/gro_open, no
  * packet per segment), and ends the runs with gro_flush.  Datapath thread. */
