@@ -77,6 +77,8 @@ assert_match "dump-flows: node1's pairs carry the address the client used" \
     "$(flow_pairs node1)"
 assert_match "vsctl show counts the steered packets" "steered=[1-9][0-9]* " \
     "$(vsctl_on node1 show | grep '^nodeport:')"
+assert_match "and /metrics" "^vswitch_nodeport_steered_packets_total [1-9]" \
+    "$(ns_exec node1 curl -s http://127.0.0.1:9479/metrics)"
 
 # --- node 2's replies never pass node 1 ------------------------------------------------------
 for i in 1 2; do

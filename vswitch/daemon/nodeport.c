@@ -2,7 +2,7 @@
 #include "daemon/nodeport.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <stdatomic.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
@@ -22,7 +22,9 @@
 
 struct nodeport {
     struct vswitchd *vd;
-    struct np_steer *steer;         /* Loaded when first needed; NULL before, or refused. */
+    /* Loaded when first needed (NULL before, or refused), then fixed until close: the
+     * metrics thread reads its counters. */
+    _Atomic(struct np_steer *) steer;
     bool refused;                   /* The kernel refused the program: no more tries. */
     unsigned int host_ifindex;
     struct eth_addr host_mac;
@@ -163,11 +165,14 @@ static void ensure_loaded(struct nodeport *np)
     char err[512];
     int error;
 
-    if (np->steer || np->refused) {
+    struct np_steer *steer;
+
+    if (atomic_load(&np->steer) || np->refused) {
         return;
     }
-    error = np_steer_open(np->host_ifindex, np->host_mac, np->vd->cfg.router_mac, &np->steer,
+    error = np_steer_open(np->host_ifindex, np->host_mac, np->vd->cfg.router_mac, &steer,
                           err, sizeof err);
+    atomic_store(&np->steer, steer);
     if (error) {
         np->refused = true;
         LOG_WARN("%s; NodePorts on the node's addresses are not steered into the switch "
@@ -202,7 +207,7 @@ static void set_attachments(struct nodeport *np, bool steer)
         if (!if_indextoname(ifindex, name)) {
             snprintf(name, sizeof name, "%d", ifindex);
         }
-        if (np_steer_attach(np->steer, ifindex, err, sizeof err)) {
+        if (np_steer_attach(atomic_load(&np->steer), ifindex, err, sizeof err)) {
             LOG_WARN("NodePort steering on %s: %s", name, err);
             continue;
         }
@@ -225,8 +230,8 @@ void nodeport_sync(struct nodeport *np)
     if (n) {
         ensure_loaded(np);
     }
-    if (np->steer) {
-        int error = np_steer_set(np->steer, entries, n);
+    if (atomic_load(&np->steer)) {
+        int error = np_steer_set(atomic_load(&np->steer), entries, n);
 
         if (error) {
             LOG_ERR("cannot update the NodePort steering table: %s", strerror(-error));
@@ -236,7 +241,7 @@ void nodeport_sync(struct nodeport *np)
         LOG_DBG("%zu NodePort(s) on %zu address(es) steered", n, np->n_addrs);
     }
     np->n_entries = n;
-    set_attachments(np, n && np->steer);
+    set_attachments(np, n && atomic_load(&np->steer));
     free(entries);
 }
 
@@ -340,7 +345,7 @@ void nodeport_close(struct nodeport *np)
         return;
     }
     set_attachments(np, false);
-    np_steer_close(np->steer);
+    np_steer_close(atomic_load(&np->steer));
     mnl_socket_close(np->events);
     free(np);
 }
@@ -372,9 +377,17 @@ void nodeport_info(const struct nodeport *np, struct nodeport_info *info)
         }
     }
     info->n_entries = np->n_entries;
-    if (np->steer) {
-        np_steer_stats(np->steer, &st);
-    }
+    nodeport_counters(np, &st);
     info->steered = st.steered;
     info->own_socket = st.own_socket;
+}
+
+void nodeport_counters(const struct nodeport *np, struct np_steer_stats *st)
+{
+    struct np_steer *steer = np ? atomic_load(&np->steer) : NULL;
+
+    memset(st, 0, sizeof *st);
+    if (steer) {
+        np_steer_stats(steer, st);
+    }
 }

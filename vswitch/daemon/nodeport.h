@@ -63,5 +63,9 @@ struct nodeport_info {
                                      * connection. */
 };
 void nodeport_info(const struct nodeport *, struct nodeport_info *);
+/* The steering program's counters alone (zero before it is loaded): for the metrics thread,
+ * which may call it while the control thread changes the rest. */
+struct np_steer_stats;
+void nodeport_counters(const struct nodeport *, struct np_steer_stats *);
 
 #endif
