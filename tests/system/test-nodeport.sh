@@ -26,8 +26,9 @@ peer_nodes node1 node2
 N1=${VSW_NODE_IP[node1]} N2=${VSW_NODE_IP[node2]} OUT=${VSW_NODE_IP[outside]}
 add_pod node1 be1 10.244.1.11
 add_pod node2 be2 10.244.2.11
+add_pod node1 client 10.244.1.20
+for p in be1 be2 client; do ip -n "$(ns $p)" link set eth0 mtu 1450; done
 for p in be1 be2; do
-    ip -n "$(ns $p)" link set eth0 mtu 1450
     svc_start $p whoami-server 8080 $p
 done
 
@@ -72,13 +73,26 @@ for a in "$N1" "$N2"; do
     assert_eq "20 UDP datagrams to $a:30053 answered, each seeing $OUT" 20 \
         "$(grep -Ec "^be[12] ${OUT//./\\.} " <<<"$out")"
 done
-assert_match "dump-flows: node1's pairs carry the address the client used" \
-    "orig=\(src=${OUT//./\\.},dst=${N1//./\\.},sport=[0-9]+,dport=30080\),reply=\(src=10\.244\.1\.11," \
-    "$(flow_pairs node1)"
+pairs=$(flow_pairs node1)
+assert_match "dump-flows: node1's pairs carry the node address the client used" \
+    "orig=\(src=${OUT//./\\.},dst=(${N1//./\\.}|${N2//./\\.}),sport=[0-9]+,dport=30080\),reply=\(src=10\.244\.1\.11,dst=${OUT//./\\.}," \
+    "$pairs"
+assert_no_match "and never 0.0.0.0" "dst=0\.0\.0\.0" "$pairs"
 assert_match "vsctl show counts the steered packets" "steered=[1-9][0-9]* " \
     "$(vsctl_on node1 show | grep '^nodeport:')"
 assert_match "and /metrics" "^vswitch_nodeport_steered_packets_total [1-9]" \
     "$(ns_exec node1 curl -s http://127.0.0.1:9479/metrics)"
+
+# A pod reaches the NodePorts too: its own node's (balanced by its switch; a reply of node 2's
+# backend comes back over the overlay from N1:30080) and the other node's (through node 1's
+# masquerade and node 2's uplink).
+for a in "$N1" "$N2"; do
+    out=$(for _ in $(seq 20); do ns_exec client "$VSW_PY" "$VSW_SVC" whoami "$a" 30080 tcp; done)
+    log "pod client via $a:30080: $(sort <<<"$out" | uniq -c | tr '\n' ';')"
+    assert_eq "20 connections of pod client to $a:30080 answered" 20 \
+        "$(grep -Ec '^be[12] ' <<<"$out")"
+    assert_ge "via $a: both backends served the pod" "$(cut -d' ' -f1 <<<"$out" | sort -u | wc -l)" 2
+done
 
 # --- node 2's replies never pass node 1 ------------------------------------------------------
 for i in 1 2; do

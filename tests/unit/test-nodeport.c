@@ -223,3 +223,32 @@ Test(nodeport_overlay, the_backends_node_restores_the_balancing_nodes_address)
     peer_send("127.0.0.2", 42, frame, pkt_build(&syn, frame, sizeof frame));
     cr_expect_eq(wait_take("pod", out, sizeof out, NULL), -EAGAIN);
 }
+
+/* A pod reaching its own node's NodePort with the backend on the peer: dispatched there, and
+ * the peer's reply, from this node's address and the NodePort, is let in (only from a
+ * NodePort's port) and delivered to the pod. */
+Test(nodeport_overlay, a_pod_reaches_its_nodes_nodeport_on_a_remote_backend)
+{
+    const char *addrs[] = { NODE_ADDR };
+    struct pkt_spec syn = { .eth_src = POD_MAC, .eth_dst = ROUTER, .ip_src = "10.244.1.5",
+                            .ip_dst = NODE_ADDR, .sport = 41000, .dport = 30080 };
+    struct pkt_spec reply = { .eth_src = PEER_ROUTER, .eth_dst = ROUTER, .ip_src = NODE_ADDR,
+                              .ip_dst = "10.244.1.5", .sport = 30080, .dport = 41000,
+                              .tcp_flags = TCP_SYN | TCP_ACK, .ttl = 63 };
+    uint8_t frame[256], out[2048], dgram[2048];
+    const struct ip_header *ip = (const struct ip_header *) (dgram + VXLAN_HDR_LEN + ETH_HDR_LEN);
+
+    cr_assert_eq(scene_service(vx.node, &(struct scene_service) {
+                     .vip = "0.0.0.0:30080/tcp", .backends = "10.244.2.9:8080" }), 0);
+    node_addrs(vx.node, addrs, 1);
+    cr_assert_eq(scene_inject(vx.node, "pod", &syn, NULL), 0);
+    cr_assert_gt(peer_receive(dgram, sizeof dgram), VXLAN_HDR_LEN + ETH_HDR_LEN + IP_HDR_LEN);
+    cr_expect_eq(ip->dst, scene_ip(NODE_ADDR), "dispatched with the node's address");
+
+    cr_assert_eq(dp_start(vx.node->dp), 0);
+    peer_send("127.0.0.2", 42, frame, pkt_build(&reply, frame, sizeof frame));
+    cr_expect_gt(wait_take("pod", out, sizeof out, NULL), 0, "the reply reaches the pod");
+    reply.sport = 30081;                /* Not a NodePort: the peer cannot speak for it. */
+    peer_send("127.0.0.2", 42, frame, pkt_build(&reply, frame, sizeof frame));
+    cr_expect_eq(wait_take("pod", out, sizeof out, NULL), -EAGAIN);
+}

@@ -51,12 +51,16 @@ static enum drop_reason check_source(const struct dp *dp, const struct port *in,
         if (!peer) {
             return DROP_VXLAN_UNKNOWN_PEER;
         }
-        /* A peer speaks for its own pods, and for VIPs (DSR replies un-NAT'd over there);
-         * and for clients outside the cluster whose connections to a VIP it dispatched here
-         * by MAC (DSR for external clients: any source, but only to a VIP, or to a NodePort
-         * on the peer's own address, by a dispatch MAC). */
+        /* A peer speaks for its own pods, and for VIPs (DSR replies un-NAT'd over there),
+         * among them this node's NodePorts (a pod here reached its own node's NodePort and
+         * this node dispatched it there: only from a NodePort's port); and for clients
+         * outside the cluster whose connections to a VIP it dispatched here by MAC (DSR for
+         * external clients: any source, but only to a VIP, or to a NodePort on the peer's
+         * own address, by a dispatch MAC). */
         if (key->dl_type == htons(ETH_TYPE_IPV4) && !cidr_contains(&peer->pod_cidr, key->nw_src)
             && !lb_is_vip(&dp->lb, key->nw_src)
+            && !(lb_is_node_addr(&dp->lb, key->nw_src)
+                 && lb_lookup(&dp->lb, 0, key->tp_src, key->nw_proto))
             && !(is_dispatch_mac(key->dl_dst, &pod_ip)
                  && (lb_is_vip(&dp->lb, key->nw_dst)
                      || lb_lookup(&dp->lb, 0, key->tp_dst, key->nw_proto)))) {

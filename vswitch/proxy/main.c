@@ -94,8 +94,8 @@ static const char usage_text[] =
 "    --nodeport-addresses CIDR,...\n"
 "        The node's addresses a NodePort answers on, as kube-proxy's nodePortAddresses:\n"
 "        those of its interfaces inside one of the CIDRs (read at every sync), one policy\n"
-"        ADDRESS:NODEPORT/PROTO each.  Default: every address of the node, one policy\n"
-"        0.0.0.0:NODEPORT/PROTO that vswitchd answers on all of them.\n"
+"        ADDRESS:NODEPORT/PROTO each.  Default (or empty): every address of the node, one\n"
+"        policy 0.0.0.0:NODEPORT/PROTO that vswitchd answers on all of them.\n"
 "    --healthz-bind-address ADDR:PORT\n"
 "        Serve /healthz here (default " DEFAULT_HEALTHZ "; empty: off).  200 once the first\n"
 "        full sync is done and while the last successful sync is younger than twice\n"
@@ -190,7 +190,8 @@ static void parse_cidr(const char *flag, const char *s, const char *example, str
     }
 }
 
-/* "A/N,B/M,..." into cfg->nodeport_cidrs (at most PROXY_MAX_NODEPORT_CIDRS). */
+/* "A/N,B/M,..." into cfg->nodeport_cidrs (at most PROXY_MAX_NODEPORT_CIDRS); "" is none,
+ * kube-proxy's default (every address), so that a manifest can pass an empty setting. */
 static void parse_cidr_list(const char *flag, const char *s, struct proxy_config *cfg)
 {
     char *copy = xstrdup(s), *save = NULL;
@@ -205,7 +206,7 @@ static void parse_cidr_list(const char *flag, const char *s, struct proxy_config
                    &cfg->nodeport_cidrs[cfg->n_nodeport_cidrs++]);
     }
     free(copy);
-    if (!cfg->n_nodeport_cidrs) {
+    if (!cfg->n_nodeport_cidrs && *s) {
         cli_usage_error("invalid %s '%s': expected CIDR,..., e.g. 192.168.0.0/16", flag, s);
     }
 }
