@@ -165,16 +165,20 @@ _kc_bg() {
     KC_PID[$name]=$!
 }
 
+# The group's stderr is silenced as a whole: bash reports a killed job ("Killed ...") on
+# whichever command reaps it, not only on the wait.
 _kc_stop() {
     local pid=${KC_PID[$1]:-} i
     [ -n "$pid" ] || return 0
-    kill "$pid" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    {
+        kill "$pid"
+        for ((i = 0; i < 50; i++)); do
+            kill -0 "$pid" || break
+            sleep 0.1
+        done
+        kill -9 "$pid"
+        wait "$pid"
+    } 2>/dev/null
     KC_PID[$1]=
 }
 
@@ -229,8 +233,7 @@ kc_start_cp() {
         --root-ca-file="$KC_DIR/pki/ca.crt" --use-service-account-credentials=true \
         --allocate-node-cidrs=true --cluster-cidr="$KC_CLUSTER_CIDR" --node-cidr-mask-size=24 \
         --service-cluster-ip-range="$KC_SERVICE_CIDR" --configure-cloud-routes=false \
-        --controllers='*' --feature-gates="$KC_FEATURES" --node-monitor-grace-period=20s \
-        --v=1
+        --controllers='*' --feature-gates="$KC_FEATURES" --v=1
     on_exit "_kc_stop kcm"
     _kc_bg scheduler "$KC_BIN/kube-scheduler" --kubeconfig="$KC_DIR/scheduler.kubeconfig" \
         --authentication-kubeconfig="$KC_DIR/scheduler.kubeconfig" \
@@ -520,10 +523,25 @@ policy_backends() {
         jq -r --arg v "$WEB_VIP:80/tcp" '.policies[] | select(.service == $v) | .backends[] | "\(.ip):\(.port)"' | sort | tr '\n' ' '
 }
 
-# wait_backends WANT [SECONDS]: both switches hold exactly the running web pods as backends.
+# slice_endpoints: the web Service's ready endpoints in the API's EndpointSlices, what the
+# proxies read, "IP:8080" sorted.
+slice_endpoints() {
+    kc get endpointslices -l kubernetes.io/service-name=web -o json |
+        jq -r '.items[].endpoints[]? | select(.conditions.ready != false) | .addresses[0] + ":8080"' |
+        sort | tr '\n' ' '
+}
+
+_slices_are() { [ "$(slice_endpoints)" = "$1" ]; }
+
+# wait_backends [SECONDS]: both switches hold exactly the running web pods as backends.
+# Kubernetes' own EndpointSlice controller is waited for first, apart: after an API server
+# outage its retries back off exponentially (1 s doubling, per Service), so the slices can
+# trail the pods by a minute or more; that is not the proxies' lag, which SECONDS bounds.
 wait_backends() {
     local want
     want=$(web_pods | awk '{print $2 ":8080"}' | sort | tr '\n' ' ')
+    kc_wait 180 _slices_are "$want" ||
+        fail "Kubernetes' EndpointSlices did not follow the pods in 180 s: want '$want', the slices have '$(slice_endpoints)'"
     kc_wait "${1:-30}" _backends_are "$want" ||
         fail "backends: want '$want', n1 has '$(policy_backends n1)', n2 has '$(policy_backends n2)'"
     log "ok: both switches balance ${WEB_VIP}:80 to $want"

@@ -34,7 +34,7 @@ flavour=plain
 if nm -an "$build/vswitchd" 2>/dev/null | grep -q __asan_init; then
     flavour="ASan/UBSan"
 fi
-echo "system tests: ${#tests[@]} tests, binaries in $build ($flavour), ${timeout_s}s each"
+echo "system tests: ${#tests[@]} tests, binaries in $build ($flavour), --offload ${VSW_OFFLOAD:-tc}, ${timeout_s}s each"
 
 # shellcheck source=../lib/runner.sh
 . "$here/../lib/runner.sh"
