@@ -16,10 +16,12 @@
 #     address) is untouched, and so is the reply to a connection the node itself opened from
 #     a port that is also a NodePort;
 #   - vsctl show counts what was steered; the filter goes with the last NodePort policy and
-#     with a clean exit, and comes back with a restart.
+#     with a clean exit, and comes back with a restart;
+#   - where the kernel refuses the program (no CAP_BPF), one warning, nothing attached, and the
+#     node's pods still reach the NodePort through the switch.
 . "$(dirname "$0")/../lib/lib.sh"
 preflight
-require tcpdump curl
+require tcpdump curl setpriv
 
 add_two_nodes_and_outside
 peer_nodes node1 node2
@@ -174,3 +176,29 @@ restart_vswitchd node1
 assert_eq "a restart with the policy restored attaches it again" 1 "$(ingress_filters node1)"
 assert_eq "and serves $N1:30080" "be1 $OUT 10.244.1.11" \
     "$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami "$N1" 30080 tcp)"
+
+# --- where the kernel refuses the program: said once, and no steering ---------------------------
+# vswitchd through a wrapper that drops the capabilities bpf() needs (as test-offload-refused).
+stop_vswitchd node1
+bin=$VSW_TMPDIR/bin
+mkdir -p "$bin"
+ln -s "$VSW_BUILD/vsctl" "$bin/vsctl"
+cat >"$bin/vswitchd" <<WRAP
+#!/bin/sh
+exec setpriv --bounding-set -bpf,-sys_admin --inh-caps -bpf,-sys_admin "$VSW_BUILD/vswitchd" "\$@"
+WRAP
+chmod +x "$bin/vswitchd"
+real_build=$VSW_BUILD
+VSW_BUILD=$bin
+restart_vswitchd node1
+vsctl_on node1 add-lb 0.0.0.0:30081/tcp 10.244.1.11:8080 --name np-more >/dev/null ||
+    fail "add-lb without CAP_BPF"
+assert_match "vsctl show: steering refused" "^nodeport: steering=refused " \
+    "$(vsctl_on node1 show)"
+assert_eq "one warning about it, however many policies" 1 \
+    "$(grep -c 'NodePort steering program' "${VSW_LOG[node1]}")"
+assert_eq "nothing attached" 0 "$(ingress_filters node1)"
+assert_eq "a pod of the node still reaches the NodePort through its switch" \
+    "be1 10.244.1.20 10.244.1.11" \
+    "$(ns_exec client "$VSW_PY" "$VSW_SVC" whoami "$N1" 30080 tcp)"
+VSW_BUILD=$real_build

@@ -91,8 +91,10 @@ int np_steer_detach(int ifindex)
     int rc;
 
     /* Usually there is nothing to detach (a start cleaning up after a predecessor killed
-     * with -9): libbpf would log the kernel's complaint about it.  Only the control thread
-     * asks libbpf anything that prints, so the print hook can be borrowed. */
+     * with -9): libbpf would log the kernel's complaint about it.  Its print hook is
+     * process-wide, so a warning another thread had libbpf print in these few netlink round
+     * trips would be lost too; vswitchd's libbpf work (loads, attachments) is on this
+     * thread. */
     print = libbpf_set_print(NULL);
     rc = bpf_tc_detach(&hook, &opts);
     libbpf_set_print(print);
@@ -124,8 +126,10 @@ int np_steer_set(struct np_steer *s, const struct np_steer_entry *entries, size_
     uint8_t one = 1;
     int error = 0;
 
-    memcpy(sorted, entries, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, entry_cmp);
+    if (n) {
+        memcpy(sorted, entries, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, entry_cmp);
+    }
     /* Gather first, delete after: deleting while iterating restarts the walk. */
     while (!bpf_map_get_next_key(fd, prev, &next)) {
         struct np_steer_entry e = { .addr = next.addr, .port = next.port, .proto = next.proto };

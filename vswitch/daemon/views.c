@@ -311,7 +311,6 @@ Vswitch__Response *view_show(struct vswitchd *vd)
     show->packets_tc = tables.packets_tc;
     show->packets_user = tables.packets_user;
     show->nodeport = nodeport_to_msg(vd->nodeport);
-    show->nodeport = nodeport_to_msg(vd->nodeport);
 
     show->n_ports = n_ports;
     show->ports = n_ports ? xmalloc(n_ports * sizeof *show->ports) : NULL;

@@ -129,7 +129,9 @@ struct lb_policy *lb_lookup_dst(const struct lb_table *lb, be32 dst, be16 port, 
 size_t lb_set_node_addrs(struct lb_table *lb, const be32 *addrs, size_t n)
 {
     lb->n_node_addrs = MIN(n, LB_NODE_ADDRS_MAX);
-    memcpy(lb->node_addrs, addrs, lb->n_node_addrs * sizeof *addrs);
+    if (lb->n_node_addrs) {
+        memcpy(lb->node_addrs, addrs, lb->n_node_addrs * sizeof *addrs);
+    }
     return lb->n_node_addrs;
 }
 
