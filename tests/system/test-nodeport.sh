@@ -12,6 +12,8 @@
 #   - externalTrafficPolicy Local (as the proxy programs it): node 1 has no local endpoint and
 #     balances nothing (the client is refused), node 2 serves from its own pod;
 #   - source ranges on a NodePort policy: others dropped and counted;
+#   - a NodePort on one node address (vswitch-proxy --nodeport-addresses): steered as well,
+#     and no route made for the address;
 #   - traffic to the node that is not for a NodePort (an ssh-like server on the node's
 #     address) is untouched, and so is the reply to a connection the node itself opened from
 #     a port that is also a NodePort;
@@ -141,6 +143,14 @@ assert_ge "and its SYNs were dropped and counted (source_range)" \
 assert_eq "a client inside them is served" "be1 $OUT 10.244.1.11" \
     "$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami "$N1" 30085 tcp)"
 
+# --- a NodePort on one node address (what vswitch-proxy --nodeport-addresses makes) -----------
+assert_ok "node1: $N1:30086/tcp, a NodePort on that address alone" vsctl_on node1 add-lb \
+    "$N1:30086/tcp" 10.244.1.11:8080 --name np-one-address
+assert_eq "served on that address, the client's address kept" "be1 $OUT 10.244.1.11" \
+    "$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami "$N1" 30086 tcp)"
+assert_no_match "and no route is made for the node's own address" "^${N1//./\\.} " \
+    "$(ip -n "$(ns node1)" route show proto 86)"
+
 # --- what is not for a NodePort is untouched ----------------------------------------------------
 bg_start node1 "$VSW_TMPDIR/ssh-like.log" "$VSW_PY" "$VSW_SVC" whoami-server 2222 node1 "$N1"
 wait_until 5 grep -q listening "$VSW_TMPDIR/ssh-like.log" || fail "node1's server did not start"
@@ -163,6 +173,7 @@ assert_ge "its replies were left to the node's socket (counted)" \
 for s in 30080/tcp 30053/udp 30081/tcp 30082/tcp 30083/tcp 30084/tcp 30085/tcp; do
     vsctl_on node1 del-lb "0.0.0.0:$s" >/dev/null || fail "del-lb 0.0.0.0:$s on node1"
 done
+vsctl_on node1 del-lb "$N1:30086/tcp" >/dev/null || fail "del-lb $N1:30086/tcp on node1"
 assert_eq "no NodePort policy left: the filter is detached" 0 "$(ingress_filters node1)"
 assert_match "vsctl show: steering idle" "^nodeport: steering=idle " "$(vsctl_on node1 show)"
 assert_eq "and $N1:30080 is the node's own again (refused by its stack)" 0 \

@@ -18,8 +18,6 @@
 #include "lib/netlink.h"
 #include "lib/util.h"
 
-#define NODEPORT_MAX_ADDRS 64
-
 struct nodeport {
     struct vswitchd *vd;
     /* Loaded when first needed (NULL before, or refused), then fixed until close: the

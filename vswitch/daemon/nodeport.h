@@ -48,13 +48,14 @@ void nodeport_sync(struct nodeport *);
 bool nodeport_is_node_addr(const struct nodeport *, be32 ip);
 
 #define NODEPORT_MAX_UPLINKS 16
+#define NODEPORT_MAX_ADDRS 64           /* As many as the datapath keeps (LB_NODE_ADDRS_MAX). */
 
 /* For show and metrics. */
 struct nodeport_info {
     const char *steering;           /* "tc" (attached), "idle" (no NodePort policy),
                                      * "refused" (the kernel said no) */
     size_t n_addrs;
-    be32 addrs[64];
+    be32 addrs[NODEPORT_MAX_ADDRS];
     size_t n_uplinks;
     char uplinks[NODEPORT_MAX_UPLINKS][IF_NAMESIZE];
     size_t n_entries;               /* (address, port, protocol) steered. */
