@@ -160,6 +160,11 @@ int np_steer_set(struct np_steer *s, const struct np_steer_entry *entries, size_
     return error;
 }
 
+int np_steer_prog_fd(const struct np_steer *s)
+{
+    return bpf_program__fd(s->skel->progs.np_tc);
+}
+
 void np_steer_stats(const struct np_steer *s, struct np_steer_stats *st)
 {
     int ncpus = libbpf_num_possible_cpus();

@@ -52,4 +52,7 @@ struct np_steer_stats {
 };
 void np_steer_stats(const struct np_steer *, struct np_steer_stats *);
 
+/* The tc program's fd, for running it under BPF_PROG_TEST_RUN (tests). */
+int np_steer_prog_fd(const struct np_steer *);
+
 #endif
