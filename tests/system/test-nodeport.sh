@@ -61,7 +61,8 @@ assert_eq "vsw0 accepts the node's own address as a source (replies)" "1 2" \
 assert_no_match "no route for 0.0.0.0 or the node's address" "^(0\.0\.0\.0|${N1//./\\.}) " \
     "$(ip -n "$(ns node1)" route show proto 86)"
 block=$(policy_block node1 np-tcp)
-assert_match "dump-policies: the NodePort's rule" "Destination IP : 0\.0\.0\.0" "$block"
+assert_match "dump-policies: the NodePort's rule" \
+    "Destination IP : 0\.0\.0\.0 \(every address of this node: a NodePort\)" "$block"
 assert_match "dump-policies: with IsDSR" "IsDSR: TRUE" "$block"
 
 # --- TCP and UDP to both nodes' addresses: DSR, the backends see the outside client ----------

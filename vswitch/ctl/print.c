@@ -419,9 +419,11 @@ static void print_policy_text(const Vswitch__Policy *p)
            "Flags : 1 terminating\n"
            "Type : lbnat\n"
            "    Protocols : %" PRIu32 "\n"
-           "    Destination IP : %s\n"
+           "    Destination IP : %s%s\n"
            "    Destination ports : %" PRIu32 "\n",
-           p->name, p->protocol_number, p->vip, p->port);
+           p->name, p->protocol_number, p->vip,
+           strcmp(p->vip, "0.0.0.0") ? "" : " (every address of this node: a NodePort)",
+           p->port);
     if (p->n_source_ranges) {
         /* VFP's match condition, loadBalancerSourceRanges: other clients are dropped. */
         printf("    Source IP : ");
