@@ -26,14 +26,7 @@ declare -A KC_PID KC_NODE_PID KC_NODE_IP
 
 # kc_wait SECONDS CMD...: wait_until with a pause of 1 s between tries: kubectl costs a
 # fraction of a core each time, on a machine that also runs the cluster.
-kc_wait() {
-    local deadline=$((SECONDS + $1)); shift
-    while :; do
-        "$@" >/dev/null 2>&1 && return 0
-        [ "$SECONDS" -ge "$deadline" ] && return 1
-        sleep 1
-    done
-}
+kc_wait() { wait_every 1 "$@"; }
 
 # kc_log MESSAGE with the seconds since kc_init, so that the cost of each step shows.
 kc_log() { log "[$(( $(date +%s) - KC_T0 ))s] $*"; }
@@ -158,35 +151,32 @@ kc_images() {
 
 # --- control plane ------------------------------------------------------------------------
 
-# _kc_bg NAME CMD...: CMD in the control-plane namespace, log in $KC_DIR/NAME.log.
+# _kc_bg NAME CMD...: CMD in the control-plane namespace, log in $KC_DIR/NAME.log (appended:
+# the API server restarted by a test writes on).  `ip netns exec` itself goes to the
+# background, as in bg_start, so that $! is the process _kc_stop stops.
 _kc_bg() {
     local name=$1; shift
     ip netns exec "$(ns cp)" "$@" >>"$KC_DIR/$name.log" 2>&1 &
     KC_PID[$name]=$!
+    # A test's subshell may stop what the runner's shell started (the API server's outage):
+    # out of the job table, the runner does not print "Killed ..." when it reaps it.
+    disown "$!"
 }
 
-# The group's stderr is silenced as a whole: bash reports a killed job ("Killed ...") on
-# whichever command reaps it, not only on the wait.
+# _kc_stop NAME: stop_pid on what _kc_bg NAME started, with 5 s before SIGKILL.  The call's
+# stderr is silenced as a whole: bash reports a killed job ("Killed ...") on whichever
+# command reaps it, not only on the wait.
 _kc_stop() {
-    local pid=${KC_PID[$1]:-} i
-    [ -n "$pid" ] || return 0
-    {
-        kill "$pid"
-        for ((i = 0; i < 50; i++)); do
-            kill -0 "$pid" || break
-            sleep 0.1
-        done
-        kill -9 "$pid"
-        wait "$pid"
-    } 2>/dev/null
+    [ -n "${KC_PID[$1]:-}" ] || return 0
+    stop_pid "${KC_PID[$1]}" 5 2>/dev/null
     KC_PID[$1]=
 }
 
 # kc ARGS...: kubectl as cluster-admin.
-kc() { ip netns exec "$(ns cp)" kubectl --kubeconfig "$KC_KUBECONFIG" "$@" 2> >(grep -v 'version skew\|WARNING: version difference' >&2); }
+kc() { ns_exec cp kubectl --kubeconfig "$KC_KUBECONFIG" "$@" 2> >(grep -v 'version skew\|WARNING: version difference' >&2); }
 
 _kc_apiserver_ready() {
-    ip netns exec "$(ns cp)" curl -sf --max-time 2 --cacert "$KC_DIR/pki/ca.crt" \
+    ns_exec cp curl -sf --max-time 2 --cacert "$KC_DIR/pki/ca.crt" \
         --cert "$KC_DIR/pki/admin.crt" --key "$KC_DIR/pki/admin.key" \
         "https://$KC_CP_IP:6443/readyz" >/dev/null
 }
@@ -220,7 +210,7 @@ kc_start_cp() {
         --initial-advertise-peer-urls http://127.0.0.1:2380 \
         --initial-cluster cp=http://127.0.0.1:2380
     on_exit "_kc_stop etcd"
-    kc_wait 20 ip netns exec "$(ns cp)" etcdctl --endpoints=http://127.0.0.1:2379 \
+    kc_wait 20 ns_exec cp etcdctl --endpoints=http://127.0.0.1:2379 \
         endpoint health >/dev/null 2>&1 || fail "etcd did not start: $(tail -5 "$KC_DIR/etcd.log")"
     kc_start_apiserver
     on_exit "_kc_stop apiserver"

@@ -19,7 +19,7 @@ while [ $((SECONDS - t0)) -lt 20 ]; do
     sleep 2
 done
 assert_eq "the policies did not change meanwhile" "$before" "$(policy_backends n1)"
-etcd() { ip netns exec "$(ns cp)" etcdctl --endpoints=http://127.0.0.1:2379 "$@"; }
+etcd() { ns_exec cp etcdctl --endpoints=http://127.0.0.1:2379 "$@"; }
 for i in 1 2 3; do etcd put "/vswitch-test/bump" "$i" >/dev/null || fail "etcdctl put"; done
 rev=$(etcd endpoint status -w json | jq '.[0].Status.header.revision')
 etcd compact "$rev" >/dev/null || fail "etcdctl compact $rev"

@@ -133,10 +133,11 @@ _vsw_del_ns() {
     ip netns del "$full" 2>/dev/null
 }
 
-# ns_exec NAME CMD...: runs CMD inside namespace NAME.
+# ns_exec NAME CMD...: runs CMD inside namespace NAME.  VSW_VERBOSE's echo goes to stderr,
+# so CMD's output stays what callers parse.
 ns_exec() {
     local n=$1; shift
-    [ "${VSW_VERBOSE:-0}" = 1 ] && log "($n) $*"
+    [ "${VSW_VERBOSE:-0}" = 1 ] && log "($n) $*" >&2
     ip netns exec "$(ns "$n")" "$@"
 }
 
@@ -152,6 +153,11 @@ add_veth() {
 # if_mac NS IF: prints the MAC address of IF in NS.
 if_mac() {
     ip -n "$(ns "$1")" -j link show dev "$2" | jq -r '.[0].address'
+}
+
+# neigh_mac NS IP: prints the MAC that eth0 in NS has resolved IP to, or nothing.
+neigh_mac() {
+    ns_exec "$1" ip -j neigh show "$2" dev eth0 | jq -r '.[0].lladdr // empty'
 }
 
 # mac_of_ip IP: a deterministic, locally administered MAC for a pod address (02:00:a.b.c.d).
@@ -172,15 +178,19 @@ cidr_gateway() {
 
 # --- waiting and asserting ----------------------------------------------------------------
 
-# wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds; returns 1 on timeout.
-wait_until() {
-    local deadline=$((SECONDS + $1)); shift
+# wait_every INTERVAL SECONDS CMD...: polls CMD every INTERVAL seconds until it succeeds;
+# returns 1 on timeout.
+wait_every() {
+    local interval=$1 deadline=$((SECONDS + $2)); shift 2
     while :; do
         "$@" >/dev/null 2>&1 && return 0
         [ "$SECONDS" -ge "$deadline" ] && return 1
-        sleep 0.1
+        sleep "$interval"
     done
 }
+
+# wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds; returns 1 on timeout.
+wait_until() { wait_every 0.1 "$@"; }
 
 # assert_ok DESCRIPTION CMD...: CMD must exit 0; otherwise fail with its output.
 assert_ok() {
@@ -294,11 +304,12 @@ _vsw_ready() {
     ip -n "$(ns "$n")" -br addr show dev vsw0 2>/dev/null | grep -q " $gw/"
 }
 
-# stop_pid PID: SIGTERM, wait up to 10 s (sanitizers report at exit), then SIGKILL.
+# stop_pid PID [SECONDS]: SIGTERM, wait up to SECONDS (default 10: sanitizers report at
+# exit), then SIGKILL.
 stop_pid() {
-    local pid=$1 i
+    local pid=$1 tenths=$((${2:-10} * 10)) i
     kill "$pid" 2>/dev/null
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < tenths; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done

@@ -11,7 +11,7 @@ N=50
 add_node node 10.244.1.0/24
 add_pods node 2
 ping_ok pod1 10.244.1.3
-dmac=$(ns_exec pod1 ip -j neigh show 10.244.1.3 dev eth0 | jq -r '.[0].lladdr // empty')
+dmac=$(neigh_mac pod1 10.244.1.3)
 [ -n "$dmac" ] || fail "pod1 has no neighbour entry for pod2 after a ping"
 
 bad_ip0=$(drop_count node bad_ip_header)

@@ -13,7 +13,7 @@ N=30
 add_node node 10.244.1.0/24
 add_pods node 3
 ping_ok pod1 10.244.1.4
-dmac=$(ns_exec pod1 ip -j neigh show 10.244.1.4 dev eth0 | jq -r '.[0].lladdr // empty')
+dmac=$(neigh_mac pod1 10.244.1.4)
 [ -n "$dmac" ] || fail "pod1 has no neighbour entry for pod3 after a ping"
 mac1=$(mac_of_ip 10.244.1.2) mac2=$(mac_of_ip 10.244.1.3)
 

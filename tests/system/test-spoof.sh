@@ -12,7 +12,7 @@ add_node node 10.244.1.0/24
 add_pods node 3
 ping_ok pod1 10.244.1.4
 ping_ok pod3 10.244.1.3
-dmac=$(ns_exec pod1 ip -j neigh show 10.244.1.4 dev eth0 | jq -r '.[0].lladdr // empty')
+dmac=$(neigh_mac pod1 10.244.1.4)
 [ -n "$dmac" ] || fail "pod1 has no neighbour entry for pod3 after a ping"
 mac1=$(mac_of_ip 10.244.1.2) mac2=$(mac_of_ip 10.244.1.3)
 
@@ -54,7 +54,7 @@ assert_match "no spoofed ICMP reached pod3" ' marked=0 ' "$res"
 # pod3 still reaches pod2 (not pod1) and the gateway; pod1's own traffic still passes.
 ns_exec pod3 ip neigh flush dev eth0
 ping_ok pod3 10.244.1.3
-n=$(ns_exec pod3 ip -j neigh show 10.244.1.3 dev eth0 | jq -r '.[0].lladdr // empty')
+n=$(neigh_mac pod3 10.244.1.3)
 [ "$n" != "$mac1" ] || fail "pod3 resolved pod2's address to pod1's MAC: ARP spoofing worked"
 log "ok: pod3 resolves pod2 to $n, not to pod1's MAC"
 ping_ok pod3 10.244.1.1

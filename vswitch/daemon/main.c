@@ -460,21 +460,16 @@ static void parse_options(int argc, char *argv[], struct vswitchd_config *cfg)
 /* Puts the gateway address (and only it) on the host port and brings it up. */
 static int configure_host_port(const struct vswitchd_config *cfg, char *err, size_t errlen)
 {
-    unsigned int ifindex = if_nametoindex(VSWITCHD_HOST_PORT);
+    unsigned int ifindex;
     struct nl_sock *nl;
     char nl_err[256];
-    int error;
+    int error = vswitchd_host_port_open(&ifindex, &nl, err, errlen);
 
-    if (!ifindex) {
-        error = errno;
-        snprintf(err, errlen, "host port %s: %s", VSWITCHD_HOST_PORT, strerror(error));
-        return -error;
+    if (error) {
+        return error;
     }
-    error = nl_open(&nl, nl_err, sizeof nl_err);
-    if (!error) {
-        error = nl_addr_replace(nl, ifindex, cfg->gateway, cfg->pod_cidr.prefix, nl_err,
-                                sizeof nl_err);
-    }
+    error = nl_addr_replace(nl, ifindex, cfg->gateway, cfg->pod_cidr.prefix, nl_err,
+                            sizeof nl_err);
     if (!error) {
         error = nl_addr_flush_except(nl, ifindex, cfg->gateway, cfg->pod_cidr.prefix, nl_err,
                                      sizeof nl_err);

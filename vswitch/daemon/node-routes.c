@@ -18,10 +18,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define LOG_MODULE "node-routes"
 #include "daemon/nodeport.h"
@@ -55,23 +53,17 @@ static bool wanted(const struct nl_route *r, const struct cidr *dsts, size_t n)
 int node_routes_sync(const struct vswitchd_config *cfg, const struct cidr *dsts, size_t n,
                      char *err, size_t errlen)
 {
-    unsigned int ifindex = if_nametoindex(VSWITCHD_HOST_PORT);
     struct nl_route *routes = NULL;
     size_t n_routes = 0;
+    unsigned int ifindex;
     struct nl_sock *nl;
     char nl_err[256];
-    int error;
+    int error = vswitchd_host_port_open(&ifindex, &nl, err, errlen);
 
-    if (!ifindex) {
-        error = errno;
-        snprintf(err, errlen, "host port %s: %s", VSWITCHD_HOST_PORT, strerror(error));
-        return -error;
+    if (error) {
+        return error;
     }
-    error = nl_open(&nl, nl_err, sizeof nl_err);
-    if (!error) {
-        error = nl_neigh_replace(nl, ifindex, next_hop(), cfg->router_mac, nl_err,
-                                 sizeof nl_err);
-    }
+    error = nl_neigh_replace(nl, ifindex, next_hop(), cfg->router_mac, nl_err, sizeof nl_err);
     if (!error) {
         error = nl_route_list(nl, ifindex, &routes, &n_routes, nl_err, sizeof nl_err);
     }

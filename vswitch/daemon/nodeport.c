@@ -298,17 +298,18 @@ int nodeport_open(struct vswitchd *vd, uv_loop_t *loop, struct nodeport **npp, c
 
     *npp = NULL;
     np->vd = vd;
-    error = nl_open(&nl, nl_err, sizeof nl_err);
-    if (!error) {
-        error = nl_link_get(nl, VSWITCHD_HOST_PORT, &link, nl_err, sizeof nl_err);
-        nl_close(nl);
+    error = vswitchd_host_port_open(&np->host_ifindex, &nl, err, errlen);
+    if (error) {
+        free(np);
+        return error;
     }
+    error = nl_link_get(nl, VSWITCHD_HOST_PORT, &link, nl_err, sizeof nl_err);
+    nl_close(nl);
     if (error) {
         snprintf(err, errlen, "host port %s: %s", VSWITCHD_HOST_PORT, nl_err);
         free(np);
         return error;
     }
-    np->host_ifindex = link.ifindex;
     np->host_mac = link.mac;
     np->events = mnl_socket_open(NETLINK_ROUTE);
     if (!np->events || mnl_socket_bind(np->events, RTMGRP_IPV4_IFADDR, MNL_SOCKET_AUTOPID)) {

@@ -14,6 +14,14 @@
 #define VSWITCHD_HOST_PORT "vsw0"
 
 struct nodeport;
+struct nl_sock;
+
+/* For configuring the host port: stores its ifindex in '*ifindex' and a new netlink socket
+ * in '*nl', which the caller closes (nl_close()).  Returns 0, or a negative errno with
+ * "host port vsw0: <why>" in 'err' (no such interface, or no netlink socket) and nothing
+ * to close.  Control thread. */
+int vswitchd_host_port_open(unsigned int *ifindex, struct nl_sock **nl, char *err,
+                            size_t errlen);
 
 struct vswitchd_config {
     const char *ctl_path;
