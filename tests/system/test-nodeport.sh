@@ -14,6 +14,8 @@
 #   - source ranges on a NodePort policy: others dropped and counted;
 #   - a NodePort on one node address (vswitch-proxy --nodeport-addresses): steered as well,
 #     and no route made for the address;
+#   - the node itself reaches its own NodePort (steered at lo's egress), TCP and UDP, and the
+#     other node's;
 #   - traffic to the node that is not for a NodePort (an ssh-like server on the node's
 #     address) is untouched, and so is the reply to a connection the node itself opened from
 #     a port that is also a NodePort;
@@ -54,8 +56,9 @@ done
 assert_fail "a NodePort cannot be preserve-dip (no backend holds every node address)" \
     vsctl_on node1 add-lb 0.0.0.0:30089/tcp 10.244.1.11:30089 --preserve-dip
 assert_eq "the filter is attached to node1's uplink" 1 "$(ingress_filters node1)"
-assert_match "vsctl show: steering on u0, the node's address" \
-    "^nodeport: steering=tc uplinks=u0 addresses=${N1//./\\.} entries=4 " "$(vsctl_on node1 show)"
+assert_match "vsctl show: steering on u0 and lo, the node's address" \
+    "^nodeport: steering=tc uplinks=u0 local=lo addresses=${N1//./\\.} entries=4 " \
+    "$(vsctl_on node1 show)"
 assert_eq "vsw0 accepts the node's own address as a source (replies)" "1 2" \
     "$(ns_exec node1 cat /proc/sys/net/ipv4/conf/vsw0/accept_local /proc/sys/net/ipv4/conf/vsw0/rp_filter | tr '\n' ' ' | sed 's/ $//')"
 assert_no_match "no route for 0.0.0.0 or the node's address" "^(0\.0\.0\.0|${N1//./\\.}) " \
@@ -98,6 +101,21 @@ for a in "$N1" "$N2"; do
         "$(grep -Ec '^be[12] ' <<<"$out")"
     assert_ge "via $a: both backends served the pod" "$(cut -d' ' -f1 <<<"$out" | sort -u | wc -l)" 2
 done
+
+# The node itself reaches its own NodePort (steered at lo's egress) and the other node's: a
+# local backend sees the node's address, a remote one its gateway (the node is source-NAT'd
+# for a backend on another node, whose answer would otherwise come over the underlay).
+for proto in tcp udp; do
+    port=30080
+    [ $proto = udp ] && port=30053
+    out=$(for _ in $(seq 20); do ns_exec node1 "$VSW_PY" "$VSW_SVC" whoami "$N1" $port $proto; done)
+    log "node1 via $N1:$port/$proto: $(sort <<<"$out" | uniq -c | tr '\n' ';')"
+    assert_eq "node1 -> its own $N1:$port/$proto: 20 answered" 20 \
+        "$(grep -Ec "^(be1 ${N1//./\\.}|be2 10\.244\.1\.1) " <<<"$out")"
+    assert_ge "and both backends served it" "$(cut -d' ' -f1 <<<"$out" | sort -u | wc -l)" 2
+done
+out=$(for _ in $(seq 10); do ns_exec node1 "$VSW_PY" "$VSW_SVC" whoami "$N2" 30080 tcp; done)
+assert_eq "node1 -> node2's $N2:30080: 10 answered" 10 "$(grep -Ec '^be[12] ' <<<"$out")"
 
 # --- node 2's replies never pass node 1 ------------------------------------------------------
 for i in 1 2; do
@@ -176,7 +194,10 @@ for s in 30080/tcp 30053/udp 30081/tcp 30082/tcp 30083/tcp 30084/tcp 30085/tcp; 
 done
 vsctl_on node1 del-lb "$N1:30086/tcp" >/dev/null || fail "del-lb $N1:30086/tcp on node1"
 assert_eq "no NodePort policy left: the filter is detached" 0 "$(ingress_filters node1)"
-assert_match "vsctl show: steering idle" "^nodeport: steering=idle " "$(vsctl_on node1 show)"
+assert_match "vsctl show: steering idle" "^nodeport: steering=idle uplinks=- local=- " \
+    "$(vsctl_on node1 show)"
+assert_eq "and nothing left at lo's egress" 0 \
+    "$(ns_exec node1 tc filter show dev lo egress 2>/dev/null | grep -c np_tc)"
 assert_eq "and $N1:30080 is the node's own again (refused by its stack)" 0 \
     "$(ns_exec outside "$VSW_PY" "$VSW_SVC" tcp-refused "$N1" 30080 >/dev/null; echo $?)"
 vsctl_on node1 add-lb 0.0.0.0:30080/tcp 10.244.1.11:8080 --name np-tcp >/dev/null ||

@@ -252,3 +252,27 @@ Test(nodeport_overlay, a_pod_reaches_its_nodes_nodeport_on_a_remote_backend)
     peer_send("127.0.0.2", 42, frame, pkt_build(&reply, frame, sizeof frame));
     cr_expect_eq(wait_take("pod", out, sizeof out, NULL), -EAGAIN);
 }
+
+/* The node reaching its own NodePort (steered at lo's egress) from one of its addresses that
+ * is not --node-ip: as from --node-ip, a remote backend gets it source-NAT'd to the gateway,
+ * whose answer comes back through this switch (its node would otherwise answer the node's
+ * address over the underlay). */
+Test(nodeport_overlay, the_node_from_any_of_its_addresses_is_source_natted)
+{
+    const char *addrs[] = { NODE_ADDR };
+    struct pkt_spec syn = { .eth_src = HOST_MAC, .eth_dst = ROUTER, .ip_src = NODE_ADDR,
+                            .ip_dst = NODE_ADDR, .sport = 42000, .dport = 30080 };
+    uint8_t dgram[2048];
+    const struct eth_header *inner = (const struct eth_header *) (dgram + VXLAN_HDR_LEN);
+    const struct ip_header *ip = (const struct ip_header *) (inner + 1);
+    char mac[ETH_STR_LEN];
+
+    cr_assert_eq(scene_service(vx.node, &(struct scene_service) {
+                     .vip = "0.0.0.0:30080/tcp", .backends = "10.244.2.9:8080" }), 0);
+    node_addrs(vx.node, addrs, 1);
+    cr_assert_eq(scene_inject(vx.node, "vsw0", &syn, NULL), 0);
+    cr_assert_gt(peer_receive(dgram, sizeof dgram), VXLAN_HDR_LEN + ETH_HDR_LEN + IP_HDR_LEN);
+    cr_expect_str_eq(addr_mac_str(inner->dst, mac), PEER_ROUTER, "routed, not dispatched");
+    cr_expect_eq(ip->src, scene_ip("10.244.1.1"), "source-NAT'd to the gateway");
+    cr_expect_eq(ip->dst, scene_ip("10.244.2.9"), "DNAT'd here");
+}

@@ -91,9 +91,10 @@ static json_t *nodeport_json(const Vswitch__NodePortInfo *np)
     if (!np) {
         return json_null();
     }
-    return json_pack("{s:s, s:o, s:o, s:I, s:I, s:I}", "steering", np->steering,
+    return json_pack("{s:s, s:o, s:o, s:b, s:I, s:I, s:I}", "steering", np->steering,
                      "addresses", strings_json(np->addresses, np->n_addresses),
                      "uplinks", strings_json(np->uplinks, np->n_uplinks),
+                     "local", np->local,
                      "entries", (json_int_t) np->entries,
                      "steered", (json_int_t) np->steered,
                      "own_socket", (json_int_t) np->own_socket);
@@ -117,6 +118,7 @@ static void print_nodeport_text(const Vswitch__NodePortInfo *np)
     }
     printf("nodeport: steering=%s uplinks=", np->steering);
     print_list(np->uplinks, np->n_uplinks);
+    printf(" local=%s", np->local ? "lo" : "-");
     fputs(" addresses=", stdout);
     print_list(np->addresses, np->n_addresses);
     printf(" entries=%" PRIu64 " steered=%" PRIu64 " own_socket=%" PRIu64 "\n", np->entries,

@@ -65,9 +65,14 @@ void np_steer_close(struct np_steer *s)
     }
 }
 
-int np_steer_attach(struct np_steer *s, int ifindex, char *err, size_t errlen)
+static enum bpf_tc_attach_point attach_point(bool egress)
 {
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+    return egress ? BPF_TC_EGRESS : BPF_TC_INGRESS;
+}
+
+int np_steer_attach(struct np_steer *s, int ifindex, bool egress, char *err, size_t errlen)
+{
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = attach_point(egress));
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = NP_TC_HANDLE, .priority = NP_TC_PRIORITY,
                 .prog_fd = bpf_program__fd(s->skel->progs.np_tc), .flags = BPF_TC_F_REPLACE);
     int rc = bpf_tc_hook_create(&hook);
@@ -83,9 +88,9 @@ int np_steer_attach(struct np_steer *s, int ifindex, char *err, size_t errlen)
     return rc;
 }
 
-int np_steer_detach(int ifindex)
+int np_steer_detach(int ifindex, bool egress)
 {
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = attach_point(egress));
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = NP_TC_HANDLE, .priority = NP_TC_PRIORITY);
     libbpf_print_fn_t print;
     int rc;

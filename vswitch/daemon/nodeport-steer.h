@@ -11,6 +11,7 @@
 #ifndef VSWITCH_DAEMON_NODEPORT_STEER_H
 #define VSWITCH_DAEMON_NODEPORT_STEER_H 1
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,12 +34,15 @@ int np_steer_open(unsigned int host_ifindex, struct eth_addr host_mac,
 /* Accepts NULL.  Detaches nothing: see np_steer_detach(). */
 void np_steer_close(struct np_steer *);
 
-/* Attaches the program at 'ifindex''s clsact ingress (creating the qdisc if needed, replacing
- * a filter of ours left there).  Returns 0 or a negative errno with a message. */
-int np_steer_attach(struct np_steer *, int ifindex, char *err, size_t errlen);
-/* Removes our filter from 'ifindex', if there; the clsact qdisc stays (others may use it).
- * Needs no loaded program.  Returns 0 (also when there was none) or a negative errno. */
-int np_steer_detach(int ifindex);
+/* Attaches the program at 'ifindex''s clsact ingress, or egress with 'egress' (the loopback
+ * device, which carries the node's packets to its own addresses), creating the qdisc if
+ * needed and replacing a filter of ours left there.  Returns 0 or a negative errno with a
+ * message. */
+int np_steer_attach(struct np_steer *, int ifindex, bool egress, char *err, size_t errlen);
+/* Removes our filter from that hook of 'ifindex', if there; the clsact qdisc stays (others
+ * may use it).  Needs no loaded program.  Returns 0 (also when there was none) or a
+ * negative errno. */
+int np_steer_detach(int ifindex, bool egress);
 
 /* Makes the table exactly 'entries' (of 'n'; at most NP_MAX_KEYS are kept).  Returns 0 or
  * the first failure's negative errno. */

@@ -32,8 +32,10 @@ struct nodeport {
     size_t n_addrs;
     int uplinks[NODEPORT_MAX_UPLINKS];  /* Interfaces holding node addresses. */
     size_t n_uplinks;
-    int attached[NODEPORT_MAX_UPLINKS]; /* Where the program is attached now. */
+    int attached[NODEPORT_MAX_UPLINKS]; /* Where the program is attached now (ingress)... */
     size_t n_attached;
+    int lo_ifindex;                 /* ...and whether at the loopback device's egress, which */
+    bool lo_attached;               /* carries the node's own packets to its addresses. */
     size_t n_entries;
 };
 
@@ -178,6 +180,31 @@ static void ensure_loaded(struct nodeport *np)
     }
 }
 
+/* The node reaching a NodePort on its own address: the packet never crosses an uplink, it
+ * leaves through the loopback device, where the program at egress steers it as it steers an
+ * uplink's (the switch treats a node address as the node: host_client in pipeline.c). */
+static void set_local_attachment(struct nodeport *np, bool steer)
+{
+    char err[256];
+
+    if (!np->lo_ifindex || steer == np->lo_attached) {
+        return;
+    }
+    if (!steer) {
+        if (np_steer_detach(np->lo_ifindex, true)) {
+            LOG_WARN("cannot detach the NodePort steering program from lo");
+        }
+        np->lo_attached = false;
+    } else if (np_steer_attach(atomic_load(&np->steer), np->lo_ifindex, true, err,
+                               sizeof err)) {
+        LOG_WARN("NodePort steering on lo (the node's own connections): %s", err);
+    } else {
+        LOG_INFO("NodePort steering attached to lo (clsact egress: the node's own "
+                 "connections)");
+        np->lo_attached = true;
+    }
+}
+
 static void set_attachments(struct nodeport *np, bool steer)
 {
     int keep[NODEPORT_MAX_UPLINKS];
@@ -189,7 +216,7 @@ static void set_attachments(struct nodeport *np, bool steer)
 
         if (steer && in_list(np->uplinks, np->n_uplinks, ifindex)) {
             keep[n_keep++] = ifindex;
-        } else if (np_steer_detach(ifindex)) {
+        } else if (np_steer_detach(ifindex, false)) {
             LOG_WARN("cannot detach the NodePort steering program from interface %d",
                      ifindex);
         } else {
@@ -205,7 +232,7 @@ static void set_attachments(struct nodeport *np, bool steer)
         if (!if_indextoname(ifindex, name)) {
             snprintf(name, sizeof name, "%d", ifindex);
         }
-        if (np_steer_attach(atomic_load(&np->steer), ifindex, err, sizeof err)) {
+        if (np_steer_attach(atomic_load(&np->steer), ifindex, false, err, sizeof err)) {
             LOG_WARN("NodePort steering on %s: %s", name, err);
             continue;
         }
@@ -214,6 +241,7 @@ static void set_attachments(struct nodeport *np, bool steer)
     }
     memcpy(np->attached, keep, n_keep * sizeof *keep);
     np->n_attached = n_keep;
+    set_local_attachment(np, steer);
 }
 
 void nodeport_sync(struct nodeport *np)
@@ -326,7 +354,11 @@ int nodeport_open(struct vswitchd *vd, uv_loop_t *loop, struct nodeport **npp, c
      * wanted any more: start from none. */
     learn_addrs(np, np->addrs, &np->n_addrs, np->uplinks, &np->n_uplinks);
     for (size_t i = 0; i < np->n_uplinks; i++) {
-        np_steer_detach(np->uplinks[i]);
+        np_steer_detach(np->uplinks[i], false);
+    }
+    np->lo_ifindex = if_nametoindex("lo");
+    if (np->lo_ifindex) {
+        np_steer_detach(np->lo_ifindex, true);
     }
     np->n_addrs = np->n_uplinks = 0;
     refresh(np);
@@ -375,6 +407,7 @@ void nodeport_info(const struct nodeport *np, struct nodeport_info *info)
             info->n_uplinks++;
         }
     }
+    info->local = np->lo_attached;
     info->n_entries = np->n_entries;
     nodeport_counters(np, &st);
     info->steered = st.steered;

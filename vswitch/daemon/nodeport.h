@@ -9,13 +9,14 @@
  *   - While a NodePort policy exists (or a policy whose VIP is one of those addresses, as
  *     vswitch-proxy --nodeport-addresses makes), it steers: the tc program of
  *     nodeport-steer.h on every interface holding a node address (the uplinks, never the
- *     host port or pod ports) redirects those packets into the host port.  With no NodePort
- *     policy nothing is attached.  Where the kernel refuses the program, it says why once
+ *     host port or pod ports; at ingress) and at the loopback device's egress (the node's
+ *     own connections to its addresses) redirects those packets into the host port.  With
+ *     no NodePort policy nothing is attached.  Where the kernel refuses the program, it says why once
  *     and goes on without steering (the policies still answer pods and the peers' dispatch).
  *   - Replies leave the switch into the node through the host port with a node address as
  *     their source, which Linux drops as a martian unless the host port accepts local
  *     sources: accept_local=1 and rp_filter=2 (loose) on vsw0 alone.
- *   - A clean exit detaches the program from every uplink.
+ *   - A clean exit detaches the program from every uplink and lo.
  *
  * Control thread (the libuv loop). */
 #ifndef VSWITCH_DAEMON_NODEPORT_H
@@ -37,7 +38,7 @@ struct vswitchd;
  * returned; returns 0 or a negative errno (no netlink socket) with a message. */
 int nodeport_open(struct vswitchd *, uv_loop_t *loop, struct nodeport **, char *err,
                   size_t errlen);
-/* Detaches the program from every uplink and frees everything.  Accepts NULL. */
+/* Detaches the program from every uplink and lo, and frees everything.  Accepts NULL. */
 void nodeport_close(struct nodeport *);
 
 /* Brings the steering table and the attachments in line with the policies: called after
@@ -58,6 +59,7 @@ struct nodeport_info {
     be32 addrs[NODEPORT_MAX_ADDRS];
     size_t n_uplinks;
     char uplinks[NODEPORT_MAX_UPLINKS][IF_NAMESIZE];
+    bool local;                     /* Also at lo's egress: the node's own connections. */
     size_t n_entries;               /* (address, port, protocol) steered. */
     uint64_t steered;               /* Frames the program redirected into the switch. */
     uint64_t own_socket;            /* Frames to a NodePort left to the node's own

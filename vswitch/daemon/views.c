@@ -227,6 +227,7 @@ static Vswitch__NodePortInfo *nodeport_to_msg(const struct nodeport *np)
     for (size_t i = 0; i < info.n_uplinks; i++) {
         m->uplinks[i] = ctl_msg_strdup(info.uplinks[i]);
     }
+    m->local = info.local;
     m->entries = info.n_entries;
     m->steered = info.steered;
     m->own_socket = info.own_socket;

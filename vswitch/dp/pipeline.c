@@ -347,14 +347,17 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
         actions_drop(acts, DROP_NO_ROUTE);
         return;
     }
-    /* The node itself (or a hostNetwork pod) speaking from its own underlay address: a
-     * backend's node would answer that address straight over the underlay, outside every
-     * switch and the node's conntrack, so a remote backend gets the client source-NAT'd to
-     * the gateway, whose answers come back through this switch.  Any other source from the
-     * host port is a client outside the cluster whose packet the node forwarded in (an
-     * external address routed here, node-routes.h): DSR, its answer goes straight to it
-     * from the backend's node, which is the point. */
-    host_client = in == dp->host && dp->cfg.node_ip && key->nw_src == dp->cfg.node_ip;
+    /* The node itself (or a hostNetwork pod) speaking from its own underlay address, or
+     * from any other of its addresses (a NodePort of its own): a backend's node would
+     * answer that address straight over the underlay, outside every switch and the node's
+     * conntrack, so a remote backend gets the client source-NAT'd to the gateway, whose
+     * answers come back through this switch.  Any other source from the host port is a
+     * client outside the cluster whose packet the node forwarded in (an external address
+     * routed here, node-routes.h) or steered in (a NodePort): DSR, its answer goes straight
+     * to it from the backend's node, which is the point. */
+    host_client = in == dp->host
+                  && ((dp->cfg.node_ip && key->nw_src == dp->cfg.node_ip)
+                      || lb_is_node_addr(&dp->lb, key->nw_src));
     if (policy->spec.preserve_dip) {
         preserve_dip_connect(dp, in, key, tcp_flags, policy, backend, hop, acts, cacheable);
         return;

@@ -1,6 +1,7 @@
 /* NodePort steering: a tc program at clsact ingress of the node's uplinks (the interfaces
- * holding the node's addresses) that hands the switch what is addressed to a NodePort on one
- * of those addresses.  The node's kernel delivers packets for its own addresses locally
+ * holding the node's addresses), and at egress of its loopback device (the node's own
+ * packets to its addresses), that hands the switch what is addressed to a NodePort on one of
+ * those addresses.  The node's kernel delivers packets for its own addresses locally
  * whatever the routes say, so no route can do this (externalIPs, which are not the node's,
  * are routed into the switch instead: daemon/node-routes.h).
  *
