@@ -2,9 +2,9 @@
 #include "daemon/nodeport.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,14 +52,16 @@ static void host_port_sysctls(void)
 
     for (size_t i = 0; i < ARRAY_SIZE(settings); i++) {
         FILE *f = fopen(settings[i][0], "w");
+        bool ok = f && fputs(settings[i][1], f) != EOF;
 
-        if (!f || fputs(settings[i][1], f) == EOF || fclose(f)) {
+        /* The write reaches the kernel at the flush, so fclose() has the last word. */
+        if (f && fclose(f)) {
+            ok = false;
+        }
+        if (!ok) {
             LOG_WARN("cannot set %s to %s (%s): NodePort replies from this node's address "
                      "will be dropped by the node as martians", settings[i][0],
                      settings[i][1], strerror(errno));
-            if (f) {
-                fclose(f);
-            }
         }
     }
 }
@@ -89,7 +91,7 @@ static int learn_addrs(struct nodeport *np, be32 *addrs, size_t *n_addrs, int *u
                        size_t *n_uplinks)
 {
     struct nl_addr *list = NULL;
-    struct nl_sock *nl;
+    struct nl_sock *nl = NULL;
     char err[256];
     size_t n = 0;
     int error;
@@ -162,10 +164,9 @@ static size_t wanted_entries(const struct nodeport *np, struct np_steer_entry **
 
 static void ensure_loaded(struct nodeport *np)
 {
+    struct np_steer *steer;
     char err[512];
     int error;
-
-    struct np_steer *steer;
 
     if (atomic_load(&np->steer) || np->refused) {
         return;
@@ -339,7 +340,7 @@ int nodeport_open(struct vswitchd *vd, uv_loop_t *loop, struct nodeport **npp, c
         return error;
     }
     np->host_mac = link.mac;
-    np->events = mnl_socket_open(NETLINK_ROUTE);
+    np->events = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (!np->events || mnl_socket_bind(np->events, RTMGRP_IPV4_IFADDR, MNL_SOCKET_AUTOPID)) {
         error = -errno;
         snprintf(err, errlen, "cannot watch the node's addresses: %s", strerror(errno));
