@@ -10,7 +10,8 @@ holds them: discovery.k8s.io/v1beta1, an endpoint's node=N in topology["kubernet
 and not in nodeName (the EndpointSliceNodeName gate off).
 
   service NS NAME --ip VIP --port [NAME:]PORT[/PROTO] ... [--type T] [--affinity SECONDS]
-          [--itp Local] [--annotation K=V] ... [--label K=V] ...
+          [--itp Local] [--node-port N] ... [--annotation K=V] ... [--label K=V] ...
+                                    (the Nth --node-port is the Nth port's nodePort)
   slice NS NAME --service SVC --port [NAME:]PORT[/PROTO] ... --ep IP[,ready=B][,serving=B]
           [,terminating=B][,node=N] ... [--address-type T]
   node NAME --ip INTERNAL_IP [--cidr POD_CIDR]
@@ -102,6 +103,8 @@ def build_service(args):
         if not p["name"]:
             del p["name"]
         p["targetPort"] = p["port"]
+    for p, n in zip(ports, take(rest, "--node-port", True)):
+        p["nodePort"] = int(n)
     spec = {"type": take(rest, "--type") or "ClusterIP", "ports": ports}
     if ip:
         spec["clusterIP"] = ip

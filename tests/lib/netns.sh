@@ -601,6 +601,27 @@ add_overlay_node() {
     start_vswitchd "$n" "10.244.$idx.0/24" --node-ip "$VSW_UNDERLAY.$idx" "$@"
 }
 
+# add_two_nodes_and_outside [VSWITCHD ARGS...]: the scene of traffic from outside the
+# cluster.  The underlay; node1 and node2 on it (UNDERLAY.1 and .2, forwarding on), each
+# running vswitchd with --node-ip, pod CIDR 10.244.N.0/24, --cluster-cidr 10.244.0.0/16,
+# --service-cidr $VSW_SVC_CIDR (10.96.0.0/12) and the ARGS; not yet peers (peer_nodes); and a
+# client namespace "outside" on the underlay at UNDERLAY.100, as a host beyond the cluster.
+VSW_SVC_CIDR=10.96.0.0/12
+add_two_nodes_and_outside() {
+    local i
+    add_underlay
+    for i in 1 2; do
+        add_ns node$i
+        ns_exec node$i sysctl -qw net.ipv4.ip_forward=1 ||
+            fail "cannot enable forwarding in node$i"
+        underlay_attach node$i $i
+        start_vswitchd node$i 10.244.$i.0/24 --node-ip "$VSW_UNDERLAY.$i" \
+            --cluster-cidr 10.244.0.0/16 --service-cidr $VSW_SVC_CIDR "$@"
+    done
+    add_ns outside
+    underlay_attach outside 100
+}
+
 # peer_nodes NODE...: every NODE gets every other NODE as an overlay peer (add-peer).
 peer_nodes() {
     local a b

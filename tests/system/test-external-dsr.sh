@@ -19,20 +19,10 @@
 preflight
 require tcpdump
 
-SVC_CIDR=10.96.0.0/12
 LB=203.0.113.10 EXT=198.51.100.20 EXT_SNAT=198.51.100.21
-add_underlay
-for i in 1 2; do
-    add_ns node$i
-    ns_exec node$i sysctl -qw net.ipv4.ip_forward=1 || fail "cannot enable forwarding in node$i"
-    underlay_attach node$i $i
-    start_vswitchd node$i 10.244.$i.0/24 --node-ip "$VSW_UNDERLAY.$i" \
-        --cluster-cidr 10.244.0.0/16 --service-cidr $SVC_CIDR
-done
+add_two_nodes_and_outside
 peer_nodes node1 node2
 N1=${VSW_NODE_IP[node1]}
-add_ns outside
-underlay_attach outside 100
 OUT=${VSW_NODE_IP[outside]}
 for a in $LB $EXT $EXT_SNAT; do
     ns_exec outside ip route add "$a/32" via "$N1" || fail "outside: route to $a via node1"

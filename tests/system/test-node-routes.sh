@@ -12,15 +12,7 @@
 preflight
 require curl nft
 
-SVC_CIDR=10.96.0.0/12
-add_underlay
-for i in 1 2; do
-    add_ns node$i
-    ns_exec node$i sysctl -qw net.ipv4.ip_forward=1 || fail "cannot enable forwarding in node$i"
-    underlay_attach node$i $i
-    start_vswitchd node$i 10.244.$i.0/24 --node-ip "$VSW_UNDERLAY.$i" \
-        --cluster-cidr 10.244.0.0/16 --service-cidr $SVC_CIDR
-done
+add_two_nodes_and_outside
 N1=${VSW_NODE_IP[node1]} N2=${VSW_NODE_IP[node2]}
 add_pod node1 a 10.244.1.10
 add_pod node2 b 10.244.2.10
@@ -116,7 +108,7 @@ for n in node1 node2; do
         fail "add-lb 10.112.0.10 on $n"
 done
 stop_vswitchd node1
-VSW_ARGS[node1]=${VSW_ARGS[node1]/$SVC_CIDR/10.112.0.0/16}
+VSW_ARGS[node1]=${VSW_ARGS[node1]/$VSW_SVC_CIDR/10.112.0.0/16}
 restart_vswitchd node1
 # The policies of 10.96.0.0/12 are now outside the service CIDR: external addresses to this
 # vswitchd (issue 16), routed one /32 each.

@@ -4,9 +4,9 @@
 # and real HTTP traffic through the cluster IPs follows them.  Covers named target ports,
 # multi-port Services, several slices per Service, not-ready endpoints, the serving+terminating
 # fallback, internalTrafficPolicy Local, ClientIP affinity, the vswitch.io/dsr annotation,
-# NodePort (cluster IP, and its externalIP), skipped Services (headless, ExternalName, service-proxy-name,
-# counted in /metrics), a malformed Service (logged, the others still synced) and a policy made
-# by hand with vsctl (never touched).
+# NodePort (cluster IP, the NodePort on 0.0.0.0, and its externalIP), skipped Services
+# (headless, ExternalName, service-proxy-name, counted in /metrics), a malformed Service
+# (logged, the others still synced) and a policy made by hand with vsctl (never touched).
 . "$(dirname "$0")/../lib/lib.sh"
 proxy_preflight
 
@@ -86,11 +86,13 @@ assert_eq "affinity: one backend for every connection of the client" 1 \
 assert_eq "no DSR: the backend sees the gateway" "10.244.1.1" \
     "$(echo "$out" | awk '{print $2}' | sort -u)"
 
-# NodePort and externalIPs: the cluster IP is programmed, and the externalIP (issue 16; the
-# NodePort itself not yet).
-k8sctl service default np --ip 10.96.0.13 --port 80/TCP --type NodePort --external-ip 192.0.2.7
+# NodePort and externalIPs: the cluster IP, the NodePort on every node address (0.0.0.0) and
+# the externalIP are programmed (issue 16).
+k8sctl service default np --ip 10.96.0.13 --port 80/TCP --type NodePort --node-port 30013 \
+    --external-ip 192.0.2.7
 k8sctl slice default np-a --service np --port 8080/TCP --ep 10.244.1.13
 wait_policy node 10.96.0.13:80/tcp "10.96.0.13:80/tcp k8s:default/np dsr=true aff=0 10.244.1.13:8080"
+wait_policy node 0.0.0.0:30013/tcp "0.0.0.0:30013/tcp k8s:default/np dsr=true aff=0 10.244.1.13:8080"
 wait_policy node 192.0.2.7:80/tcp "192.0.2.7:80/tcp k8s:default/np dsr=true aff=0 10.244.1.13:8080"
 
 # Skipped, and counted.
@@ -136,7 +138,7 @@ assert_match "sync duration histogram" '^vswitch_proxy_sync_proxy_rules_duration
 assert_match "programming latency histogram" '^vswitch_proxy_network_programming_duration_seconds_count [1-9]' "$m"
 assert_match "last sync timestamp" '^vswitch_proxy_sync_proxy_rules_last_timestamp_seconds [1-9]' "$m"
 assert_match "objects per resource" '^vswitch_proxy_objects\{resource="services"\} 8$' "$m"
-assert_match "policies programmed" '^vswitch_proxy_policies 6$' "$m"
+assert_match "policies programmed (the NodePort's among them)" '^vswitch_proxy_policies 7$' "$m"
 assert_match "malformed objects counted" '^vswitch_proxy_malformed_objects_total\{resource="services"\} [1-9]' "$m"
 h=$(ns_exec node curl -s http://127.0.0.1:10256/healthz)
 assert_match "healthz body like kube-proxy's" '"lastUpdated": "[0-9]{4}-' "$h"

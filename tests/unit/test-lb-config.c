@@ -56,6 +56,9 @@ static const struct add_lb_case cases[] = {
       false, 0, "", NULL, NULL, "10.244.1.1:6443" },
     { "ports 1 and 65535", "10.96.0.10:65535/tcp", { "10.244.1.5:1" }, false, 0, "",
       NULL, NULL, "10.244.1.5:1" },
+    { "VIP 0.0.0.0: a NodePort on every node address", "0.0.0.0:30080/tcp",
+      { "10.244.1.5:8080" }, false, 0, "", NULL, NULL,
+      "10.244.1.5:8080" },
 
     /* The service. */
     { "empty service", "", { NULL }, false, 0, "",
@@ -80,8 +83,9 @@ static const struct add_lb_case cases[] = {
       .error = "service \"10.96.0.10:80/sctp\": invalid protocol \"sctp\": expected tcp or udp" },
     { "empty protocol", "10.96.0.10:80/", { NULL }, false, 0, "",
       .error = "service \"10.96.0.10:80/\": invalid protocol \"\": expected tcp or udp" },
-    { "VIP 0.0.0.0", "0.0.0.0:80/tcp", { NULL }, false, 0, "",
-      .error = "service \"0.0.0.0:80/tcp\": VIP 0.0.0.0 is not a unicast address: it is in "
+    { "VIP 0.0.0.1: of \"this network\" only 0.0.0.0 is a VIP", "0.0.0.1:80/tcp",
+      { NULL }, false, 0, "",
+      .error = "service \"0.0.0.1:80/tcp\": VIP 0.0.0.1 is not a unicast address: it is in "
       "0.0.0.0/8 (\"this network\")" },
     { "loopback VIP", "127.0.0.1:80/tcp", { NULL }, false, 0, "",
       .error = "service \"127.0.0.1:80/tcp\": VIP 127.0.0.1 is not a unicast address: it is a "

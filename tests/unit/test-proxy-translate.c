@@ -113,12 +113,14 @@ static const struct translate_case cases[] = {
         SVC("v6", "\"clusterIP\":\"fd00::10\",\"clusterIPs\":[\"fd00::10\"],"
                   "\"ports\":[{\"port\":80}]") },
       {}, {}, true, "" },
-    { "NodePort, LoadBalancer, externalIPs, dual-stack: the IPv4 cluster IP and externalIPs",
+    { "NodePort, LoadBalancer, externalIPs, dual-stack: the IPv4 cluster IP, the NodePort "
+      "and externalIPs",
       { SVC("np", "\"type\":\"NodePort\",\"clusterIP\":\"10.96.0.5\",\"ports\":[{\"port\":80,"
                   "\"nodePort\":30080}],\"externalIPs\":[\"192.0.2.1\"]"),
         SVC("ds", "\"type\":\"LoadBalancer\",\"clusterIP\":\"fd00::6\",\"clusterIPs\":"
                   "[\"fd00::6\",\"10.96.0.6\"],\"ports\":[{\"port\":443}]") },
       {}, {}, true,
+      "0.0.0.0:30080/tcp k8s:default/np dsr=1 aff=0 \n"
       "10.96.0.5:80/tcp k8s:default/np dsr=1 aff=0 \n"
       "10.96.0.6:443/tcp k8s:default/ds dsr=1 aff=0 \n"
       "192.0.2.1:80/tcp k8s:default/np dsr=1 aff=0 \n" },
@@ -188,6 +190,7 @@ static const struct translate_case cases[] = {
         SLICE("cl-a", "cl", "{\"port\":8080}",
               EP("10.244.1.6", "", "n1") "," EP("10.244.2.6", "", "n2")) },
       {}, true,
+      "0.0.0.0:30080/tcp k8s:default/lb:http dsr=0 aff=10800 10.244.1.5:8080\n"
       "10.96.0.20:53/udp k8s:default/lb:dns dsr=0 aff=10800 10.244.1.5:53,10.244.2.5:53\n"
       "10.96.0.20:80/tcp k8s:default/lb:http dsr=0 aff=10800 10.244.1.5:8080,10.244.2.5:8080\n"
       "10.96.0.21:80/tcp k8s:default/cl dsr=1 aff=0 10.244.1.6:8080,10.244.2.6:8080\n"
@@ -198,6 +201,36 @@ static const struct translate_case cases[] = {
       "203.0.113.10:80/tcp k8s:default/lb:http dsr=0 aff=10800 src=203.0.113.0/24,192.0.2.9/32 "
       "10.244.1.5:8080\n"
       "203.0.113.11:80/tcp k8s:default/cl dsr=1 aff=0 10.244.1.6:8080,10.244.2.6:8080\n" },
+    { "NodePorts, TCP and UDP, on 0.0.0.0 (every node address): Cluster keeps every endpoint, "
+      "Local this node's; DSR and affinity as the Service's; never source ranges nor "
+      "preserve-dip; a port without nodePort (ClusterIP, or a LoadBalancer that allocates "
+      "none) gets none",
+      { "{\"metadata\":{\"name\":\"np\",\"namespace\":\"default\",\"annotations\":"
+        "{\"vswitch.io/dsr-mode\":\"preserve-dip\"}},\"spec\":{\"type\":\"NodePort\","
+        "\"clusterIP\":\"10.96.0.30\",\"sessionAffinity\":\"ClientIP\",\"ports\":"
+        "[{\"name\":\"web\",\"port\":80,\"nodePort\":30080},{\"name\":\"dns\",\"port\":53,"
+        "\"protocol\":\"UDP\",\"nodePort\":30053}]}}",
+        "{\"metadata\":{\"name\":\"loc\",\"namespace\":\"default\"},\"spec\":{\"type\":"
+        "\"LoadBalancer\",\"clusterIP\":\"10.96.0.31\",\"externalTrafficPolicy\":\"Local\","
+        "\"loadBalancerSourceRanges\":[\"203.0.113.0/24\"],\"ports\":[{\"port\":80,"
+        "\"nodePort\":30081},{\"name\":\"none\",\"port\":81,\"nodePort\":null}]}}",
+        SVC("plain", "\"clusterIP\":\"10.96.0.32\",\"ports\":[{\"port\":80}]") },
+      { SLICE("np-a", "np", "{\"name\":\"web\",\"port\":80},{\"name\":\"dns\",\"port\":53,"
+              "\"protocol\":\"UDP\"}",
+              EP("10.244.1.5", "", "n1") "," EP("10.244.2.5", "", "n2")),
+        SLICE("loc-a", "loc", "{\"port\":8080},{\"name\":\"none\",\"port\":8081}",
+              EP("10.244.1.6", "", "n1") "," EP("10.244.2.6", "", "n2")) },
+      {}, true,
+      "0.0.0.0:30053/udp k8s:default/np:dns dsr=1 aff=10800 10.244.1.5:53,10.244.2.5:53\n"
+      "0.0.0.0:30080/tcp k8s:default/np:web dsr=1 aff=10800 10.244.1.5:80,10.244.2.5:80\n"
+      "0.0.0.0:30081/tcp k8s:default/loc dsr=1 aff=0 10.244.1.6:8080\n"
+      "10.96.0.30:53/udp k8s:default/np:dns dsr=1 aff=10800 preserve-dip "
+      "10.244.1.5:53,10.244.2.5:53\n"
+      "10.96.0.30:80/tcp k8s:default/np:web dsr=1 aff=10800 preserve-dip "
+      "10.244.1.5:80,10.244.2.5:80\n"
+      "10.96.0.31:80/tcp k8s:default/loc dsr=1 aff=0 10.244.1.6:8080,10.244.2.6:8080\n"
+      "10.96.0.31:81/tcp k8s:default/loc:none dsr=1 aff=0 10.244.1.6:8081,10.244.2.6:8081\n"
+      "10.96.0.32:80/tcp k8s:default/plain dsr=1 aff=0 \n" },
 };
 
 static void load(struct strmap *map, const char *const *objs, int kind)
@@ -347,6 +380,10 @@ static const struct malformed_case malformed[] = {
       "service default/s: spec.ports[0].port: expected an integer from 1 to 65535" },
     { 0, SVC("s", "\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":80},{\"port\":\"x\"}]"),
       "service default/s: spec.ports[1].port: expected an integer from 1 to 65535" },
+    { 0, SVC("s", "\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":80,\"nodePort\":0}]"),
+      "service default/s: spec.ports[0].nodePort: expected an integer from 1 to 65535" },
+    { 0, SVC("s", "\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":80,\"nodePort\":\"x\"}]"),
+      "service default/s: spec.ports[0].nodePort: expected an integer from 1 to 65535" },
     { 0, SVC("s", "\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":80,\"protocol\":\"ICMP\"}]"),
       "service default/s: spec.ports[0].protocol: unknown protocol \"ICMP\"" },
     { 0, SVC("s", "\"clusterIP\":\"10.96.0.300\",\"ports\":[]"),
@@ -421,6 +458,43 @@ Test(proxy_translate, outside_the_service_and_cluster_cidrs)
     desired_destroy(&d);
     free_all(&svcs, free_svc);
     free_all(&nmap, free_node);
+}
+
+/* --nodeport-addresses: one policy per node address inside the CIDRs, none on 0.0.0.0. */
+Test(proxy_translate, nodeport_addresses)
+{
+    static const char *const services[] = {
+        SVC("np", "\"type\":\"NodePort\",\"clusterIP\":\"10.96.0.30\",\"ports\":"
+            "[{\"port\":80,\"nodePort\":30080}]"),
+        NULL,
+    };
+    struct strmap svcs = STRMAP_INITIALIZER, slices = STRMAP_INITIALIZER;
+    struct strmap nodes = STRMAP_INITIALIZER;
+    struct cidr cidrs[2];
+    be32 addrs[3];
+    struct translate_config cfg = { .node_name = "n1", .dsr = true, .nodeport_cidrs = cidrs,
+                                    .n_nodeport_cidrs = 2, .node_addrs = addrs,
+                                    .n_node_addrs = 3 };
+    struct translate_stats st;
+    struct desired d;
+    char *text;
+
+    cr_assert_eq(addr_parse_cidr("192.168.0.0/16", &cidrs[0]), 0);
+    cr_assert_eq(addr_parse_cidr("10.0.0.0/8", &cidrs[1]), 0);
+    cr_assert_eq(addr_parse_ip("192.168.50.1", &addrs[0]), 0);
+    cr_assert_eq(addr_parse_ip("172.16.0.1", &addrs[1]), 0);
+    cr_assert_eq(addr_parse_ip("10.0.0.5", &addrs[2]), 0);
+    load(&svcs, services, 0);
+    desired_init(&d);
+    translate(&svcs, &slices, &nodes, &cfg, &d, &st);
+    text = render(&d);
+    cr_expect_str_eq(text,
+                     "10.0.0.5:30080/tcp k8s:default/np dsr=1 aff=0 \n"
+                     "10.96.0.30:80/tcp k8s:default/np dsr=1 aff=0 \n"
+                     "192.168.50.1:30080/tcp k8s:default/np dsr=1 aff=0 \n", "got:\n%s", text);
+    free(text);
+    desired_destroy(&d);
+    free_all(&svcs, free_svc);
 }
 
 /* kube-proxy's health check node ports: only for externalTrafficPolicy Local with a

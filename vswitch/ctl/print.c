@@ -76,6 +76,55 @@ static void print_peer_text(const Vswitch__Peer *p)
            p->tx_bytes, p->rx_packets, p->rx_bytes);
 }
 
+static json_t *strings_json(char **v, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(a, json_string(v[i]));
+    }
+    return a;
+}
+
+static json_t *nodeport_json(const Vswitch__NodePortInfo *np)
+{
+    if (!np) {
+        return json_null();
+    }
+    return json_pack("{s:s, s:o, s:o, s:b, s:I, s:I, s:I}", "steering", np->steering,
+                     "addresses", strings_json(np->addresses, np->n_addresses),
+                     "uplinks", strings_json(np->uplinks, np->n_uplinks),
+                     "local", np->local,
+                     "entries", (json_int_t) np->entries,
+                     "steered", (json_int_t) np->steered,
+                     "own_socket", (json_int_t) np->own_socket);
+}
+
+/* "a,b,c", or "-" for none. */
+static void print_list(char **v, size_t n)
+{
+    if (!n) {
+        fputs("-", stdout);
+    }
+    for (size_t i = 0; i < n; i++) {
+        printf("%s%s", i ? "," : "", v[i]);
+    }
+}
+
+static void print_nodeport_text(const Vswitch__NodePortInfo *np)
+{
+    if (!np) {
+        return;
+    }
+    printf("nodeport: steering=%s uplinks=", np->steering);
+    print_list(np->uplinks, np->n_uplinks);
+    printf(" local=%s", np->local ? "lo" : "-");
+    fputs(" addresses=", stdout);
+    print_list(np->addresses, np->n_addresses);
+    printf(" entries=%" PRIu64 " steered=%" PRIu64 " own_socket=%" PRIu64 "\n", np->entries,
+           np->steered, np->own_socket);
+}
+
 static void print_show(const Vswitch__ShowReply *show, bool json)
 {
     const Vswitch__DaemonInfo *d = show->daemon;
@@ -140,6 +189,7 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
             "n_flows_tc", (json_int_t) show->n_flows_tc,
             "packets_tc", (json_int_t) show->packets_tc,
             "packets_user", (json_int_t) show->packets_user));
+        json_object_set_new(root, "nodeport", nodeport_json(show->nodeport));
         print_json(root);
         return;
     }
@@ -190,6 +240,7 @@ static void print_show(const Vswitch__ShowReply *show, bool json)
            " dp=user %" PRIu64 "\n", show->offload, show->n_flows_tc,
            show->n_flows - show->n_flows_tc, show->packets_tc,
            show->packets_user);
+    print_nodeport_text(show->nodeport);
     for (size_t i = 0; i < show->n_drops; i++) {
         if (show->drops[i]->packets) {
             printf("%s %s=%" PRIu64, any_drops ? "" : "drops:", show->drops[i]->reason,
@@ -370,9 +421,11 @@ static void print_policy_text(const Vswitch__Policy *p)
            "Flags : 1 terminating\n"
            "Type : lbnat\n"
            "    Protocols : %" PRIu32 "\n"
-           "    Destination IP : %s\n"
+           "    Destination IP : %s%s\n"
            "    Destination ports : %" PRIu32 "\n",
-           p->name, p->protocol_number, p->vip, p->port);
+           p->name, p->protocol_number, p->vip,
+           strcmp(p->vip, "0.0.0.0") ? "" : " (every address of this node: a NodePort)",
+           p->port);
     if (p->n_source_ranges) {
         /* VFP's match condition, loadBalancerSourceRanges: other clients are dropped. */
         printf("    Source IP : ");

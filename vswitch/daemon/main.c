@@ -29,6 +29,7 @@
 #include "daemon/handlers.h"
 #include "daemon/masquerade.h"
 #include "daemon/node-routes.h"
+#include "daemon/nodeport.h"
 #include "daemon/metrics.h"
 #include "daemon/restore.h"
 #include "daemon/vswitchd.h"
@@ -674,6 +675,12 @@ int main(int argc, char *argv[])
         LOG_ERR("cannot restore peers: %s", err);
         goto out;
     }
+    /* Before the routes, which leave the node's own addresses alone. */
+    error = nodeport_open(&vd, &loop, &vd.nodeport, err, sizeof err);
+    if (error) {
+        LOG_ERR("%s", err);
+        goto out;
+    }
     /* Before any traffic: the node reaches what lies behind the switch, and pods the
      * outside, as soon as the switch forwards. */
     error = node_routes_update(&vd);
@@ -728,6 +735,7 @@ out:
     if (uv_loop_close(&loop)) {
         LOG_WARN("event loop closed with handles still open");
     }
+    nodeport_close(vd.nodeport);
     dp_destroy(vd.dp);
     db_close(vd.db);
     if (!error) {

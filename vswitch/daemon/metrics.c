@@ -4,6 +4,8 @@
  * policies, peers); nothing is cached here, so the numbers are as consistent as the datapath's own
  * snapshots. */
 #include "daemon/metrics.h"
+#include "daemon/nodeport.h"
+#include "daemon/nodeport-steer.h"
 
 #include <errno.h>
 #include <microhttpd.h>
@@ -176,6 +178,7 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
 {
     uint64_t drops[DROP_N_REASONS];
     struct dp_table_stats tables;
+    struct np_steer_stats np_stats;
     struct dp_port_info *ports;
     struct dp_lb_info *policies;
     struct dp_peer_info *peers;
@@ -223,6 +226,13 @@ static int render(const struct vswitchd *vd, char **text, size_t *len)
     fprintf(out, "vswitch_tier_packets_total{dp=\"tc\"} %llu\n"
             "vswitch_tier_packets_total{dp=\"user\"} %llu\n",
             (unsigned long long) tables.packets_tc, (unsigned long long) tables.packets_user);
+    nodeport_counters(vd->nodeport, &np_stats);
+    put_metric(out, "vswitch_nodeport_steered_packets_total", "counter",
+               "Packets to a NodePort on a node address steered from the uplinks into the "
+               "switch.", np_stats.steered);
+    put_metric(out, "vswitch_nodeport_own_socket_packets_total", "counter",
+               "Packets to a NodePort left to a connection of the node's own (its replies).",
+               np_stats.own_socket);
     put_metric(out, "vswitch_flow_evictions_total", "counter",
                "Cached flows evicted because the flow cache was full.", tables.flow_evictions);
     put_metric(out, "vswitch_flow_pairs", "gauge", "Flow pairs (load-balanced connections).",

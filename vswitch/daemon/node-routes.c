@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #define LOG_MODULE "node-routes"
+#include "daemon/nodeport.h"
 #include "daemon/vswitchd.h"
 #include "dp/dp.h"
 #include "lib/log.h"
@@ -128,8 +129,10 @@ int node_routes_update(struct vswitchd *vd)
         struct cidr host = { .net = vip, .prefix = 32 };
         bool seen = false;
 
-        /* A node address (a NodePort's) is delivered locally whatever the routes say. */
-        if (cidr_contains(&cfg->service_cidr, vip) || vip == cfg->node_ip) {
+        /* A node address (a NodePort's, or 0.0.0.0: all of them) is delivered locally
+         * whatever the routes say: nodeport.h steers those. */
+        if (!vip || cidr_contains(&cfg->service_cidr, vip) || vip == cfg->node_ip
+            || nodeport_is_node_addr(vd->nodeport, vip)) {
             continue;
         }
         for (size_t j = 0; j < n && !seen; j++) {

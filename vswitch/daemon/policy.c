@@ -8,6 +8,7 @@
 #define LOG_MODULE "control"
 #include "daemon/db.h"
 #include "daemon/node-routes.h"
+#include "daemon/nodeport.h"
 #include "daemon/txn.h"
 #include "dp/dp.h"
 #include "lib/log.h"
@@ -27,6 +28,7 @@ static void update_external_routes(struct vswitchd *vd)
     if (vd->cfg.has_service_cidr && vd->owns_node_routes) {
         node_routes_update(vd);
     }
+    nodeport_sync(vd->nodeport);
 }
 
 int policy_add(struct vswitchd *vd, const Vswitch__AddLb *req, struct lb_config *p,

@@ -23,6 +23,7 @@
 #include "daemon/batch-config.h"
 #include "daemon/db.h"
 #include "daemon/node-routes.h"
+#include "daemon/nodeport.h"
 #include "dp/dp.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -472,6 +473,9 @@ int txn_apply(struct vswitchd *vd, const Vswitch__Batch *msg, bool single,
          * policy, and the next change or a restart tries again.  Policies count where
          * their VIPs can be external addresses (node-routes.h). */
         node_routes_update(vd);
+    }
+    if (has_lb) {
+        nodeport_sync(vd->nodeport);
     }
 
     result->applied = batch.n_ops;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/nodeport.h"
+#include "daemon/nodeport.h"
 #include "daemon/peer-config.h"
 #include "dp/dp.h"
 #include "lib/addr.h"
@@ -206,6 +208,32 @@ static int compare_lb_info(const void *a_, const void *b_)
     return a->proto < b->proto ? -1 : a->proto > b->proto;
 }
 
+static Vswitch__NodePortInfo *nodeport_to_msg(const struct nodeport *np)
+{
+    Vswitch__NodePortInfo *m = xmalloc(sizeof *m);
+    struct nodeport_info info;
+    char ip[IP_STR_LEN];
+
+    vswitch__node_port_info__init(m);
+    nodeport_info(np, &info);
+    m->steering = ctl_msg_strdup(info.steering);
+    m->n_addresses = info.n_addrs;
+    m->addresses = xmalloc((info.n_addrs + 1) * sizeof *m->addresses);
+    for (size_t i = 0; i < info.n_addrs; i++) {
+        m->addresses[i] = ctl_msg_strdup(addr_ip_str(info.addrs[i], ip));
+    }
+    m->n_uplinks = info.n_uplinks;
+    m->uplinks = xmalloc((info.n_uplinks + 1) * sizeof *m->uplinks);
+    for (size_t i = 0; i < info.n_uplinks; i++) {
+        m->uplinks[i] = ctl_msg_strdup(info.uplinks[i]);
+    }
+    m->local = info.local;
+    m->entries = info.n_entries;
+    m->steered = info.steered;
+    m->own_socket = info.own_socket;
+    return m;
+}
+
 Vswitch__Response *view_show(struct vswitchd *vd)
 {
     const struct vswitchd_config *cfg = &vd->cfg;
@@ -283,6 +311,7 @@ Vswitch__Response *view_show(struct vswitchd *vd)
     show->n_flows_tc = tables.flows_tc;
     show->packets_tc = tables.packets_tc;
     show->packets_user = tables.packets_user;
+    show->nodeport = nodeport_to_msg(vd->nodeport);
 
     show->n_ports = n_ports;
     show->ports = n_ports ? xmalloc(n_ports * sizeof *show->ports) : NULL;

@@ -13,6 +13,7 @@
 
 #define VSWITCHD_HOST_PORT "vsw0"
 
+struct nodeport;
 struct nl_sock;
 
 /* For configuring the host port: stores its ifindex in '*ifindex' and a new netlink socket
@@ -59,6 +60,7 @@ struct vswitchd {
     struct db *db;
     struct ctl_server *ctl;
     struct metrics *metrics;
+    struct nodeport *nodeport;      /* NodePorts on the node's addresses (nodeport.h). */
     uint64_t start_msec;            /* time_msec() at start, for uptime. */
     /* The daemon keeps the node's routes into the switch (node-routes.h) in step with its
      * peers; a vswitchd built by a test or a fuzzer without a node leaves this false. */

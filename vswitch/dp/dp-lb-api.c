@@ -31,6 +31,11 @@ static int validate_lb_spec(const struct dp_lb_spec *spec, char *err, size_t err
                  DP_LB_MAX_SOURCE_RANGES);
         return -EINVAL;
     }
+    if (spec->preserve_dip && !spec->vip) {
+        snprintf(err, errlen, "preserve-dip needs backends that hold the VIP, and no backend "
+                 "can hold 0.0.0.0 (every node address, a NodePort)");
+        return -EINVAL;
+    }
     if (spec->preserve_dip && !spec->dsr) {
         snprintf(err, errlen, "preserve-dip is a form of DSR: it cannot SNAT");
         return -EINVAL;
@@ -355,4 +360,27 @@ int dp_dispatch_dump(struct dp *dp, struct dp_dispatch_info **entries, size_t *n
     *entries = args.entries;
     *n = args.n;
     return 0;
+}
+
+struct node_addrs_args {
+    const be32 *addrs;
+    size_t n;
+    size_t kept;                    /* Out. */
+};
+
+static void node_addrs_cmd(struct dp *dp, void *args_)
+{
+    struct node_addrs_args *args = args_;
+
+    args->kept = lb_set_node_addrs(&dp->lb, args->addrs, args->n);
+    /* Cached decisions about those addresses (routed to the host, or balanced) change. */
+    flow_cache_flush(&dp->cache);
+}
+
+size_t dp_node_addrs_set(struct dp *dp, const be32 *addrs, size_t n)
+{
+    struct node_addrs_args args = { .addrs = addrs, .n = n };
+
+    dp_call(dp, node_addrs_cmd, &args);
+    return args.kept;
 }

@@ -460,6 +460,12 @@ static void rebind_adopted_pairs(struct dp *dp)
         const struct ct_tuple *reply = &conn->tuple[CT_DIR_REPLY];
         struct lb_policy *p = lb_lookup(&dp->lb, orig->dst, orig->dport, orig->proto);
 
+        if (!p) {
+            /* A NodePort's pair has a node's address as destination, and its policy is
+             * 0.0.0.0 (whose backends lb_keeps_connection() checks as any other's). */
+            p = lb_lookup(&dp->lb, 0, orig->dport, orig->proto);
+        }
+
         if (lb_keeps_connection(p, orig->proto, reply->src, ntohs(reply->sport))) {
             conn->policy = p->slot;
         } else {

@@ -137,6 +137,10 @@ struct dp_lb_change {
 };
 int dp_lb_apply(struct dp *, const struct dp_lb_change *, size_t n, size_t *failed,
                 char *err, size_t errlen);
+/* The node's own addresses, where the NodePort policies (VIP 0.0.0.0) answer: replaces the
+ * set and flushes the flow cache.  Keeps at most LB_NODE_ADDRS_MAX (64) and returns how
+ * many it kept. */
+size_t dp_node_addrs_set(struct dp *, const be32 *addrs, size_t n);
 /* Snapshot of every policy; free with dp_lb_info_free(). */
 int dp_lb_list(struct dp *, struct dp_lb_info **, size_t *n);
 void dp_lb_info_free(struct dp_lb_info *, size_t n);

@@ -116,6 +116,35 @@ struct lb_policy *lb_lookup(const struct lb_table *lb, be32 vip, be16 port, uint
     return NULL;
 }
 
+struct lb_policy *lb_lookup_dst(const struct lb_table *lb, be32 dst, be16 port, uint8_t proto)
+{
+    struct lb_policy *p = lb_lookup(lb, dst, port, proto);
+
+    if (!p && dst && lb_is_node_addr(lb, dst)) {
+        p = lb_lookup(lb, 0, port, proto);
+    }
+    return p;
+}
+
+size_t lb_set_node_addrs(struct lb_table *lb, const be32 *addrs, size_t n)
+{
+    lb->n_node_addrs = MIN(n, LB_NODE_ADDRS_MAX);
+    if (lb->n_node_addrs) {
+        memcpy(lb->node_addrs, addrs, lb->n_node_addrs * sizeof *addrs);
+    }
+    return lb->n_node_addrs;
+}
+
+bool lb_is_node_addr(const struct lb_table *lb, be32 ip)
+{
+    for (uint32_t i = 0; i < lb->n_node_addrs; i++) {
+        if (lb->node_addrs[i] == ip) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static uint32_t *vip_find(const struct lb_table *lb, be32 vip, bool *found)
 {
     for (uint32_t i = hash_u32(vip, 7); ; i++) {
@@ -133,7 +162,7 @@ bool lb_is_vip(const struct lb_table *lb, be32 ip)
     bool found;
 
     vip_find(lb, ip, &found);
-    return found;
+    return ip && found;
 }
 
 bool lb_preserve_dip_backs(const struct lb_table *lb, be32 vip, uint8_t proto, be16 port,

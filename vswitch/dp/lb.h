@@ -17,6 +17,10 @@
 
 struct lb_affinity;
 
+/* The most node addresses a NodePort policy answers on; more are ignored (and said so by
+ * the caller). */
+#define LB_NODE_ADDRS_MAX 64
+
 struct lb_policy {
     struct dp_lb_spec spec;         /* spec.backends == backends. */
     struct dp_lb_backend *backends; /* Sorted by (ip, port): binary-searchable. */
@@ -37,6 +41,10 @@ struct lb_table {
     uint32_t *vip_refs;             /* Open addressing: VIPs with their policy counts. */
     be32 *vip_keys;
     uint32_t vip_mask;
+    /* The node's own addresses, where a NodePort policy (VIP 0.0.0.0) answers: a handful,
+     * searched only when a new connection's destination is no VIP. */
+    be32 node_addrs[LB_NODE_ADDRS_MAX];
+    uint32_t n_node_addrs;
 };
 
 void lb_table_init(struct lb_table *);
@@ -53,6 +61,15 @@ static inline struct lb_policy *lb_policy_at(const struct lb_table *lb, uint32_t
 {
     return slot < lb->n_slots ? lb->slots[slot] : NULL;
 }
+/* The policy a new connection to 'dst':'port'/'proto' ('port' network order) meets: the
+ * one of that VIP, else, when 'dst' is one of the node's addresses, the NodePort policy
+ * 0.0.0.0:'port'/'proto'.  NULL if neither. */
+struct lb_policy *lb_lookup_dst(const struct lb_table *, be32 dst, be16 port, uint8_t proto);
+/* Replaces the node's addresses (at most LB_NODE_ADDRS_MAX of 'n' are kept; returns how
+ * many).  Datapath thread. */
+size_t lb_set_node_addrs(struct lb_table *, const be32 *addrs, size_t n);
+bool lb_is_node_addr(const struct lb_table *, be32 ip);
+/* Whether some policy has VIP 'ip' (0.0.0.0, the NodePort's "any node address", is none). */
 bool lb_is_vip(const struct lb_table *, be32 ip);
 /* Classic L2 DSR: whether the pod 'ip' may send from 'vip' because it is a backend of a
  * preserve-dip policy of that VIP; with 'proto' TCP or UDP, of the policy 'vip':'port'

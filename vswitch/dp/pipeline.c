@@ -51,13 +51,19 @@ static enum drop_reason check_source(const struct dp *dp, const struct port *in,
         if (!peer) {
             return DROP_VXLAN_UNKNOWN_PEER;
         }
-        /* A peer speaks for its own pods, and for VIPs (DSR replies un-NAT'd over there);
-         * and for clients outside the cluster whose connections to a VIP it dispatched here
-         * by MAC (DSR for external clients: any source, but only to a VIP, by a dispatch
-         * MAC). */
+        /* A peer speaks for its own pods, and for VIPs (DSR replies un-NAT'd over there),
+         * among them this node's NodePorts (a pod here reached its own node's NodePort and
+         * this node dispatched it there: only from a NodePort's port); and for clients
+         * outside the cluster whose connections to a VIP it dispatched here by MAC (DSR for
+         * external clients: any source, but only to a VIP, or to a NodePort on the peer's
+         * own address, by a dispatch MAC). */
         if (key->dl_type == htons(ETH_TYPE_IPV4) && !cidr_contains(&peer->pod_cidr, key->nw_src)
             && !lb_is_vip(&dp->lb, key->nw_src)
-            && !(is_dispatch_mac(key->dl_dst, &pod_ip) && lb_is_vip(&dp->lb, key->nw_dst))) {
+            && !(lb_is_node_addr(&dp->lb, key->nw_src)
+                 && lb_lookup(&dp->lb, 0, key->tp_src, key->nw_proto))
+            && !(is_dispatch_mac(key->dl_dst, &pod_ip)
+                 && (lb_is_vip(&dp->lb, key->nw_dst)
+                     || lb_lookup(&dp->lb, 0, key->tp_dst, key->nw_proto)))) {
             return DROP_SPOOFED_IP;
         }
         return key->dl_type == htons(ETH_TYPE_ARP) ? DROP_ARP_IGNORED : DROP_NONE;
@@ -341,14 +347,17 @@ static void lb_connect(struct dp *dp, const struct port *in, const struct flow_k
         actions_drop(acts, DROP_NO_ROUTE);
         return;
     }
-    /* The node itself (or a hostNetwork pod) speaking from its own underlay address: a
-     * backend's node would answer that address straight over the underlay, outside every
-     * switch and the node's conntrack, so a remote backend gets the client source-NAT'd to
-     * the gateway, whose answers come back through this switch.  Any other source from the
-     * host port is a client outside the cluster whose packet the node forwarded in (an
-     * external address routed here, node-routes.h): DSR, its answer goes straight to it
-     * from the backend's node, which is the point. */
-    host_client = in == dp->host && dp->cfg.node_ip && key->nw_src == dp->cfg.node_ip;
+    /* The node itself (or a hostNetwork pod) speaking from its own underlay address, or
+     * from any other of its addresses (a NodePort of its own): a backend's node would
+     * answer that address straight over the underlay, outside every switch and the node's
+     * conntrack, so a remote backend gets the client source-NAT'd to the gateway, whose
+     * answers come back through this switch.  Any other source from the host port is a
+     * client outside the cluster whose packet the node forwarded in (an external address
+     * routed here, node-routes.h) or steered in (a NodePort): DSR, its answer goes straight
+     * to it from the backend's node, which is the point. */
+    host_client = in == dp->host
+                  && ((dp->cfg.node_ip && key->nw_src == dp->cfg.node_ip)
+                      || lb_is_node_addr(&dp->lb, key->nw_src));
     if (policy->spec.preserve_dip) {
         preserve_dip_connect(dp, in, key, tcp_flags, policy, backend, hop, acts, cacheable);
         return;
@@ -442,6 +451,11 @@ static bool dsr_dispatch(struct dp *dp, const struct port *in, const struct flow
         return false;
     }
     policy = lb_lookup(&dp->lb, key->nw_dst, key->tp_dst, key->nw_proto);
+    if (!policy) {
+        /* A NodePort: the destination is the balancing node's address, which this node
+         * does not hold; the policy 0.0.0.0:port is the same on every node. */
+        policy = lb_lookup(&dp->lb, 0, key->tp_dst, key->nw_proto);
+    }
     if (policy && policy->spec.preserve_dip) {
         /* Classic L2 DSR: the pod holds the VIP; only its real MAC is put in.  No pair:
          * its answers come from the VIP and are routed as they are. */
@@ -555,7 +569,7 @@ static bool decide_lb(struct dp *dp, struct port *in, const struct flow_key *key
     } else if (dsr_dispatch(dp, in, &key, acts, cacheable)) {
         /* Decided. */
     } else if (eth_addr_equals(key.dl_dst, dp->cfg.router_mac)
-               && (policy = lb_lookup(&dp->lb, key.nw_dst, key.tp_dst, key.nw_proto))) {
+               && (policy = lb_lookup_dst(&dp->lb, key.nw_dst, key.tp_dst, key.nw_proto))) {
         lb_connect(dp, in, &key, pkt->tcp_flags, policy, acts, cacheable);
     } else {
         return false;

@@ -91,7 +91,8 @@ int lb_service_parse(const char *s, const struct lb_config_env *env, struct lb_s
         return str_fail(-EINVAL, err, errlen, "service %s: invalid protocol %s: expected tcp or "
                         "udp", str_quote(s, q), str_quote(slash + 1, q2));
     }
-    problem = addr_unicast_problem(svc->vip);
+    /* 0.0.0.0 alone of "this network" is a VIP: the NodePort on every node address. */
+    problem = svc->vip ? addr_unicast_problem(svc->vip) : NULL;
     if (problem) {
         return str_fail(-EINVAL, err, errlen, "service %s: VIP %s is not a unicast address: it is "
                         "%s", str_quote(s, q), addr_ip_str(svc->vip, ip), problem);
@@ -266,6 +267,11 @@ int lb_config_from_msg(const Vswitch__AddLb *req, const struct lb_config_env *en
     }
     cfg->dsr = !req->no_dsr;
     cfg->preserve_dip = req->preserve_dip;
+    if (cfg->preserve_dip && !cfg->service.vip) {
+        return str_fail(-EINVAL, err, errlen, "%s: --preserve-dip needs backends that hold the "
+                        "VIP, and none can hold 0.0.0.0 (every address of the node: a NodePort)",
+                        req->service);
+    }
     if (cfg->preserve_dip && !cfg->dsr) {
         /* The backend answers from the VIP itself: there is no translation to SNAT with. */
         return str_fail(-EINVAL, err, errlen, "%s: --preserve-dip is DSR (the backend answers "

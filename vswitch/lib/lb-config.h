@@ -60,8 +60,9 @@ struct lb_config_env {
 
 /* Parses "VIP:PORT/PROTO" (PROTO tcp or udp, any case).  With 'env', also refuses a VIP
  * inside the pod CIDR or equal to the gateway; without, checks only the syntax and that the
- * VIP is a unicast address (del-lb must be able to remove what an older configuration let
- * in).  Returns 0 or -EINVAL with a message in 'err'. */
+ * VIP is a unicast address, or 0.0.0.0 for a NodePort on every node address (del-lb must
+ * be able to remove what an older configuration let in).  Returns 0 or -EINVAL with a
+ * message in 'err'. */
 int lb_service_parse(const char *s, const struct lb_config_env *env, struct lb_service *,
                      char *err, size_t errlen);
 /* The checks of lb_service_parse() that depend on 'env', for a service read back from the

@@ -290,6 +290,7 @@ static int service_ports(const json_t *spec, struct k8s_service *svc, char *err,
         const char *name = opt_string(p, "name", &ok);
         const char *proto = opt_string(p, "protocol", &ok);
         json_int_t port = json_integer_value(json_object_get(p, "port"));
+        const json_t *np = json_is_object(p) ? json_object_get(p, "nodePort") : NULL;
         int pr;
 
         if (!json_is_object(p) || !ok) {
@@ -299,6 +300,14 @@ static int service_ports(const json_t *spec, struct k8s_service *svc, char *err,
             return bad(err, len, "service", svc->key,
                        "spec.ports[%zu].port: expected an integer from 1 to 65535", i);
         }
+        /* Allocated by the API server for NodePort and LoadBalancer Services; absent (or
+         * null) otherwise. */
+        if (np && !json_is_null(np)
+            && (!json_is_integer(np) || json_integer_value(np) < 1
+                || json_integer_value(np) > 65535)) {
+            return bad(err, len, "service", svc->key,
+                       "spec.ports[%zu].nodePort: expected an integer from 1 to 65535", i);
+        }
         pr = parse_protocol(proto);
         if (pr < 0) {
             return bad(err, len, "service", svc->key,
@@ -306,6 +315,7 @@ static int service_ports(const json_t *spec, struct k8s_service *svc, char *err,
         }
         sp->name = xstrdup(name ? name : "");
         sp->port = port;
+        sp->node_port = np && json_is_integer(np) ? json_integer_value(np) : 0;
         sp->proto = pr;
         svc->n_ports++;
     }

@@ -48,6 +48,7 @@ const char *k8s_svc_skip_name(enum k8s_svc_skip);
 struct k8s_service_port {
     char *name;                 /* "" when the Service has a single unnamed port. */
     uint16_t port;
+    uint16_t node_port;         /* spec.ports[].nodePort; 0: none. */
     uint8_t proto;              /* IPPROTO_TCP, IPPROTO_UDP, or 0 for another (SCTP). */
 };
 

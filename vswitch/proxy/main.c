@@ -34,6 +34,7 @@ static const char usage_text[] =
 "    vswitch-proxy --node-name NAME [--kubeconfig PATH [--context NAME]] [--ctl PATH]\n"
 "                  [--dsr=true|false] [--sync-peers=true|false]\n"
 "                  [--cluster-cidr CIDR] [--service-cidr CIDR]\n"
+"                  [--nodeport-addresses CIDR,...]\n"
 "                  [--healthz-bind-address ADDR:PORT] [--metrics-bind-address ADDR:PORT]\n"
 "                  [--min-sync-period DURATION] [--sync-period DURATION]\n"
 "                  [--list-page-size N] [--log-level LEVEL]\n"
@@ -90,6 +91,11 @@ static const char usage_text[] =
 "        vswitchd the same, which routes it from the node into the switch): Services\n"
 "        whose cluster IP lies outside are still programmed, but counted\n"
 "        (services_outside_service_cidr): pods reach them, the node does not.\n"
+"    --nodeport-addresses CIDR,...\n"
+"        The node's addresses a NodePort answers on, as kube-proxy's nodePortAddresses:\n"
+"        those of its interfaces inside one of the CIDRs (read at every sync), one policy\n"
+"        ADDRESS:NODEPORT/PROTO each.  Default (or empty): every address of the node, one\n"
+"        policy 0.0.0.0:NODEPORT/PROTO that vswitchd answers on all of them.\n"
 "    --healthz-bind-address ADDR:PORT\n"
 "        Serve /healthz here (default " DEFAULT_HEALTHZ "; empty: off).  200 once the first\n"
 "        full sync is done and while the last successful sync is younger than twice\n"
@@ -119,7 +125,7 @@ CLI_USAGE_COMMON_OPTIONS
 enum {
     OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_NODE_NAME, OPT_CTL, OPT_DSR, OPT_SYNC_PEERS,
     OPT_HEALTHZ, OPT_METRICS, OPT_MIN_SYNC, OPT_SYNC, OPT_PAGE, OPT_LOG_LEVEL,
-    OPT_CLUSTER_CIDR, OPT_SERVICE_CIDR,
+    OPT_CLUSTER_CIDR, OPT_SERVICE_CIDR, OPT_NODEPORT_ADDRESSES,
 };
 
 static const struct option long_options[] = {
@@ -137,6 +143,7 @@ static const struct option long_options[] = {
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
     { "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },
     { "service-cidr", required_argument, NULL, OPT_SERVICE_CIDR },
+    { "nodeport-addresses", required_argument, NULL, OPT_NODEPORT_ADDRESSES },
     CLI_OPTIONS_END,
 };
 
@@ -180,6 +187,27 @@ static void parse_cidr(const char *flag, const char *s, const char *example, str
     if (addr_parse_cidr(s, cidr)) {
         cli_usage_error("invalid %s '%s': expected A.B.C.D/N with the host bits zero, e.g. %s",
                         flag, s, example);
+    }
+}
+
+/* "A/N,B/M,..." into cfg->nodeport_cidrs (at most PROXY_MAX_NODEPORT_CIDRS); "" is none,
+ * kube-proxy's default (every address), so that a manifest can pass an empty setting. */
+static void parse_cidr_list(const char *flag, const char *s, struct proxy_config *cfg)
+{
+    char *copy = xstrdup(s), *save = NULL;
+
+    cfg->n_nodeport_cidrs = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (cfg->n_nodeport_cidrs == PROXY_MAX_NODEPORT_CIDRS) {
+            cli_usage_error("invalid %s '%s': at most %d CIDRs", flag, s,
+                            PROXY_MAX_NODEPORT_CIDRS);
+        }
+        parse_cidr(flag, tok, "192.168.0.0/16,10.0.0.0/8",
+                   &cfg->nodeport_cidrs[cfg->n_nodeport_cidrs++]);
+    }
+    free(copy);
+    if (!cfg->n_nodeport_cidrs && *s) {
+        cli_usage_error("invalid %s '%s': expected CIDR,..., e.g. 192.168.0.0/16", flag, s);
     }
 }
 
@@ -243,6 +271,9 @@ static void parse_options(int argc, char *argv[], struct options *o)
         case OPT_SERVICE_CIDR:
             parse_cidr("--service-cidr", optarg, "10.96.0.0/12", &o->proxy.service_cidr);
             o->proxy.has_service_cidr = true;
+            break;
+        case OPT_NODEPORT_ADDRESSES:
+            parse_cidr_list("--nodeport-addresses", optarg, &o->proxy);
             break;
         }
     }

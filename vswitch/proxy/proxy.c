@@ -2,7 +2,10 @@
 #include "proxy/proxy.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <jansson.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -168,15 +171,44 @@ static double wall_now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The IPv4 addresses of this node's interfaces but the loopback ones, for
+ * --nodeport-addresses (read at every sync: addresses come and go).  Returns how many are in
+ * '*out' (heap). */
+static size_t node_addresses(be32 **out)
+{
+    struct ifaddrs *ifa, *i;
+    size_t n = 0;
+
+    *out = NULL;
+    if (getifaddrs(&ifa)) {
+        LOG_WARN("cannot list the node's addresses for --nodeport-addresses: %s",
+                 strerror(errno));
+        return 0;
+    }
+    for (i = ifa; i; i = i->ifa_next) {
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET
+            && !(i->ifa_flags & IFF_LOOPBACK)) {
+            const struct sockaddr_in *sin = (const void *) i->ifa_addr;
+
+            *out = xrealloc(*out, (n + 1) * sizeof **out);
+            (*out)[n++] = sin->sin_addr.s_addr;
+        }
+    }
+    freeifaddrs(ifa);
+    return n;
+}
+
 /* One sync: translate the stores, apply the difference.  'full' first reads the switch's
  * state back (periodic resync). */
 static void sync_once(struct proxy *p, bool full)
 {
     struct translate_config tcfg = {
-        p->cfg.node_name, p->cfg.dsr,
-        p->cfg.has_service_cidr ? &p->cfg.service_cidr : NULL,
-        p->cfg.has_cluster_cidr ? &p->cfg.cluster_cidr : NULL,
+        .node_name = p->cfg.node_name, .dsr = p->cfg.dsr,
+        .service_cidr = p->cfg.has_service_cidr ? &p->cfg.service_cidr : NULL,
+        .cluster_cidr = p->cfg.has_cluster_cidr ? &p->cfg.cluster_cidr : NULL,
+        .nodeport_cidrs = p->cfg.nodeport_cidrs, .n_nodeport_cidrs = p->cfg.n_nodeport_cidrs,
     };
+    be32 *node_addrs = NULL;
     struct applier_result res;
     struct translate_stats st;
     struct health_check *hcs;
@@ -187,6 +219,10 @@ static void sync_once(struct proxy *p, bool full)
     int error = 0;
 
     desired_init(&want);
+    if (tcfg.n_nodeport_cidrs) {
+        tcfg.n_node_addrs = node_addresses(&node_addrs);
+        tcfg.node_addrs = node_addrs;
+    }
     pthread_mutex_lock(&p->lock);
     oldest = p->oldest_pending_ms;
     memset(p->pending, 0, sizeof p->pending);
@@ -196,6 +232,7 @@ static void sync_once(struct proxy *p, bool full)
     n_hcs = translate_health_checks(&p->refl[PROXY_SERVICES].store,
                                     &p->refl[PROXY_SLICES].store, &hcs);
     pthread_mutex_unlock(&p->lock);
+    free(node_addrs);
     /* Served whether or not vswitchd takes the batch: they report the endpoints. */
     health_checks_sync(&p->health, hcs, n_hcs);
     free(hcs);

@@ -25,6 +25,8 @@
 #include "proxy/reflector.h"
 #include "proxy/translate.h"
 
+#define PROXY_MAX_NODEPORT_CIDRS 16
+
 struct proxy_config {
     const char *node_name;
     const char *ctl_path;
@@ -32,6 +34,9 @@ struct proxy_config {
     bool sync_peers;
     struct cidr service_cidr, cluster_cidr;     /* --service-cidr, --cluster-cidr... */
     bool has_service_cidr, has_cluster_cidr;    /* ...when given. */
+    /* --nodeport-addresses; none: NodePorts on every node address (0.0.0.0). */
+    struct cidr nodeport_cidrs[PROXY_MAX_NODEPORT_CIDRS];
+    size_t n_nodeport_cidrs;
     uint32_t min_sync_period_ms;
     uint32_t sync_period_ms;
     uint32_t page_limit;

@@ -122,10 +122,10 @@ static bool preserve_dip_possible(const struct k8s_service *svc,
  * this node's with 'local_only'), as translate.h says. */
 static void add_policy(const struct k8s_service *svc, const struct k8s_service_port *sp,
                        const struct slice_list *l, const struct translate_config *cfg,
-                       be32 vip, bool local_only, bool ranges, struct desired *out,
-                       struct translate_stats *st)
+                       be32 vip, uint16_t port, bool local_only, bool ranges,
+                       struct desired *out, struct translate_stats *st)
 {
-    struct lb_service key = { vip, sp->port, sp->proto };
+    struct lb_service key = { vip, port, sp->proto };
     size_t cap = 0, n_backends;
     struct policy *p;
 
@@ -148,7 +148,10 @@ static void add_policy(const struct k8s_service *svc, const struct k8s_service_p
         collect(l, sp, local_only, EP_SERVING_TERMINATING, p, &cap);
     }
     policy_normalize(p);
-    p->preserve_dip = svc->preserve_dip && preserve_dip_possible(svc, sp, p, st);
+    /* A NodePort (its port is not the Service's) is never preserve-dip: no pod can hold
+     * the node's address. */
+    p->preserve_dip = svc->preserve_dip && port == sp->port
+                      && preserve_dip_possible(svc, sp, p, st);
     if (p->n_backends > LB_CONFIG_MAX_BACKENDS) {
         p->n_backends = LB_CONFIG_MAX_BACKENDS;
         st->truncated++;
@@ -166,6 +169,33 @@ static void add_policy(const struct k8s_service *svc, const struct k8s_service_p
     st->backends += n_backends;
 }
 
+static bool nodeport_address(const struct translate_config *cfg, be32 ip)
+{
+    for (size_t i = 0; i < cfg->n_nodeport_cidrs; i++) {
+        if (cidr_contains(&cfg->nodeport_cidrs[i], ip)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The NodePort of 'sp': on 0.0.0.0, or on each node address --nodeport-addresses admits. */
+static void add_node_ports(const struct k8s_service *svc, const struct k8s_service_port *sp,
+                           const struct slice_list *l, const struct translate_config *cfg,
+                           struct desired *out, struct translate_stats *st)
+{
+    if (!cfg->n_nodeport_cidrs) {
+        add_policy(svc, sp, l, cfg, 0, sp->node_port, svc->etp_local, false, out, st);
+        return;
+    }
+    for (size_t i = 0; i < cfg->n_node_addrs; i++) {
+        if (nodeport_address(cfg, cfg->node_addrs[i])) {
+            add_policy(svc, sp, l, cfg, cfg->node_addrs[i], sp->node_port, svc->etp_local,
+                       false, out, st);
+        }
+    }
+}
+
 static void translate_service(const struct k8s_service *svc, const struct slice_list *l,
                               const struct translate_config *cfg, struct desired *out,
                               struct translate_stats *st)
@@ -177,13 +207,17 @@ static void translate_service(const struct k8s_service *svc, const struct slice_
             st->ports_unsupported++;
             continue;
         }
-        add_policy(svc, sp, l, cfg, svc->cluster_ip, svc->itp_local, false, out, st);
+        add_policy(svc, sp, l, cfg, svc->cluster_ip, sp->port, svc->itp_local, false, out,
+                   st);
         /* The ways in from outside the cluster: externalTrafficPolicy, not the internal
          * one, chooses their endpoints; loadBalancerSourceRanges guard the LoadBalancer
          * ingress IPs, as kube-proxy's. */
         for (size_t j = 0; j < svc->n_external; j++) {
-            add_policy(svc, sp, l, cfg, svc->external[j], svc->etp_local,
+            add_policy(svc, sp, l, cfg, svc->external[j], sp->port, svc->etp_local,
                        j >= svc->n_external_ips, out, st);
+        }
+        if (sp->node_port) {
+            add_node_ports(svc, sp, l, cfg, out, st);
         }
     }
 }

@@ -4,8 +4,15 @@
  *   - each port of a ClusterIP Service (also of a NodePort or LoadBalancer one) becomes a
  *     policy clusterIP:port/proto, and one more for each of its IPv4 externalIPs and
  *     LoadBalancer ingress IPs (vswitchd routes those into the switch from the node); the
- *     latter with only this node's endpoints under externalTrafficPolicy Local.  NodePorts
- *     are not programmed yet;
+ *     latter with only this node's endpoints under externalTrafficPolicy Local;
+ *   - each port with a nodePort (NodePort and LoadBalancer Services) becomes a policy
+ *     0.0.0.0:nodePort/proto, which vswitchd answers on every address of the node (and
+ *     steers there from the uplinks), or with --nodeport-addresses one policy
+ *     ADDRESS:nodePort/proto for each of the node's addresses inside those CIDRs
+ *     (kube-proxy's nodePortAddresses); their endpoints as the external addresses' (this
+ *     node's only under externalTrafficPolicy Local), and never loadBalancerSourceRanges,
+ *     which kube-proxy applies to the LoadBalancer IPs alone; never preserve-dip, since no
+ *     pod can hold the node's address;
  *   - its backends are the endpoints of every EndpointSlice of the Service that has a port
  *     of the same name and protocol, at that port (so named targetPorts resolve per pod);
  *   - the ready endpoints, or if there are none the serving and terminating ones; with
@@ -39,6 +46,12 @@ struct translate_config {
     bool dsr;                       /* --dsr: the default of Services without annotation. */
     const struct cidr *service_cidr;    /* --service-cidr, or NULL. */
     const struct cidr *cluster_cidr;    /* --cluster-cidr, or NULL. */
+    /* --nodeport-addresses: none, NodePorts on 0.0.0.0 (every node address); else on each of
+     * 'node_addrs' (this node's addresses, found by the caller) inside one of them. */
+    const struct cidr *nodeport_cidrs;
+    size_t n_nodeport_cidrs;
+    const be32 *node_addrs;
+    size_t n_node_addrs;
 };
 
 struct translate_stats {
