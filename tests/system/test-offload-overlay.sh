@@ -25,6 +25,9 @@ for n in node1 node2; do
 done
 ping_ok a 10.244.2.10
 iperf_server b 5201
+# The decapsulating program sits at the underlay's ingress ahead of NodePort steering.
+filters=$(ns_exec node2 tc filter show dev u0 ingress)
+assert_match "fp_tc_vxlan at u0's ingress, priority 1" "pref 1 bpf .*fp_tc_vxlan" "$(echo $filters)"
 
 # tc_flow NODE PATTERN: packets of the biggest dp=tc flow whose match fits PATTERN, or nothing.
 tc_flow() {

@@ -61,11 +61,12 @@ int offload_detach(struct offload *, int ifindex, enum offload_hook);
 
 /* The overlay's end in the kernel: attaches (or replaces) fp_tc_vxlan at the clsact ingress
  * of the underlay device 'ifindex', the one VXLAN from peers arrives on.  Its tc filter has a
- * handle and priority of its own (OFFLOAD_UNDERLAY_TC_*), and it returns TC_ACT_UNSPEC for
- * every frame it does not execute, so that other filters on the node's uplink (NodePort
- * steering) see them.  Like a port's, the attachment outlives vswitchd. */
+ * handle of its own and the fast path's priority, 1, ahead of NodePort steering (priority 2,
+ * daemon/nodeport-steer.c, which ends the chain for what it passes), and it returns
+ * TC_ACT_UNSPEC for every frame it does not execute, so that the filters after it see them.
+ * Like a port's, the attachment outlives vswitchd. */
 #define OFFLOAD_UNDERLAY_TC_HANDLE 0x5658   /* "VX" */
-#define OFFLOAD_UNDERLAY_TC_PRIORITY 2
+#define OFFLOAD_UNDERLAY_TC_PRIORITY 1
 int offload_attach_underlay(struct offload *, int ifindex, char *err, size_t errlen);
 /* Removes it; 0 if it was not there.  'o' may be NULL. */
 int offload_detach_underlay(struct offload *, int ifindex);
