@@ -80,3 +80,40 @@ flow_pairs() {
 policies_sans_counters() {
     vsctl_on "$1" dump-policies | grep -v '^Hits:'
 }
+
+# assert_replies_skip_node1 ADDR PORT: DSR from outside.  10 TCP connections from "outside" to
+# ADDR:PORT (which must reach be2, on node2) are each answered by be2 seeing the outside
+# client's address; a capture on both nodes' underlays shows node 2 sending every reply from
+# ADDR:PORT and node 1, which balanced, none.
+assert_replies_skip_node1() {
+    local addr=$1 port=$2 out=${VSW_NODE_IP[outside]} i n1 n2 dump1 dump2 answers
+    for i in 1 2; do
+        bg_start node$i "$VSW_TMPDIR/u0-node$i.log" tcpdump -i u0 -nn -l \
+            "tcp and src host $addr and src port $port"
+        [ "$i" = 1 ] && dump1=$BG_PID || dump2=$BG_PID
+        wait_until 5 grep -q "listening on" "$VSW_TMPDIR/u0-node$i.log" || fail "tcpdump on node$i"
+    done
+    answers=$(for _ in $(seq 10); do ns_exec outside "$VSW_PY" "$VSW_SVC" whoami "$addr" "$port" tcp; done)
+    assert_eq "10 connections to $addr:$port answered by be2, seeing $out" 10 \
+        "$(grep -Ec "^be2 ${out//./\\.} " <<<"$answers")"
+    sleep 0.5
+    kill "$dump1" "$dump2"; wait "$dump1" "$dump2" 2>/dev/null
+    n1=$(grep -c "IP ${addr//./\\.}\.$port > ${out//./\\.}\." "$VSW_TMPDIR/u0-node1.log")
+    n2=$(grep -c "IP ${addr//./\\.}\.$port > ${out//./\\.}\." "$VSW_TMPDIR/u0-node2.log")
+    assert_eq "node 1's underlay carried no reply from $addr:$port" 0 "$n1"
+    assert_ge "node 2's underlay carried the replies from $addr:$port ($n2)" "$n2" 20
+}
+
+# assert_node1_traffic_untouched: a server on node1's own address (port 2222, as ssh would
+# be) answers the outside client itself, and node1's switch sees none of it: traffic to the
+# node that is not for a Service is never steered.
+assert_node1_traffic_untouched() {
+    local n1=${VSW_NODE_IP[node1]} out=${VSW_NODE_IP[outside]} pk0 pk1
+    bg_start node1 "$VSW_TMPDIR/ssh-like.log" "$VSW_PY" "$VSW_SVC" whoami-server 2222 node1 "$n1"
+    wait_until 5 grep -q listening "$VSW_TMPDIR/ssh-like.log" || fail "node1's server did not start"
+    pk0=$(vsctl_on node1 --json show | jq '.ports[] | select(.name == "vsw0") | .stats.rx_packets')
+    assert_eq "an ssh-like connection to node 1 is answered by node 1 itself" \
+        "node1 $out $n1" "$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami "$n1" 2222 tcp)"
+    pk1=$(vsctl_on node1 --json show | jq '.ports[] | select(.name == "vsw0") | .stats.rx_packets')
+    assert_eq "and the switch saw none of it (vsw0 rx unchanged)" "$pk0" "$pk1"
+}

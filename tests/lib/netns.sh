@@ -601,6 +601,25 @@ add_overlay_node() {
     start_vswitchd "$n" "10.244.$idx.0/24" --node-ip "$VSW_UNDERLAY.$idx" "$@"
 }
 
+# without_bpf: the vswitchd started from now on runs without the capabilities bpf() needs
+# (setpriv drops CAP_BPF and CAP_SYS_ADMIN), as in a container that was not granted them;
+# with_bpf undoes it.
+without_bpf() {
+    local bin=$VSW_TMPDIR/no-bpf-bin
+    require setpriv
+    mkdir -p "$bin"
+    ln -sf "$VSW_BUILD/vsctl" "$bin/vsctl"
+    cat >"$bin/vswitchd" <<WRAP
+#!/bin/sh
+exec setpriv --bounding-set -bpf,-sys_admin --inh-caps -bpf,-sys_admin "$VSW_BUILD/vswitchd" "\$@"
+WRAP
+    chmod +x "$bin/vswitchd"
+    VSW_REAL_BUILD=$VSW_BUILD
+    VSW_BUILD=$bin
+}
+
+with_bpf() { VSW_BUILD=${VSW_REAL_BUILD:-$VSW_BUILD}; }
+
 # add_two_nodes_and_outside [VSWITCHD ARGS...]: the scene of traffic from outside the
 # cluster.  The underlay; node1 and node2 on it (UNDERLAY.1 and .2, forwarding on), each
 # running vswitchd with --node-ip, pod CIDR 10.244.N.0/24, --cluster-cidr 10.244.0.0/16,

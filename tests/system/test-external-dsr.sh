@@ -65,34 +65,14 @@ assert_eq "20 UDP datagrams to the LB IP answered, each seeing $OUT" 20 \
     "$(grep -Ec "^be[12] ${OUT//./\\.} " <<<"$out")"
 
 # --- node 2's replies never pass node 1 ------------------------------------------------------------
-for i in 1 2; do
-    bg_start node$i "$VSW_TMPDIR/u0-node$i.log" tcpdump -i u0 -nn -l "src host $EXT and tcp"
-    eval "dump$i=\$BG_PID"
-    wait_until 5 grep -q "listening on" "$VSW_TMPDIR/u0-node$i.log" || fail "tcpdump on node$i"
-done
-out=$(for _ in $(seq 10); do ns_exec outside "$VSW_PY" "$VSW_SVC" whoami $EXT 80 tcp; done)
-assert_eq "10 connections to the externalIP answered by be2, seeing $OUT" 10 \
-    "$(grep -Ec "^be2 ${OUT//./\\.} " <<<"$out")"
-sleep 0.5
-# shellcheck disable=SC2154  # dump1 and dump2 are set by the eval above
-kill "$dump1" "$dump2"; wait "$dump1" "$dump2" 2>/dev/null
-n1=$(grep -c "IP ${EXT//./\\.}\.80 > ${OUT//./\\.}\." "$VSW_TMPDIR/u0-node1.log")
-n2=$(grep -c "IP ${EXT//./\\.}\.80 > ${OUT//./\\.}\." "$VSW_TMPDIR/u0-node2.log")
-assert_eq "node 1's underlay carried no reply from $EXT" 0 "$n1"
-assert_ge "node 2's underlay carried the replies, from $EXT:80 ($n2)" "$n2" 20
+assert_replies_skip_node1 "$EXT" 80
 
 # --- without DSR: source NAT to the node ------------------------------------------------------------
 out=$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami $EXT_SNAT 80 tcp)
 assert_eq "--no-dsr: be2 sees node 1's gateway" "be2 10.244.1.1 10.244.2.11" "$out"
 
 # --- traffic to the node that is not for a Service ---------------------------------------------------
-bg_start node1 "$VSW_TMPDIR/ssh-like.log" "$VSW_PY" "$VSW_SVC" whoami-server 2222 node1 "$N1"
-wait_until 5 grep -q listening "$VSW_TMPDIR/ssh-like.log" || fail "node1's server did not start"
-pk0=$(vsctl_on node1 --json show | jq '.ports[] | select(.name == "vsw0") | .stats.rx_packets')
-assert_eq "an ssh-like connection to node 1 is answered by node 1 itself" \
-    "node1 $OUT $N1" "$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami "$N1" 2222 tcp)"
-pk1=$(vsctl_on node1 --json show | jq '.ports[] | select(.name == "vsw0") | .stats.rx_packets')
-assert_eq "and the switch saw none of it (vsw0 rx unchanged)" "$pk0" "$pk1"
+assert_node1_traffic_untouched
 
 # --- loadBalancerSourceRanges: others dropped and counted ----------------------------------------
 LB2=203.0.113.11 LB3=203.0.113.12

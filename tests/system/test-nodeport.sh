@@ -118,21 +118,7 @@ out=$(for _ in $(seq 10); do ns_exec node1 "$VSW_PY" "$VSW_SVC" whoami "$N2" 300
 assert_eq "node1 -> node2's $N2:30080: 10 answered" 10 "$(grep -Ec '^be[12] ' <<<"$out")"
 
 # --- node 2's replies never pass node 1 ------------------------------------------------------
-for i in 1 2; do
-    bg_start node$i "$VSW_TMPDIR/u0-node$i.log" tcpdump -i u0 -nn -l "tcp and src port 30081"
-    eval "dump$i=\$BG_PID"
-    wait_until 5 grep -q "listening on" "$VSW_TMPDIR/u0-node$i.log" || fail "tcpdump on node$i"
-done
-out=$(for _ in $(seq 10); do ns_exec outside "$VSW_PY" "$VSW_SVC" whoami "$N1" 30081 tcp; done)
-assert_eq "10 connections to $N1:30081 answered by be2, seeing $OUT" 10 \
-    "$(grep -Ec "^be2 ${OUT//./\\.} " <<<"$out")"
-sleep 0.5
-# shellcheck disable=SC2154  # dump1 and dump2 are set by the eval above
-kill "$dump1" "$dump2"; wait "$dump1" "$dump2" 2>/dev/null
-n1=$(grep -c "IP ${N1//./\\.}\.30081 > ${OUT//./\\.}\." "$VSW_TMPDIR/u0-node1.log")
-n2=$(grep -c "IP ${N1//./\\.}\.30081 > ${OUT//./\\.}\." "$VSW_TMPDIR/u0-node2.log")
-assert_eq "node 1's underlay carried no reply from $N1:30081" 0 "$n1"
-assert_ge "node 2's underlay carried the replies, from $N1:30081 ($n2)" "$n2" 20
+assert_replies_skip_node1 "$N1" 30081
 
 # --- without DSR: source NAT to the node -------------------------------------------------------
 assert_eq "--no-dsr: be2 sees node 1's gateway" "be2 10.244.1.1 10.244.2.11" \
@@ -171,13 +157,7 @@ assert_no_match "and no route is made for the node's own address" "^${N1//./\\.}
     "$(ip -n "$(ns node1)" route show proto 86)"
 
 # --- what is not for a NodePort is untouched ----------------------------------------------------
-bg_start node1 "$VSW_TMPDIR/ssh-like.log" "$VSW_PY" "$VSW_SVC" whoami-server 2222 node1 "$N1"
-wait_until 5 grep -q listening "$VSW_TMPDIR/ssh-like.log" || fail "node1's server did not start"
-pk0=$(vsctl_on node1 --json show | jq '.ports[] | select(.name == "vsw0") | .stats.rx_packets')
-assert_eq "an ssh-like connection to node 1 is answered by node 1 itself" \
-    "node1 $OUT $N1" "$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami "$N1" 2222 tcp)"
-pk1=$(vsctl_on node1 --json show | jq '.ports[] | select(.name == "vsw0") | .stats.rx_packets')
-assert_eq "and the switch saw none of it (vsw0 rx unchanged)" "$pk0" "$pk1"
+assert_node1_traffic_untouched
 # The node's own connection from local port 30080, a NodePort: its replies arrive for
 # N1:30080 and must reach the node's socket, not the switch.
 svc_start outside http-server 9000 outside-web
@@ -211,18 +191,8 @@ assert_eq "and serves $N1:30080" "be1 $OUT 10.244.1.11" \
     "$(ns_exec outside "$VSW_PY" "$VSW_SVC" whoami "$N1" 30080 tcp)"
 
 # --- where the kernel refuses the program: said once, and no steering ---------------------------
-# vswitchd through a wrapper that drops the capabilities bpf() needs (as test-offload-refused).
 stop_vswitchd node1
-bin=$VSW_TMPDIR/bin
-mkdir -p "$bin"
-ln -s "$VSW_BUILD/vsctl" "$bin/vsctl"
-cat >"$bin/vswitchd" <<WRAP
-#!/bin/sh
-exec setpriv --bounding-set -bpf,-sys_admin --inh-caps -bpf,-sys_admin "$VSW_BUILD/vswitchd" "\$@"
-WRAP
-chmod +x "$bin/vswitchd"
-real_build=$VSW_BUILD
-VSW_BUILD=$bin
+without_bpf
 restart_vswitchd node1
 vsctl_on node1 add-lb 0.0.0.0:30081/tcp 10.244.1.11:8080 --name np-more >/dev/null ||
     fail "add-lb without CAP_BPF"
@@ -234,4 +204,4 @@ assert_eq "nothing attached" 0 "$(ingress_filters node1)"
 assert_eq "a pod of the node still reaches the NodePort through its switch" \
     "be1 10.244.1.20 10.244.1.11" \
     "$(ns_exec client "$VSW_PY" "$VSW_SVC" whoami "$N1" 30080 tcp)"
-VSW_BUILD=$real_build
+with_bpf

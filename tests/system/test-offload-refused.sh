@@ -5,19 +5,9 @@
 # --offload none it loads nothing and says nothing about it.
 . "$(dirname "$0")/../lib/lib.sh"
 preflight
-require setpriv jq
+require jq
 
-# vswitchd through a wrapper that drops the capabilities bpf() needs.
-bin=$VSW_TMPDIR/bin
-mkdir -p "$bin"
-ln -s "$VSW_BUILD/vsctl" "$bin/vsctl"
-cat >"$bin/vswitchd" <<WRAP
-#!/bin/sh
-exec setpriv --bounding-set -bpf,-sys_admin --inh-caps -bpf,-sys_admin "$VSW_BUILD/vswitchd" "\$@"
-WRAP
-chmod +x "$bin/vswitchd"
-real_build=$VSW_BUILD
-VSW_BUILD=$bin
+without_bpf
 
 add_node node 10.244.1.0/24 --offload tc
 add_pods node 2
@@ -30,7 +20,7 @@ log "$(grep "kernel fast path unavailable" "${VSW_LOG[node]}")"
 assert_eq "flows not dp=user" 0 \
     "$(vsctl_on node --json dump-flows | jq '[.flows[] | select(.dp != "user")] | length')"
 
-VSW_BUILD=$real_build
+with_bpf
 add_node node2 10.244.2.0/24 --offload none
 assert_eq "offload mode with --offload none" none "$(vsctl_on node2 --json show | jq -r .offload.mode)"
 assert_eq "fast path messages with --offload none" 0 "$(grep -c "fast path" "${VSW_LOG[node2]}")"
