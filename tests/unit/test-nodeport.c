@@ -166,24 +166,35 @@ Test(nodeport, preserve_dip_is_refused)
 
 TestSuite(nodeport_overlay, .init = vxlan_setup, .fini = vxlan_teardown);
 
+/* A NodePort 0.0.0.0:30080/tcp whose one backend, 10.244.2.9, is on the peer node, 'syn'
+ * sent into it from the host port: returns the inner IP header of the datagram the peer gets,
+ * in 'dgram', with its inner destination MAC in 'mac'. */
+static const struct ip_header *to_remote_backend(const struct pkt_spec *syn, uint8_t *dgram,
+                                                 size_t size, char *mac)
+{
+    const char *addrs[] = { NODE_ADDR };
+    const struct eth_header *inner = (const struct eth_header *) (dgram + VXLAN_HDR_LEN);
+
+    cr_assert_eq(scene_service(vx.node, &(struct scene_service) {
+                     .vip = "0.0.0.0:30080/tcp", .backends = "10.244.2.9:8080" }), 0);
+    node_addrs(vx.node, addrs, 1);
+    cr_assert_eq(scene_inject(vx.node, "vsw0", syn, NULL), 0);
+    cr_assert_gt(peer_receive(dgram, size), VXLAN_HDR_LEN + ETH_HDR_LEN + IP_HDR_LEN);
+    addr_mac_str(inner->dst, mac);
+    return (const struct ip_header *) (inner + 1);
+}
+
 /* A remote backend: the balancing node only fixes the MAC, the node's address stays the
  * destination; the backend's node, which does not hold that address, finds the NodePort
  * policy by port, DNATs and restores that address on the reply. */
 Test(nodeport_overlay, dispatched_with_the_address_the_client_used)
 {
-    const char *addrs[] = { NODE_ADDR };
     struct pkt_spec syn = from_outside(NODE_ADDR, 40000);
     uint8_t dgram[2048];
-    const struct eth_header *inner = (const struct eth_header *) (dgram + VXLAN_HDR_LEN);
-    const struct ip_header *ip = (const struct ip_header *) (inner + 1);
     char mac[ETH_STR_LEN];
+    const struct ip_header *ip = to_remote_backend(&syn, dgram, sizeof dgram, mac);
 
-    cr_assert_eq(scene_service(vx.node, &(struct scene_service) {
-                     .vip = "0.0.0.0:30080/tcp", .backends = "10.244.2.9:8080" }), 0);
-    node_addrs(vx.node, addrs, 1);
-    cr_assert_eq(scene_inject(vx.node, "vsw0", &syn, NULL), 0);
-    cr_assert_gt(peer_receive(dgram, sizeof dgram), VXLAN_HDR_LEN + ETH_HDR_LEN + IP_HDR_LEN);
-    cr_expect_str_eq(addr_mac_str(inner->dst, mac), "0a:58:0a:f4:02:09");
+    cr_expect_str_eq(mac, "0a:58:0a:f4:02:09");
     cr_expect_eq(ip->dst, scene_ip(NODE_ADDR), "the node's address, not 0.0.0.0");
     cr_expect_eq(ip->src, scene_ip(CLIENT));
 }
@@ -259,20 +270,13 @@ Test(nodeport_overlay, a_pod_reaches_its_nodes_nodeport_on_a_remote_backend)
  * address over the underlay). */
 Test(nodeport_overlay, the_node_from_any_of_its_addresses_is_source_natted)
 {
-    const char *addrs[] = { NODE_ADDR };
     struct pkt_spec syn = { .eth_src = HOST_MAC, .eth_dst = ROUTER, .ip_src = NODE_ADDR,
                             .ip_dst = NODE_ADDR, .sport = 42000, .dport = 30080 };
     uint8_t dgram[2048];
-    const struct eth_header *inner = (const struct eth_header *) (dgram + VXLAN_HDR_LEN);
-    const struct ip_header *ip = (const struct ip_header *) (inner + 1);
     char mac[ETH_STR_LEN];
+    const struct ip_header *ip = to_remote_backend(&syn, dgram, sizeof dgram, mac);
 
-    cr_assert_eq(scene_service(vx.node, &(struct scene_service) {
-                     .vip = "0.0.0.0:30080/tcp", .backends = "10.244.2.9:8080" }), 0);
-    node_addrs(vx.node, addrs, 1);
-    cr_assert_eq(scene_inject(vx.node, "vsw0", &syn, NULL), 0);
-    cr_assert_gt(peer_receive(dgram, sizeof dgram), VXLAN_HDR_LEN + ETH_HDR_LEN + IP_HDR_LEN);
-    cr_expect_str_eq(addr_mac_str(inner->dst, mac), PEER_ROUTER, "routed, not dispatched");
+    cr_expect_str_eq(mac, PEER_ROUTER, "routed, not dispatched");
     cr_expect_eq(ip->src, scene_ip("10.244.1.1"), "source-NAT'd to the gateway");
     cr_expect_eq(ip->dst, scene_ip("10.244.2.9"), "DNAT'd here");
 }

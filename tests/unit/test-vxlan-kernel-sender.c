@@ -39,6 +39,19 @@ static void make_partial(uint8_t *frame, size_t len)
     memcpy(frame + 34 + 16, &partial, sizeof partial);
 }
 
+/* Sends 'frame' from the peer node and takes what the pod receives: all of it, in one frame. */
+static int deliver(const uint8_t *frame, size_t len, uint8_t *out, size_t size,
+                   struct virtio_net_hdr *vnet)
+{
+    int n;
+
+    cr_assert_eq(dp_start(vx.node->dp), 0);
+    peer_send("127.0.0.2", 42, frame, len);
+    n = wait_take("pod", out, size, vnet);
+    cr_assert_eq(n, (int) len, "delivered to the pod whole (got %d of %zu bytes)", n, len);
+    return n;
+}
+
 Test(vxlan_kernel_sender, a_partial_checksum_reaches_the_pod_partial)
 {
     static uint8_t frame[512], out[2048];
@@ -47,10 +60,7 @@ Test(vxlan_kernel_sender, a_partial_checksum_reaches_the_pod_partial)
     int n;
 
     make_partial(frame, len);
-    cr_assert_eq(dp_start(vx.node->dp), 0);
-    peer_send("127.0.0.2", 42, frame, len);
-    n = wait_take("pod", out, sizeof out, &vnet);
-    cr_assert_eq(n, (int) len, "delivered to the pod");
+    n = deliver(frame, len, out, sizeof out, &vnet);
     cr_expect_eq(vnet.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
     cr_expect_eq(vnet.csum_start, 34);
     cr_expect_eq(vnet.csum_offset, 16);
@@ -65,10 +75,7 @@ Test(vxlan_kernel_sender, a_complete_checksum_stays_complete)
     struct virtio_net_hdr vnet;
     int n;
 
-    cr_assert_eq(dp_start(vx.node->dp), 0);
-    peer_send("127.0.0.2", 42, frame, len);
-    n = wait_take("pod", out, sizeof out, &vnet);
-    cr_assert_eq(n, (int) len, "delivered to the pod");
+    n = deliver(frame, len, out, sizeof out, &vnet);
     cr_expect_eq(vnet.flags, 0, "nothing left to complete");
     cr_expect(pkt_l4_csum_ok(out, n));
 }
@@ -80,13 +87,9 @@ Test(vxlan_kernel_sender, a_frame_over_the_mtu_reaches_the_pod_as_a_gso_frame)
     static uint8_t frame[32768], out[65536];
     size_t len = remote_frame(20000, frame, sizeof frame);
     struct virtio_net_hdr vnet;
-    int n;
 
     make_partial(frame, len);
-    cr_assert_eq(dp_start(vx.node->dp), 0);
-    peer_send("127.0.0.2", 42, frame, len);
-    n = wait_take("pod", out, sizeof out, &vnet);
-    cr_assert_eq(n, (int) len, "delivered whole");
+    deliver(frame, len, out, sizeof out, &vnet);
     cr_expect_eq(vnet.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
     cr_expect_eq(vnet.gso_size, 1410);
     cr_expect_eq(vnet.hdr_len, 54);
