@@ -11,7 +11,8 @@
  * Checks, besides the sanitizers:
  *   - what fuzz_check_sent() checks of every frame that leaves on a pod or host port;
  *   - from the peer, an IPv4 frame whose inner source is neither in the peer's pod CIDR nor
- *     a VIP never reaches a pod;
+ *     a VIP never reaches a pod, unless it is dispatched by MAC to a VIP (an external
+ *     client's connection, which may come from any address);
  *   - what the switch sends to the peer is VXLAN with the I flag and VNI 42, whose inner
  *     frame is not multicast, with correct checksums when the input's were. */
 #include <errno.h>
@@ -100,21 +101,31 @@ static void send_from_peer(const uint8_t *dgram, size_t len, int seg_size)
     }
 }
 
-/* From the peer: true if the inner frame is IPv4 from outside the peer's pods and VIPs. */
+static bool is_scene_vip(be32 ip)
+{
+    return ip == scene_ip(FUZZ_VIP_DSR) || ip == scene_ip(FUZZ_VIP_UDP)
+           || ip == scene_ip(FUZZ_VIP_EMPTY) || ip == scene_ip(FUZZ_VIP_HAIRPIN);
+}
+
+/* From the peer: true if the inner frame is IPv4 from outside the peer's pods and VIPs, and
+ * not a connection of a client outside the cluster that the peer dispatched here by MAC
+ * (0a:58 and a pod's address, to a VIP: any source may be such a client). */
 static bool peer_spoofs_one(const uint8_t *dgram, size_t len)
 {
     const uint8_t *f = dgram + 8;
     struct cidr peer;
-    be32 src;
+    be32 src, dst;
 
     if (len < 8 + 34 || f[12] != 0x08 || f[13] != 0x00) {
         return false;
     }
     memcpy(&src, f + 26, 4);
+    memcpy(&dst, f + 30, 4);
     addr_parse_cidr(FUZZ_PEER_CIDR, &peer);
-    return !cidr_contains(&peer, src) && src != scene_ip(FUZZ_VIP_DSR)
-           && src != scene_ip(FUZZ_VIP_UDP) && src != scene_ip(FUZZ_VIP_EMPTY)
-           && src != scene_ip(FUZZ_VIP_HAIRPIN);
+    if (f[0] == 0x0a && f[1] == 0x58 && is_scene_vip(dst)) {
+        return false;
+    }
+    return !cidr_contains(&peer, src) && !is_scene_vip(src);
 }
 
 /* A bundle: the strict checks hold only if every datagram in it spoofs. */
